@@ -7,7 +7,7 @@
 
 use capability_heap::format::{CheriV9, Format, Morello, RiscvStd};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A parsed TSV file: header names and rows of raw strings.
 struct Table {
@@ -17,7 +17,7 @@ struct Table {
 }
 
 impl Table {
-    fn load(dir: &PathBuf, fmt: &str, file: &str) -> Table {
+    fn load(dir: &Path, fmt: &str, file: &str) -> Table {
         let path = dir.join(fmt).join(file);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -134,7 +134,7 @@ macro_rules! expect {
     };
 }
 
-fn check_format<F: Format>(dir: &PathBuf, report: &mut Report) {
+fn check_format<F: Format>(dir: &Path, report: &mut Report) {
     let fmt = F::VECTOR_DIR;
 
     let t = Table::load(dir, fmt, "constants.tsv");

@@ -1,0 +1,2 @@
+//! Benchmarks for CapGC: criterion micro-benchmarks live in `benches/`;
+//! the comparison harness (modes × plans × workloads × peers) is built here.

@@ -1,0 +1,244 @@
+//! Property tests of the capability model, for all three formats:
+//! monotonicity (I5), encode/decode round trip, tag clearing by data
+//! writes (I6), and checked accesses that never leave their bounds.
+
+use capability_heap::{
+    Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion,
+    GRANULE,
+};
+use proptest::prelude::*;
+
+/// One derivation step applied to a capability.
+#[derive(Clone, Debug)]
+enum Op {
+    SetAddr(u64),
+    AddOffset(i64),
+    SetBounds(u64),
+    SetBoundsExact(u64),
+    AndPerms(u16),
+    SealUnseal(u64),
+    ClearTag,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        any::<u64>().prop_map(Op::SetAddr),
+        (-1i64 << 20..1i64 << 20).prop_map(Op::AddOffset),
+        any::<u64>().prop_map(|l| Op::SetBounds(l >> (l % 64))),
+        any::<u64>().prop_map(|l| Op::SetBoundsExact(l >> (l % 64))),
+        any::<u16>().prop_map(Op::AndPerms),
+        (0u64..64).prop_map(Op::SealUnseal),
+        Just(Op::ClearTag),
+    ]
+}
+
+fn perms_from_bits(bits: u16) -> Perms {
+    capability_heap::Perm::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| bits >> i & 1 != 0)
+        .fold(Perms::NONE, |acc, (_, p)| acc | Perms::from(p))
+}
+
+/// A tagged capability over `[base, base+len)` derived from the root of a
+/// region's authority, with a random address inside.
+fn start<F: Format>(region: &TaggedRegion) -> Capability<F> {
+    region.authority::<F>().expect("exact authority")
+}
+
+fn apply<F: Format>(c: Capability<F>, op: &Op, sealer: &Capability<F>) -> Capability<F> {
+    match *op {
+        Op::SetAddr(a) => {
+            let a = c.base().get().wrapping_add(a % (1 << 24)).wrapping_sub(1 << 12);
+            c.set_address(Address(a))
+        }
+        Op::AddOffset(d) => c.add_offset(d),
+        Op::SetBounds(l) => c.set_bounds(l).unwrap_or(c.cleared()),
+        Op::SetBoundsExact(l) => c.set_bounds_exact(l).unwrap_or(c.cleared()),
+        Op::AndPerms(p) => c.and_perms(perms_from_bits(p)).unwrap_or(c.cleared()),
+        Op::SealUnseal(t) => {
+            let auth = sealer.set_address(sealer.base().add(t));
+            match c.seal(&auth) {
+                Ok(s) => {
+                    assert!(s.is_sealed());
+                    // A sealed capability cannot be used or changed.
+                    assert_eq!(
+                        s.check_access(s.address(), 1, Perms::LOAD, 1),
+                        Err(CapFault::SealViolation)
+                    );
+                    assert!(!s.set_bounds(0).is_ok_and(|x| x.tag()));
+                    s.unseal(&auth).expect("unseal with the sealing type")
+                }
+                Err(_) => c,
+            }
+        }
+        Op::ClearTag => c.cleared(),
+    }
+}
+
+/// `child` is no wider than `parent` in bounds or permissions, and not
+/// tagged unless the parent was.
+fn assert_monotone<F: Format>(parent: &Capability<F>, child: &Capability<F>) {
+    if !parent.tag() {
+        assert!(!child.tag(), "tag revived: {parent:?} -> {child:?}");
+        return;
+    }
+    if child.tag() {
+        assert!(child.base() >= parent.base(), "base widened: {parent:?} -> {child:?}");
+        assert!(child.top() <= parent.top(), "top widened: {parent:?} -> {child:?}");
+        assert_eq!(
+            child.perm_word() & !parent.perm_word(),
+            0,
+            "perms widened: {parent:?} -> {child:?}"
+        );
+        assert!(child.is_subset_of(parent));
+    }
+}
+
+fn monotone<F: Format>(ops: &[Op]) {
+    let region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
+    let root = start::<F>(&region);
+    // Sealing authority over the object-type space (fails to seal in 128r).
+    let sealer = Capability::<F>::sealing_root().set_address(Address(4));
+    let mut c = root;
+    for op in ops {
+        let next = apply(c, op, &sealer);
+        assert_monotone(&c, &next);
+        assert_monotone(&root, &next);
+        c = next;
+    }
+}
+
+fn roundtrip<F: Format>(off: u64, len: u64, perms: u16, addr_off: u64) {
+    let region = TaggedRegion::for_format::<F>(1 << 20).unwrap();
+    let auth = region.authority::<F>().unwrap();
+    let off = off % (1 << 19);
+    let len = len % ((1 << 20) - off);
+    let Ok(c) = auth
+        .set_address(auth.base().add(off))
+        .set_bounds(len)
+        .and_then(|c| c.and_perms(perms_from_bits(perms)))
+    else {
+        return;
+    };
+    let c = c.set_address(c.base().add(addr_off % (len + 1)));
+    let (pesbt, cursor) = c.to_bits();
+    let d = Capability::<F>::decode(pesbt, cursor);
+    assert!(!d.tag(), "decode never yields a tag");
+    assert_eq!(d.base(), c.base());
+    assert_eq!(d.top(), c.top());
+    assert_eq!(d.perm_word(), c.perm_word());
+    assert_eq!(d.otype(), c.otype());
+    assert_eq!(d.address(), c.address());
+    assert_eq!(Capability::<F>::from_bytes(c.to_bytes()), d);
+    // And through tagged memory the tag survives.
+    let mut region = region;
+    let slot = region.base().add(4096);
+    region.store_cap(&auth, slot, &c).unwrap();
+    assert_eq!(region.load_cap(&auth, slot).unwrap(), c);
+}
+
+fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
+    let mut region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
+    let auth = region.authority::<F>().unwrap();
+    let slot = region.base().add((slot_idx % 64) * GRANULE);
+    let value = auth.set_address(region.base().add(256)).set_bounds_exact(64).unwrap();
+    region.store_cap(&auth, slot, &value).unwrap();
+    assert!(region.is_tagged(slot));
+    let at = slot.add(byte % GRANULE);
+    match width % 5 {
+        0 => region.store(&auth, at, 0xffu8).unwrap(),
+        1 => region.store(&auth, at, 0xffffu16).unwrap(),
+        2 => region.store(&auth, at, 1u32).unwrap(),
+        3 => region.store(&auth, at, 0u64).unwrap(),
+        _ => region.write_bytes(&auth, at, &[0]).unwrap(),
+    }
+    assert!(!region.is_tagged(slot), "data write at {at} left the tag of {slot}");
+    let loaded = region.load_cap(&auth, slot).unwrap();
+    assert!(!loaded.tag());
+    assert_eq!(
+        loaded.check_access(loaded.address(), 1, Perms::LOAD, 1),
+        Err(CapFault::TagViolation)
+    );
+}
+
+/// Accesses through a capability over a window in the middle of the
+/// region: sentinels outside the window must never change, and accesses
+/// outside it are refused. The region's guard pages would fault on any
+/// escape past the mapping.
+fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)]) {
+    const SIZE: u64 = 1 << 16;
+    let mut region = TaggedRegion::for_format::<F>(SIZE).unwrap();
+    let auth = region.authority::<F>().unwrap();
+    region.write_bytes(&auth, region.base(), &[0xa5; SIZE as usize]).unwrap();
+    let win_off = (win_off % (SIZE / 2)) & !15;
+    let win_len = win_len % (SIZE / 4);
+    let Ok(win) = auth.set_address(region.base().add(win_off)).set_bounds_exact(win_len) else {
+        return;
+    };
+    for &(rel, width, store) in accesses {
+        let addr = Address(win.base().get().wrapping_add_signed(rel));
+        let size = 1u64 << (width % 5);
+        let r = match (store, size) {
+            (true, 1) => region.store(&win, addr, 0u8),
+            (true, 2) => region.store(&win, addr, 0u16),
+            (true, 4) => region.store(&win, addr, 0u32),
+            (true, 8) => region.store(&win, addr, 0u64),
+            (true, _) => region.store_cap(&win, addr, &win),
+            (false, 1) => region.load::<u8, F>(&win, addr).map(drop),
+            (false, 2) => region.load::<u16, F>(&win, addr).map(drop),
+            (false, 4) => region.load::<u32, F>(&win, addr).map(drop),
+            (false, 8) => region.load::<u64, F>(&win, addr).map(drop),
+            (false, _) => region.load_cap(&win, addr).map(drop),
+        };
+        let inside = win.in_bounds(addr, size);
+        if r.is_ok() {
+            assert!(inside, "access of {size} at {addr} allowed outside {win:?}");
+        } else if inside && size < 16 {
+            panic!("in-bounds access of {size} at {addr} refused: {r:?}");
+        }
+    }
+    let mut all = vec![0u8; SIZE as usize];
+    region.read_bytes(&auth, region.base(), &mut all).unwrap();
+    for (i, b) in all.iter().enumerate() {
+        let a = region.base().add(i as u64);
+        if !win.in_bounds(a, 1) {
+            assert_eq!(*b, 0xa5, "byte at {a} outside the window changed");
+        }
+    }
+}
+
+fn accesses() -> impl Strategy<Value = Vec<(i64, u8, bool)>> {
+    prop::collection::vec((-4096i64..20000, any::<u8>(), any::<bool>()), 1..64)
+}
+
+macro_rules! format_props {
+    ($modname:ident, $f:ty) => {
+        mod $modname {
+            use super::*;
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(256))]
+                #[test]
+                fn no_op_widens_or_revives(ops in prop::collection::vec(op(), 1..24)) {
+                    monotone::<$f>(&ops);
+                }
+                #[test]
+                fn decode_encode_roundtrip(off: u64, len: u64, perms: u16, a: u64) {
+                    roundtrip::<$f>(off, len, perms, a);
+                }
+                #[test]
+                fn data_write_over_capability_clears_tag(slot: u64, byte: u64, width: u8) {
+                    data_write_clears_tag::<$f>(slot, byte, width);
+                }
+                #[test]
+                fn checked_accesses_stay_in_bounds(off: u64, len: u64, acc in accesses()) {
+                    confined::<$f>(off, len, &acc);
+                }
+            }
+        }
+    };
+}
+
+format_props!(morello, Morello);
+format_props!(cheri_v9, CheriV9);
+format_props!(riscv_std, RiscvStd);
