@@ -1,7 +1,9 @@
 //! ns/op of the capability primitives, per format: decode, encode
 //! (metadata from fields), rounding and exact SetBounds, CRRL/CRAM.
 
-use capability_heap::{Address, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion};
+use capability_heap::{
+    Address, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 
@@ -16,7 +18,7 @@ fn inputs<F: Format>() -> Vec<(u64, u64, u64)> {
         x ^= x >> 7;
         x ^= x << 17;
         let len = 16 + (x % (1 << ((x >> 40) % 20 + 4)));
-        let off = (x >> 8) % ((1 << 23) - len) & !15;
+        let off = ((x >> 8) % ((1 << 23) - len)) & !15;
         let c = auth
             .set_address(auth.base().add(off))
             .set_bounds(len)
@@ -52,11 +54,18 @@ fn bench_format<F: Format>(c: &mut Criterion) {
             let (_, a, len) = caps[i & 1023];
             i += 1;
             let r = F::set_bounds(F::ROOT_PESBT, black_box(a), true, u128::from(len));
-            black_box(F::with_otype(F::with_perms(r.pesbt, F::PERMS_MASK & 0x3f), F::OTYPE_UNSEALED))
+            black_box(F::with_otype(
+                F::with_perms(r.pesbt, F::PERMS_MASK & 0x3f),
+                F::OTYPE_UNSEALED,
+            ))
         })
     });
     for exact in [false, true] {
-        let name = if exact { "set_bounds_exact" } else { "set_bounds" };
+        let name = if exact {
+            "set_bounds_exact"
+        } else {
+            "set_bounds"
+        };
         g.bench_with_input(BenchmarkId::new(name, "object"), &exact, |b, &exact| {
             let region = TaggedRegion::for_format::<F>(1 << 24).unwrap();
             let auth = region.authority::<F>().unwrap();

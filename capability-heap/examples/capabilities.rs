@@ -41,18 +41,28 @@ fn show<F: Format>() -> Result<(), CapFault> {
 
     // Accesses: in bounds works; one byte past the end is refused.
     M::<F>::store::<u64>(&mut region, &small, 40, 0xfeed)?;
-    println!("store u64 at +40    ok, reads back {:#x}", M::<F>::load::<u64>(&region, &small, 40)?);
+    println!(
+        "store u64 at +40    ok, reads back {:#x}",
+        M::<F>::load::<u64>(&region, &small, 40)?
+    );
     let oob = M::<F>::load::<u64>(&region, &small, 44).unwrap_err();
     println!("load u64 at +44     refused: {oob}");
 
     // A reference stored in the heap keeps its tag; data over it clears it.
     M::<F>::store_ref(&mut region, &large, 0, &small)?;
     let back = M::<F>::load_ref(&region, &large, 0)?;
-    println!("ref through heap    tag={} same={}", back.tag(), back == small);
+    println!(
+        "ref through heap    tag={} same={}",
+        back.tag(),
+        back == small
+    );
     M::<F>::store::<u8>(&mut region, &large, 3, 0)?;
     let smashed = M::<F>::load_ref(&region, &large, 0)?;
     let err = M::<F>::load::<u64>(&region, &smashed, 0).unwrap_err();
-    println!("after data write    tag={} -> deref refused: {err}", smashed.tag());
+    println!(
+        "after data write    tag={} -> deref refused: {err}",
+        smashed.tag()
+    );
 
     // A forged reference: the right bits, no tag.
     let (pesbt, cursor) = small.to_bits();

@@ -184,9 +184,7 @@ impl<F: Format> Capability<F> {
         if self.perms & want == want && Perms::from_word::<F>(want).contains(need) {
             return Ok(());
         }
-        let needed = need
-            .first_missing::<F>(self.perms)
-            .unwrap_or(Perm::Load);
+        let needed = need.first_missing::<F>(self.perms).unwrap_or(Perm::Load);
         Err(CapFault::PermissionViolation { needed })
     }
 
@@ -224,7 +222,8 @@ impl<F: Format> Capability<F> {
     /// otherwise — or when the capability is sealed — the result is
     /// untagged and its bounds are what the metadata decodes to there.
     pub fn set_address(self, addr: Address) -> Self {
-        let keeps = self.tag && !self.sealed && F::set_addr_keeps_tag(self.pesbt, self.cursor, addr.0);
+        let keeps =
+            self.tag && !self.sealed && F::set_addr_keeps_tag(self.pesbt, self.cursor, addr.0);
         Self::from_parts(self.pesbt, addr.0, keeps)
     }
 
@@ -278,7 +277,10 @@ impl<F: Format> Capability<F> {
         if exact && !r.exact {
             return Err(CapFault::Inexact { base, len });
         }
-        debug_assert!(r.top <= self.top && r.base >= self.base, "I5: set_bounds widened");
+        debug_assert!(
+            r.top <= self.top && r.base >= self.base,
+            "I5: set_bounds widened"
+        );
         Ok(Self::from_parts(r.pesbt, self.cursor, true))
     }
 
@@ -286,7 +288,11 @@ impl<F: Format> Capability<F> {
     pub fn and_perms(self, keep: Perms) -> Result<Self, CapFault> {
         self.require_usable()?;
         let word = self.perms & keep.to_word::<F>();
-        Ok(Self::from_parts(F::with_perms(self.pesbt, word), self.cursor, true))
+        Ok(Self::from_parts(
+            F::with_perms(self.pesbt, word),
+            self.cursor,
+            true,
+        ))
     }
 
     /// Seals with object type = `authority`'s address (CSeal). The
@@ -300,7 +306,11 @@ impl<F: Format> Capability<F> {
         if !F::is_software_otype(ot) {
             return Err(CapFault::InvalidOtype { otype });
         }
-        Ok(Self::from_parts(F::with_otype(self.pesbt, ot), self.cursor, true))
+        Ok(Self::from_parts(
+            F::with_otype(self.pesbt, ot),
+            self.cursor,
+            true,
+        ))
     }
 
     /// Unseals (CUnseal). The authority must be tagged, unsealed, hold
@@ -340,9 +350,7 @@ impl<F: Format> Capability<F> {
     /// The capability for all of memory narrowed to `[base, base + len)`;
     /// used by a region to mint its authority.
     pub(crate) fn authority_for(base: Address, len: u64) -> Result<Self, CapFault> {
-        Self::root()
-            .try_set_address(base)?
-            .set_bounds_exact(len)
+        Self::root().try_set_address(base)?.set_bounds_exact(len)
     }
 
     /// The sealing root: bounds `[0, 2^OTYPE_BITS)` over the object-type

@@ -83,7 +83,12 @@ impl fmt::Display for CapFault {
             CapFault::PermissionViolation { needed } => {
                 write!(f, "capability lacks the {needed:?} permission")
             }
-            CapFault::BoundsViolation { addr, size, base, top } => write!(
+            CapFault::BoundsViolation {
+                addr,
+                size,
+                base,
+                top,
+            } => write!(
                 f,
                 "access of {size} bytes at {addr} is outside bounds [{base}, {top:#x})"
             ),
@@ -91,7 +96,10 @@ impl fmt::Display for CapFault {
                 write!(f, "address {addr} is not {align}-byte aligned")
             }
             CapFault::Inexact { base, len } => {
-                write!(f, "bounds [{base}, +{len:#x}) are not exactly representable")
+                write!(
+                    f,
+                    "bounds [{base}, +{len:#x}) are not exactly representable"
+                )
             }
             CapFault::Unrepresentable { addr } => {
                 write!(f, "address {addr} is outside the representable window")
@@ -101,10 +109,16 @@ impl fmt::Display for CapFault {
                 "unseal authority address {authority:#x} does not match object type {sealed:#x}"
             ),
             CapFault::InvalidOtype { otype } => {
-                write!(f, "object type {otype:#x} cannot be used for sealing in this format")
+                write!(
+                    f,
+                    "object type {otype:#x} cannot be used for sealing in this format"
+                )
             }
             CapFault::OutsideRegion { addr, size } => {
-                write!(f, "access of {size} bytes at {addr} is outside the tagged region")
+                write!(
+                    f,
+                    "access of {size} bytes at {addr} is outside the tagged region"
+                )
             }
         }
     }

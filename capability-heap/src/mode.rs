@@ -86,10 +86,21 @@ pub trait RefMode: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stat
     /// tell: tagged (SoftCheri) or non-null (unchecked modes).
     fn is_valid(r: &Self::Ref) -> bool;
 
+    /// True when `r` designates exactly the payload `[payload, payload +
+    /// len)`: in `SoftCheri` tagged, unsealed, address = base = `payload`,
+    /// length = `len`, permissions within [`Perms::OBJECT`] (I1, I5); in the
+    /// unchecked modes, address = `payload` (all they can tell).
+    fn designates(r: &Self::Ref, payload: Address, len: u64) -> bool;
+
     /// Checks an access of `size` bytes at `offset` into `r` needing `need`
     /// and returns the address it touches.
-    fn check(r: &Self::Ref, offset: u64, size: u64, need: Perms, align: u64)
-        -> Result<Address, CapFault>;
+    fn check(
+        r: &Self::Ref,
+        offset: u64,
+        size: u64,
+        need: Perms,
+        align: u64,
+    ) -> Result<Address, CapFault>;
 
     /// Reads the reference slot at `slot` with no checks.
     ///
@@ -105,8 +116,11 @@ pub trait RefMode: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stat
     unsafe fn write_slot(region: &mut TaggedRegion, slot: Address, value: &Self::Ref);
 
     /// Loads the reference stored `offset` bytes into the object `holder`.
-    fn load_ref(region: &TaggedRegion, holder: &Self::Ref, offset: u64)
-        -> Result<Self::Ref, CapFault>;
+    fn load_ref(
+        region: &TaggedRegion,
+        holder: &Self::Ref,
+        offset: u64,
+    ) -> Result<Self::Ref, CapFault>;
 
     /// Stores `value` `offset` bytes into the object `holder`.
     fn store_ref(
@@ -117,8 +131,11 @@ pub trait RefMode: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stat
     ) -> Result<(), CapFault>;
 
     /// Loads a scalar `offset` bytes into `holder`.
-    fn load<T: Scalar>(region: &TaggedRegion, holder: &Self::Ref, offset: u64)
-        -> Result<T, CapFault>;
+    fn load<T: Scalar>(
+        region: &TaggedRegion,
+        holder: &Self::Ref,
+        offset: u64,
+    ) -> Result<T, CapFault>;
 
     /// Stores a scalar `offset` bytes into `holder` (clearing tags it
     /// overwrites in SoftCheri, I6).
@@ -178,12 +195,15 @@ fn unchecked_authority(region: &TaggedRegion) -> RegionBounds {
 }
 
 fn unchecked_derive(auth: &RegionBounds, payload: Address, len: u64) -> Result<(), CapFault> {
-    let inside = payload >= auth.base
-        && u128::from(payload.0) + u128::from(len) <= u128::from(auth.end.0);
+    let inside =
+        payload >= auth.base && u128::from(payload.0) + u128::from(len) <= u128::from(auth.end.0);
     if inside {
         Ok(())
     } else {
-        Err(CapFault::OutsideRegion { addr: payload, size: len })
+        Err(CapFault::OutsideRegion {
+            addr: payload,
+            size: len,
+        })
     }
 }
 
@@ -203,7 +223,10 @@ impl RefMode for Native {
     }
     #[inline(always)]
     fn payload_layout(len: u64) -> PayloadLayout {
-        PayloadLayout { size: len.next_multiple_of(8), align: 8 }
+        PayloadLayout {
+            size: len.next_multiple_of(8),
+            align: 8,
+        }
     }
     #[inline(always)]
     fn derive(auth: &RegionBounds, payload: Address, len: u64) -> Result<NativeRef, CapFault> {
@@ -227,6 +250,10 @@ impl RefMode for Native {
         r.0 != Address::NULL
     }
     #[inline(always)]
+    fn designates(r: &NativeRef, payload: Address, _len: u64) -> bool {
+        r.0 == payload
+    }
+    #[inline(always)]
     fn check(r: &NativeRef, offset: u64, _: u64, _: Perms, _: u64) -> Result<Address, CapFault> {
         Ok(r.0.add(offset))
     }
@@ -241,8 +268,14 @@ impl RefMode for Native {
         unsafe { region.write_untracked::<u64>(slot, value.0 .0) }
     }
     #[inline(always)]
-    fn load_ref(region: &TaggedRegion, holder: &NativeRef, offset: u64) -> Result<NativeRef, CapFault> {
-        region.read::<u64>(holder.0.add(offset)).map(|a| NativeRef(Address(a)))
+    fn load_ref(
+        region: &TaggedRegion,
+        holder: &NativeRef,
+        offset: u64,
+    ) -> Result<NativeRef, CapFault> {
+        region
+            .read::<u64>(holder.0.add(offset))
+            .map(|a| NativeRef(Address(a)))
     }
     #[inline(always)]
     fn store_ref(
@@ -254,7 +287,11 @@ impl RefMode for Native {
         region.write::<u64>(holder.0.add(offset), value.0 .0)
     }
     #[inline(always)]
-    fn load<T: Scalar>(region: &TaggedRegion, holder: &NativeRef, offset: u64) -> Result<T, CapFault> {
+    fn load<T: Scalar>(
+        region: &TaggedRegion,
+        holder: &NativeRef,
+        offset: u64,
+    ) -> Result<T, CapFault> {
         region.read::<T>(holder.0.add(offset))
     }
     #[inline(always)]
@@ -275,7 +312,10 @@ impl P128Ref {
     }
     #[inline(always)]
     fn from_u128(v: u128) -> P128Ref {
-        P128Ref { addr: Address(v as u64), meta: (v >> 64) as u64 }
+        P128Ref {
+            addr: Address(v as u64),
+            meta: (v >> 64) as u64,
+        }
     }
 }
 
@@ -295,12 +335,18 @@ impl RefMode for P128 {
     }
     #[inline(always)]
     fn payload_layout(len: u64) -> PayloadLayout {
-        PayloadLayout { size: len.next_multiple_of(GRANULE), align: GRANULE }
+        PayloadLayout {
+            size: len.next_multiple_of(GRANULE),
+            align: GRANULE,
+        }
     }
     #[inline(always)]
     fn derive(auth: &RegionBounds, payload: Address, len: u64) -> Result<P128Ref, CapFault> {
         unchecked_derive(auth, payload, len)?;
-        Ok(P128Ref { addr: payload, meta: len })
+        Ok(P128Ref {
+            addr: payload,
+            meta: len,
+        })
     }
     #[inline(always)]
     fn restrict(r: &P128Ref, _keep: Perms) -> Result<P128Ref, CapFault> {
@@ -319,6 +365,10 @@ impl RefMode for P128 {
         r.addr != Address::NULL
     }
     #[inline(always)]
+    fn designates(r: &P128Ref, payload: Address, _len: u64) -> bool {
+        r.addr == payload
+    }
+    #[inline(always)]
     fn check(r: &P128Ref, offset: u64, _: u64, _: Perms, _: u64) -> Result<Address, CapFault> {
         Ok(r.addr.add(offset))
     }
@@ -334,7 +384,9 @@ impl RefMode for P128 {
     }
     #[inline(always)]
     fn load_ref(region: &TaggedRegion, holder: &P128Ref, offset: u64) -> Result<P128Ref, CapFault> {
-        region.read::<u128>(holder.addr.add(offset)).map(P128Ref::from_u128)
+        region
+            .read::<u128>(holder.addr.add(offset))
+            .map(P128Ref::from_u128)
     }
     #[inline(always)]
     fn store_ref(
@@ -346,7 +398,11 @@ impl RefMode for P128 {
         region.write::<u128>(holder.addr.add(offset), value.to_u128())
     }
     #[inline(always)]
-    fn load<T: Scalar>(region: &TaggedRegion, holder: &P128Ref, offset: u64) -> Result<T, CapFault> {
+    fn load<T: Scalar>(
+        region: &TaggedRegion,
+        holder: &P128Ref,
+        offset: u64,
+    ) -> Result<T, CapFault> {
         region.read::<T>(holder.addr.add(offset))
     }
     #[inline(always)]
@@ -377,7 +433,9 @@ impl<F: Format> RefMode for SoftCheri<F> {
     #[inline(always)]
     fn payload_layout(len: u64) -> PayloadLayout {
         let size = F::crrl(len.next_multiple_of(GRANULE));
-        let align = (!F::cram(len.next_multiple_of(GRANULE))).wrapping_add(1).max(GRANULE);
+        let align = (!F::cram(len.next_multiple_of(GRANULE)))
+            .wrapping_add(1)
+            .max(GRANULE);
         PayloadLayout { size, align }
     }
     #[inline(always)]
@@ -401,6 +459,15 @@ impl<F: Format> RefMode for SoftCheri<F> {
     #[inline(always)]
     fn is_valid(r: &Capability<F>) -> bool {
         r.tag()
+    }
+    #[inline(always)]
+    fn designates(r: &Capability<F>, payload: Address, len: u64) -> bool {
+        r.tag()
+            && !r.is_sealed()
+            && r.address() == payload
+            && r.base() == payload
+            && r.length() == u128::from(len)
+            && Perms::OBJECT.contains(r.perms())
     }
     #[inline(always)]
     fn check(

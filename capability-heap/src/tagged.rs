@@ -73,7 +73,10 @@ scalar!(u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, f32, f64);
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(p).ok().filter(|p| p.is_power_of_two()).unwrap_or(4096)
+    u64::try_from(p)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
 }
 
 fn errno() -> i32 {
@@ -103,10 +106,7 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(RegionError::Map(errno()));
         }
-        Ok(Mapping {
-            ptr: p.cast(),
-            len,
-        })
+        Ok(Mapping { ptr: p.cast(), len })
     }
 }
 
@@ -140,7 +140,12 @@ unsafe impl Sync for TaggedRegion {}
 
 impl core::fmt::Debug for TaggedRegion {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "TaggedRegion[{:#x}, {:#x})", self.base, self.base + self.len)
+        write!(
+            f,
+            "TaggedRegion[{:#x}, {:#x})",
+            self.base,
+            self.base + self.len
+        )
     }
 }
 
@@ -156,7 +161,10 @@ impl TaggedRegion {
     /// authority capability over the whole region needs (CRRL/CRAM).
     pub fn for_format<F: Format>(len: u64) -> Result<TaggedRegion, RegionError> {
         let page = page_size();
-        let len = len.checked_add(page - 1).ok_or(RegionError::BadLength(len))? & !(page - 1);
+        let len = len
+            .checked_add(page - 1)
+            .ok_or(RegionError::BadLength(len))?
+            & !(page - 1);
         let rlen = F::crrl(len);
         if rlen == 0 {
             return Err(RegionError::BadLength(len));
@@ -232,7 +240,10 @@ impl TaggedRegion {
     /// True when `[addr, addr + size)` lies inside the region.
     #[inline(always)]
     pub fn contains(&self, addr: Address, size: u64) -> bool {
-        addr.0 >= self.base && (addr.0 - self.base).checked_add(size).is_some_and(|e| e <= self.len)
+        addr.0 >= self.base
+            && (addr.0 - self.base)
+                .checked_add(size)
+                .is_some_and(|e| e <= self.len)
     }
 
     #[inline(always)]
@@ -323,17 +334,35 @@ impl TaggedRegion {
         let lo = addr.0.max(self.base);
         let hi = addr.0.saturating_add(size).min(self.base + self.len);
         if lo >= hi {
-            return TagScan { region: self, word: 0, bits: 0, last_word: 0, g_end: 0 };
+            return TagScan {
+                region: self,
+                word: 0,
+                bits: 0,
+                last_word: 0,
+                g_end: 0,
+            };
         }
         let g0 = (lo - self.base).div_ceil(GRANULE);
         let g_end = (hi - self.base).div_ceil(GRANULE);
         if g0 >= g_end {
-            return TagScan { region: self, word: 0, bits: 0, last_word: 0, g_end: 0 };
+            return TagScan {
+                region: self,
+                word: 0,
+                bits: 0,
+                last_word: 0,
+                g_end: 0,
+            };
         }
         let word = g0 / 64;
         // SAFETY: word < bitmap words because g0 < len/16.
         let bits = unsafe { *self.tag_words().add(word as usize) } & (u64::MAX << (g0 % 64));
-        TagScan { region: self, word, bits, last_word: (g_end - 1) / 64, g_end }
+        TagScan {
+            region: self,
+            word,
+            bits,
+            last_word: (g_end - 1) / 64,
+            g_end,
+        }
     }
 
     // ---- checked capability access ----------------------------------------
@@ -350,7 +379,11 @@ impl TaggedRegion {
         self.require(addr, GRANULE)?;
         // SAFETY: in region and aligned, checked just above.
         let c = unsafe { self.read_cap_raw::<F>(addr) };
-        Ok(if auth.perms().has(Perm::LoadCap) { c } else { c.cleared() })
+        Ok(if auth.perms().has(Perm::LoadCap) {
+            c
+        } else {
+            c.cleared()
+        })
     }
 
     /// Stores `value` at `addr` (16-byte aligned) with its tag, authorised
@@ -468,11 +501,19 @@ impl TaggedRegion {
 
     /// Copies `size` bytes with their tags from `src` to `dst` (both
     /// 16-byte aligned, may not overlap): what a copying collector does.
-    pub fn copy_with_tags(&mut self, src: Address, dst: Address, size: u64) -> Result<(), CapFault> {
+    pub fn copy_with_tags(
+        &mut self,
+        src: Address,
+        dst: Address,
+        size: u64,
+    ) -> Result<(), CapFault> {
         self.require(src, size)?;
         self.require(dst, size)?;
         if !src.is_aligned(GRANULE) || !dst.is_aligned(GRANULE) {
-            return Err(CapFault::AlignmentViolation { addr: if src.is_aligned(GRANULE) { dst } else { src }, align: GRANULE });
+            return Err(CapFault::AlignmentViolation {
+                addr: if src.is_aligned(GRANULE) { dst } else { src },
+                align: GRANULE,
+            });
         }
         if src.0 < dst.0 + size && dst.0 < src.0 + size {
             return Err(CapFault::OutsideRegion { addr: dst, size });

@@ -3,8 +3,7 @@
 //! writes (I6), and checked accesses that never leave their bounds.
 
 use capability_heap::{
-    Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion,
-    GRANULE,
+    Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion, GRANULE,
 };
 use proptest::prelude::*;
 
@@ -49,7 +48,11 @@ fn start<F: Format>(region: &TaggedRegion) -> Capability<F> {
 fn apply<F: Format>(c: Capability<F>, op: &Op, sealer: &Capability<F>) -> Capability<F> {
     match *op {
         Op::SetAddr(a) => {
-            let a = c.base().get().wrapping_add(a % (1 << 24)).wrapping_sub(1 << 12);
+            let a = c
+                .base()
+                .get()
+                .wrapping_add(a % (1 << 24))
+                .wrapping_sub(1 << 12);
             c.set_address(Address(a))
         }
         Op::AddOffset(d) => c.add_offset(d),
@@ -84,8 +87,14 @@ fn assert_monotone<F: Format>(parent: &Capability<F>, child: &Capability<F>) {
         return;
     }
     if child.tag() {
-        assert!(child.base() >= parent.base(), "base widened: {parent:?} -> {child:?}");
-        assert!(child.top() <= parent.top(), "top widened: {parent:?} -> {child:?}");
+        assert!(
+            child.base() >= parent.base(),
+            "base widened: {parent:?} -> {child:?}"
+        );
+        assert!(
+            child.top() <= parent.top(),
+            "top widened: {parent:?} -> {child:?}"
+        );
         assert_eq!(
             child.perm_word() & !parent.perm_word(),
             0,
@@ -142,7 +151,10 @@ fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
     let mut region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
     let auth = region.authority::<F>().unwrap();
     let slot = region.base().add((slot_idx % 64) * GRANULE);
-    let value = auth.set_address(region.base().add(256)).set_bounds_exact(64).unwrap();
+    let value = auth
+        .set_address(region.base().add(256))
+        .set_bounds_exact(64)
+        .unwrap();
     region.store_cap(&auth, slot, &value).unwrap();
     assert!(region.is_tagged(slot));
     let at = slot.add(byte % GRANULE);
@@ -153,7 +165,10 @@ fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
         3 => region.store(&auth, at, 0u64).unwrap(),
         _ => region.write_bytes(&auth, at, &[0]).unwrap(),
     }
-    assert!(!region.is_tagged(slot), "data write at {at} left the tag of {slot}");
+    assert!(
+        !region.is_tagged(slot),
+        "data write at {at} left the tag of {slot}"
+    );
     let loaded = region.load_cap(&auth, slot).unwrap();
     assert!(!loaded.tag());
     assert_eq!(
@@ -170,10 +185,15 @@ fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)])
     const SIZE: u64 = 1 << 16;
     let mut region = TaggedRegion::for_format::<F>(SIZE).unwrap();
     let auth = region.authority::<F>().unwrap();
-    region.write_bytes(&auth, region.base(), &[0xa5; SIZE as usize]).unwrap();
+    region
+        .write_bytes(&auth, region.base(), &[0xa5; SIZE as usize])
+        .unwrap();
     let win_off = (win_off % (SIZE / 2)) & !15;
     let win_len = win_len % (SIZE / 4);
-    let Ok(win) = auth.set_address(region.base().add(win_off)).set_bounds_exact(win_len) else {
+    let Ok(win) = auth
+        .set_address(region.base().add(win_off))
+        .set_bounds_exact(win_len)
+    else {
         return;
     };
     for &(rel, width, store) in accesses {

@@ -32,20 +32,28 @@ fn bad_region_requests_are_errors() {
         TaggedRegion::with_alignment(4096, 3).unwrap_err(),
         RegionError::BadAlignment(3)
     );
-    assert!(matches!(TaggedRegion::new(1 << 60), Err(RegionError::BadLength(_))));
+    assert!(matches!(
+        TaggedRegion::new(1 << 60),
+        Err(RegionError::BadLength(_))
+    ));
 }
 
 #[test]
 fn load_without_loadcap_strips_tag_and_store_needs_storecap() {
     let (mut r, a) = region();
     let slot = r.base().add(64);
-    let v = a.set_address(r.base().add(1024)).set_bounds_exact(32).unwrap();
+    let v = a
+        .set_address(r.base().add(1024))
+        .set_bounds_exact(32)
+        .unwrap();
     r.store_cap(&a, slot, &v).unwrap();
     let no_lc = a.and_perms(Perms::LOAD | Perms::STORE).unwrap();
     assert!(!r.load_cap(&no_lc, slot).unwrap().tag());
     assert_eq!(
         r.store_cap(&no_lc, slot, &v),
-        Err(CapFault::PermissionViolation { needed: Perm::StoreCap })
+        Err(CapFault::PermissionViolation {
+            needed: Perm::StoreCap
+        })
     );
     // Storing an untagged value needs only Store.
     r.store_cap(&no_lc, slot, &v.cleared()).unwrap();
@@ -57,7 +65,10 @@ fn capability_access_must_be_aligned() {
     let (r, a) = region();
     assert_eq!(
         r.load_cap(&a, r.base().add(8)).unwrap_err(),
-        CapFault::AlignmentViolation { addr: r.base().add(8), align: GRANULE }
+        CapFault::AlignmentViolation {
+            addr: r.base().add(8),
+            align: GRANULE
+        }
     );
 }
 
@@ -68,7 +79,9 @@ fn checks_report_in_isa_order() {
     let ro = c.and_perms(Perms::LOAD).unwrap();
     assert_eq!(
         ro.check_access(r.base().add(32), 8, Perms::STORE, 1),
-        Err(CapFault::PermissionViolation { needed: Perm::Store })
+        Err(CapFault::PermissionViolation {
+            needed: Perm::Store
+        })
     );
     assert!(matches!(
         c.check_access(r.base().add(12), 8, Perms::LOAD, 1),
@@ -88,14 +101,23 @@ fn outside_region_is_refused_even_with_wide_authority() {
         r.load::<u64, Morello>(&a, r.end()),
         Err(CapFault::BoundsViolation { .. })
     ));
-    assert!(matches!(r.read::<u64>(r.end().add(8)), Err(CapFault::OutsideRegion { .. })));
-    assert!(matches!(r.read::<u64>(Address(8)), Err(CapFault::OutsideRegion { .. })));
+    assert!(matches!(
+        r.read::<u64>(r.end().add(8)),
+        Err(CapFault::OutsideRegion { .. })
+    ));
+    assert!(matches!(
+        r.read::<u64>(Address(8)),
+        Err(CapFault::OutsideRegion { .. })
+    ));
 }
 
 #[test]
 fn copy_with_tags_moves_tags() {
     let (mut r, a) = region();
-    let v = a.set_address(r.base().add(4096)).set_bounds_exact(48).unwrap();
+    let v = a
+        .set_address(r.base().add(4096))
+        .set_bounds_exact(48)
+        .unwrap();
     let src = r.base().add(256);
     r.store_cap(&a, src.add(16), &v).unwrap();
     r.store(&a, src, 7u64).unwrap();
@@ -106,7 +128,10 @@ fn copy_with_tags_moves_tags() {
     assert!(r.is_tagged(dst.add(16)));
     assert_eq!(r.load_cap(&a, dst.add(16)).unwrap(), v);
     assert_eq!(r.load::<u64, RiscvStd>(&a, dst).unwrap(), 7);
-    assert!(r.copy_with_tags(src, src.add(16), 64).is_err(), "overlap refused");
+    assert!(
+        r.copy_with_tags(src, src.add(16), 64).is_err(),
+        "overlap refused"
+    );
 }
 
 #[test]
@@ -120,7 +145,13 @@ fn zero_clears_data_and_tags() {
     let tagged: Vec<_> = r.tagged_granules(r.base(), 128).collect();
     assert_eq!(
         tagged,
-        vec![r.base(), r.base().add(64), r.base().add(80), r.base().add(96), r.base().add(112)]
+        vec![
+            r.base(),
+            r.base().add(64),
+            r.base().add(80),
+            r.base().add(96),
+            r.base().add(112)
+        ]
     );
     assert_eq!(r.load::<u128, RiscvStd>(&a, r.base().add(32)).unwrap(), 0);
 }

@@ -88,7 +88,13 @@ impl Report {
             let errs = check(t, row);
             if !errs.is_empty() {
                 if bad < 5 {
-                    println!("  {} row {} ({}): {}", t.name, i + 2, row.join(" "), errs.join("; "));
+                    println!(
+                        "  {} row {} ({}): {}",
+                        t.name,
+                        i + 2,
+                        row.join(" "),
+                        errs.join("; ")
+                    );
                 }
                 bad += 1;
             }
@@ -185,8 +191,18 @@ fn check_format<F: Format>(dir: &Path, report: &mut Report) {
         expect!(errs, "flags", d.flags, t.u32(row, "flags"));
         expect!(errs, "level", d.level, t.u32(row, "level"));
         expect!(errs, "reserved", d.reserved, t.u64(row, "reserved"));
-        expect!(errs, "perms()", F::perms(t.u64(row, "pesbt")), t.u32(row, "perms"));
-        expect!(errs, "otype()", F::otype(t.u64(row, "pesbt")), t.u32(row, "otype"));
+        expect!(
+            errs,
+            "perms()",
+            F::perms(t.u64(row, "pesbt")),
+            t.u32(row, "perms")
+        );
+        expect!(
+            errs,
+            "otype()",
+            F::otype(t.u64(row, "pesbt")),
+            t.u32(row, "otype")
+        );
         let (b, tp) = F::bounds(t.u64(row, "pesbt"), t.u64(row, "cursor"));
         expect!(errs, "bounds().base", b, t.u64(row, "base"));
         expect!(errs, "bounds().top", tp, t.hex(row, "top"));

@@ -48,14 +48,23 @@ pub const MEM_XOR: u64 = 0x0000_1fff_fc01_8004;
 /// Mask of the 65 bits a top has.
 const MASK65: u128 = (1 << 65) - 1;
 
+/// User permissions: capability bits 127..124.
 const UPERMS_SHIFT: u32 = 60;
+/// Hardware permissions: capability bits 123..112.
 const HWPERMS_SHIFT: u32 = 48;
+/// Reserved bits: capability bits 111..110.
 const RESERVED_MASK: u64 = 0b11 << 46;
+/// Capability-mode flag: capability bit 109.
 const FLAG_BIT: u32 = 45;
+/// Object type: capability bits 108..91.
 const OTYPE_SHIFT: u32 = 27;
+/// The 18-bit object-type field (all ones = unsealed).
 const OTYPE_MASK: u64 = 0x3ffff;
+/// Internal-exponent bit: capability bit 90.
 const IE_BIT: u32 = 26;
+/// T field: capability bits 89..78.
 const T_SHIFT: u32 = 14;
+/// An MW-bit mantissa.
 const MW_MASK: u64 = (1 << MW) - 1;
 /// Every bounds bit (IE, T, B): what SetBounds rewrites.
 const BOUNDS_MASK: u64 = (1 << 27) - 1;
@@ -251,7 +260,10 @@ impl Format for CheriV9 {
     fn set_bounds(pesbt: u64, cursor: u64, tag: bool, req_len: u128) -> SetBoundsResult {
         let a = arch(pesbt);
         let (old_base, old_top) = bounds_of(fields(a), cursor);
-        let req_top = u128::from(cursor) + req_len;
+        // Requested top (65 bits for any architectural length). Saturating,
+        // so an absurd `req_len` cannot overflow: it lands past 2^64 and the
+        // tag is cleared below; the encoding then uses its low 65 bits.
+        let req_top = u128::from(cursor).saturating_add(req_len);
         let in_bounds = cursor >= old_base && req_top <= old_top && req_top <= TOP_MAX;
         let sealed = (a >> OTYPE_SHIFT & OTYPE_MASK) != OTYPE_MASK;
         let nb = set_cap_bounds(cursor, req_top);
@@ -345,5 +357,102 @@ fn fast_rep_check(f: Fields, cursor: u64, inc: u64) -> bool {
         0 => i_mid < diff1,
         -1 => i_mid >= diff && r != a_mid,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: u64 = CheriV9::ROOT_PESBT;
+
+    #[test]
+    fn root_and_null_decode() {
+        let root = CheriV9::decode(ROOT, 0);
+        assert_eq!((root.base, root.top), (0, TOP_MAX));
+        assert_eq!((root.e, root.ie, root.b, root.t), (52, true, 0, 0x1000));
+        assert_eq!(root.perms, PERMS_MASK);
+        assert_eq!((root.uperms, root.level, root.flags), (0xf, 1, 0));
+        assert_eq!(root.otype, CheriV9::OTYPE_UNSEALED);
+        assert_eq!(root.reserved, 0);
+
+        let null = CheriV9::decode(CheriV9::NULL_PESBT, 0x1234);
+        assert_eq!((null.base, null.top), (0, TOP_MAX));
+        assert_eq!((null.perms, null.level), (0, 0));
+        assert_eq!(null.otype, CheriV9::OTYPE_UNSEALED);
+        // In memory the unsealed otype reads as zero (the XOR mask).
+        assert_eq!(ROOT >> OTYPE_SHIFT & OTYPE_MASK, 0);
+    }
+
+    #[test]
+    fn crrl_cram_examples() {
+        // Below 2^(MW-2) no internal exponent: exact, mask all ones.
+        assert_eq!(
+            (CheriV9::crrl(0xfff), CheriV9::cram(0xfff)),
+            (0xfff, u64::MAX)
+        );
+        // IE format at E = 0 still loses the 3 exponent bits.
+        assert_eq!((CheriV9::crrl(0x1001), CheriV9::cram(0x1001)), (0x1008, !7));
+        // All-ones mantissa: rounding overflows it, incE.
+        assert_eq!(
+            (CheriV9::crrl(0x1fff), CheriV9::cram(0x1fff)),
+            (0x2000, !0xf)
+        );
+        // Wraps to 0 when the rounded length would be 2^64.
+        assert_eq!(CheriV9::crrl(u64::MAX), 0);
+        assert_eq!(CheriV9::cram(u64::MAX), 0xff80_0000_0000_0000);
+    }
+
+    #[test]
+    fn set_bounds_exact_and_tag_rules() {
+        let ok = CheriV9::set_bounds(ROOT, 0x1000, true, 0x100);
+        assert!(ok.tag && ok.exact);
+        assert_eq!((ok.base, ok.top), (0x1000, 0x1100));
+
+        // Untagged input stays untagged.
+        assert!(!CheriV9::set_bounds(ROOT, 0x1000, false, 0x100).tag);
+        // Sealed input (otype 5) loses the tag.
+        let sealed = CheriV9::with_otype(ok.pesbt, 5);
+        assert!(!CheriV9::set_bounds(sealed, 0x1000, true, 0x10).tag);
+        // Request outside the input bounds: exact, but untagged.
+        let out = CheriV9::set_bounds(ok.pesbt, 0x1000, true, 0x101);
+        assert!(out.exact && !out.tag);
+        // Request past 2^64 from the root.
+        let past = CheriV9::set_bounds(ROOT, u64::MAX, true, 2);
+        assert!(!past.tag);
+        assert_eq!(past.top, TOP_MAX + 1);
+    }
+
+    #[test]
+    fn perms_and_otype_round_trip() {
+        let p = CheriV9::with_perms(0, 0x8005);
+        assert_eq!(CheriV9::perms(p), 0x8005);
+        assert_eq!(CheriV9::perm_bits(Perm::Unseal), 1 << 9);
+        let s = CheriV9::with_otype(p, 0x3fffe);
+        assert_eq!(CheriV9::otype(s), 0x3fffe);
+        assert!(!CheriV9::is_software_otype(0x3fffe));
+        assert!(CheriV9::is_software_otype(0x3fffb));
+    }
+
+    /// Arbitrary patterns, including absurd lengths, never panic.
+    #[test]
+    fn no_panic_on_arbitrary_patterns() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let (pesbt, cursor, other) = (next(), next(), next());
+            let len = u128::from(next()) << (other % 80);
+            let _ = CheriV9::decode(pesbt, cursor);
+            let _ = CheriV9::set_bounds(pesbt, cursor, true, len);
+            let _ = CheriV9::set_bounds(pesbt, cursor, true, u128::MAX);
+            let _ = CheriV9::representable(pesbt, cursor, other);
+            let _ = CheriV9::set_addr_keeps_tag(pesbt, cursor, other);
+            let _ = (CheriV9::crrl(other), CheriV9::cram(other));
+        }
     }
 }
