@@ -301,6 +301,18 @@ impl TaggedRegion {
         }
     }
 
+    /// Sets or clears the tag of the granule holding `addr` without
+    /// touching its data: the region owner's primitive, for memory whose
+    /// tags mean "this slot holds a reference" (root regions of the
+    /// unchecked modes). Whoever owns a region can already mint its
+    /// authority, so this grants nothing new; a heap never lends its
+    /// region out.
+    pub fn set_tag_bit(&mut self, addr: Address, tag: bool) -> Result<(), CapFault> {
+        self.require(addr, 1)?;
+        self.set_tag(addr, tag);
+        Ok(())
+    }
+
     /// Clears the tag of every granule that `[addr, addr + size)` touches
     /// (I6). Out-of-region parts are ignored.
     pub fn clear_tags(&mut self, addr: Address, size: u64) {

@@ -1,0 +1,70 @@
+//! [`HeapConfig`]: what a heap is created from.
+
+/// Which collector a heap runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Plan {
+    /// Non-moving mark-sweep: size-segregated blocks, side mark bits, a
+    /// large-object space.
+    MarkSweep,
+}
+
+impl Plan {
+    /// Short name for logs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::MarkSweep => "marksweep",
+        }
+    }
+}
+
+/// How the collector finds the references inside an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScanStrategy {
+    /// By the registered type's reference map (every mode).
+    TypeMap,
+    /// By the tag bitmap: every tagged granule of the payload is a
+    /// reference (the CHERI way; `SoftCheri` modes only).
+    Tags,
+}
+
+/// Heap configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeapConfig {
+    /// The collector.
+    pub plan: Plan,
+    /// Bytes allocated before the first collection, and the least the
+    /// heap grows to before collecting again.
+    pub initial_size: u64,
+    /// Hard limit on heap memory (blocks in use); allocation beyond it
+    /// after a full collection is [`crate::GcError::OutOfMemory`].
+    pub limit: u64,
+    /// After a collection, the next one is triggered when the heap holds
+    /// `live × growth_factor` bytes (at least `initial_size`, at most
+    /// `limit`).
+    pub growth_factor: f64,
+    /// How objects are scanned.
+    pub scan: ScanStrategy,
+    /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
+    pub log: bool,
+}
+
+impl Default for HeapConfig {
+    /// MarkSweep, 4 MiB initial, 1 GiB limit, growth ×2, type-map scanning;
+    /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
+    fn default() -> Self {
+        HeapConfig {
+            plan: Plan::MarkSweep,
+            initial_size: 4 << 20,
+            limit: 1 << 30,
+            growth_factor: 2.0,
+            scan: ScanStrategy::TypeMap,
+            log: log_from_env(),
+        }
+    }
+}
+
+/// True when `CAPGC_LOG` names `gc` (comma-separated list).
+pub fn log_from_env() -> bool {
+    std::env::var("CAPGC_LOG").is_ok_and(|v| v.split(',').any(|s| s.trim() == "gc"))
+}

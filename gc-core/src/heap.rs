@@ -1,0 +1,657 @@
+//! [`Heap`]: one garbage-collected heap, and the mutator's API to it.
+//!
+//! A heap is a value (no process globals): its own mapped region, its own
+//! authority capability over that region, its own types, roots and
+//! collector state. It is `Send` but not `Sync`: one thread at a time, like
+//! a V8 isolate.
+//!
+//! Every mutator access goes through the reference mode: in `SoftCheri` it
+//! is checked through the reference's own capability, so it can reach only
+//! that object's payload with that reference's permissions, and data
+//! written over a reference slot clears its tag (I6). In the unchecked
+//! modes only region containment is checked (what keeps the Rust API
+//! sound); use-after-free, overflow into a neighbour and forged references
+//! inside the heap go undetected there, by design: that is the baseline
+//! the capability modes are measured against.
+//!
+//! Allocation is a safepoint: it may collect, after which every
+//! [`ObjRef`] obtained before is stale (checked modes refuse it with
+//! [`GcError::StaleReference`]). Objects that must survive are held in
+//! [`Handle`]s, [`Persistent`]s or root regions.
+
+use crate::config::{HeapConfig, ScanStrategy};
+use crate::mark_bits::SideBitmap;
+use crate::object::{header_of, header_word0, ObjRef, HEADER_SIZE};
+use crate::plan::marksweep::blocks::BLOCK;
+use crate::plan::marksweep::MarkSweep;
+use crate::roots::{Handle, Persistent, RootRegion, RootRegionId, Roots, Scope, ROOT_STRIDE};
+use crate::stats::HeapStats;
+use crate::types::{validate, ObjectType, ObjectView, TypeId, TypeInfo};
+use crate::GcError;
+use capability_heap::{Address, Perms, RefMode, Scalar, TaggedRegion};
+use core::cell::Cell;
+use core::marker::PhantomData;
+
+/// A garbage-collected heap whose references are of mode `M`.
+pub struct Heap<M: RefMode> {
+    pub(crate) config: HeapConfig,
+    pub(crate) region: TaggedRegion,
+    pub(crate) auth: M::Authority,
+    pub(crate) types: Vec<TypeInfo>,
+    pub(crate) space: MarkSweep,
+    pub(crate) alloc_bits: SideBitmap,
+    pub(crate) mark_bits: SideBitmap,
+    pub(crate) roots: Roots<M>,
+    pub(crate) epoch: u32,
+    pub(crate) stats: HeapStats,
+    /// Checks performed by mutator accesses (a Cell so reads stay `&self`).
+    pub(crate) checks: Cell<u64>,
+    /// Bytes in use at which the next collection starts.
+    pub(crate) trigger: u64,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// Smallest heap limit accepted.
+const MIN_LIMIT: u64 = 4 * BLOCK;
+
+impl<M: RefMode> Heap<M> {
+    /// Creates a heap: maps its region (lazily committed) and derives its
+    /// authority.
+    pub fn new(config: HeapConfig) -> Result<Heap<M>, GcError> {
+        if config.limit < MIN_LIMIT || config.limit > (1 << 44) {
+            return Err(GcError::InvalidConfig(
+                "limit must be between 256 KiB and 16 TiB",
+            ));
+        }
+        if config.initial_size > config.limit {
+            return Err(GcError::InvalidConfig("initial_size exceeds limit"));
+        }
+        if !(config.growth_factor.is_finite() && config.growth_factor >= 1.0) {
+            return Err(GcError::InvalidConfig(
+                "growth_factor must be a finite number >= 1",
+            ));
+        }
+        if config.scan == ScanStrategy::Tags && !M::TAGGED {
+            return Err(GcError::InvalidConfig(
+                "scanning by tag needs a tagged (SoftCheri) mode",
+            ));
+        }
+        let limit = config.limit.next_multiple_of(BLOCK);
+        let region = M::new_region(limit + BLOCK)?;
+        let auth = M::authority(&region)?;
+        let space = MarkSweep::new::<M>(&region, limit);
+        let alloc_bits = SideBitmap::new(region.base(), region.len());
+        let mark_bits = SideBitmap::new(region.base(), region.len());
+        let trigger = config.initial_size.max(BLOCK);
+        Ok(Heap {
+            config,
+            region,
+            auth,
+            types: Vec::new(),
+            space,
+            alloc_bits,
+            mark_bits,
+            roots: Roots::new(),
+            epoch: 1,
+            stats: HeapStats::default(),
+            checks: Cell::new(0),
+            trigger,
+            _not_sync: PhantomData,
+        })
+    }
+
+    /// The configuration the heap was created with.
+    pub fn config(&self) -> &HeapConfig {
+        &self.config
+    }
+
+    /// Bytes of one reference slot in this mode.
+    pub const SLOT: u64 = M::SLOT_SIZE;
+
+    /// Byte offset of reference slot `i` in a [`Heap::record_type`] object.
+    pub const fn ref_offset(i: u32) -> u64 {
+        i as u64 * M::SLOT_SIZE
+    }
+
+    /// Byte offset of the data section of a [`Heap::record_type`] object
+    /// with `refs` reference slots.
+    pub const fn data_offset(refs: u32) -> u64 {
+        refs as u64 * M::SLOT_SIZE
+    }
+
+    // ---- types ------------------------------------------------------------
+
+    /// Registers a type.
+    pub fn register_type(&mut self, ty: ObjectType) -> Result<TypeId, GcError> {
+        let kind = validate(&ty, M::SLOT_SIZE).map_err(GcError::InvalidType)?;
+        if self.types.len() >= u32::MAX as usize {
+            return Err(GcError::InvalidType("too many types"));
+        }
+        self.types.push(TypeInfo::new(kind, M::SLOT_SIZE));
+        Ok(TypeId(self.types.len() as u32 - 1))
+    }
+
+    /// Registers the common record shape: `refs` reference slots, then
+    /// `data` bytes (see [`Heap::ref_offset`], [`Heap::data_offset`]).
+    pub fn record_type(&mut self, refs: u32, data: u64) -> Result<TypeId, GcError> {
+        let size = Self::data_offset(refs) + data;
+        let ref_offsets = (0..refs).map(Self::ref_offset).collect();
+        self.register_type(ObjectType::Fixed { size, ref_offsets })
+    }
+
+    fn type_info(&self, ty: TypeId) -> Result<&TypeInfo, GcError> {
+        self.types
+            .get(ty.0 as usize)
+            .ok_or(GcError::UnknownType(ty))
+    }
+
+    // ---- allocation -------------------------------------------------------
+
+    /// Allocates a fixed-size object (a `Fixed` or `Custom` type), zeroed.
+    /// A safepoint: may collect.
+    pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        let len = match self.type_info(ty)?.kind {
+            ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => size,
+            ObjectType::RefArray | ObjectType::ByteArray => return Err(GcError::WrongKind(ty)),
+        };
+        self.alloc_raw(ty, len)
+    }
+
+    /// Allocates an array: `len` elements of a `RefArray` type (all null)
+    /// or `len` bytes of a `ByteArray` type (all zero). A safepoint.
+    pub fn alloc_array(&mut self, ty: TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
+        let bytes = match self.type_info(ty)?.kind {
+            ObjectType::RefArray => len.checked_mul(M::SLOT_SIZE),
+            ObjectType::ByteArray => Some(len),
+            _ => return Err(GcError::WrongKind(ty)),
+        };
+        let limit = self.config.limit;
+        let bytes = bytes.filter(|b| *b <= limit).ok_or(GcError::OutOfMemory {
+            requested: len,
+            limit,
+        })?;
+        self.alloc_raw(ty, bytes)
+    }
+
+    fn alloc_raw(&mut self, ty: TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
+        let layout = M::payload_layout(len);
+        let limit = self.config.limit;
+        if layout.size > limit || layout.size < len {
+            return Err(GcError::OutOfMemory {
+                requested: len,
+                limit,
+            });
+        }
+        if self.stats.bytes_in_use + layout.size + HEADER_SIZE > self.trigger {
+            self.collect();
+        }
+        let payload = match self.space.alloc(&mut self.region, layout) {
+            Some(p) => p,
+            None => {
+                self.collect();
+                self.space
+                    .alloc(&mut self.region, layout)
+                    .ok_or(GcError::OutOfMemory {
+                        requested: len,
+                        limit,
+                    })?
+            }
+        };
+        // The header is written with the collector's own access, never
+        // through a mutator capability (I2); a data write leaves no tag.
+        self.region
+            .write::<u64>(header_of(payload), header_word0(ty.0, 0))?;
+        self.region.write::<u64>(header_of(payload).add(8), len)?;
+        self.alloc_bits.put(payload, true);
+        let cell = self.space.cell_bytes(layout);
+        self.stats.bytes_in_use += cell;
+        self.stats.bytes_allocated += cell;
+        self.stats.objects_allocated += 1;
+        self.stats.caps_derived += u64::from(M::CHECKED);
+        // I1: exact bounds over the padded payload, object permissions only.
+        let raw = M::derive(&self.auth, payload, layout.size)?;
+        Ok(ObjRef {
+            raw,
+            epoch: self.epoch,
+        })
+    }
+
+    // ---- reference validation ----------------------------------------------
+
+    /// Refuses null and (in checked modes) stale references.
+    #[inline(always)]
+    fn live(&self, r: &ObjRef<M>) -> Result<(), GcError> {
+        if r.is_null() {
+            return Err(GcError::NullReference);
+        }
+        if M::CHECKED {
+            if r.epoch != self.epoch {
+                return Err(GcError::StaleReference);
+            }
+            self.checks.set(self.checks.get() + 1);
+        }
+        Ok(())
+    }
+
+    /// The payload length (as allocated) and type of the object at
+    /// `payload`, if it is a live object's payload start.
+    pub(crate) fn object_at(&self, payload: Address) -> Option<(TypeId, u64)> {
+        if !self.alloc_bits.get(payload) {
+            return None;
+        }
+        let w0 = self.region.read::<u64>(header_of(payload)).ok()?;
+        let len = self.region.read::<u64>(header_of(payload).add(8)).ok()?;
+        Some((TypeId(w0 as u32), len))
+    }
+
+    /// In checked modes, a reference about to be stored in the heap or a
+    /// root must designate exactly a live object (I1, I3): a narrowed or
+    /// forged capability would otherwise keep nothing alive.
+    fn storable(&self, v: &ObjRef<M>) -> Result<(), GcError> {
+        if v.is_null() {
+            return Ok(());
+        }
+        self.live(v)?;
+        if M::CHECKED {
+            let (_, len) = self.object_at(v.address()).ok_or(GcError::NotAnObject)?;
+            let padded = M::payload_layout(len).size;
+            if !M::designates(&v.raw, v.address(), padded) {
+                return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
+                    .err()
+                    .map_or(GcError::NotAnObject, GcError::Cap));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `offset` is a reference slot of `obj`'s type.
+    fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
+        let (ty, len) = self.object_at(obj.address()).ok_or(GcError::NotAnObject)?;
+        let info = self.types.get(ty.0 as usize).ok_or(GcError::NotAnObject)?;
+        let view = ObjectView {
+            region: &self.region,
+            payload: obj.address(),
+            len,
+        };
+        if info.is_ref_slot(offset, len, M::SLOT_SIZE, &view) {
+            Ok(())
+        } else {
+            Err(GcError::NotARefSlot { ty, offset })
+        }
+    }
+
+    /// Wraps a raw mode reference (from C, a root region, or forged) as an
+    /// [`ObjRef`] of the current epoch. Nothing is validated here; a
+    /// forged `SoftCheri` capability is untagged and every use of it fails
+    /// with a tag violation.
+    pub fn ref_from_raw(&self, raw: M::Ref) -> ObjRef<M> {
+        ObjRef {
+            raw,
+            epoch: self.epoch,
+        }
+    }
+
+    // ---- data access ------------------------------------------------------
+
+    /// Reads a scalar at byte `offset` of `obj`'s payload.
+    pub fn read<T: Scalar>(&self, obj: &ObjRef<M>, offset: u64) -> Result<T, GcError> {
+        self.live(obj)?;
+        Ok(M::load::<T>(&self.region, &obj.raw, offset)?)
+    }
+
+    /// Writes a scalar at byte `offset`; clears the tag of any reference it
+    /// overwrites (I6).
+    pub fn write<T: Scalar>(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        value: T,
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        Ok(M::store::<T>(&mut self.region, &obj.raw, offset, value)?)
+    }
+
+    /// Reads `out.len()` bytes at `offset`.
+    pub fn read_bytes(&self, obj: &ObjRef<M>, offset: u64, out: &mut [u8]) -> Result<(), GcError> {
+        self.live(obj)?;
+        let addr = M::check(&obj.raw, offset, out.len() as u64, Perms::LOAD, 1)?;
+        if !self.region.contains(addr, out.len() as u64) {
+            return Err(capability_heap::CapFault::OutsideRegion {
+                addr,
+                size: out.len() as u64,
+            }
+            .into());
+        }
+        // SAFETY: [addr, addr+len) is inside the region (checked above).
+        unsafe { self.region.read_bytes_raw(addr, out) };
+        Ok(())
+    }
+
+    /// Writes `data` at `offset`; clears overwritten tags (I6).
+    pub fn write_bytes(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        let addr = M::check(&obj.raw, offset, data.len() as u64, Perms::STORE, 1)?;
+        if !self.region.contains(addr, data.len() as u64) {
+            return Err(capability_heap::CapFault::OutsideRegion {
+                addr,
+                size: data.len() as u64,
+            }
+            .into());
+        }
+        // SAFETY: [addr, addr+len) is inside the region (checked above).
+        unsafe { self.region.write_bytes_raw(addr, data) };
+        Ok(())
+    }
+
+    /// Loads the reference in slot `offset` of `obj` (null if none).
+    pub fn get_ref(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
+        self.live(obj)?;
+        let raw = M::load_ref(&self.region, &obj.raw, offset)?;
+        Ok(ObjRef {
+            raw,
+            epoch: self.epoch,
+        })
+    }
+
+    /// Stores `value` (or null) in reference slot `offset` of `obj`. The
+    /// offset must be a reference slot of the object's type, and in checked
+    /// modes `value` must designate exactly a live object.
+    pub fn set_ref(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        value: &ObjRef<M>,
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        self.storable(value)?;
+        self.ref_slot(obj, offset)?;
+        Ok(M::store_ref(
+            &mut self.region,
+            &obj.raw,
+            offset,
+            &value.raw,
+        )?)
+    }
+
+    /// The same reference with its permissions narrowed to `keep` (a
+    /// read-only view: `Perms::LOAD | Perms::LOAD_CAP`). No-op in the
+    /// unchecked modes.
+    pub fn restrict(&self, obj: &ObjRef<M>, keep: Perms) -> Result<ObjRef<M>, GcError> {
+        self.live(obj)?;
+        Ok(ObjRef {
+            raw: M::restrict(&obj.raw, keep)?,
+            epoch: obj.epoch,
+        })
+    }
+
+    /// The type of `obj`.
+    pub fn type_of(&self, obj: &ObjRef<M>) -> Result<TypeId, GcError> {
+        self.live(obj)?;
+        M::check(&obj.raw, 0, 0, Perms::NONE, 1)?;
+        self.object_at(obj.address())
+            .map(|(t, _)| t)
+            .ok_or(GcError::NotAnObject)
+    }
+
+    /// The payload length of `obj` in bytes, as allocated.
+    pub fn payload_len(&self, obj: &ObjRef<M>) -> Result<u64, GcError> {
+        self.live(obj)?;
+        M::check(&obj.raw, 0, 0, Perms::NONE, 1)?;
+        self.object_at(obj.address())
+            .map(|(_, l)| l)
+            .ok_or(GcError::NotAnObject)
+    }
+
+    /// Elements of a `RefArray` (or bytes of a `ByteArray`).
+    pub fn array_len(&self, obj: &ObjRef<M>) -> Result<u64, GcError> {
+        let ty = self.type_of(obj)?;
+        let len = self.payload_len(obj)?;
+        match self.type_info(ty)?.kind {
+            ObjectType::RefArray => Ok(len / M::SLOT_SIZE),
+            ObjectType::ByteArray => Ok(len),
+            _ => Err(GcError::WrongKind(ty)),
+        }
+    }
+
+    // ---- handles ------------------------------------------------------------
+
+    /// Opens a nested handle scope.
+    pub fn open_scope(&mut self) -> Scope {
+        let height = self.roots.handles.len() as u32;
+        self.roots.scopes.push(height);
+        Scope {
+            depth: self.roots.scopes.len() as u32,
+            height,
+        }
+    }
+
+    /// Closes the innermost scope, releasing its handles.
+    pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
+        if scope.depth as usize != self.roots.scopes.len() {
+            return Err(GcError::ScopeMismatch);
+        }
+        self.roots.scopes.pop();
+        self.roots.handles.truncate(scope.height as usize);
+        Ok(())
+    }
+
+    /// Roots `obj` in the innermost scope (or the base scope).
+    pub fn handle(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
+        self.storable(obj)?;
+        let id = self.roots.next_handle_id;
+        self.roots.next_handle_id = id.wrapping_add(1).max(1);
+        self.roots.handles.push((obj.raw, id));
+        Ok(Handle {
+            index: self.roots.handles.len() as u32 - 1,
+            id,
+        })
+    }
+
+    /// The object a handle holds, as a reference of the current epoch.
+    pub fn get(&self, h: Handle) -> Result<ObjRef<M>, GcError> {
+        match self.roots.handles.get(h.index as usize) {
+            Some((raw, id)) if *id == h.id => Ok(ObjRef {
+                raw: *raw,
+                epoch: self.epoch,
+            }),
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    /// Points an existing handle at another object (or null).
+    pub fn set_handle(&mut self, h: Handle, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.storable(obj)?;
+        match self.roots.handles.get_mut(h.index as usize) {
+            Some((raw, id)) if *id == h.id => {
+                *raw = obj.raw;
+                Ok(())
+            }
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    // ---- persistent roots -----------------------------------------------------
+
+    /// Roots `obj` until [`Heap::release`].
+    pub fn persist(&mut self, obj: &ObjRef<M>) -> Result<Persistent, GcError> {
+        self.storable(obj)?;
+        let roots = &mut self.roots;
+        let index = match roots.free_persistents.pop() {
+            Some(i) => {
+                roots.persistents[i as usize].0 = Some(obj.raw);
+                i
+            }
+            None => {
+                roots.persistents.push((Some(obj.raw), 0));
+                roots.persistents.len() as u32 - 1
+            }
+        };
+        Ok(Persistent {
+            index,
+            generation: roots.persistents[index as usize].1,
+        })
+    }
+
+    /// The object a persistent root holds.
+    pub fn get_persistent(&self, p: Persistent) -> Result<ObjRef<M>, GcError> {
+        match self.roots.persistents.get(p.index as usize) {
+            Some((Some(raw), g)) if *g == p.generation => Ok(ObjRef {
+                raw: *raw,
+                epoch: self.epoch,
+            }),
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    /// Releases a persistent root.
+    pub fn release(&mut self, p: Persistent) -> Result<(), GcError> {
+        match self.roots.persistents.get_mut(p.index as usize) {
+            Some((slot @ Some(_), g)) if *g == p.generation => {
+                *slot = None;
+                *g = g.wrapping_add(1);
+                self.roots.free_persistents.push(p.index);
+                Ok(())
+            }
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    // ---- root regions -----------------------------------------------------------
+
+    /// Creates a root region of `slots` reference slots, all empty.
+    pub fn root_region_new(&mut self, slots: u64) -> Result<RootRegionId, GcError> {
+        if slots == 0 || slots > (1 << 32) {
+            return Err(GcError::InvalidConfig("root region needs 1..=2^32 slots"));
+        }
+        let memory = TaggedRegion::new(slots * ROOT_STRIDE)?;
+        let rr = RootRegion { memory, slots };
+        let regions = &mut self.roots.regions;
+        let index = match regions.iter().position(|(r, _)| r.is_none()) {
+            Some(i) => {
+                regions[i].0 = Some(rr);
+                i
+            }
+            None => {
+                regions.push((Some(rr), 0));
+                regions.len() - 1
+            }
+        };
+        Ok(RootRegionId {
+            index: index as u32,
+            generation: regions[index].1,
+        })
+    }
+
+    /// Releases a root region; its slots stop being roots.
+    pub fn root_region_free(&mut self, id: RootRegionId) -> Result<(), GcError> {
+        match self.roots.regions.get_mut(id.index as usize) {
+            Some((r @ Some(_), g)) if *g == id.generation => {
+                *r = None;
+                *g = g.wrapping_add(1);
+                Ok(())
+            }
+            _ => Err(GcError::InvalidRootRegion),
+        }
+    }
+
+    fn root_slot(&self, id: RootRegionId, index: u64) -> Result<(&RootRegion, Address), GcError> {
+        match self.roots.regions.get(id.index as usize) {
+            Some((Some(r), g)) if *g == id.generation => {
+                if index >= r.slots {
+                    return Err(GcError::IndexOutOfRange {
+                        index,
+                        len: r.slots,
+                    });
+                }
+                Ok((r, r.memory.base().add(index * ROOT_STRIDE)))
+            }
+            _ => Err(GcError::InvalidRootRegion),
+        }
+    }
+
+    fn root_memory(&mut self, id: RootRegionId) -> &mut TaggedRegion {
+        // root_slot validated the id just before every call.
+        &mut self.roots.regions[id.index as usize]
+            .0
+            .as_mut()
+            .expect("validated")
+            .memory
+    }
+
+    /// Stores a reference (or null) in root-region slot `index`; the slot's
+    /// tag marks it as a reference.
+    pub fn root_set(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+        obj: &ObjRef<M>,
+    ) -> Result<(), GcError> {
+        self.storable(obj)?;
+        let (_, slot) = self.root_slot(id, index)?;
+        let mem = self.root_memory(id);
+        // SAFETY: root_slot checked index < slots, so the slot is inside
+        // the root region's memory and SLOT_SIZE-aligned.
+        unsafe { M::write_slot(mem, slot, &obj.raw) };
+        if !M::TAGGED {
+            mem.set_tag_bit(slot, !obj.is_null())?;
+        }
+        Ok(())
+    }
+
+    /// Stores plain data in root-region slot `index`, clearing its tag (I6):
+    /// the collector no longer treats it as a reference.
+    pub fn root_set_data(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+        value: u64,
+    ) -> Result<(), GcError> {
+        let (_, slot) = self.root_slot(id, index)?;
+        self.root_memory(id).write::<u64>(slot, value)?;
+        Ok(())
+    }
+
+    /// Loads root-region slot `index` as a reference. A slot holding data
+    /// yields an untagged value in `SoftCheri` (any use fails); in the
+    /// unchecked modes its bits, unvalidated.
+    pub fn root_get(&self, id: RootRegionId, index: u64) -> Result<ObjRef<M>, GcError> {
+        let (r, slot) = self.root_slot(id, index)?;
+        // SAFETY: slot is inside the root region and aligned (root_slot).
+        let raw = unsafe { M::read_slot(&r.memory, slot) };
+        Ok(ObjRef {
+            raw,
+            epoch: self.epoch,
+        })
+    }
+
+    /// True when root-region slot `index` holds a reference (its tag).
+    pub fn root_is_ref(&self, id: RootRegionId, index: u64) -> Result<bool, GcError> {
+        let (r, slot) = self.root_slot(id, index)?;
+        Ok(r.memory.is_tagged(slot))
+    }
+
+    // ---- statistics -------------------------------------------------------------
+
+    /// Cumulative statistics.
+    pub fn stats(&self) -> HeapStats {
+        let mut s = self.stats;
+        s.checks += self.checks.get();
+        s.heap_bytes = u64::from(self.space.blocks_in_use()) * BLOCK;
+        s
+    }
+
+    /// The collection epoch (incremented by every collection).
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+}
+
+// SAFETY-free marker check: the heap moves between threads but is never
+// shared between them.
+static_assertions::assert_impl_all!(Heap<capability_heap::Native>: Send);
+static_assertions::assert_not_impl_any!(Heap<capability_heap::Native>: Sync);
