@@ -1,2 +1,6 @@
-//! Benchmarks for CapGC: criterion micro-benchmarks live in `benches/`;
-//! the comparison harness (modes × plans × workloads × peers) is built here.
+//! Benchmarks for CapGC: the GC workloads ([`workloads`]) shared by the
+//! tests, the criterion benches in `benches/` and the `workloads` binary,
+//! which runs a workload under every reference mode, interleaved, and
+//! reports medians and ratios.
+
+pub mod workloads;

@@ -35,7 +35,8 @@ fn still_usable<M: capability_heap::RefMode>(h: &mut Heap<M>, node: TypeId) {
 fn use_after_free<F: Format>() {
     let (mut h, node) = heap::<F>();
     let victim = h.alloc(node).unwrap();
-    h.write::<u64>(&victim, Heap::<Cheri<F>>::data_offset(2), 7).unwrap();
+    h.write::<u64>(&victim, Heap::<Cheri<F>>::data_offset(2), 7)
+        .unwrap();
     h.collect(); // victim is unreachable: freed, its cell zeroed
     assert_eq!(h.read::<u64>(&victim, 32), Err(GcError::StaleReference));
     assert_eq!(h.write::<u64>(&victim, 32, 1), Err(GcError::StaleReference));
@@ -53,7 +54,10 @@ fn forged_from_bits<F: Format>() {
     let (pesbt, cursor) = real.raw().to_bits();
     // The exact bits of a valid reference, but from data: no tag.
     let forged = h.ref_from_raw(Capability::<F>::decode(pesbt, cursor));
-    assert_eq!(h.read::<u64>(&forged, 0), Err(GcError::Cap(CapFault::TagViolation)));
+    assert_eq!(
+        h.read::<u64>(&forged, 0),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
     // Random bits.
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..64 {
@@ -61,8 +65,14 @@ fn forged_from_bits<F: Format>() {
         x ^= x >> 7;
         x ^= x << 17;
         let f = h.ref_from_raw(Capability::<F>::decode(x, x.rotate_left(17)));
-        assert_eq!(h.read::<u8>(&f, 0), Err(GcError::Cap(CapFault::TagViolation)));
-        assert!(h.set_ref(&real, 0, &f).is_err(), "a forged value is never stored");
+        assert_eq!(
+            h.read::<u8>(&f, 0),
+            Err(GcError::Cap(CapFault::TagViolation))
+        );
+        assert!(
+            h.set_ref(&real, 0, &f).is_err(),
+            "a forged value is never stored"
+        );
     }
     still_usable(&mut h, node);
 }
@@ -101,7 +111,10 @@ fn data_over_reference<F: Format>() {
     h.write::<u8>(&a, 5, 0x41).unwrap();
     let smashed = h.get_ref(&a, 0).unwrap();
     assert!(!smashed.raw().tag());
-    assert_eq!(h.read::<u64>(&smashed, 0), Err(GcError::Cap(CapFault::TagViolation)));
+    assert_eq!(
+        h.read::<u64>(&smashed, 0),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
     // And it no longer keeps b alive: b is collected, a survives.
     let s = h.collect();
     assert_eq!(s.live_objects, 1);
@@ -114,9 +127,15 @@ fn reach_header<F: Format>() {
     // Negative offsets wrap below the base.
     for back in [1u64, 8, 16] {
         let e = h.read::<u64>(&o, back.wrapping_neg()).unwrap_err();
-        assert!(matches!(e, GcError::Cap(CapFault::BoundsViolation { .. })), "{e:?}");
+        assert!(
+            matches!(e, GcError::Cap(CapFault::BoundsViolation { .. })),
+            "{e:?}"
+        );
         let e = h.write::<u64>(&o, back.wrapping_neg(), 0).unwrap_err();
-        assert!(matches!(e, GcError::Cap(CapFault::BoundsViolation { .. })), "{e:?}");
+        assert!(
+            matches!(e, GcError::Cap(CapFault::BoundsViolation { .. })),
+            "{e:?}"
+        );
     }
     // Re-deriving a wider capability from the reference is refused.
     let cap = o.raw();
@@ -143,10 +162,15 @@ fn store_without_permission<F: Format>() {
     let ro = h.restrict(&o, Perms::LOAD | Perms::LOAD_CAP).unwrap();
     assert_eq!(
         h.write::<u64>(&ro, 32, 1),
-        Err(GcError::Cap(CapFault::PermissionViolation { needed: Perm::Store }))
+        Err(GcError::Cap(CapFault::PermissionViolation {
+            needed: Perm::Store
+        }))
     );
     let e = h.set_ref(&ro, 0, &b).unwrap_err();
-    assert!(matches!(e, GcError::Cap(CapFault::PermissionViolation { .. })), "{e:?}");
+    assert!(
+        matches!(e, GcError::Cap(CapFault::PermissionViolation { .. })),
+        "{e:?}"
+    );
     assert_eq!(h.read::<u64>(&ro, 32), Ok(0), "loads still allowed");
     // A read-only view may be stored (I5 allows fewer permissions); what
     // is loaded back is still read-only.
@@ -165,7 +189,10 @@ fn sub_object_capability_is_not_storable<F: Format>() {
     let inner = o.raw().set_bounds_exact(16).unwrap();
     let inner = h.ref_from_raw(inner);
     assert_eq!(h.read::<u64>(&inner, 8), Ok(0));
-    assert!(h.set_ref(&o, 0, &inner).is_err(), "I1: only exact references are stored");
+    assert!(
+        h.set_ref(&o, 0, &inner).is_err(),
+        "I1: only exact references are stored"
+    );
     assert!(h.handle(&inner).is_err());
     still_usable(&mut h, node);
 }

@@ -15,13 +15,23 @@ enum Op {
     Alloc,
     /// New object stored in slot `slot` of the `src`-th live object (not
     /// rooted itself).
-    AllocChild { src: usize, slot: u8 },
+    AllocChild {
+        src: usize,
+        slot: u8,
+    },
     /// New large byte array of this many KiB, rooted.
     AllocLarge(u8),
     /// Slot `slot` of the `src`-th live object points at the `dst`-th.
-    Link { src: usize, slot: u8, dst: usize },
+    Link {
+        src: usize,
+        slot: u8,
+        dst: usize,
+    },
     /// Slot `slot` of the `src`-th live object becomes null.
-    Unlink { src: usize, slot: u8 },
+    Unlink {
+        src: usize,
+        slot: u8,
+    },
     /// Release the `i`-th root.
     DropRoot(usize),
     /// Data write into the `src`-th live object (must not disturb refs).
@@ -66,9 +76,17 @@ impl Model {
 }
 
 /// Walks the heap from its roots: id → (reference, children ids).
-fn walk<M: RefMode>(h: &Heap<M>, m: &Model, node: TypeId) -> BTreeMap<u64, (ObjRef<M>, [Option<u64>; 2])> {
+fn walk<M: RefMode>(
+    h: &Heap<M>,
+    m: &Model,
+    node: TypeId,
+) -> BTreeMap<u64, (ObjRef<M>, [Option<u64>; 2])> {
     let mut out = BTreeMap::new();
-    let mut stack: Vec<ObjRef<M>> = m.roots.iter().map(|(p, _)| h.get_persistent(*p).unwrap()).collect();
+    let mut stack: Vec<ObjRef<M>> = m
+        .roots
+        .iter()
+        .map(|(p, _)| h.get_persistent(*p).unwrap())
+        .collect();
     while let Some(o) = stack.pop() {
         let id = h.read::<u64>(&o, 0).unwrap();
         if out.contains_key(&id) {
@@ -163,8 +181,12 @@ fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
                     continue;
                 }
                 let w = walk(&h, &m, node);
-                h.set_ref(&w[&a].0, Heap::<M>::ref_offset(u32::from(s) + 1), &ObjRef::null())
-                    .unwrap();
+                h.set_ref(
+                    &w[&a].0,
+                    Heap::<M>::ref_offset(u32::from(s) + 1),
+                    &ObjRef::null(),
+                )
+                .unwrap();
                 m.edges.get_mut(&a).unwrap()[s as usize] = None;
             }
             Op::DropRoot(i) if !m.roots.is_empty() => {
@@ -174,7 +196,11 @@ fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
             Op::Scribble(src, v) if !live.is_empty() => {
                 let a = live[src % live.len()];
                 let w = walk(&h, &m, node);
-                let off = if m.edges.contains_key(&a) { 3 * slot } else { 8 };
+                let off = if m.edges.contains_key(&a) {
+                    3 * slot
+                } else {
+                    8
+                };
                 h.write::<u64>(&w[&a].0, off, v).unwrap();
             }
             Op::Collect => {

@@ -1,0 +1,74 @@
+//! binary-trees (depth 16) and GCBench, with correct results, in every
+//! reference mode; the heap verifies afterwards.
+
+use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
+use capgc_benches::workloads::{
+    binary_trees, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
+};
+use gc_core::{Heap, HeapConfig, ScanStrategy};
+
+fn config(scan: ScanStrategy) -> HeapConfig {
+    HeapConfig {
+        limit: 512 << 20,
+        scan,
+        ..HeapConfig::default()
+    }
+}
+
+fn trees<M: RefMode>(scan: ScanStrategy) {
+    let mut h = Heap::<M>::new(config(scan)).unwrap();
+    let got = binary_trees(&mut h, 16).unwrap();
+    assert_eq!(got, BinaryTrees::expected(16));
+    assert!(h.stats().collections > 0);
+    h.collect();
+    h.verify().unwrap();
+}
+
+fn bench<M: RefMode>(scan: ScanStrategy) {
+    let mut h = Heap::<M>::new(config(scan)).unwrap();
+    let p = GcBenchParams::default();
+    let got = gcbench(&mut h, p).unwrap();
+    assert_eq!(got.trees, gcbench_expected(p));
+    assert_eq!(got.long_lived_nodes, (1 << 17) - 1);
+    assert_eq!(got.array_probe, 1.0 / 1000.0);
+    assert!(h.stats().collections > 0);
+    h.collect();
+    h.verify().unwrap();
+}
+
+#[test]
+fn binary_trees_native() {
+    trees::<Native>(ScanStrategy::TypeMap);
+}
+#[test]
+fn binary_trees_p128() {
+    trees::<P128>(ScanStrategy::TypeMap);
+}
+#[test]
+fn binary_trees_softcheri_morello() {
+    trees::<SoftCheri<Morello>>(ScanStrategy::TypeMap);
+}
+#[test]
+fn binary_trees_softcheri_v9_by_tag() {
+    trees::<SoftCheri<CheriV9>>(ScanStrategy::Tags);
+}
+#[test]
+fn binary_trees_softcheri_riscv() {
+    trees::<SoftCheri<RiscvStd>>(ScanStrategy::TypeMap);
+}
+#[test]
+fn gcbench_native() {
+    bench::<Native>(ScanStrategy::TypeMap);
+}
+#[test]
+fn gcbench_p128() {
+    bench::<P128>(ScanStrategy::TypeMap);
+}
+#[test]
+fn gcbench_softcheri_morello() {
+    bench::<SoftCheri<Morello>>(ScanStrategy::TypeMap);
+}
+#[test]
+fn gcbench_softcheri_morello_by_tag() {
+    bench::<SoftCheri<Morello>>(ScanStrategy::Tags);
+}
