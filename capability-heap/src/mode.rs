@@ -284,7 +284,7 @@ impl RefMode for Native {
         offset: u64,
         value: &NativeRef,
     ) -> Result<(), CapFault> {
-        region.write::<u64>(holder.0.add(offset), value.0 .0)
+        region.write_plain::<u64>(holder.0.add(offset), value.0 .0)
     }
     #[inline(always)]
     fn load<T: Scalar>(
@@ -301,7 +301,7 @@ impl RefMode for Native {
         offset: u64,
         value: T,
     ) -> Result<(), CapFault> {
-        region.write::<T>(holder.0.add(offset), value)
+        region.write_plain::<T>(holder.0.add(offset), value)
     }
 }
 
@@ -395,7 +395,7 @@ impl RefMode for P128 {
         offset: u64,
         value: &P128Ref,
     ) -> Result<(), CapFault> {
-        region.write::<u128>(holder.addr.add(offset), value.to_u128())
+        region.write_plain::<u128>(holder.addr.add(offset), value.to_u128())
     }
     #[inline(always)]
     fn load<T: Scalar>(
@@ -412,7 +412,7 @@ impl RefMode for P128 {
         offset: u64,
         value: T,
     ) -> Result<(), CapFault> {
-        region.write::<T>(holder.addr.add(offset), value)
+        region.write_plain::<T>(holder.addr.add(offset), value)
     }
 }
 

@@ -502,6 +502,16 @@ impl TaggedRegion {
         Ok(())
     }
 
+    /// Writes a scalar if it fits in the region and leaves tags alone: the
+    /// store of the unchecked reference modes, whose heaps keep no tags.
+    #[inline(always)]
+    pub fn write_plain<T: Scalar>(&mut self, addr: Address, value: T) -> Result<(), CapFault> {
+        self.require(addr, T::SIZE)?;
+        // SAFETY: in region, checked just above.
+        unsafe { self.write_untracked(addr, value) };
+        Ok(())
+    }
+
     /// Zeroes `[addr, addr + size)` and clears its tags (sweeping, I4).
     pub fn zero(&mut self, addr: Address, size: u64) -> Result<(), CapFault> {
         self.require(addr, size)?;

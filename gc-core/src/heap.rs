@@ -199,9 +199,13 @@ impl<M: RefMode> Heap<M> {
         };
         // The header is written with the collector's own access, never
         // through a mutator capability (I2); a data write leaves no tag.
-        self.region
-            .write::<u64>(header_of(payload), header_word0(ty.0, 0))?;
-        self.region.write::<u64>(header_of(payload).add(8), len)?;
+        let header = u128::from(header_word0(ty.0, 0)) | u128::from(len) << 64;
+        if M::TAGGED {
+            self.region.write::<u128>(header_of(payload), header)?;
+        } else {
+            self.region
+                .write_plain::<u128>(header_of(payload), header)?;
+        }
         self.alloc_bits.put(payload, true);
         let cell = self.space.cell_bytes(layout);
         self.stats.bytes_in_use += cell;

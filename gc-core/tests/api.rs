@@ -1,0 +1,385 @@
+//! The heap API beyond the workloads: every root kind and its misuse,
+//! every type kind, large objects, the heap limit, statistics, logging,
+//! and independent heaps on several threads.
+
+use capability_heap::{CapFault, CheriV9, Format, Morello, Native, RefMode, SoftCheri, P128};
+use gc_core::{
+    log_line, GcError, Heap, HeapConfig, ObjRef, ObjectType, ObjectView, ScanStrategy, TypeId,
+    Violation,
+};
+
+fn small<M: RefMode>() -> Heap<M> {
+    Heap::<M>::new(HeapConfig {
+        initial_size: 1 << 20,
+        limit: 8 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap()
+}
+
+fn out_of_memory_leaves_heap_usable<M: RefMode>() {
+    let mut h = small::<M>();
+    let bytes = h.register_type(ObjectType::ByteArray).unwrap();
+    let arr = h.register_type(ObjectType::RefArray).unwrap();
+    let list = h.alloc_array(arr, 2048).unwrap();
+    let keep = h.persist(&list).unwrap();
+    // Fill the heap with live 64 KiB arrays until the limit refuses one.
+    let mut n = 0;
+    let err = loop {
+        match h.alloc_array(bytes, 64 << 10) {
+            Ok(b) => {
+                let l = h.get_persistent(keep).unwrap();
+                h.set_ref(&l, n * Heap::<M>::SLOT, &b).unwrap();
+                n += 1;
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, GcError::OutOfMemory { limit, .. } if limit == 8 << 20),
+        "{err:?}"
+    );
+    assert!(n > 50, "only {n} arrays fit");
+    h.verify().unwrap();
+    // Drop half; allocation works again.
+    let l = h.get_persistent(keep).unwrap();
+    for i in (0..n).step_by(2) {
+        h.set_ref(&l, i * Heap::<M>::SLOT, &ObjRef::null()).unwrap();
+    }
+    for _ in 0..n / 3 {
+        h.alloc_array(bytes, 64 << 10).unwrap();
+    }
+    h.verify().unwrap();
+    // A single request beyond the limit is refused at once.
+    assert!(matches!(
+        h.alloc_array(bytes, 1 << 40),
+        Err(GcError::OutOfMemory { .. })
+    ));
+}
+
+#[test]
+fn oom_native() {
+    out_of_memory_leaves_heap_usable::<Native>();
+}
+#[test]
+fn oom_p128() {
+    out_of_memory_leaves_heap_usable::<P128>();
+}
+#[test]
+fn oom_softcheri() {
+    out_of_memory_leaves_heap_usable::<SoftCheri<Morello>>();
+}
+
+fn handles_and_scopes<M: RefMode>() {
+    let mut h = small::<M>();
+    let node = h.record_type(1, 8).unwrap();
+    let outer = h.open_scope();
+    let a = h.alloc(node).unwrap();
+    let ha = h.handle(&a).unwrap();
+    let inner = h.open_scope();
+    let b = h.alloc(node).unwrap();
+    let hb = h.handle(&b).unwrap();
+    assert_eq!(h.close_scope(outer), Err(GcError::ScopeMismatch));
+    let outer = h.open_scope(); // re-open to get a token back: depth 3
+    h.close_scope(outer).unwrap();
+    h.close_scope(inner).unwrap();
+    assert_eq!(h.get(hb), Err(GcError::InvalidHandle));
+    // A new handle at the same index is not the old one.
+    let c = h.alloc(node).unwrap();
+    let hc = h.handle(&c).unwrap();
+    assert_eq!(h.get(hb), Err(GcError::InvalidHandle));
+    assert!(h.get(hc).is_ok() && h.get(ha).is_ok());
+    // Persistent roots.
+    let p = h.persist(&h.get(hc).unwrap()).unwrap();
+    h.release(p).unwrap();
+    assert_eq!(h.release(p), Err(GcError::InvalidHandle));
+    assert_eq!(h.get_persistent(p), Err(GcError::InvalidHandle));
+    h.collect();
+    h.verify().unwrap();
+}
+
+#[test]
+fn handles_native() {
+    handles_and_scopes::<Native>();
+}
+#[test]
+fn handles_softcheri() {
+    handles_and_scopes::<SoftCheri<CheriV9>>();
+}
+
+fn root_regions<M: RefMode>() {
+    let mut h = small::<M>();
+    let node = h.record_type(0, 8).unwrap();
+    let rr = h.root_region_new(16).unwrap();
+    let a = h.alloc(node).unwrap();
+    h.write::<u64>(&a, 0, 99).unwrap();
+    h.root_set(rr, 3, &a).unwrap();
+    h.root_set_data(rr, 4, 12345).unwrap();
+    assert!(h.root_is_ref(rr, 3).unwrap());
+    assert!(!h.root_is_ref(rr, 4).unwrap());
+    assert_eq!(
+        h.root_set(rr, 16, &a),
+        Err(GcError::IndexOutOfRange { index: 16, len: 16 })
+    );
+    for _ in 0..3 {
+        h.collect();
+    }
+    let a = h.root_get(rr, 3).unwrap();
+    assert_eq!(
+        h.read::<u64>(&a, 0),
+        Ok(99),
+        "kept alive by the root region"
+    );
+    assert_eq!(h.collect().live_objects, 1);
+    // Data over the reference slot: no longer a root.
+    h.root_set_data(rr, 3, 0).unwrap();
+    assert!(!h.root_is_ref(rr, 3).unwrap());
+    assert_eq!(h.collect().live_objects, 0);
+    h.verify().unwrap();
+    h.root_region_free(rr).unwrap();
+    assert_eq!(h.root_get(rr, 0), Err(GcError::InvalidRootRegion));
+}
+
+#[test]
+fn root_regions_native() {
+    root_regions::<Native>();
+}
+#[test]
+fn root_regions_p128() {
+    root_regions::<P128>();
+}
+#[test]
+fn root_regions_softcheri() {
+    root_regions::<SoftCheri<Morello>>();
+}
+
+#[test]
+fn root_region_data_slot_cannot_be_dereferenced_in_softcheri() {
+    let mut h = small::<SoftCheri<Morello>>();
+    let rr = h.root_region_new(4).unwrap();
+    h.root_set_data(rr, 0, 0x7fff_0000_1000).unwrap();
+    let r = h.root_get(rr, 0).unwrap();
+    assert_eq!(
+        h.read::<u64>(&r, 0),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
+}
+
+/// A custom-traced object: word 0 says which of slots 1..=3 are
+/// references (a tagged union).
+fn union_trace(view: &ObjectView<'_>, visit: &mut dyn FnMut(u64)) {
+    let which = view.read::<u64>(0).unwrap_or(0);
+    for i in 1..=3u64 {
+        if which >> i & 1 != 0 {
+            visit(i * 16);
+        }
+    }
+}
+
+#[test]
+fn every_type_kind_traces() {
+    let mut h = small::<SoftCheri<Morello>>();
+    let leaf = h.record_type(0, 8).unwrap();
+    let union = h
+        .register_type(ObjectType::Custom {
+            size: 64,
+            trace: union_trace,
+        })
+        .unwrap();
+    let arr = h.register_type(ObjectType::RefArray).unwrap();
+    let bytes = h.register_type(ObjectType::ByteArray).unwrap();
+    let a = h.alloc_array(arr, 4).unwrap();
+    let pa = h.persist(&a).unwrap();
+    let u = h.alloc(union).unwrap();
+    let l1 = h.alloc(leaf).unwrap();
+    let l2 = h.alloc(leaf).unwrap();
+    let a = h.get_persistent(pa).unwrap();
+    h.write::<u64>(&u, 0, 0b0100).unwrap(); // slot 2 is a reference
+    h.set_ref(&u, 32, &l1).unwrap();
+    assert!(matches!(
+        h.set_ref(&u, 16, &l2),
+        Err(GcError::NotARefSlot { .. })
+    ));
+    h.set_ref(&a, 0, &u).unwrap();
+    h.set_ref(&a, 16, &l2).unwrap();
+    assert_eq!(h.array_len(&a), Ok(4));
+    assert!(matches!(
+        h.set_ref(&a, 64, &l2),
+        Err(GcError::Cap(_)) | Err(GcError::NotARefSlot { .. })
+    ));
+    let b = h.alloc_array(bytes, 100).unwrap();
+    assert_eq!(h.array_len(&b), Ok(100));
+    assert!(matches!(h.alloc(arr), Err(GcError::WrongKind(_))));
+    assert!(matches!(h.alloc_array(leaf, 3), Err(GcError::WrongKind(_))));
+    assert!(matches!(h.alloc(TypeId(999)), Err(GcError::UnknownType(_))));
+    // array, union, l1, l2 survive; the byte array does not.
+    assert_eq!(h.collect().live_objects, 4);
+    h.verify().unwrap();
+    // Unmark the union's slot: l1 becomes garbage.
+    let a = h.get_persistent(pa).unwrap();
+    let u = h.get_ref(&a, 0).unwrap();
+    h.write::<u64>(&u, 0, 0).unwrap();
+    assert_eq!(h.collect().live_objects, 3);
+}
+
+#[test]
+fn invalid_types_are_refused() {
+    let mut h = small::<SoftCheri<Morello>>();
+    let bad = [
+        ObjectType::Fixed {
+            size: 32,
+            ref_offsets: vec![8],
+        },
+        ObjectType::Fixed {
+            size: 32,
+            ref_offsets: vec![32],
+        },
+        ObjectType::Fixed {
+            size: 1 << 40,
+            ref_offsets: vec![],
+        },
+    ];
+    for t in bad {
+        assert!(matches!(h.register_type(t), Err(GcError::InvalidType(_))));
+    }
+}
+
+fn large_objects_are_exact<F: Format>() {
+    let mut h = Heap::<SoftCheri<F>>::new(HeapConfig {
+        limit: 256 << 20,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let bytes = h.register_type(ObjectType::ByteArray).unwrap();
+    for len in [10_000u64, 100_003, 1 << 20, (5 << 20) + 77] {
+        let o = h.alloc_array(bytes, len).unwrap();
+        let cap = o.raw();
+        let layout = <SoftCheri<F> as RefMode>::payload_layout(len);
+        assert_eq!(cap.length(), u128::from(layout.size), "padded to CRRL");
+        assert!(cap.base().is_aligned(layout.align), "aligned to CRAM");
+        assert!(layout.size >= len);
+        // The padding is the object's own: writable, and the next byte not.
+        h.write::<u8>(&o, layout.size - 1, 1).unwrap();
+        assert!(h.write::<u8>(&o, layout.size, 1).is_err());
+    }
+    h.verify().unwrap();
+    assert_eq!(h.collect().live_objects, 0);
+    h.verify().unwrap();
+}
+
+#[test]
+fn large_objects_morello() {
+    large_objects_are_exact::<Morello>();
+}
+#[test]
+fn large_objects_v9() {
+    large_objects_are_exact::<CheriV9>();
+}
+
+#[test]
+fn stats_and_log_line() {
+    let mut h = small::<SoftCheri<Morello>>();
+    let node = h.record_type(1, 8).unwrap();
+    for _ in 0..1000 {
+        let o = h.alloc(node).unwrap();
+        h.write::<u64>(&o, 16, 1).unwrap();
+    }
+    let c = h.collect();
+    assert_eq!(c.live_objects, 0);
+    assert!(c.bytes_freed >= 1000 * 48);
+    let s = h.stats();
+    assert_eq!(s.objects_allocated, 1000);
+    assert_eq!(s.caps_derived, 1000);
+    assert!(s.checks >= 1000);
+    assert_eq!(s.collections, 1);
+    let line = log_line("marksweep", "full", "morello", &c);
+    assert!(
+        line.starts_with("[capgc gc #1 marksweep full morello] pause "),
+        "{line}"
+    );
+    assert!(line.contains("live 0.0MiB (0 objects)"), "{line}");
+}
+
+#[test]
+fn config_errors() {
+    let bad = |c: HeapConfig| Heap::<Native>::new(c).err();
+    assert!(matches!(
+        bad(HeapConfig {
+            limit: 1,
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        bad(HeapConfig {
+            initial_size: 1 << 40,
+            limit: 1 << 30,
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        bad(HeapConfig {
+            growth_factor: f64::NAN,
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        bad(HeapConfig {
+            scan: ScanStrategy::Tags,
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn verifier_reports_every_violation() {
+    let mut h = small::<Native>();
+    let node = h.record_type(1, 8).unwrap();
+    let mut hs = Vec::new();
+    for _ in 0..3 {
+        let o = h.alloc(node).unwrap();
+        hs.push(h.handle(&o).unwrap());
+    }
+    // Point each object's reference slot at a non-object (Native does not
+    // stop it): three separate I3 violations.
+    for hd in &hs {
+        let o = h.get(*hd).unwrap();
+        h.write::<u64>(&o, 0, o.address().get() + 8).unwrap();
+    }
+    let v = h.verify().unwrap_err();
+    let dangling = v
+        .iter()
+        .filter(|x| matches!(x, Violation::DanglingReference { .. }))
+        .count();
+    assert_eq!(dangling, 3, "{v:?}");
+}
+
+#[test]
+fn heaps_are_independent_across_threads() {
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut h = small::<SoftCheri<Morello>>();
+                let node = h.record_type(1, 8).unwrap();
+                let head = h.alloc(node).unwrap();
+                h.write::<u64>(&head, 16, t).unwrap();
+                let p = h.persist(&head).unwrap();
+                for i in 0..20_000u64 {
+                    let n = h.alloc(node).unwrap();
+                    h.write::<u64>(&n, 16, i).unwrap();
+                }
+                h.collect();
+                h.verify().unwrap();
+                let head = h.get_persistent(p).unwrap();
+                h.read::<u64>(&head, 16).unwrap()
+            })
+        })
+        .collect();
+    for (t, th) in threads.into_iter().enumerate() {
+        assert_eq!(th.join().unwrap(), t as u64);
+    }
+}
