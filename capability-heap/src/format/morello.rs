@@ -147,7 +147,7 @@ struct NewBounds {
 /// (sign-extended) bounds address.
 fn set_bounds_fields(base: u64, len: u128) -> NewBounds {
     let ext_base = u128::from(base);
-    let top = (ext_base + len) & MASK66;
+    let top = ext_base.wrapping_add(len) & MASK66;
     let len = len & MASK65;
     // exp = CAP_MAX_EXPONENT - CountLeadingZeros(length<64:MW-1>) (50 bits)
     let hi = len >> (MW - 1);
@@ -287,7 +287,7 @@ impl Format for Morello {
         } else {
             bounds_address(cursor)
         };
-        let req_top = u128::from(base) + req_len;
+        let req_top = u128::from(base).saturating_add(req_len);
         let in_bounds = base >= old_base && req_top <= old_top && req_top <= TOP_MAX;
         let sealed = Self::otype(pesbt) != 0;
         let nb = set_bounds_fields(base, req_len);
@@ -368,5 +368,101 @@ impl Format for Morello {
 
     fn is_software_otype(otype: u32) -> bool {
         (4..=0x7fff).contains(&otype)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_and_null_cover_everything() {
+        let root = Morello::decode(Morello::ROOT_PESBT, 0);
+        assert_eq!(
+            (root.base, root.top, root.e, root.valid),
+            (0, TOP_MAX, 50, true)
+        );
+        assert_eq!(root.perms, PERMS_MASK);
+        let null = Morello::decode(0, 0);
+        assert_eq!(
+            (null.base, null.top, null.e, null.perms),
+            (0, TOP_MAX, 63, 0)
+        );
+    }
+
+    #[test]
+    fn malformed_exponents_decode_full_and_never_keep_a_tag() {
+        // E = 55: stored inverted in the internal-exponent fields.
+        let e = 55u64;
+        let ne = !e & 63;
+        let pesbt = Morello::ROOT_PESBT & !BOUNDS_MASK | (ne >> 3) << T_SHIFT | (ne & 7);
+        let d = Morello::decode(pesbt, 0x1234);
+        assert!(!d.valid);
+        assert_eq!((d.base, d.top), (0, TOP_MAX));
+        assert!(!Morello::set_addr_keeps_tag(pesbt, 0x1234, 0x1235));
+        assert!(!Morello::set_bounds(pesbt, 0x1234, true, 16).tag);
+    }
+
+    #[test]
+    fn crrl_and_cram_examples() {
+        // Below 2^(MW-2) = 16384 nothing is padded.
+        assert_eq!(
+            (Morello::crrl(16383), Morello::cram(16383)),
+            (16383, u64::MAX)
+        );
+        // From 2^14 the internal exponent costs the 3 low bits.
+        assert_eq!(Morello::crrl(16385), 16392);
+        assert_eq!(Morello::cram(16385), !7);
+        // Rounding that would reach 2^64 wraps to 0.
+        assert_eq!(Morello::crrl(u64::MAX), 0);
+        for len in [1u64 << 20, 1_000_003, (1 << 40) + 5] {
+            let (l, m) = (Morello::crrl(len), Morello::cram(len));
+            assert!(l >= len && l & !m == 0);
+            let r = Morello::set_bounds(Morello::ROOT_PESBT, 1 << 50 & m, true, u128::from(l));
+            assert!(r.exact && r.tag);
+        }
+    }
+
+    #[test]
+    fn set_bounds_clears_the_tag_when_it_must() {
+        let root = Morello::ROOT_PESBT;
+        assert!(
+            !Morello::set_bounds(root, 0x1000, false, 16).tag,
+            "untagged input"
+        );
+        let sealed = Morello::with_otype(root, 9);
+        assert!(
+            !Morello::set_bounds(sealed, 0x1000, true, 16).tag,
+            "sealed input"
+        );
+        let small = Morello::set_bounds(root, 0x1000, true, 64);
+        assert!(small.tag && small.exact);
+        assert!(
+            !Morello::set_bounds(small.pesbt, 0x1000, true, 65).tag,
+            "past the top"
+        );
+        assert!(
+            !Morello::set_bounds(root, 1, true, 1 << 64).tag,
+            "past 2^64"
+        );
+        // Non-canonical flag byte going from address-independent bounds to
+        // address-dependent ones.
+        assert!(!Morello::set_bounds(root, 0x4200_0000_0000_1000, true, 64).tag);
+    }
+
+    #[test]
+    fn no_input_panics() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (p, c) = (x, x.rotate_left(29));
+            let _ = Morello::decode(p, c);
+            let _ = Morello::representable(p, c, c ^ x);
+            let _ = Morello::set_bounds(p, c, true, u128::from(x >> (x % 64)));
+            let _ = Morello::set_bounds(p, c, true, u128::MAX);
+            let _ = (Morello::crrl(x), Morello::cram(x));
+        }
     }
 }
