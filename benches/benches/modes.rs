@@ -89,11 +89,11 @@ fn raw_pointer(c: &mut Criterion) {
     let base = region.base();
     g.bench_function("read_slot", |b| {
         b.iter(|| {
-            let p = base.get() as *const u64;
             let mut acc = 0u64;
-            for i in 0..SLOTS as usize {
+            for i in 0..SLOTS {
+                let p = (base.get() + i * 8) as *const u64;
                 // SAFETY: the region maps 1 MiB at `base`; 4096 u64s fit.
-                acc = acc.wrapping_add(unsafe { p.add(i).read() });
+                acc = acc.wrapping_add(unsafe { p.read_unaligned() });
             }
             black_box(acc)
         })
