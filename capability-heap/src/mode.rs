@@ -72,6 +72,17 @@ pub trait RefMode: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stat
     /// object permissions ([`Perms::OBJECT`]), derived from `auth` (I1, I5).
     fn derive(auth: &Self::Authority, payload: Address, len: u64) -> Result<Self::Ref, CapFault>;
 
+    /// A reference to an object moved to `payload` (padded length `len`),
+    /// re-derived from `auth` with exact bounds and `old`'s permissions
+    /// (never wider than [`Perms::OBJECT`]): what a moving collector writes
+    /// back into every slot that referred to the old copy (I8).
+    fn relocate(
+        auth: &Self::Authority,
+        old: &Self::Ref,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Ref, CapFault>;
+
     /// The same reference with permissions narrowed to `keep` (a no-op in
     /// unchecked modes).
     fn restrict(r: &Self::Ref, keep: Perms) -> Result<Self::Ref, CapFault>;
@@ -234,6 +245,15 @@ impl RefMode for Native {
         Ok(NativeRef(payload))
     }
     #[inline(always)]
+    fn relocate(
+        auth: &RegionBounds,
+        _old: &NativeRef,
+        payload: Address,
+        len: u64,
+    ) -> Result<NativeRef, CapFault> {
+        Self::derive(auth, payload, len)
+    }
+    #[inline(always)]
     fn restrict(r: &NativeRef, _keep: Perms) -> Result<NativeRef, CapFault> {
         Ok(*r)
     }
@@ -349,6 +369,15 @@ impl RefMode for P128 {
         })
     }
     #[inline(always)]
+    fn relocate(
+        auth: &RegionBounds,
+        _old: &P128Ref,
+        payload: Address,
+        len: u64,
+    ) -> Result<P128Ref, CapFault> {
+        Self::derive(auth, payload, len)
+    }
+    #[inline(always)]
     fn restrict(r: &P128Ref, _keep: Perms) -> Result<P128Ref, CapFault> {
         Ok(*r)
     }
@@ -443,6 +472,15 @@ impl<F: Format> RefMode for SoftCheri<F> {
         auth.try_set_address(payload)?
             .set_bounds_exact(len)?
             .and_perms(Perms::OBJECT)
+    }
+    #[inline(always)]
+    fn relocate(
+        auth: &Capability<F>,
+        old: &Capability<F>,
+        payload: Address,
+        len: u64,
+    ) -> Result<Capability<F>, CapFault> {
+        Self::derive(auth, payload, len)?.and_perms(old.perms())
     }
     #[inline(always)]
     fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {

@@ -551,6 +551,21 @@ impl TaggedRegion {
         Ok(())
     }
 
+    /// Copies `size` bytes from `src` to `dst` (disjoint, any alignment)
+    /// and clears the tags of the destination: the copy of the unchecked
+    /// modes, whose heaps keep no tags.
+    pub fn copy_plain(&mut self, src: Address, dst: Address, size: u64) -> Result<(), CapFault> {
+        self.require(src, size)?;
+        self.require(dst, size)?;
+        if src.0 < dst.0 + size && dst.0 < src.0 + size {
+            return Err(CapFault::OutsideRegion { addr: dst, size });
+        }
+        // SAFETY: both ranges are in the region and disjoint (checked).
+        unsafe { ptr::copy_nonoverlapping(src.0 as *const u8, dst.0 as *mut u8, size as usize) };
+        self.clear_tags(dst, size);
+        Ok(())
+    }
+
     // ---- raw access (unsafe) -----------------------------------------------
 
     /// Reads a scalar with no checks.

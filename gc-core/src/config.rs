@@ -7,6 +7,12 @@ pub enum Plan {
     /// Non-moving mark-sweep: size-segregated blocks, side mark bits, a
     /// large-object space.
     MarkSweep,
+    /// Copying (Cheney) between semispaces with bump allocation; large and
+    /// pinned objects live in a non-moving space.
+    SemiSpace,
+    /// A bump-pointer nursery whose survivors are copied into a mark-sweep
+    /// mature space; write barrier and remembered set. The default.
+    Generational,
 }
 
 impl Plan {
@@ -14,7 +20,17 @@ impl Plan {
     pub fn name(self) -> &'static str {
         match self {
             Plan::MarkSweep => "marksweep",
+            Plan::SemiSpace => "semispace",
+            Plan::Generational => "generational",
         }
+    }
+
+    /// Every plan.
+    pub const ALL: [Plan; 3] = [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational];
+
+    /// True for the plans that move objects.
+    pub fn moves(self) -> bool {
+        !matches!(self, Plan::MarkSweep)
     }
 }
 
@@ -43,6 +59,9 @@ pub struct HeapConfig {
     /// `live × growth_factor` bytes (at least `initial_size`, at most
     /// `limit`).
     pub growth_factor: f64,
+    /// Nursery size in bytes (Generational): a minor collection runs when
+    /// the nursery is full.
+    pub nursery_size: u64,
     /// How objects are scanned.
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
@@ -50,12 +69,14 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
-    /// MarkSweep, 4 MiB initial, 1 GiB limit, growth ×2, type-map scanning;
+    /// Generational (4 MiB nursery), 4 MiB initial, 1 GiB limit, growth
+    /// ×2, type-map scanning;
     /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
     fn default() -> Self {
         HeapConfig {
-            plan: Plan::MarkSweep,
+            plan: Plan::Generational,
             initial_size: 4 << 20,
+            nursery_size: 4 << 20,
             limit: 1 << 30,
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,

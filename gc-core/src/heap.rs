@@ -19,14 +19,17 @@
 //! [`GcError::StaleReference`]). Objects that must survive are held in
 //! [`Handle`]s, [`Persistent`]s or root regions.
 
-use crate::config::{HeapConfig, ScanStrategy};
+use crate::config::{HeapConfig, Plan, ScanStrategy};
 use crate::mark_bits::SideBitmap;
-use crate::object::{header_of, header_word0, ObjRef, HEADER_SIZE};
+use crate::object::{header_of, header_word0, ObjRef, FLAG_PINNED, HEADER_SIZE};
+use crate::plan::copy_space::CopySpace;
+use crate::plan::marksweep::blocks::BlockState;
 use crate::plan::marksweep::blocks::BLOCK;
 use crate::plan::marksweep::MarkSweep;
 use crate::roots::{Handle, Persistent, RootRegion, RootRegionId, Roots, Scope, ROOT_STRIDE};
 use crate::stats::HeapStats;
 use crate::types::{validate, ObjectType, ObjectView, TypeId, TypeInfo};
+use crate::weak::WeakTables;
 use crate::GcError;
 use capability_heap::{Address, Perms, RefMode, Scalar, TaggedRegion};
 use core::cell::Cell;
@@ -39,6 +42,17 @@ pub struct Heap<M: RefMode> {
     pub(crate) auth: M::Authority,
     pub(crate) types: Vec<TypeInfo>,
     pub(crate) space: MarkSweep,
+    /// The nursery (Generational) or semispace (SemiSpace); unused by
+    /// MarkSweep.
+    pub(crate) copy: CopySpace,
+    /// Remembered old-to-young slots (Generational, I9).
+    pub(crate) remset: Vec<Address>,
+    /// Weak references, ephemerons, finalization registrations.
+    pub(crate) weak: WeakTables<M>,
+    /// Bytes in the mark-sweep space (mature and large objects).
+    pub(crate) mature_bytes: u64,
+    /// Pause of every collection, in order.
+    pub(crate) pauses: Vec<std::time::Duration>,
     pub(crate) alloc_bits: SideBitmap,
     pub(crate) mark_bits: SideBitmap,
     pub(crate) roots: Roots<M>,
@@ -80,6 +94,13 @@ impl<M: RefMode> Heap<M> {
         let region = M::new_region(limit + BLOCK)?;
         let auth = M::authority(&region)?;
         let space = MarkSweep::new::<M>(&region, limit);
+        let nursery = (config.plan == Plan::Generational).then_some(config.nursery_size);
+        if nursery.is_some_and(|n| n < BLOCK || n > limit / 2) {
+            return Err(GcError::InvalidConfig(
+                "nursery_size must be between 64 KiB and limit/2",
+            ));
+        }
+        let copy = CopySpace::new(space.cell_align(), nursery);
         let alloc_bits = SideBitmap::new(region.base(), region.len());
         let mark_bits = SideBitmap::new(region.base(), region.len());
         let trigger = config.initial_size.max(BLOCK);
@@ -89,6 +110,11 @@ impl<M: RefMode> Heap<M> {
             auth,
             types: Vec::new(),
             space,
+            copy,
+            remset: Vec::new(),
+            weak: WeakTables::new(),
+            mature_bytes: 0,
+            pauses: Vec::new(),
             alloc_bits,
             mark_bits,
             roots: Roots::new(),
@@ -174,6 +200,22 @@ impl<M: RefMode> Heap<M> {
     }
 
     fn alloc_raw(&mut self, ty: TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
+        self.alloc_in(ty, len, false)
+    }
+
+    /// Allocates a fixed-size object that never moves, in every plan
+    /// (placed in the mark-sweep space and flagged pinned).
+    pub fn alloc_pinned(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        let len = match self.type_info(ty)?.kind {
+            ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => size,
+            ObjectType::RefArray | ObjectType::ByteArray => return Err(GcError::WrongKind(ty)),
+        };
+        let r = self.alloc_in(ty, len, true)?;
+        self.set_flags(r.address(), FLAG_PINNED, true)?;
+        Ok(r)
+    }
+
+    fn alloc_in(&mut self, ty: TypeId, len: u64, pinned: bool) -> Result<ObjRef<M>, GcError> {
         let layout = M::payload_layout(len);
         let limit = self.config.limit;
         if layout.size > limit || layout.size < len {
@@ -182,21 +224,16 @@ impl<M: RefMode> Heap<M> {
                 limit,
             });
         }
-        if self.stats.bytes_in_use + layout.size + HEADER_SIZE > self.trigger {
-            self.collect();
+        let moving = self.config.plan.moves() && !pinned && self.copy.fits(layout);
+        let payload = if moving {
+            self.alloc_copy(layout)
+        } else {
+            self.alloc_mature(layout)
         }
-        let payload = match self.space.alloc(&mut self.region, layout) {
-            Some(p) => p,
-            None => {
-                self.collect();
-                self.space
-                    .alloc(&mut self.region, layout)
-                    .ok_or(GcError::OutOfMemory {
-                        requested: len,
-                        limit,
-                    })?
-            }
-        };
+        .ok_or(GcError::OutOfMemory {
+            requested: len,
+            limit,
+        })?;
         // The header is written with the collector's own access, never
         // through a mutator capability (I2); a data write leaves no tag.
         let header = u128::from(header_word0(ty.0, 0)) | u128::from(len) << 64;
@@ -207,9 +244,6 @@ impl<M: RefMode> Heap<M> {
                 .write_plain::<u128>(header_of(payload), header)?;
         }
         self.alloc_bits.put(payload, true);
-        let cell = self.space.cell_bytes(layout);
-        self.stats.bytes_in_use += cell;
-        self.stats.bytes_allocated += cell;
         self.stats.objects_allocated += 1;
         self.stats.caps_derived += u64::from(M::CHECKED);
         // I1: exact bounds over the padded payload, object permissions only.
@@ -218,6 +252,88 @@ impl<M: RefMode> Heap<M> {
             raw,
             epoch: self.epoch,
         })
+    }
+
+    /// A cell in the copy space (nursery or semispace); collects when full.
+    fn alloc_copy(&mut self, layout: capability_heap::PayloadLayout) -> Option<Address> {
+        let cell = self.copy.cell_size(layout);
+        if self.config.plan == Plan::SemiSpace && self.stats.bytes_in_use + cell > self.trigger {
+            self.collect();
+        }
+        let cell_at = match self.copy.alloc(&mut self.space.blocks, cell) {
+            Some(c) => c,
+            None => {
+                self.collect_minor();
+                match self.copy.alloc(&mut self.space.blocks, cell) {
+                    Some(c) => c,
+                    None => {
+                        self.collect();
+                        self.copy.alloc(&mut self.space.blocks, cell)?
+                    }
+                }
+            }
+        };
+        self.stats.bytes_in_use += cell;
+        self.stats.bytes_allocated += cell;
+        Some(cell_at.add(HEADER_SIZE))
+    }
+
+    /// A cell in the mark-sweep space; collects past the trigger or when
+    /// the space is exhausted.
+    fn alloc_mature(&mut self, layout: capability_heap::PayloadLayout) -> Option<Address> {
+        let cell = self.space.cell_bytes(layout);
+        let used = match self.config.plan {
+            Plan::Generational => self.mature_bytes,
+            _ => self.stats.bytes_in_use,
+        };
+        if used + cell > self.trigger {
+            self.collect();
+        }
+        let payload = match self.space.alloc(&mut self.region, layout) {
+            Some(p) => p,
+            None => {
+                self.collect();
+                self.space.alloc(&mut self.region, layout)?
+            }
+        };
+        self.stats.bytes_in_use += cell;
+        self.stats.bytes_allocated += cell;
+        self.mature_bytes += cell;
+        Some(payload)
+    }
+
+    /// Sets or clears header flags of the object at `payload`.
+    fn set_flags(&mut self, payload: Address, flags: u32, on: bool) -> Result<(), GcError> {
+        let w0 = self.region.read::<u64>(header_of(payload))?;
+        let f = (w0 >> 32) as u32;
+        let f = if on { f | flags } else { f & !flags };
+        let w0 = (w0 & 0xffff_ffff) | u64::from(f) << 32;
+        if M::TAGGED {
+            self.region.write::<u64>(header_of(payload), w0)?;
+        } else {
+            self.region.write_plain::<u64>(header_of(payload), w0)?;
+        }
+        Ok(())
+    }
+
+    /// Pins `obj`: it never moves while pinned, in every plan (a pinned
+    /// nursery object stays in its block, which is retained).
+    pub fn pin(&mut self, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.storable(obj)?;
+        self.set_flags(obj.address(), FLAG_PINNED, true)
+    }
+
+    /// Unpins `obj`; it may move at the next collection.
+    pub fn unpin(&mut self, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.storable(obj)?;
+        self.set_flags(obj.address(), FLAG_PINNED, false)
+    }
+
+    /// True when `obj` is pinned.
+    pub fn is_pinned(&self, obj: &ObjRef<M>) -> Result<bool, GcError> {
+        self.storable(obj)?;
+        let w0 = self.region.read::<u64>(header_of(obj.address()))?;
+        Ok((w0 >> 32) as u32 & FLAG_PINNED != 0)
     }
 
     // ---- reference validation ----------------------------------------------
@@ -251,7 +367,7 @@ impl<M: RefMode> Heap<M> {
     /// In checked modes, a reference about to be stored in the heap or a
     /// root must designate exactly a live object (I1, I3): a narrowed or
     /// forged capability would otherwise keep nothing alive.
-    fn storable(&self, v: &ObjRef<M>) -> Result<(), GcError> {
+    pub(crate) fn storable(&self, v: &ObjRef<M>) -> Result<(), GcError> {
         if v.is_null() {
             return Ok(());
         }
@@ -374,12 +490,16 @@ impl<M: RefMode> Heap<M> {
         self.live(obj)?;
         self.storable(value)?;
         self.ref_slot(obj, offset)?;
-        Ok(M::store_ref(
-            &mut self.region,
-            &obj.raw,
-            offset,
-            &value.raw,
-        )?)
+        M::store_ref(&mut self.region, &obj.raw, offset, &value.raw)?;
+        // The write barrier (I9): remember old-to-young stores.
+        if self.config.plan == Plan::Generational && !value.is_null() {
+            let young = |s: BlockState| matches!(s, BlockState::Copy);
+            let blocks = &self.space.blocks;
+            if young(blocks.state_at(value.address())) && !young(blocks.state_at(obj.address())) {
+                self.remset.push(obj.address().add(offset));
+            }
+        }
+        Ok(())
     }
 
     /// The same reference with its permissions narrowed to `keep` (a

@@ -52,12 +52,14 @@ mod stats;
 mod trace;
 mod types;
 mod verify;
+mod weak;
 
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::GcError;
 pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
-pub use stats::{log_line, CollectionStats, HeapStats};
+pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats};
 pub use types::{ObjectType, ObjectView, TraceFn, TypeId};
 pub use verify::{RefLocation, Violation};
+pub use weak::{Ephemeron, EphemeronPair, WeakRef};

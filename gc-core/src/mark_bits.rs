@@ -65,6 +65,22 @@ impl SideBitmap {
         }
     }
 
+    /// The first set bit at or after `from` and before `end`, as an address.
+    pub(crate) fn next_set(&self, from: Address, end: Address) -> Option<Address> {
+        let lo = from.get().max(self.base).wrapping_sub(self.base) >> SHIFT;
+        let hi = (end.get().min(self.base + self.len).wrapping_sub(self.base)) >> SHIFT;
+        let mut bit = lo;
+        while bit < hi {
+            let w = self.words[(bit / 64) as usize] >> (bit % 64);
+            if w != 0 {
+                let found = bit + u64::from(w.trailing_zeros());
+                return (found < hi).then(|| Address(self.base + (found << SHIFT)));
+            }
+            bit = (bit / 64 + 1) * 64;
+        }
+        None
+    }
+
     /// Sets or clears the bit.
     #[inline(always)]
     pub(crate) fn put(&mut self, addr: Address, value: bool) {
@@ -93,5 +109,16 @@ mod tests {
         assert!(b.test_and_set(Address(0x2000)), "out of range reports set");
         b.put(Address(0x1008), false);
         assert!(!b.get(Address(0x1008)));
+        b.put(Address(0x1400), true);
+        b.put(Address(0x1ff8), true);
+        assert_eq!(
+            b.next_set(Address(0x1000), Address(0x2000)),
+            Some(Address(0x1400))
+        );
+        assert_eq!(
+            b.next_set(Address(0x1408), Address(0x2000)),
+            Some(Address(0x1ff8))
+        );
+        assert_eq!(b.next_set(Address(0x1408), Address(0x1ff8)), None);
     }
 }

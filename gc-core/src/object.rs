@@ -85,6 +85,12 @@ impl<M: RefMode> ObjRef<M> {
     }
 }
 
+/// Header flag: the object must not move.
+pub(crate) const FLAG_PINNED: u32 = 1;
+/// Header flag (from-space only): the object was copied; header word 1
+/// holds the new payload address.
+pub(crate) const FLAG_FORWARDED: u32 = 2;
+
 /// Header word 0: type id in the low half, flags in the high half.
 #[inline(always)]
 pub(crate) fn header_word0(ty: u32, flags: u32) -> u64 {

@@ -2,11 +2,25 @@
 
 use core::time::Duration;
 
+/// Which kind of collection ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CollectionKind {
+    /// A nursery collection (Generational).
+    Minor,
+    /// A whole-heap collection.
+    #[default]
+    Full,
+}
+
 /// What one collection did.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CollectionStats {
     /// Sequence number (1 for the first collection).
     pub number: u64,
+    /// Minor or full.
+    pub kind: CollectionKind,
+    /// Objects copied (moving plans).
+    pub objects_copied: u64,
     /// Wall-clock pause.
     pub pause: Duration,
     /// Heap bytes in use before (cells of allocated objects).
@@ -17,9 +31,11 @@ pub struct CollectionStats {
     pub bytes_freed: u64,
     /// Bytes copied (moving plans; 0 for MarkSweep).
     pub bytes_copied: u64,
-    /// Live bytes (payloads and headers of surviving objects).
+    /// Bytes in use after the collection (cells of surviving objects in
+    /// the mark-sweep space plus the copy space's blocks).
     pub live_bytes: u64,
-    /// Surviving objects.
+    /// Surviving objects (of the collected spaces: in a minor collection,
+    /// the nursery survivors).
     pub live_objects: u64,
     /// Objects freed.
     pub objects_freed: u64,
@@ -50,6 +66,10 @@ pub struct HeapStats {
     pub bytes_in_use: u64,
     /// Bytes of blocks the heap holds (its footprint).
     pub heap_bytes: u64,
+    /// Largest footprint seen after a collection.
+    pub peak_heap_bytes: u64,
+    /// Bytes copied by moving collections.
+    pub bytes_copied: u64,
     /// The last collection, if any.
     pub last: Option<CollectionStats>,
 }

@@ -113,6 +113,7 @@ impl<M: RefMode> Heap<M> {
             mark_bits,
             roots,
             config,
+            weak,
             ..
         } = self;
         roots.for_each_slot(|r| mark_ref::<M>(r, alloc_bits, mark_bits, &mut stack));
@@ -125,13 +126,35 @@ impl<M: RefMode> Heap<M> {
                 mark_ref::<M>(&r, alloc_bits, mark_bits, &mut stack);
             }
         }
-        while let Some(obj) = stack.pop() {
-            for_each_slot::<M>(region, types, config.scan, obj, |slot| {
-                // SAFETY: for_each_slot yields SLOT_SIZE-aligned slots
-                // inside the region.
-                let r = unsafe { M::read_slot(region, slot) };
-                mark_ref::<M>(&r, alloc_bits, mark_bits, &mut stack);
-            });
+        let drain = |stack: &mut Vec<Address>, mark_bits: &mut SideBitmap| {
+            while let Some(obj) = stack.pop() {
+                for_each_slot::<M>(region, types, config.scan, obj, |slot| {
+                    // SAFETY: for_each_slot yields SLOT_SIZE-aligned slots
+                    // inside the region.
+                    let r = unsafe { M::read_slot(region, slot) };
+                    mark_ref::<M>(&r, alloc_bits, mark_bits, stack);
+                });
+            }
+        };
+        drain(&mut stack, mark_bits);
+        let marked =
+            |r: &M::Ref, mark_bits: &SideBitmap| M::is_valid(r) && mark_bits.get(M::address(r));
+        // Ephemerons to a fixpoint: a value is traced once its key is live.
+        loop {
+            let mut progress = false;
+            for (e, _, _) in &weak.ephemerons {
+                if let Some((k, v)) = e {
+                    if marked(k, mark_bits) && !marked(v, mark_bits) && M::is_valid(v) {
+                        mark_ref::<M>(v, alloc_bits, mark_bits, &mut stack);
+                        progress = true;
+                    }
+                }
+            }
+            if !progress {
+                break;
+            }
+            drain(&mut stack, mark_bits);
         }
+        weak.sweep(|r| marked(r, mark_bits).then_some(*r));
     }
 }

@@ -18,13 +18,19 @@
 //! - **I6 tag integrity**: a tag appears only in a reference slot of the
 //!   object's type (so data can never become a reference), never in
 //!   padding or data.
+//! - **I8 moving correctness**: no reference anywhere points into an
+//!   evacuated (quarantined) block; with I1, every reference to a moved
+//!   object is an exact reference to its new copy.
+//! - **I9 barrier completeness** (Generational): every slot of an object
+//!   outside the nursery that refers into the nursery is in the
+//!   remembered set.
 //!
 //! In the unchecked modes there are no tags and references carry no
 //! bounds: the verifier checks headers, that free memory is zero, and that
 //! every non-null reference slot (by type map) and root holds a live
 //! payload address; I1's bounds, I5 and I6 are *not enforced* there.
 
-use crate::config::ScanStrategy;
+use crate::config::{Plan, ScanStrategy};
 use crate::object::{header_of, HEADER_SIZE};
 use crate::plan::marksweep::blocks::{BlockState, BLOCK};
 use crate::trace::for_each_slot;
@@ -89,6 +95,18 @@ pub enum Violation {
         /// The first non-zero byte.
         addr: Address,
     },
+    /// I8: a reference into an evacuated (quarantined) block.
+    IntoEvacuatedSpace {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I9: an old-to-young reference that the remembered set lacks.
+    UnrememberedSlot {
+        /// The slot.
+        slot: Address,
+    },
     /// I6: a tag outside the reference slots of the object's type.
     TagOutsideRefSlot {
         /// The object's payload.
@@ -107,6 +125,8 @@ impl Violation {
             Violation::DanglingReference { .. } => "I3",
             Violation::TagInFreeMemory { .. } | Violation::DirtyFreeMemory { .. } => "I4",
             Violation::TagOutsideRefSlot { .. } => "I6",
+            Violation::IntoEvacuatedSpace { .. } => "I8",
+            Violation::UnrememberedSlot { .. } => "I9",
         }
     }
 }
@@ -116,6 +136,8 @@ impl<M: RefMode> Heap<M> {
     pub fn verify(&self) -> Result<(), Vec<Violation>> {
         let mut v = Vec::new();
         self.verify_roots(&mut v);
+        let mut remset = self.remset.clone();
+        remset.sort_unstable();
         let blocks = &self.space.blocks;
         for b in 0..blocks.high_water() {
             let start = blocks.addr(b);
@@ -127,7 +149,7 @@ impl<M: RefMode> Heap<M> {
                         let cell = start.add(k * size);
                         let payload = cell.add(HEADER_SIZE);
                         if self.alloc_bits.get(payload) {
-                            self.verify_object(payload, cell.add(size), &mut v);
+                            self.verify_object(payload, cell.add(size), Some(&remset), &mut v);
                         } else {
                             self.check_free(cell, size, &mut v);
                         }
@@ -136,6 +158,8 @@ impl<M: RefMode> Heap<M> {
                     let tail = (BLOCK / size) * size;
                     self.check_free(start.add(tail), BLOCK - tail, &mut v);
                 }
+                BlockState::Copy => self.verify_copy_block(start, &mut v),
+                BlockState::Quarantined | BlockState::From => self.check_free(start, BLOCK, &mut v),
                 BlockState::LargeHead | BlockState::LargeTail => {}
             }
         }
@@ -143,7 +167,7 @@ impl<M: RefMode> Heap<M> {
             let start = blocks.addr(l.first);
             let end = start.add(l.nblocks as u64 * BLOCK);
             self.check_free(start, header_of(l.payload).offset_from(start), &mut v);
-            self.verify_object(l.payload, end, &mut v);
+            self.verify_object(l.payload, end, Some(&remset), &mut v);
         }
         if v.is_empty() {
             Ok(())
@@ -176,6 +200,13 @@ impl<M: RefMode> Heap<M> {
             return;
         }
         let target = M::address(raw);
+        if matches!(
+            self.space.blocks.state_at(target),
+            BlockState::Quarantined | BlockState::From
+        ) {
+            v.push(Violation::IntoEvacuatedSpace { at, target });
+            return;
+        }
         match self.object_at(target) {
             None => v.push(Violation::DanglingReference { at, target }),
             Some((_, len)) => {
@@ -212,8 +243,32 @@ impl<M: RefMode> Heap<M> {
         }
     }
 
-    /// Checks one allocated object whose cell ends at `end`.
-    fn verify_object(&self, payload: Address, end: Address, v: &mut Vec<Violation>) {
+    /// Checks the objects of a copy-space block (bump-allocated, found by
+    /// their alloc bits) and that the memory between them is free.
+    fn verify_copy_block(&self, start: Address, v: &mut Vec<Violation>) {
+        let end = start.add(BLOCK);
+        let mut at = start;
+        while let Some(p) = self.alloc_bits.next_set(at.add(HEADER_SIZE), end) {
+            self.check_free(at, header_of(p).offset_from(at), v);
+            let len = self.object_at(p).map_or(0, |(_, l)| l);
+            let cell = (HEADER_SIZE + M::payload_layout(len).size)
+                .next_multiple_of(self.space.cell_align())
+                .min(end.offset_from(header_of(p)));
+            self.verify_object(p, header_of(p).add(cell), None, v);
+            at = header_of(p).add(cell);
+        }
+        self.check_free(at, end.offset_from(at), v);
+    }
+
+    /// Checks one allocated object whose cell ends at `end`; `remset` is
+    /// given for objects outside the nursery (I9 applies to them).
+    fn verify_object(
+        &self,
+        payload: Address,
+        end: Address,
+        remset: Option<&Vec<Address>>,
+        v: &mut Vec<Violation>,
+    ) {
         let header = header_of(payload);
         if self
             .region
@@ -249,6 +304,16 @@ impl<M: RefMode> Heap<M> {
                 // SAFETY: for_each_slot yields aligned slots inside the region.
                 let r = unsafe { M::read_slot(&self.region, slot) };
                 self.check_reference(&r, RefLocation::Slot(slot), v);
+                let young = M::is_valid(&r)
+                    && self.space.blocks.state_at(M::address(&r)) == BlockState::Copy;
+                if let Some(rs) = remset {
+                    if young
+                        && self.config.plan == Plan::Generational
+                        && rs.binary_search(&slot).is_err()
+                    {
+                        v.push(Violation::UnrememberedSlot { slot });
+                    }
+                }
             },
         );
         // I6: every tag in the cell is in a reference slot of the type.

@@ -5,7 +5,7 @@
 //! heap) and `verify()` must pass.
 
 use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
-use gc_core::{Heap, HeapConfig, ObjRef, Persistent, ScanStrategy, TypeId};
+use gc_core::{Heap, HeapConfig, ObjRef, Persistent, Plan, ScanStrategy, TypeId};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +34,10 @@ enum Op {
     },
     /// Release the `i`-th root.
     DropRoot(usize),
+    /// Minor collection (full in the non-generational plans).
+    Minor,
+    /// Pin or unpin the `src`-th live object.
+    Pin(usize, bool),
     /// Data write into the `src`-th live object (must not disturb refs).
     Scribble(usize, u64),
     Collect,
@@ -49,6 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<usize>().prop_map(Op::DropRoot),
         1 => (any::<usize>(), any::<u64>()).prop_map(|(s, v)| Op::Scribble(s, v)),
         2 => Just(Op::Collect),
+        2 => Just(Op::Minor),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(s, on)| Op::Pin(s, on)),
     ]
 }
 
@@ -108,7 +114,15 @@ fn walk<M: RefMode>(
 }
 
 fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
+    for plan in Plan::ALL {
+        run_plan::<M>(ops, scan, plan);
+    }
+}
+
+fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
     let mut h = Heap::<M>::new(HeapConfig {
+        plan,
+        nursery_size: 128 << 10,
         initial_size: 256 << 10,
         limit: 64 << 20,
         scan,
@@ -202,6 +216,30 @@ fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
                     8
                 };
                 h.write::<u64>(&w[&a].0, off, v).unwrap();
+            }
+            Op::Pin(src, on) if !live.is_empty() => {
+                let a = live[src % live.len()];
+                let w = walk(&h, &m, node);
+                let (o, _) = w[&a];
+                let before = o.address();
+                if on {
+                    h.pin(&o).unwrap();
+                } else {
+                    h.unpin(&o).unwrap();
+                }
+                if on {
+                    // A pinned object does not move across a collection.
+                    h.collect_minor();
+                    h.verify().unwrap();
+                    let w = walk(&h, &m, node);
+                    assert_eq!(w[&a].0.address(), before, "pinned object moved");
+                }
+            }
+            Op::Minor => {
+                h.collect_minor();
+                h.verify().unwrap();
+                let w = walk(&h, &m, node);
+                assert_eq!(w.keys().copied().collect::<BTreeSet<_>>(), m.reachable());
             }
             Op::Collect => {
                 let s = h.collect();

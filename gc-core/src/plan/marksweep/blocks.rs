@@ -29,6 +29,13 @@ pub(crate) enum BlockState {
     LargeHead,
     /// A later block of a large object.
     LargeTail,
+    /// Bump-allocated objects of a copy space (nursery or semispace).
+    Copy,
+    /// A copy-space block being evacuated by the current collection.
+    From,
+    /// An evacuated block, zeroed and untagged, not reused until the next
+    /// collection (quarantine).
+    Quarantined,
 }
 
 /// The blocks of the region.
@@ -80,6 +87,33 @@ impl Blocks {
     /// Blocks in use.
     pub(crate) fn in_use(&self) -> u32 {
         self.in_use
+    }
+
+    /// Sets the state of a block in use (not to or from `Free`).
+    pub(crate) fn set_state(&mut self, i: usize, s: BlockState) {
+        debug_assert!(self.state[i] != BlockState::Free && s != BlockState::Free);
+        self.state[i] = s;
+    }
+
+    /// The block holding `addr`, if inside the block area.
+    #[inline(always)]
+    pub(crate) fn index_of(&self, addr: Address) -> Option<usize> {
+        let i = (addr.get().wrapping_sub(self.base) / BLOCK) as usize;
+        (i < self.state.len()).then_some(i)
+    }
+
+    /// The state of the block holding `addr` (`Free` outside the area).
+    #[inline(always)]
+    pub(crate) fn state_at(&self, addr: Address) -> BlockState {
+        self.index_of(addr)
+            .map_or(BlockState::Free, |i| self.state[i])
+    }
+
+    /// One free block, in state `s`.
+    pub(crate) fn alloc_block(&mut self, s: BlockState) -> Option<usize> {
+        let i = self.alloc_small(0)?;
+        self.state[i] = s;
+        Some(i)
     }
 
     /// One free block for size class `class`.

@@ -22,10 +22,7 @@ use self::blocks::{BlockState, Blocks, SizeClasses, BLOCK};
 use self::los::Large;
 use crate::mark_bits::SideBitmap;
 use crate::object::HEADER_SIZE;
-use crate::stats::{log_line, CollectionStats};
-use crate::Heap;
 use capability_heap::{Address, PayloadLayout, RefMode, TaggedRegion};
-use std::time::Instant;
 
 /// The mark-sweep space.
 pub(crate) struct MarkSweep {
@@ -78,6 +75,11 @@ impl MarkSweep {
             Some(c) => self.classes.size(c),
             None => los::blocks_needed(layout) as u64 * BLOCK,
         }
+    }
+
+    /// Alignment of every cell (8 in Native, 16 in the wide modes).
+    pub(crate) fn cell_align(&self) -> u64 {
+        self.cell_align
     }
 
     /// Blocks in use (small and large).
@@ -162,45 +164,5 @@ impl MarkSweep {
         }
         los::sweep(self, region, alloc_bits, mark_bits, &mut r);
         r
-    }
-}
-
-impl<M: RefMode> Heap<M> {
-    /// Runs a full collection now. Every [`crate::ObjRef`] obtained before
-    /// it is stale afterwards.
-    pub fn collect(&mut self) -> CollectionStats {
-        let start = Instant::now();
-        let before = self.stats.bytes_in_use;
-        self.epoch = self.epoch.wrapping_add(1).max(1);
-        let checks_before = self.checks.get();
-        self.mark();
-        let r = self
-            .space
-            .sweep(&mut self.region, &mut self.alloc_bits, &mut self.mark_bits);
-        self.stats.bytes_in_use = r.live_bytes;
-        let grown = (r.live_bytes as f64 * self.config.growth_factor) as u64;
-        self.trigger = grown.clamp(self.config.initial_size.max(BLOCK), self.config.limit);
-        let pause = start.elapsed();
-        let c = CollectionStats {
-            number: self.stats.collections + 1,
-            pause,
-            bytes_before: before,
-            bytes_after: r.live_bytes,
-            bytes_freed: r.freed_bytes,
-            bytes_copied: 0,
-            live_bytes: r.live_bytes,
-            live_objects: r.live_objects,
-            objects_freed: r.freed_objects,
-            caps_derived: 0,
-            checks: self.checks.get() - checks_before,
-        };
-        self.stats.collections += 1;
-        self.stats.total_pause += pause;
-        self.stats.max_pause = self.stats.max_pause.max(pause);
-        self.stats.last = Some(c);
-        if self.config.log {
-            eprintln!("{}", log_line(self.config.plan.name(), "full", M::NAME, &c));
-        }
-        c
     }
 }

@@ -1,0 +1,105 @@
+//! The copy space: bump allocation into whole blocks, evacuated by a
+//! copying collection. It is the nursery of the Generational plan and the
+//! semispaces of the SemiSpace plan (its to-space is simply fresh blocks).
+//!
+//! After an evacuation the from-space blocks are zeroed and untagged (I4)
+//! and **quarantined**: not handed out again until the next collection.
+//! Every reference the collector knows of was re-derived to the new copy
+//! (I8), and every reference the mutator held in a plain local is refused
+//! as stale by the epoch check, so nothing can reach the old copies; the
+//! quarantine keeps that true even for a stale capability that escaped
+//! into a register in a hardware mode. A from-space block that holds a
+//! pinned survivor is instead *retained* in place: its other cells are
+//! zeroed, and it is not allocated into until it is empty.
+//!
+//! Rejected: a contiguous semispace pair (Cheney's original). Blocks let
+//! the spaces grow to the heap limit, share the limit with the
+//! large-object space, and retain a pinned object's block alone.
+
+use super::marksweep::blocks::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
+use crate::object::HEADER_SIZE;
+use capability_heap::{Address, PayloadLayout};
+
+/// A bump-allocated space of blocks.
+pub(crate) struct CopySpace {
+    /// Blocks allocated into since the last evacuation.
+    pub(crate) active: Vec<usize>,
+    cursor: u64,
+    limit: u64,
+    /// From-space blocks kept for their pinned survivors.
+    pub(crate) retained: Vec<usize>,
+    /// Evacuated blocks awaiting release at the next collection.
+    pub(crate) quarantine: Vec<usize>,
+    /// The most blocks `active` may hold (the nursery size), if bounded.
+    max_blocks: Option<usize>,
+    /// Alignment of every cell.
+    pub(crate) align: u64,
+}
+
+impl CopySpace {
+    pub(crate) fn new(align: u64, max_bytes: Option<u64>) -> CopySpace {
+        CopySpace {
+            active: Vec::new(),
+            cursor: 0,
+            limit: 0,
+            retained: Vec::new(),
+            quarantine: Vec::new(),
+            max_blocks: max_bytes.map(|b| (b / BLOCK).max(1) as usize),
+            align,
+        }
+    }
+
+    /// Bytes a cell for `layout` takes.
+    #[inline(always)]
+    pub(crate) fn cell_size(&self, layout: PayloadLayout) -> u64 {
+        (HEADER_SIZE + layout.size).next_multiple_of(self.align)
+    }
+
+    /// True when objects of `layout` are allocated here (small enough and
+    /// no more aligned than a cell).
+    #[inline(always)]
+    pub(crate) fn fits(&self, layout: PayloadLayout) -> bool {
+        layout.align <= self.align && HEADER_SIZE + layout.size <= MAX_SMALL_CELL
+    }
+
+    /// Bump-allocates a cell of `cell` bytes; returns its start. `None` when
+    /// the nursery is full or no block is left.
+    #[inline]
+    pub(crate) fn alloc(&mut self, blocks: &mut Blocks, cell: u64) -> Option<Address> {
+        if self.cursor + cell <= self.limit {
+            let at = self.cursor;
+            self.cursor += cell;
+            return Some(Address(at));
+        }
+        if self.max_blocks.is_some_and(|m| self.active.len() >= m) {
+            return None;
+        }
+        let b = blocks.alloc_block(BlockState::Copy)?;
+        self.active.push(b);
+        let start = blocks.addr(b).get();
+        self.cursor = start + cell;
+        self.limit = start + BLOCK;
+        Some(Address(start))
+    }
+
+    /// Starts an evacuation: releases the previous quarantine and turns
+    /// every active and retained block into from-space, which it returns.
+    pub(crate) fn begin_evacuation(&mut self, blocks: &mut Blocks) -> Vec<usize> {
+        for b in self.quarantine.drain(..) {
+            blocks.free(b, 1);
+        }
+        let mut from: Vec<usize> = self.active.drain(..).collect();
+        from.append(&mut self.retained);
+        for &b in &from {
+            blocks.set_state(b, BlockState::From);
+        }
+        self.cursor = 0;
+        self.limit = 0;
+        from
+    }
+
+    /// Blocks the space holds (active and retained).
+    pub(crate) fn blocks_held(&self) -> usize {
+        self.active.len() + self.retained.len()
+    }
+}
