@@ -1,14 +1,15 @@
-//! binary-trees (depth 16) and GCBench, with correct results, in every
-//! reference mode; the heap verifies afterwards.
+//! binary-trees (depth 16) and GCBench, with correct results, under every
+//! plan in every reference mode; the heap verifies afterwards.
 
 use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
 use capgc_benches::workloads::{
     binary_trees, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
 };
-use gc_core::{Heap, HeapConfig, ScanStrategy};
+use gc_core::{Heap, HeapConfig, Plan, ScanStrategy};
 
-fn config(scan: ScanStrategy) -> HeapConfig {
+fn config(plan: Plan, scan: ScanStrategy) -> HeapConfig {
     HeapConfig {
+        plan,
         limit: 512 << 20,
         scan,
         ..HeapConfig::default()
@@ -16,7 +17,13 @@ fn config(scan: ScanStrategy) -> HeapConfig {
 }
 
 fn trees<M: RefMode>(scan: ScanStrategy) {
-    let mut h = Heap::<M>::new(config(scan)).unwrap();
+    for plan in Plan::ALL {
+        trees_plan::<M>(plan, scan);
+    }
+}
+
+fn trees_plan<M: RefMode>(plan: Plan, scan: ScanStrategy) {
+    let mut h = Heap::<M>::new(config(plan, scan)).unwrap();
     let got = binary_trees(&mut h, 16).unwrap();
     assert_eq!(got, BinaryTrees::expected(16));
     assert!(h.stats().collections > 0);
@@ -25,7 +32,13 @@ fn trees<M: RefMode>(scan: ScanStrategy) {
 }
 
 fn bench<M: RefMode>(scan: ScanStrategy) {
-    let mut h = Heap::<M>::new(config(scan)).unwrap();
+    for plan in Plan::ALL {
+        bench_plan::<M>(plan, scan);
+    }
+}
+
+fn bench_plan<M: RefMode>(plan: Plan, scan: ScanStrategy) {
+    let mut h = Heap::<M>::new(config(plan, scan)).unwrap();
     let p = GcBenchParams::default();
     let got = gcbench(&mut h, p).unwrap();
     assert_eq!(got.trees, gcbench_expected(p));

@@ -51,8 +51,8 @@ pub struct Heap<M: RefMode> {
     pub(crate) weak: WeakTables<M>,
     /// Bytes in the mark-sweep space (mature and large objects).
     pub(crate) mature_bytes: u64,
-    /// Pause of every collection, in order.
-    pub(crate) pauses: Vec<std::time::Duration>,
+    /// Kind and pause of every collection, in order.
+    pub(crate) pauses: Vec<(crate::CollectionKind, std::time::Duration)>,
     pub(crate) alloc_bits: SideBitmap,
     pub(crate) mark_bits: SideBitmap,
     pub(crate) roots: Roots<M>,
@@ -260,15 +260,22 @@ impl<M: RefMode> Heap<M> {
         if self.config.plan == Plan::SemiSpace && self.stats.bytes_in_use + cell > self.trigger {
             self.collect();
         }
-        let cell_at = match self.copy.alloc(&mut self.space.blocks, cell) {
+        let cell_at = match self
+            .copy
+            .alloc(&mut self.space.blocks, &mut self.region, cell)
+        {
             Some(c) => c,
             None => {
                 self.collect_minor();
-                match self.copy.alloc(&mut self.space.blocks, cell) {
+                match self
+                    .copy
+                    .alloc(&mut self.space.blocks, &mut self.region, cell)
+                {
                     Some(c) => c,
                     None => {
                         self.collect();
-                        self.copy.alloc(&mut self.space.blocks, cell)?
+                        self.copy
+                            .alloc(&mut self.space.blocks, &mut self.region, cell)?
                     }
                 }
             }

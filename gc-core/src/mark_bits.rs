@@ -81,6 +81,26 @@ impl SideBitmap {
         None
     }
 
+    /// Clears the bits of `[addr, addr + len)`, a word at a time where it
+    /// can.
+    pub(crate) fn clear_range(&mut self, addr: Address, len: u64) {
+        let lo = addr.get().saturating_sub(self.base) >> SHIFT;
+        let hi = ((addr.get() + len)
+            .min(self.base + self.len)
+            .saturating_sub(self.base))
+            >> SHIFT;
+        let mut bit = lo;
+        while bit < hi {
+            if bit % 64 == 0 && bit + 64 <= hi {
+                self.words[(bit / 64) as usize] = 0;
+                bit += 64;
+            } else {
+                self.words[(bit / 64) as usize] &= !(1 << (bit % 64));
+                bit += 1;
+            }
+        }
+    }
+
     /// Sets or clears the bit.
     #[inline(always)]
     pub(crate) fn put(&mut self, addr: Address, value: bool) {

@@ -142,6 +142,12 @@ impl<M: RefMode> Heap<M> {
         for b in 0..blocks.high_water() {
             let start = blocks.addr(b);
             match blocks.state(b) {
+                BlockState::Free | BlockState::Quarantined if blocks.is_dirty(b) => {
+                    // Stale bytes awaiting zeroing before reuse: no tags.
+                    if let Some(g) = self.region.tagged_granules(start, BLOCK).next() {
+                        v.push(Violation::TagInFreeMemory { addr: g });
+                    }
+                }
                 BlockState::Free => self.check_free(start, BLOCK, &mut v),
                 BlockState::Small { class } => {
                     let size = self.space.classes.size(class);

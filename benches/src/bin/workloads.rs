@@ -1,161 +1,326 @@
-//! Runs a GC workload under every reference mode, interleaved round by
-//! round so the modes share the machine's noise, and prints per-mode
-//! medians and the purecap cost ratios (Native : P128 : SoftCheri).
+//! Runs a GC workload under every plan × reference mode and prints the
+//! purecap cost comparison as a markdown table of medians.
+//!
+//! Each configuration runs in a child process of its own (so peak RSS is
+//! that configuration's), and the configurations are interleaved round by
+//! round so they share the machine's noise. Reported per configuration:
+//! total time, GC time, pause p50 / p99 / max (all collections, and minor
+//! ones alone for Generational), collections, bytes copied, copy
+//! throughput, peak RSS; then the ratios Native : P128 : SoftCheri per plan
+//! and the machine's memcpy bandwidth for reference.
 //!
 //! ```text
-//! cargo run --release -p capgc-benches --bin workloads -- binary-trees 18 --rounds 5
-//! cargo run --release -p capgc-benches --bin workloads -- gcbench
+//! cargo run --release -p capgc-benches --bin workloads -- binary-trees 16
+//! cargo run --release -p capgc-benches --bin workloads -- gcbench --rounds 3 --plans generational
 //! ```
 
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
 use capgc_benches::workloads::{binary_trees, gcbench, BinaryTrees, GcBenchParams};
-use gc_core::{Heap, HeapConfig, ScanStrategy};
+use gc_core::{CollectionKind, Heap, HeapConfig, Plan, ScanStrategy};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy)]
-enum Workload {
-    BinaryTrees(u32),
-    GcBench,
+const MODES: [&str; 4] = [
+    "native",
+    "p128",
+    "softcheri-morello",
+    "softcheri-morello/tags",
+];
+
+fn plan_named(s: &str) -> Option<Plan> {
+    Plan::ALL.into_iter().find(|p| p.name() == s)
 }
 
-/// One measured run.
-#[derive(Clone, Copy, Default)]
+/// One run's figures, as the child prints them (one line, space-separated
+/// `key=value`).
+#[derive(Clone, Default)]
 struct Run {
-    total: Duration,
-    gc: Duration,
-    max_pause: Duration,
-    collections: u64,
-    allocated: u64,
-    peak_heap: u64,
+    total_ms: f64,
+    gc_ms: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    minor_p99_ms: f64,
+    collections: f64,
+    copied_mib: f64,
+    rss_mib: f64,
 }
 
-fn run<M: RefMode>(w: Workload, scan: ScanStrategy) -> Result<Run, String> {
+fn percentile(mut v: Vec<Duration>, q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort();
+    let i = ((v.len() - 1) as f64 * q).round() as usize;
+    v[i].as_secs_f64() * 1e3
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn child<M: RefMode>(
+    plan: Plan,
+    scan: ScanStrategy,
+    workload: &str,
+    n: u32,
+) -> Result<String, String> {
     let cfg = HeapConfig {
-        limit: 4 << 30,
+        plan,
+        limit: 8 << 30,
         scan,
         log: gc_core::log_from_env(),
         ..HeapConfig::default()
     };
     let mut h = Heap::<M>::new(cfg).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let mut peak = 0;
-    match w {
-        Workload::BinaryTrees(n) => {
-            let got = binary_trees(&mut h, n).map_err(|e| e.to_string())?;
-            if got != BinaryTrees::expected(n) {
-                return Err(format!("wrong binary-trees result: {got:?}"));
-            }
-        }
-        Workload::GcBench => {
-            gcbench(&mut h, GcBenchParams::default()).map_err(|e| e.to_string())?;
+    if workload == "gcbench" {
+        gcbench(&mut h, GcBenchParams::default()).map_err(|e| e.to_string())?;
+    } else {
+        let got = binary_trees(&mut h, n).map_err(|e| e.to_string())?;
+        if got != BinaryTrees::expected(n) {
+            return Err(format!("wrong binary-trees result: {got:?}"));
         }
     }
     let total = start.elapsed();
     let s = h.stats();
-    peak = peak.max(s.heap_bytes);
-    Ok(Run {
-        total,
-        gc: s.total_pause,
-        max_pause: s.max_pause,
-        collections: s.collections,
-        allocated: s.bytes_allocated,
-        peak_heap: peak,
-    })
+    let all: Vec<Duration> = h.pauses().iter().map(|p| p.1).collect();
+    let minor: Vec<Duration> = h
+        .pauses()
+        .iter()
+        .filter(|p| p.0 == CollectionKind::Minor)
+        .map(|p| p.1)
+        .collect();
+    Ok(format!(
+        "total_ms={} gc_ms={} p50_ms={} p99_ms={} max_ms={} minor_p99_ms={} collections={} copied_mib={} rss_mib={}",
+        total.as_secs_f64() * 1e3,
+        s.total_pause.as_secs_f64() * 1e3,
+        percentile(all.clone(), 0.5),
+        percentile(all.clone(), 0.99),
+        percentile(all, 1.0),
+        percentile(minor, 0.99),
+        s.collections,
+        s.bytes_copied as f64 / (1 << 20) as f64,
+        peak_rss_mib(),
+    ))
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
+fn run_child(args: &[String]) -> ! {
+    let plan = plan_named(&args[0]).expect("plan");
+    let mode = args[1].as_str();
+    let workload = args[2].as_str();
+    let n: u32 = args[3].parse().unwrap_or(16);
+    let r = match mode {
+        "native" => child::<Native>(plan, ScanStrategy::TypeMap, workload, n),
+        "p128" => child::<P128>(plan, ScanStrategy::TypeMap, workload, n),
+        "softcheri-morello" => {
+            child::<SoftCheri<Morello>>(plan, ScanStrategy::TypeMap, workload, n)
+        }
+        _ => child::<SoftCheri<Morello>>(plan, ScanStrategy::Tags, workload, n),
+    };
+    match r {
+        Ok(line) => {
+            println!("{line}");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn parse_run(line: &str) -> Run {
+    let mut r = Run::default();
+    for kv in line.split_whitespace() {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let v: f64 = v.parse().unwrap_or(0.0);
+        match k {
+            "total_ms" => r.total_ms = v,
+            "gc_ms" => r.gc_ms = v,
+            "p50_ms" => r.p50_ms = v,
+            "p99_ms" => r.p99_ms = v,
+            "max_ms" => r.max_ms = v,
+            "minor_p99_ms" => r.minor_p99_ms = v,
+            "collections" => r.collections = v,
+            "copied_mib" => r.copied_mib = v,
+            "rss_mib" => r.rss_mib = v,
+            _ => {}
+        }
+    }
+    r
+}
+
+fn median(runs: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
+    let mut v: Vec<f64> = runs.iter().map(f).collect();
+    v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+/// memcpy bandwidth of this machine (GB/s), for the copy-throughput column.
+fn memcpy_gbps() -> f64 {
+    let n = 64 << 20;
+    let src = vec![1u8; n];
+    let mut dst = vec![0u8; n];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        dst.copy_from_slice(std::hint::black_box(&src));
+        best = best.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(&dst);
+    }
+    n as f64 / best / 1e9
 }
-
-type Runner = fn(Workload, ScanStrategy) -> Result<Run, String>;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        run_child(&args[1..]);
+    }
     let mut rounds = 3;
-    let mut workload = Workload::BinaryTrees(18);
+    let mut workload = ("binary-trees".to_string(), 16u32);
+    let mut plans: Vec<Plan> = Plan::ALL.to_vec();
+    let mut modes: Vec<&str> = MODES.to_vec();
     let mut i = 0;
     while i < args.len() {
+        let next = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "binary-trees" => {
-                let n = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(18);
-                workload = Workload::BinaryTrees(n);
+                if let Ok(n) = next.parse() {
+                    workload = ("binary-trees".into(), n);
+                    i += 1;
+                } else {
+                    workload = ("binary-trees".into(), 16);
+                }
+            }
+            "gcbench" => workload = ("gcbench".into(), 0),
+            "--rounds" => {
+                rounds = next.parse().unwrap_or(3);
                 i += 1;
             }
-            "gcbench" => workload = Workload::GcBench,
-            "--rounds" => {
-                rounds = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(3);
+            "--plans" => {
+                plans = next.split(',').filter_map(plan_named).collect();
+                i += 1;
+            }
+            "--modes" => {
+                modes = MODES
+                    .into_iter()
+                    .filter(|m| next.split(',').any(|x| x == *m))
+                    .collect();
                 i += 1;
             }
             other => {
                 eprintln!(
-                    "usage: workloads [binary-trees N | gcbench] [--rounds R]  (got {other:?})"
+                    "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] [--modes native,p128,softcheri-morello,softcheri-morello/tags]  (got {other:?})"
                 );
                 std::process::exit(2);
             }
         }
         i += 1;
     }
-    let modes: [(&str, ScanStrategy, Runner); 4] = [
-        ("native", ScanStrategy::TypeMap, run::<Native>),
-        ("p128", ScanStrategy::TypeMap, run::<P128>),
-        (
-            "softcheri-morello",
-            ScanStrategy::TypeMap,
-            run::<SoftCheri<Morello>>,
-        ),
-        (
-            "softcheri-morello/tags",
-            ScanStrategy::Tags,
-            run::<SoftCheri<Morello>>,
-        ),
-    ];
-    let name = match workload {
-        Workload::BinaryTrees(n) => format!("binary-trees {n}"),
-        Workload::GcBench => "gcbench".to_string(),
+    if plans.is_empty() || modes.is_empty() {
+        eprintln!("no plan or mode selected");
+        std::process::exit(2);
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let label = if workload.0 == "gcbench" {
+        "gcbench".to_string()
+    } else {
+        format!("binary-trees {}", workload.1)
     };
-    println!("workload: {name}, plan marksweep, {rounds} interleaved rounds, medians\n");
-    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); modes.len()];
+    println!("workload: {label}, {rounds} interleaved rounds, one process per run, medians\n");
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); plans.len() * modes.len()];
     for _ in 0..rounds {
-        for (k, (label, scan, f)) in modes.iter().enumerate() {
-            match f(workload, *scan) {
-                Ok(r) => runs[k].push(r),
-                Err(e) => {
-                    eprintln!("{label}: {e}");
+        for (pi, plan) in plans.iter().enumerate() {
+            for (mi, mode) in modes.iter().enumerate() {
+                let out = Command::new(&exe)
+                    .args([
+                        "--child",
+                        plan.name(),
+                        mode,
+                        &workload.0,
+                        &workload.1.to_string(),
+                    ])
+                    .output()
+                    .expect("spawn child");
+                if !out.status.success() {
+                    eprintln!(
+                        "{} {mode}: {}",
+                        plan.name(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     std::process::exit(1);
                 }
+                let line = String::from_utf8_lossy(&out.stdout);
+                runs[pi * modes.len() + mi].push(parse_run(line.trim()));
             }
         }
     }
-    println!("| mode | total ms | gc ms | max pause ms | collections | allocated MiB | heap MiB | total vs native |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let base = median(runs[0].iter().map(|r| r.total).collect());
-    let mut totals = Vec::new();
-    for (k, (label, _, _)) in modes.iter().enumerate() {
-        let t = median(runs[k].iter().map(|r| r.total).collect());
-        let g = median(runs[k].iter().map(|r| r.gc).collect());
-        let p = median(runs[k].iter().map(|r| r.max_pause).collect());
-        let r = runs[k][0];
-        totals.push(t);
-        println!(
-            "| {label} | {:.1} | {:.1} | {:.2} | {} | {:.1} | {:.1} | {:.2}x |",
-            ms(t),
-            ms(g),
-            ms(p),
-            r.collections,
-            r.allocated as f64 / (1 << 20) as f64,
-            r.peak_heap as f64 / (1 << 20) as f64,
-            t.as_secs_f64() / base.as_secs_f64()
-        );
+    println!("| plan | mode | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (pi, plan) in plans.iter().enumerate() {
+        for (mi, mode) in modes.iter().enumerate() {
+            let r = &runs[pi * modes.len() + mi];
+            let gc = median(r, |x| x.gc_ms);
+            let copied = median(r, |x| x.copied_mib);
+            let rate = if gc > 0.0 {
+                copied * 1.048_576 / gc
+            } else {
+                0.0
+            };
+            println!(
+                "| {} | {mode} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.0} |",
+                plan.name(),
+                median(r, |x| x.total_ms),
+                gc,
+                median(r, |x| x.p50_ms),
+                median(r, |x| x.p99_ms),
+                median(r, |x| x.max_ms),
+                median(r, |x| x.minor_p99_ms),
+                median(r, |x| x.collections),
+                copied,
+                rate,
+                median(r, |x| x.rss_mib),
+            );
+        }
     }
-    println!(
-        "\nNative : P128 : SoftCheri = 1 : {:.2} : {:.2}   (P128 -> SoftCheri = {:.2}x, the cost of software checks)",
-        totals[1].as_secs_f64() / totals[0].as_secs_f64(),
-        totals[2].as_secs_f64() / totals[0].as_secs_f64(),
-        totals[2].as_secs_f64() / totals[1].as_secs_f64(),
-    );
+    println!();
+    let total = |pi: usize, mode: &str| {
+        modes
+            .iter()
+            .position(|m| *m == mode)
+            .map(|mi| median(&runs[pi * modes.len() + mi], |x| x.total_ms))
+    };
+    for (pi, plan) in plans.iter().enumerate() {
+        if let (Some(n), Some(p), Some(c)) = (
+            total(pi, "native"),
+            total(pi, "p128"),
+            total(pi, "softcheri-morello"),
+        ) {
+            println!(
+                "{}: Native : P128 : SoftCheri = 1 : {:.2} : {:.2}   (wide pointers {:.2}x, software checks {:.2}x)",
+                plan.name(),
+                p / n,
+                c / n,
+                p / n,
+                c / p
+            );
+        }
+    }
+    let all_native: Vec<(Plan, f64)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(pi, p)| total(pi, "native").map(|t| (*p, t)))
+        .collect();
+    if let Some((best, t)) = all_native.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+        println!("fastest plan in Native: {} ({t:.0} ms)", best.name());
+    }
+    println!("memcpy bandwidth: {:.2} GB/s (copy GB/s above is bytes copied / GC time, tracing included)", memcpy_gbps());
 }

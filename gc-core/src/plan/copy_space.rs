@@ -18,7 +18,7 @@
 
 use super::marksweep::blocks::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
 use crate::object::HEADER_SIZE;
-use capability_heap::{Address, PayloadLayout};
+use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
 /// A bump-allocated space of blocks.
 pub(crate) struct CopySpace {
@@ -65,7 +65,12 @@ impl CopySpace {
     /// Bump-allocates a cell of `cell` bytes; returns its start. `None` when
     /// the nursery is full or no block is left.
     #[inline]
-    pub(crate) fn alloc(&mut self, blocks: &mut Blocks, cell: u64) -> Option<Address> {
+    pub(crate) fn alloc(
+        &mut self,
+        blocks: &mut Blocks,
+        region: &mut TaggedRegion,
+        cell: u64,
+    ) -> Option<Address> {
         if self.cursor + cell <= self.limit {
             let at = self.cursor;
             self.cursor += cell;
@@ -76,6 +81,9 @@ impl CopySpace {
         }
         let b = blocks.alloc_block(BlockState::Copy)?;
         self.active.push(b);
+        if blocks.take_dirty(b) {
+            let _ = region.zero(blocks.addr(b), BLOCK);
+        }
         let start = blocks.addr(b).get();
         self.cursor = start + cell;
         self.limit = start + BLOCK;

@@ -17,7 +17,7 @@
 //! an evacuation never fails halfway.
 
 use super::copy_space::CopySpace;
-use super::marksweep::blocks::BlockState;
+use super::marksweep::blocks::{BlockState, BLOCK};
 use super::marksweep::MarkSweep;
 use crate::config::ScanStrategy;
 use crate::mark_bits::SideBitmap;
@@ -60,6 +60,8 @@ struct Evac<'a, M: RefMode> {
     /// Also mark and scan non-moving objects (a full collection).
     full: bool,
     grey: Vec<Address>,
+    /// From-space blocks holding objects kept in place.
+    kept_blocks: Vec<usize>,
     r: EvacResult,
 }
 
@@ -109,7 +111,7 @@ impl<M: RefMode> Evac<'_, M> {
         let dst = match self.target {
             Target::CopySpace => self
                 .copy
-                .alloc(&mut self.space.blocks, cell)
+                .alloc(&mut self.space.blocks, self.region, cell)
                 .map(|c| c.add(HEADER_SIZE)),
             Target::Mature => self.space.alloc(self.region, layout),
         };
@@ -144,10 +146,15 @@ impl<M: RefMode> Evac<'_, M> {
         self.relocate(&raw, dst, w1)
     }
 
-    /// A from-space object that stays put: marked and scanned in place.
+    /// A from-space object that stays put: marked and scanned in place;
+    /// its block is remembered so that only such blocks are walked when
+    /// from-space is released.
     fn keep_in_place(&mut self, a: Address) {
         if !self.mark_bits.test_and_set(a) {
             self.grey.push(a);
+            if let Some(b) = self.space.blocks.index_of(a) {
+                self.kept_blocks.push(b);
+            }
         }
     }
 
@@ -265,6 +272,7 @@ impl<M: RefMode> Heap<M> {
             target,
             full,
             grey: Vec::new(),
+            kept_blocks: Vec::new(),
             r: EvacResult::default(),
         };
         let scan = config.scan;
@@ -316,18 +324,31 @@ impl<M: RefMode> Heap<M> {
         }
         weak.sweep(|r| ev.survivor(r));
         let mut result = std::mem::take(&mut ev.r);
+        let mut kept_blocks = std::mem::take(&mut ev.kept_blocks);
+        kept_blocks.sort_unstable();
+        kept_blocks.dedup();
         self.remset = new_remset;
-        result.kept_in_place = self.release_from_space(from);
+        result.kept_in_place = self.release_from_space(from, &kept_blocks);
         result
     }
 
-    /// Zeroes every from-space cell except marked pinned survivors (I4);
-    /// blocks with survivors are retained, the rest quarantined.
-    fn release_from_space(&mut self, from: Vec<usize>) -> u64 {
+    /// Releases from-space (I4). A block with no object kept in place is
+    /// untagged and its alloc bits cleared in bulk, then quarantined dirty
+    /// (zeroed when next handed out). A block with kept objects is walked:
+    /// every other cell is zeroed and the block is retained.
+    fn release_from_space(&mut self, from: Vec<usize>, kept_blocks: &[usize]) -> u64 {
         let mut kept_objects = 0;
         for b in from {
             let start = self.space.blocks.addr(b);
-            let end = start.add(super::marksweep::blocks::BLOCK);
+            let end = start.add(BLOCK);
+            if kept_blocks.binary_search(&b).is_err() {
+                self.region.clear_tags(start, BLOCK);
+                self.alloc_bits.clear_range(start, BLOCK);
+                self.space.blocks.set_state(b, BlockState::Quarantined);
+                self.space.blocks.set_dirty(b);
+                self.copy.quarantine.push(b);
+                continue;
+            }
             let mut kept = false;
             let mut at = start;
             while let Some(p) = self.alloc_bits.next_set(at, end) {

@@ -92,14 +92,22 @@ impl<M: RefMode> Heap<M> {
             }
         };
         let copy_bytes = self.copy.blocks_held() as u64 * BLOCK;
-        if let Some(r) = swept {
+        if let Some(r) = &swept {
             self.mature_bytes = r.live_bytes;
             c.live_objects = r.live_objects;
             c.objects_freed = r.freed_objects;
-            let grown = (r.live_bytes as f64 * self.config.growth_factor) as u64;
-            self.trigger = grown.clamp(self.config.initial_size.max(BLOCK), self.config.limit);
         }
         self.stats.bytes_in_use = self.mature_bytes + copy_bytes;
+        if swept.is_some() {
+            // Growth policy: the next full collection when the heap (the
+            // mature space, for Generational) holds growth_factor × live.
+            let live = match self.config.plan {
+                Plan::Generational => self.mature_bytes,
+                _ => self.stats.bytes_in_use,
+            };
+            let grown = (live as f64 * self.config.growth_factor) as u64;
+            self.trigger = grown.clamp(self.config.initial_size.max(BLOCK), self.config.limit);
+        }
         c.bytes_before = before;
         c.bytes_after = self.stats.bytes_in_use;
         c.bytes_freed = before.saturating_sub(c.bytes_after);
@@ -115,7 +123,7 @@ impl<M: RefMode> Heap<M> {
         self.stats.heap_bytes = u64::from(self.space.blocks_in_use()) * BLOCK;
         self.stats.peak_heap_bytes = self.stats.peak_heap_bytes.max(self.stats.heap_bytes);
         self.stats.last = Some(c);
-        self.pauses.push(c.pause);
+        self.pauses.push((kind, c.pause));
         if self.config.log {
             let k = match kind {
                 CollectionKind::Minor => "minor",
@@ -126,8 +134,8 @@ impl<M: RefMode> Heap<M> {
         c
     }
 
-    /// The pause of every collection so far, in order.
-    pub fn pauses(&self) -> &[std::time::Duration] {
+    /// The kind and pause of every collection so far, in order.
+    pub fn pauses(&self) -> &[(CollectionKind, std::time::Duration)] {
         &self.pauses
     }
 }

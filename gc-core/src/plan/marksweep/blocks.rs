@@ -49,6 +49,11 @@ pub(crate) struct Blocks {
     /// One past the highest block ever handed out: blocks above it were
     /// never touched (the verifier skips them).
     high_water: usize,
+    /// Blocks whose bytes may be non-zero (evacuated copy-space blocks,
+    /// tags already cleared): zeroed when next handed out, so the cost of
+    /// zeroing is paid by allocation, not by the collection pause (I4:
+    /// zeroed before reuse).
+    dirty: Vec<bool>,
 }
 
 impl Blocks {
@@ -62,6 +67,7 @@ impl Blocks {
             in_use: 0,
             hint: 0,
             high_water: 0,
+            dirty: vec![false; count],
         }
     }
 
@@ -171,6 +177,21 @@ impl Blocks {
             i += 1;
         }
         None
+    }
+
+    /// Marks block `i` as holding stale bytes (its tags are clear).
+    pub(crate) fn set_dirty(&mut self, i: usize) {
+        self.dirty[i] = true;
+    }
+
+    /// True (once) when block `i` must be zeroed before use.
+    pub(crate) fn take_dirty(&mut self, i: usize) -> bool {
+        std::mem::replace(&mut self.dirty[i], false)
+    }
+
+    /// True when block `i` may hold stale (untagged) bytes.
+    pub(crate) fn is_dirty(&self, i: usize) -> bool {
+        self.dirty[i]
     }
 
     /// Returns blocks `[first, first + n)` to the free pool. The caller has

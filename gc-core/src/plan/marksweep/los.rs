@@ -37,12 +37,21 @@ pub(crate) fn blocks_needed(layout: PayloadLayout) -> usize {
 }
 
 /// Allocates a large object; returns its payload address.
-pub(crate) fn alloc(ms: &mut MarkSweep, layout: PayloadLayout) -> Option<Address> {
+pub(crate) fn alloc(
+    ms: &mut MarkSweep,
+    region: &mut TaggedRegion,
+    layout: PayloadLayout,
+) -> Option<Address> {
     let n = blocks_needed(layout);
     let off = payload_offset(layout.align);
     let first = ms
         .blocks
         .alloc_large(n, |a| a.add(off).is_aligned(layout.align))?;
+    for b in first..first + n {
+        if ms.blocks.take_dirty(b) {
+            let _ = region.zero(ms.blocks.addr(b), BLOCK);
+        }
+    }
     let payload = ms.blocks.addr(first).add(off);
     ms.large.push(Large {
         first,

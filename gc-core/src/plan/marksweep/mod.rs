@@ -91,11 +91,11 @@ impl MarkSweep {
     #[inline]
     pub(crate) fn alloc(
         &mut self,
-        _region: &mut TaggedRegion,
+        region: &mut TaggedRegion,
         layout: PayloadLayout,
     ) -> Option<Address> {
         let Some(class) = self.class_of(layout) else {
-            return los::alloc(self, layout);
+            return los::alloc(self, region, layout);
         };
         if let Some(p) = self.free[class as usize].pop() {
             return Some(p);
@@ -103,6 +103,9 @@ impl MarkSweep {
         let block = self.blocks.alloc_small(class)?;
         let size = self.classes.size(class);
         let start = self.blocks.addr(block);
+        if self.blocks.take_dirty(block) {
+            let _ = region.zero(start, BLOCK);
+        }
         let n = BLOCK / size;
         let list = &mut self.free[class as usize];
         // Hand out cells lowest address first.

@@ -1,0 +1,222 @@
+//! Weak references, ephemerons, finalization, pinning, the write barrier
+//! and moving, in every plan and mode.
+
+use capability_heap::{Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
+use gc_core::{CollectionKind, Heap, HeapConfig, ObjRef, Plan, TypeId};
+
+fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan,
+        nursery_size: 256 << 10,
+        limit: 32 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    (h, node)
+}
+
+fn data<M: RefMode>() -> u64 {
+    Heap::<M>::data_offset(2)
+}
+
+fn weak_refs<M: RefMode>(plan: Plan) {
+    let (mut h, node) = heap::<M>(plan);
+    let keep = h.alloc(node).unwrap();
+    h.write::<u64>(&keep, data::<M>(), 11).unwrap();
+    let wk = h.weak_new(&keep).unwrap();
+    let pk = h.persist(&keep).unwrap();
+    let lose = h.alloc(node).unwrap();
+    let wl = h.weak_new(&lose).unwrap();
+    let before = keep.address();
+    h.collect_minor();
+    if plan.moves() {
+        let moved = h.weak_get(wk).unwrap().unwrap();
+        assert_ne!(moved.address(), before, "{plan:?} moved the object");
+    }
+    h.collect();
+    let k = h
+        .weak_get(wk)
+        .unwrap()
+        .expect("strongly held target survives");
+    assert_eq!(
+        k,
+        h.get_persistent(pk).unwrap(),
+        "weak ref follows the move"
+    );
+    assert_eq!(h.read::<u64>(&k, data::<M>()), Ok(11));
+    assert_eq!(h.weak_get(wl).unwrap(), None, "unreachable target cleared");
+    h.weak_release(wl).unwrap();
+    assert!(h.weak_get(wl).is_err());
+    h.verify().unwrap();
+}
+
+fn ephemerons<M: RefMode>(plan: Plan) {
+    let (mut h, node) = heap::<M>(plan);
+    let k1 = h.alloc(node).unwrap();
+    let p1 = h.persist(&k1).unwrap();
+    let k2 = h.alloc(node).unwrap();
+    let v = h.alloc(node).unwrap();
+    h.write::<u64>(&v, data::<M>(), 77).unwrap();
+    let (k1, k2, v) = (h.get_persistent(p1).unwrap(), k2, v);
+    // k1 -> k2 -> v, through ephemerons only.
+    let e1 = h.ephemeron_new(&k1, &k2).unwrap();
+    let e2 = h.ephemeron_new(&k2, &v).unwrap();
+    let wv = h.weak_new(&v).unwrap();
+    h.collect();
+    let (_, v2) = h
+        .ephemeron_get(e2)
+        .unwrap()
+        .expect("key k2 is alive through e1");
+    assert_eq!(h.read::<u64>(&v2, data::<M>()), Ok(77));
+    assert!(h.ephemeron_get(e1).unwrap().is_some());
+    // Drop k1: the whole chain dies.
+    h.release(p1).unwrap();
+    h.collect();
+    assert_eq!(h.ephemeron_get(e1).unwrap(), None);
+    assert_eq!(h.ephemeron_get(e2).unwrap(), None);
+    assert_eq!(
+        h.weak_get(wv).unwrap(),
+        None,
+        "value collected with its key"
+    );
+    // A value that refers to its own key does not keep it alive.
+    let k = h.alloc(node).unwrap();
+    let hk = h.handle(&k).unwrap();
+    let val = h.alloc(node).unwrap();
+    let k = h.get(hk).unwrap();
+    h.set_ref(&val, Heap::<M>::ref_offset(0), &k).unwrap();
+    let e3 = h.ephemeron_new(&k, &val).unwrap();
+    h.set_handle(hk, &ObjRef::null()).unwrap();
+    h.collect();
+    assert_eq!(h.ephemeron_get(e3).unwrap(), None);
+    h.verify().unwrap();
+}
+
+fn finalizers<M: RefMode>(plan: Plan) {
+    let (mut h, node) = heap::<M>(plan);
+    let a = h.alloc(node).unwrap();
+    let pa = h.persist(&a).unwrap();
+    let b = h.alloc(node).unwrap();
+    let a = h.get_persistent(pa).unwrap();
+    h.register_finalizer(&a, 1).unwrap();
+    h.register_finalizer(&b, 2).unwrap();
+    assert!(h.take_finalized().is_empty(), "nothing before a collection");
+    h.collect();
+    assert_eq!(h.take_finalized(), vec![2]);
+    assert!(h.take_finalized().is_empty(), "delivered once");
+    h.collect();
+    assert!(h.take_finalized().is_empty(), "a is still alive");
+    h.release(pa).unwrap();
+    h.collect_minor();
+    h.collect();
+    assert_eq!(h.take_finalized(), vec![1]);
+    h.verify().unwrap();
+}
+
+fn pinning<M: RefMode>(plan: Plan) {
+    let (mut h, node) = heap::<M>(plan);
+    // Pinned after allocation: in the nursery for the moving plans.
+    let p = h.alloc(node).unwrap();
+    h.pin(&p).unwrap();
+    assert!(h.is_pinned(&p).unwrap());
+    let hp = h.handle(&p).unwrap();
+    let at = p.address();
+    // Allocated pinned: never in a copy space.
+    let q = h.alloc_pinned(node).unwrap();
+    let hq = h.handle(&q).unwrap();
+    let qat = q.address();
+    // The pinned object refers to a movable one.
+    let c = h.alloc(node).unwrap();
+    h.write::<u64>(&c, data::<M>(), 5).unwrap();
+    let p = h.get(hp).unwrap();
+    h.set_ref(&p, 0, &c).unwrap();
+    for i in 0..4 {
+        if i % 2 == 0 {
+            h.collect_minor();
+        } else {
+            h.collect();
+        }
+        h.verify().unwrap();
+        let p = h.get(hp).unwrap();
+        assert_eq!(p.address(), at, "pinned object moved ({plan:?})");
+        assert_eq!(h.get(hq).unwrap().address(), qat);
+        let c = h.get_ref(&p, 0).unwrap();
+        assert_eq!(
+            h.read::<u64>(&c, data::<M>()),
+            Ok(5),
+            "its referent was updated"
+        );
+        // Fill the nursery so the pinned block is surrounded by garbage.
+        for _ in 0..2000 {
+            h.alloc(node).unwrap();
+        }
+    }
+    // Unpinned, it may move again.
+    let p = h.get(hp).unwrap();
+    h.unpin(&p).unwrap();
+    h.collect();
+    h.verify().unwrap();
+    let p = h.get(hp).unwrap();
+    if plan.moves() {
+        assert_ne!(p.address(), at, "unpinned object moved");
+    }
+    let c = h.get_ref(&p, 0).unwrap();
+    assert_eq!(h.read::<u64>(&c, data::<M>()), Ok(5));
+}
+
+fn barrier<M: RefMode>() {
+    let (mut h, node) = heap::<M>(Plan::Generational);
+    let old = h.alloc(node).unwrap();
+    let po = h.persist(&old).unwrap();
+    assert_eq!(h.collect_minor().kind, CollectionKind::Minor);
+    // `old` is promoted now; store a young object in it.
+    let young = h.alloc(node).unwrap();
+    h.write::<u64>(&young, data::<M>(), 9).unwrap();
+    let old = h.get_persistent(po).unwrap();
+    h.set_ref(&old, Heap::<M>::ref_offset(1), &young).unwrap();
+    h.verify().expect("I9: the barrier remembered the slot");
+    let s = h.collect_minor();
+    assert_eq!(s.kind, CollectionKind::Minor);
+    assert!(
+        s.objects_copied >= 1,
+        "young object promoted via the remembered set"
+    );
+    let old = h.get_persistent(po).unwrap();
+    let y = h.get_ref(&old, Heap::<M>::ref_offset(1)).unwrap();
+    assert_eq!(h.read::<u64>(&y, data::<M>()), Ok(9));
+    h.verify().unwrap();
+}
+
+macro_rules! every_plan {
+    ($name:ident, $f:ident, $m:ty) => {
+        #[test]
+        fn $name() {
+            for plan in Plan::ALL {
+                $f::<$m>(plan);
+            }
+        }
+    };
+}
+
+every_plan!(weak_native, weak_refs, Native);
+every_plan!(weak_p128, weak_refs, P128);
+every_plan!(weak_morello, weak_refs, SoftCheri<Morello>);
+every_plan!(ephemerons_native, ephemerons, Native);
+every_plan!(ephemerons_morello, ephemerons, SoftCheri<Morello>);
+every_plan!(ephemerons_riscv, ephemerons, SoftCheri<RiscvStd>);
+every_plan!(finalizers_native, finalizers, Native);
+every_plan!(finalizers_morello, finalizers, SoftCheri<Morello>);
+every_plan!(pinning_native, pinning, Native);
+every_plan!(pinning_p128, pinning, P128);
+every_plan!(pinning_morello, pinning, SoftCheri<Morello>);
+
+#[test]
+fn barrier_native() {
+    barrier::<Native>();
+}
+#[test]
+fn barrier_morello() {
+    barrier::<SoftCheri<Morello>>();
+}
