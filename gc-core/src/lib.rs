@@ -5,19 +5,31 @@
 //! (`Native`, `P128`, `SoftCheri<F>`), monomorphised per mode.
 //!
 //! Crate map:
-//! - [`Heap`] (`heap.rs`): a heap value and the mutator API — allocation,
-//!   checked field access, reference fields, handles, persistent roots,
-//!   root regions.
+//! - [`Heap`] (`heap.rs`): a heap value and the mutator API — allocation
+//!   (moving, or pinned), checked field access, reference fields with the
+//!   generational write barrier, handles, persistent roots, root regions.
 //! - [`HeapConfig`], [`Plan`], [`ScanStrategy`] (`config.rs`).
 //! - [`ObjectType`], [`TypeId`] (`types.rs`): the per-heap type registry.
 //! - [`ObjRef`] (`object.rs`): a reference as the mutator holds it; the
-//!   header layout.
-//! - `plan/marksweep/`: the MarkSweep plan (blocks, size classes,
-//!   large-object space, sweep).
+//!   header layout and flags (pinned, forwarded).
+//! - `plan/`: the plans — `marksweep/` (blocks, size classes, large-object
+//!   space, sweep), `copy_space.rs` (bump allocation, quarantine, retained
+//!   blocks), `evacuate.rs` (copying with forwarding and I8 re-derivation),
+//!   and the collection driver (`Heap::collect`, `Heap::collect_minor`).
 //! - `trace.rs`: marking by type map or by tag; `mark_bits.rs`: side
 //!   bitmaps.
-//! - [`Violation`] (`verify.rs`): `Heap::verify` checks I1–I6.
+//! - [`WeakRef`], [`Ephemeron`] and finalization (`weak.rs`).
+//! - [`Violation`] (`verify.rs`): `Heap::verify` checks I1–I6, I8, I9.
 //! - [`HeapStats`], [`CollectionStats`] (`stats.rs`); `CAPGC_LOG=gc`.
+//!
+//! Decisions where DESIGN.md is silent: a plain [`ObjRef`] is valid until
+//! the next collection in every plan (checked modes refuse it afterwards
+//! with [`GcError::StaleReference`], the software analogue of revoking
+//! register-held capabilities), so objects kept across allocations live in
+//! handles, persistents or root regions; root-region slots are 16 bytes in
+//! every mode so each has its own tag bit; scanning by tag needs a tagged
+//! mode; evacuated blocks are quarantined for one collection and zeroed
+//! when next handed out.
 //!
 //! ```
 //! use capability_heap::{Morello, SoftCheri};

@@ -255,15 +255,16 @@ attacks!(morello, Morello);
 attacks!(cheri_v9, CheriV9);
 attacks!(riscv_std, RiscvStd);
 
-/// The same misuses in `Native`: what is **not** caught there. Every access
-/// stays inside the heap's mapping (the Rust API stays sound), but nothing
-/// else is checked.
-mod native_not_caught {
+/// The same misuses in the unchecked modes (`Native`, `P128`), under every
+/// plan: what is **not** caught there. Every access stays inside the heap's
+/// mapping (the Rust API stays sound), but nothing else is checked.
+mod unchecked_not_caught {
     use super::*;
+    use capability_heap::{P128Ref, RefMode, P128};
 
-    fn heap() -> (Heap<Native>, TypeId) {
-        let mut h = Heap::<Native>::new(HeapConfig {
-            plan: Plan::MarkSweep,
+    fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
+        let mut h = Heap::<M>::new(HeapConfig {
+            plan,
             limit: 16 << 20,
             ..HeapConfig::default()
         })
@@ -272,36 +273,56 @@ mod native_not_caught {
         (h, node)
     }
 
-    #[test]
-    fn use_after_free_reads_the_reused_cell() {
-        let (mut h, node) = heap();
-        let victim = h.alloc(node).unwrap();
-        h.collect();
-        let other = h.alloc(node).unwrap();
-        h.write::<u64>(&other, 16, 0xdead).unwrap();
-        // NOT CAUGHT: the stale reference reads another object's data.
-        assert_eq!(h.read::<u64>(&victim, 16), Ok(0xdead));
+    /// A reference made from a bare address, per mode.
+    trait Forge: RefMode {
+        fn forge(a: Address) -> Self::Ref;
+    }
+    impl Forge for Native {
+        fn forge(a: Address) -> NativeRef {
+            NativeRef(a)
+        }
+    }
+    impl Forge for P128 {
+        fn forge(a: Address) -> P128Ref {
+            P128Ref { addr: a, meta: 0 }
+        }
     }
 
-    #[test]
-    fn forged_reference_inside_the_heap_is_used() {
-        let (mut h, node) = heap();
+    fn use_after_free<M: Forge>(plan: Plan) {
+        let (mut h, node) = heap::<M>(plan);
+        let victim = h.alloc(node).unwrap();
+        h.write::<u64>(&victim, Heap::<M>::data_offset(2), 0xbeef)
+            .unwrap();
+        h.collect();
+        let other = h.alloc(node).unwrap();
+        h.write::<u64>(&other, Heap::<M>::data_offset(2), 0xdead)
+            .unwrap();
+        // NOT CAUGHT: the stale reference is used without complaint. Under
+        // MarkSweep it reads the object that reused the cell; the moving
+        // plans quarantine the old block, so it reads stale memory.
+        let got = h.read::<u64>(&victim, Heap::<M>::data_offset(2)).unwrap();
+        if plan == Plan::MarkSweep {
+            assert_eq!(got, 0xdead);
+        }
+    }
+
+    fn forged_reference_inside_the_heap<M: Forge>(plan: Plan) {
+        let (mut h, node) = heap::<M>(plan);
         let real = h.alloc(node).unwrap();
-        h.write::<u64>(&real, 16, 5).unwrap();
-        let forged: ObjRef<Native> = h.ref_from_raw(NativeRef(real.address()));
+        h.write::<u64>(&real, Heap::<M>::data_offset(2), 5).unwrap();
+        let forged: ObjRef<M> = h.ref_from_raw(M::forge(real.address()));
         // NOT CAUGHT: an address made from an integer works as a reference.
-        assert_eq!(h.read::<u64>(&forged, 16), Ok(5));
+        assert_eq!(h.read::<u64>(&forged, Heap::<M>::data_offset(2)), Ok(5));
         // Only addresses outside the heap mapping are refused.
-        let wild = h.ref_from_raw(NativeRef(Address(0x1000)));
+        let wild = h.ref_from_raw(M::forge(Address(0x1000)));
         assert!(matches!(
             h.read::<u64>(&wild, 0),
             Err(GcError::Cap(CapFault::OutsideRegion { .. }))
         ));
     }
 
-    #[test]
-    fn out_of_bounds_write_corrupts_the_neighbour_header() {
-        let (mut h, node) = heap();
+    fn out_of_bounds_write_corrupts_the_neighbour_header<M: Forge>(plan: Plan) {
+        let (mut h, node) = heap::<M>(plan);
         let a = h.alloc(node).unwrap();
         let b = h.alloc(node).unwrap();
         let gap = b.address().offset_from(a.address());
@@ -316,9 +337,8 @@ mod native_not_caught {
         assert!(h.get(h2).is_ok());
     }
 
-    #[test]
-    fn data_over_reference_is_followed_as_an_address() {
-        let (mut h, node) = heap();
+    fn data_over_reference_is_followed<M: Forge>(plan: Plan) {
+        let (mut h, node) = heap::<M>(plan);
         let a = h.alloc(node).unwrap();
         let ha = h.handle(&a).unwrap();
         let b = h.alloc(node).unwrap();
@@ -334,15 +354,44 @@ mod native_not_caught {
         assert!(v.iter().any(|x| x.invariant() == "I3"), "{v:?}");
     }
 
-    #[test]
-    fn header_and_permissions_are_not_enforced() {
-        let (mut h, node) = heap();
+    fn header_and_permissions_are_not_enforced<M: Forge>(plan: Plan) {
+        let (mut h, node) = heap::<M>(plan);
         let a = h.alloc(node).unwrap();
         // NOT CAUGHT: the header is one negative offset away (I2) …
         let w0 = h.read::<u64>(&a, 16u64.wrapping_neg()).unwrap();
         assert_eq!(w0 as u32, node.0);
         // … and a "read-only" reference still stores (no permissions).
         let ro = h.restrict(&a, Perms::LOAD).unwrap();
-        assert!(h.write::<u64>(&ro, 16, 1).is_ok());
+        assert!(h.write::<u64>(&ro, Heap::<M>::data_offset(2), 1).is_ok());
     }
+
+    macro_rules! unchecked {
+        ($name:ident, $f:ident) => {
+            #[test]
+            fn $name() {
+                for plan in Plan::ALL {
+                    $f::<Native>(plan);
+                    $f::<P128>(plan);
+                }
+            }
+        };
+    }
+
+    unchecked!(use_after_free_not_caught, use_after_free);
+    unchecked!(
+        forged_reference_not_caught,
+        forged_reference_inside_the_heap
+    );
+    unchecked!(
+        out_of_bounds_not_caught,
+        out_of_bounds_write_corrupts_the_neighbour_header
+    );
+    unchecked!(
+        data_over_reference_not_caught,
+        data_over_reference_is_followed
+    );
+    unchecked!(
+        header_and_permissions_not_caught,
+        header_and_permissions_are_not_enforced
+    );
 }

@@ -69,13 +69,16 @@ fn child<M: RefMode>(
     scan: ScanStrategy,
     workload: &str,
     n: u32,
+    nursery: Option<u64>,
 ) -> Result<String, String> {
+    let defaults = HeapConfig::default();
     let cfg = HeapConfig {
         plan,
+        nursery_size: nursery.unwrap_or(defaults.nursery_size),
         limit: 8 << 30,
         scan,
         log: gc_core::log_from_env(),
-        ..HeapConfig::default()
+        ..defaults
     };
     let mut h = Heap::<M>::new(cfg).map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -115,13 +118,17 @@ fn run_child(args: &[String]) -> ! {
     let mode = args[1].as_str();
     let workload = args[2].as_str();
     let n: u32 = args[3].parse().unwrap_or(16);
+    let nursery = args
+        .get(4)
+        .and_then(|k| k.parse::<u64>().ok())
+        .map(|k| k << 10);
     let r = match mode {
-        "native" => child::<Native>(plan, ScanStrategy::TypeMap, workload, n),
-        "p128" => child::<P128>(plan, ScanStrategy::TypeMap, workload, n),
+        "native" => child::<Native>(plan, ScanStrategy::TypeMap, workload, n, nursery),
+        "p128" => child::<P128>(plan, ScanStrategy::TypeMap, workload, n, nursery),
         "softcheri-morello" => {
-            child::<SoftCheri<Morello>>(plan, ScanStrategy::TypeMap, workload, n)
+            child::<SoftCheri<Morello>>(plan, ScanStrategy::TypeMap, workload, n, nursery)
         }
-        _ => child::<SoftCheri<Morello>>(plan, ScanStrategy::Tags, workload, n),
+        _ => child::<SoftCheri<Morello>>(plan, ScanStrategy::Tags, workload, n, nursery),
     };
     match r {
         Ok(line) => {
@@ -188,6 +195,7 @@ fn main() {
     let mut workload = ("binary-trees".to_string(), 16u32);
     let mut plans: Vec<Plan> = Plan::ALL.to_vec();
     let mut modes: Vec<&str> = MODES.to_vec();
+    let mut nursery_kib = String::new();
     let mut i = 0;
     while i < args.len() {
         let next = args.get(i + 1).cloned().unwrap_or_default();
@@ -209,6 +217,10 @@ fn main() {
                 plans = next.split(',').filter_map(plan_named).collect();
                 i += 1;
             }
+            "--nursery-kib" => {
+                nursery_kib = next.clone();
+                i += 1;
+            }
             "--modes" => {
                 modes = MODES
                     .into_iter()
@@ -218,7 +230,7 @@ fn main() {
             }
             other => {
                 eprintln!(
-                    "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] [--modes native,p128,softcheri-morello,softcheri-morello/tags]  (got {other:?})"
+                    "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] [--modes native,p128,softcheri-morello,softcheri-morello/tags] [--nursery-kib K]  (got {other:?})"
                 );
                 std::process::exit(2);
             }
@@ -247,6 +259,7 @@ fn main() {
                         mode,
                         &workload.0,
                         &workload.1.to_string(),
+                        &nursery_kib,
                     ])
                     .output()
                     .expect("spawn child");
