@@ -20,6 +20,7 @@
 //! rejected alternative, one capability struct per format, would have
 //! tripled the monotonicity and access-check code that the proptests guard.
 
+mod concentrate;
 mod morello;
 mod riscv;
 mod v9;

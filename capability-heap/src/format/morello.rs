@@ -29,6 +29,7 @@
 //! pseudocode's fixed-width bit slices, so every 128-bit pattern decodes
 //! without a panic.
 
+use super::concentrate::{self, NewBounds};
 use super::{Decoded, Format, Perm, Representability, SetBoundsResult, TOP_MAX};
 
 /// The Arm Morello capability format (vectors: `128m/`).
@@ -43,10 +44,6 @@ const MW: u32 = 16;
 const MAX_E: u32 = 50;
 /// `CAP_MAX_ENCODEABLE_EXPONENT`: the full-range (NULL) encoding.
 const MAX_ENCODEABLE_E: u32 = 63;
-/// Mask of the 65 bits a top has.
-const MASK65: u128 = (1 << 65) - 1;
-/// Mask of the 66-bit intermediate values of the pseudocode.
-const MASK66: u128 = (1 << 66) - 1;
 
 const PERMS_SHIFT: u32 = 46;
 const PERMS_MASK: u32 = 0x3ffff;
@@ -107,7 +104,6 @@ fn get_bounds(f: Fields, addr: u64) -> (u64, u128, bool) {
     if f.e > MAX_E {
         return (0, TOP_MAX, false);
     }
-    let e = f.e;
     // The 66-bit sign extension of the bounds address.
     let a = u128::from(bounds_address(addr));
     let a = if a >> 63 & 1 != 0 {
@@ -115,79 +111,8 @@ fn get_bounds(f: Fields, addr: u64) -> (u64, u128, bool) {
     } else {
         a
     };
-    let a3 = (a >> (e + MW - 3)) as u64 & 7;
-    let b3 = f.b >> (MW - 3);
-    let t3 = f.t >> (MW - 3);
-    let r3 = b3.wrapping_sub(1) & 7;
-    let a_hi = i64::from(a3 < r3);
-    let cb = i64::from(b3 < r3) - a_hi;
-    let ct = i64::from(t3 < r3) - a_hi;
-    let sh = e + MW;
-    let a_top = a >> sh;
-    let base = (a_top.wrapping_add_signed(cb.into()) << sh | u128::from(f.b) << e) & MASK66;
-    let mut top = (a_top.wrapping_add_signed(ct.into()) << sh | u128::from(f.t) << e) & MASK65;
-    let base2 = (base >> 63) & 1;
-    let top2 = (top >> 63) & 3;
-    if e < MAX_E - 1 && (top2.wrapping_sub(base2) & 3) > 1 {
-        top ^= 1 << 64;
-    }
-    (base as u64, top, true)
-}
-
-/// New bounds fields computed by `CapSetBounds`.
-struct NewBounds {
-    ie: bool,
-    e: u32,
-    b: u64,
-    t: u64,
-    exact: bool,
-}
-
-/// The bounds part of `CapSetBounds` for `[base, base + len)`, `base` the
-/// (sign-extended) bounds address.
-fn set_bounds_fields(base: u64, len: u128) -> NewBounds {
-    let ext_base = u128::from(base);
-    let top = ext_base.wrapping_add(len) & MASK66;
-    let len = len & MASK65;
-    // exp = CAP_MAX_EXPONENT - CountLeadingZeros(length<64:MW-1>) (50 bits)
-    let hi = len >> (MW - 1);
-    let clz = 50 - (128 - hi.leading_zeros()).min(50);
-    let e = MAX_E - clz;
-    let ie = e != 0 || (len >> (MW - 2)) & 1 != 0;
-    if !ie {
-        return NewBounds {
-            ie,
-            e: 0,
-            b: base & MW_MASK,
-            t: (top as u64) & MW_MASK,
-            exact: true,
-        };
-    }
-    let mask13 = (1u128 << (MW - 3)) - 1;
-    let mut b_ie = (ext_base >> (e + 3)) & mask13;
-    let mut t_ie = (top >> (e + 3)) & mask13;
-    let mask_lo = (1u128 << (e + 3)) - 1;
-    let mut lost_base = ext_base & mask_lo != 0;
-    let mut lost_top = top & mask_lo != 0;
-    if lost_top {
-        t_ie = (t_ie + 1) & mask13;
-    }
-    let len_ie = t_ie.wrapping_sub(b_ie) & mask13;
-    let mut e = e;
-    if (len_ie >> (MW - 4)) & 1 != 0 {
-        lost_base |= b_ie & 1 != 0;
-        lost_top |= t_ie & 1 != 0;
-        b_ie = (ext_base >> (e + 4)) & mask13;
-        t_ie = ((top >> (e + 4)) + u128::from(lost_top)) & mask13;
-        e += 1;
-    }
-    NewBounds {
-        ie,
-        e,
-        b: (b_ie as u64) << 3,
-        t: (t_ie as u64) << 3,
-        exact: !(lost_base || lost_top),
-    }
+    let (base, top) = concentrate::bounds::<MW, MAX_E>(f.e, f.b, f.t, a);
+    (base, top, true)
 }
 
 /// Writes new bounds fields into a metadata word (exponent inverted).
@@ -203,31 +128,13 @@ fn with_bounds(pesbt: u64, nb: &NewBounds) -> u64 {
 
 /// `RRMASK`.
 fn align_mask(len: u64) -> u64 {
-    let nb = set_bounds_fields(0, u128::from(len));
-    let e = nb.e + if nb.ie { 3 } else { 0 };
-    u64::MAX.checked_shl(e).unwrap_or(0)
+    concentrate::align_mask::<MW, MAX_E>(len, false)
 }
 
 /// `CapIsRepresentableFast` for a move from `cursor` by `inc`, without the
 /// Morello extra conditions (see [`morello_extra_ok`]).
 fn is_representable_fast(f: Fields, cursor: u64, inc: u64) -> bool {
-    let e = f.e;
-    if e >= MAX_E - 2 {
-        return true;
-    }
-    let a = bounds_address(cursor);
-    let i_top = (inc as i64) >> (e + MW);
-    let i_mid = (inc >> e) & MW_MASK;
-    let a_mid = (a >> e) & MW_MASK;
-    let r3 = (f.b >> (MW - 3)).wrapping_sub(1) & 7;
-    let r = r3 << (MW - 3);
-    let diff = r.wrapping_sub(a_mid) & MW_MASK;
-    let diff1 = diff.wrapping_sub(1) & MW_MASK;
-    match i_top {
-        0 => i_mid < diff1,
-        -1 => i_mid >= diff && r != a_mid,
-        _ => false,
-    }
+    concentrate::fast_rep_check::<MW, MAX_E>(f.e, f.b, bounds_address(cursor), inc)
 }
 
 /// The two Morello conditions beyond the window check: the exponent is
@@ -290,7 +197,7 @@ impl Format for Morello {
         let req_top = u128::from(base).saturating_add(req_len);
         let in_bounds = base >= old_base && req_top <= old_top && req_top <= TOP_MAX;
         let sealed = Self::otype(pesbt) != 0;
-        let nb = set_bounds_fields(base, req_len);
+        let nb = concentrate::set_bounds::<MW, MAX_E>(base, req_len);
         // From address-independent bounds to address-dependent ones the
         // flag byte must be the sign extension of bit 55.
         let canonical = bounds_address(cursor) == cursor;
@@ -327,8 +234,7 @@ impl Format for Morello {
     }
 
     fn crrl(len: u64) -> u64 {
-        let m = align_mask(len);
-        len.wrapping_add(!m) & m
+        concentrate::round_length(len, align_mask(len))
     }
 
     fn cram(len: u64) -> u64 {

@@ -31,6 +31,7 @@
 //! 128-bit pattern decodes without a panic; the rejected alternative, a
 //! bit-vector type, would hide the carries the correction terms rely on.
 
+use super::concentrate::{self, NewBounds};
 use super::{Decoded, Format, Perm, Representability, SetBoundsResult, TOP_MAX};
 
 /// The CHERI ISA v9 128-bit capability format (vectors: `128/`).
@@ -46,7 +47,6 @@ const MAX_E: u32 = 52;
 /// Memory form = architectural form XOR this (the register form of NULL).
 pub const MEM_XOR: u64 = 0x0000_1fff_fc01_8004;
 /// Mask of the 65 bits a top has.
-const MASK65: u128 = (1 << 65) - 1;
 
 /// User permissions: capability bits 127..124.
 const UPERMS_SHIFT: u32 = 60;
@@ -106,87 +106,11 @@ fn fields(arch: u64) -> Fields {
     }
 }
 
-/// `getCapBoundsBits`: base (64 bits) and top (65 bits) at `addr`.
+/// `getCapBoundsBits`: base (64 bits) and top (65 bits) at `addr`; the
+/// exponent field is clamped to 52 for bounds.
 #[inline(always)]
 fn bounds_of(f: Fields, addr: u64) -> (u64, u128) {
-    let e = f.e.min(MAX_E);
-    let a = u128::from(addr);
-    let a3 = (a >> (e + MW - 3)) as u64 & 7;
-    let b3 = f.b >> (MW - 3);
-    let t3 = f.t >> (MW - 3);
-    let r3 = b3.wrapping_sub(1) & 7;
-    let a_hi = i64::from(a3 < r3);
-    let cb = i64::from(b3 < r3) - a_hi;
-    let ct = i64::from(t3 < r3) - a_hi;
-    let a_top = a >> (e + MW);
-    let sh = e + MW;
-    let base = (a_top.wrapping_add_signed(cb.into()) << sh | u128::from(f.b) << e) & MASK65;
-    let mut top = (a_top.wrapping_add_signed(ct.into()) << sh | u128::from(f.t) << e) & MASK65;
-    let base2 = (base >> 63) & 1;
-    let top2 = (top >> 63) & 3;
-    if e < MAX_E - 1 && (top2.wrapping_sub(base2) & 3) > 1 {
-        top ^= 1 << 64;
-    }
-    (base as u64, top)
-}
-
-/// Result of `setCapBounds`: new bounds fields and exactness.
-struct NewBounds {
-    ie: bool,
-    e: u32,
-    b: u64,
-    t: u64,
-    exact: bool,
-}
-
-/// `setCapBounds` for `[base, top)` (top 65 bits, top ≥ base expected).
-fn set_cap_bounds(base: u64, top: u128) -> NewBounds {
-    let top = top & MASK65;
-    let len = top.wrapping_sub(u128::from(base)) & MASK65;
-    // e = maxE - CountLeadingZeros(len[64:MW-1]) over 52 bits.
-    let hi = len >> (MW - 1);
-    let clz = if hi == 0 {
-        52
-    } else {
-        52 - (128 - hi.leading_zeros())
-    };
-    let e = MAX_E - clz;
-    let ie = e != 0 || (len >> (MW - 2)) & 1 != 0;
-    if !ie {
-        return NewBounds {
-            ie,
-            e: 0,
-            b: base & MW_MASK,
-            t: (top as u64) & MW_MASK,
-            exact: true,
-        };
-    }
-    let ext_base = u128::from(base);
-    let mask11 = (1u128 << (MW - 3)) - 1;
-    let mut b_ie = (ext_base >> (e + 3)) & mask11;
-    let mut t_ie = (top >> (e + 3)) & mask11;
-    let mask_lo = (1u128 << (e + 3)) - 1;
-    let mut lost_base = ext_base & mask_lo != 0;
-    let mut lost_top = top & mask_lo != 0;
-    if lost_top {
-        t_ie = (t_ie + 1) & mask11;
-    }
-    let len_ie = t_ie.wrapping_sub(b_ie) & mask11;
-    let mut e = e;
-    if (len_ie >> (MW - 4)) & 1 != 0 {
-        lost_base |= b_ie & 1 != 0;
-        lost_top |= t_ie & 1 != 0;
-        b_ie = (ext_base >> (e + 4)) & mask11;
-        t_ie = ((top >> (e + 4)) + u128::from(lost_top)) & mask11;
-        e += 1;
-    }
-    NewBounds {
-        ie,
-        e,
-        b: (b_ie as u64) << 3,
-        t: (t_ie as u64) << 3,
-        exact: !(lost_base || lost_top),
-    }
+    concentrate::bounds::<MW, MAX_E>(f.e.min(MAX_E), f.b, f.t, u128::from(addr))
 }
 
 /// Writes new bounds fields into an architectural word.
@@ -215,9 +139,7 @@ fn arch_perms(arch: u64) -> u32 {
 
 /// `getRepresentableAlignmentMask`.
 fn align_mask(len: u64) -> u64 {
-    let nb = set_cap_bounds(0, u128::from(len));
-    let e = nb.e.min(MAX_E) + if nb.ie { 3 } else { 0 };
-    u64::MAX.checked_shl(e).unwrap_or(0)
+    concentrate::align_mask::<MW, MAX_E>(len, true)
 }
 
 impl Format for CheriV9 {
@@ -266,7 +188,7 @@ impl Format for CheriV9 {
         let req_top = u128::from(cursor).saturating_add(req_len);
         let in_bounds = cursor >= old_base && req_top <= old_top && req_top <= TOP_MAX;
         let sealed = (a >> OTYPE_SHIFT & OTYPE_MASK) != OTYPE_MASK;
-        let nb = set_cap_bounds(cursor, req_top);
+        let nb = concentrate::set_bounds::<MW, MAX_E>(cursor, req_len);
         let new = with_bounds(a, &nb);
         let (base, top) = bounds_of(fields(new), cursor);
         SetBoundsResult {
@@ -292,8 +214,7 @@ impl Format for CheriV9 {
     }
 
     fn crrl(len: u64) -> u64 {
-        let m = align_mask(len);
-        len.wrapping_add(!m) & m
+        concentrate::round_length(len, align_mask(len))
     }
 
     fn cram(len: u64) -> u64 {
@@ -342,22 +263,7 @@ impl Format for CheriV9 {
 
 /// `fastRepCheck`: may the address move by `inc` and keep its bounds?
 fn fast_rep_check(f: Fields, cursor: u64, inc: u64) -> bool {
-    let e = f.e;
-    if e >= MAX_E - 2 {
-        return true;
-    }
-    let i_top = (inc as i64) >> (e + MW);
-    let i_mid = (inc >> e) & MW_MASK;
-    let a_mid = (cursor >> e) & MW_MASK;
-    let r3 = (f.b >> (MW - 3)).wrapping_sub(1) & 7;
-    let r = r3 << (MW - 3);
-    let diff = r.wrapping_sub(a_mid) & MW_MASK;
-    let diff1 = diff.wrapping_sub(1) & MW_MASK;
-    match i_top {
-        0 => i_mid < diff1,
-        -1 => i_mid >= diff && r != a_mid,
-        _ => false,
-    }
+    concentrate::fast_rep_check::<MW, MAX_E>(f.e, f.b, cursor, inc)
 }
 
 #[cfg(test)]
