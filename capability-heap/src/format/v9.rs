@@ -46,7 +46,6 @@ const MW: u32 = 14;
 const MAX_E: u32 = 52;
 /// Memory form = architectural form XOR this (the register form of NULL).
 pub const MEM_XOR: u64 = 0x0000_1fff_fc01_8004;
-/// Mask of the 65 bits a top has.
 
 /// User permissions: capability bits 127..124.
 const UPERMS_SHIFT: u32 = 60;
