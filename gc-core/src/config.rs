@@ -69,14 +69,14 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
-    /// Generational (4 MiB nursery), 4 MiB initial, 1 GiB limit, growth
+    /// Generational (512 KiB nursery), 4 MiB initial, 1 GiB limit, growth
     /// ×2, type-map scanning;
     /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
     fn default() -> Self {
         HeapConfig {
             plan: Plan::Generational,
             initial_size: 4 << 20,
-            nursery_size: 4 << 20,
+            nursery_size: 512 << 10,
             limit: 1 << 30,
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,
