@@ -4,7 +4,7 @@
 //! foundation the CapGC collector is generic over.
 //!
 //! Crate map:
-//! - [`format`]: the three 128-bit encodings ([`Morello`], [`CheriV9`],
+//! - [`format`](mod@format): the three 128-bit encodings ([`Morello`], [`CheriV9`],
 //!   [`RiscvStd`]) behind the [`Format`] trait: decode, encode, rounding
 //!   SetBounds, representability, CRRL/CRAM.
 //! - [`Capability`]: a capability value with the ISA's semantics and

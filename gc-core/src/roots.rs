@@ -18,7 +18,8 @@
 //! The collector visits every root slot and may rewrite it (moving plans),
 //! so roots hold raw mode references, not [`crate::ObjRef`]s.
 
-use capability_heap::{RefMode, TaggedRegion};
+use crate::{GcError, Heap, ObjRef};
+use capability_heap::{Address, RefMode, TaggedRegion};
 
 /// Bytes between root-region slots: one tag granule in every mode, so each
 /// slot has a tag bit of its own (an 8-byte `Native` slot uses half).
@@ -97,5 +98,224 @@ impl<M: RefMode> Roots<M> {
                 f(r);
             }
         }
+    }
+}
+
+impl<M: RefMode> Heap<M> {
+    // ---- handles ------------------------------------------------------------
+
+    /// Opens a nested handle scope.
+    pub fn open_scope(&mut self) -> Scope {
+        let height = self.roots.handles.len() as u32;
+        self.roots.scopes.push(height);
+        Scope {
+            depth: self.roots.scopes.len() as u32,
+            height,
+        }
+    }
+
+    /// Closes the innermost scope, releasing its handles.
+    pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
+        if scope.depth as usize != self.roots.scopes.len() {
+            return Err(GcError::ScopeMismatch);
+        }
+        self.roots.scopes.pop();
+        self.roots.handles.truncate(scope.height as usize);
+        Ok(())
+    }
+
+    /// Roots `obj` in the innermost scope (or the base scope).
+    pub fn handle(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
+        self.storable(obj)?;
+        let id = self.roots.next_handle_id;
+        self.roots.next_handle_id = id.wrapping_add(1).max(1);
+        self.roots.handles.push((obj.raw, id));
+        Ok(Handle {
+            index: self.roots.handles.len() as u32 - 1,
+            id,
+        })
+    }
+
+    /// The object a handle holds, as a reference of the current epoch.
+    pub fn get(&self, h: Handle) -> Result<ObjRef<M>, GcError> {
+        match self.roots.handles.get(h.index as usize) {
+            Some((raw, id)) if *id == h.id => Ok(ObjRef {
+                raw: *raw,
+                epoch: self.epoch,
+            }),
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    /// Points an existing handle at another object (or null).
+    pub fn set_handle(&mut self, h: Handle, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.storable(obj)?;
+        match self.roots.handles.get_mut(h.index as usize) {
+            Some((raw, id)) if *id == h.id => {
+                *raw = obj.raw;
+                Ok(())
+            }
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    // ---- persistent roots -----------------------------------------------------
+
+    /// Roots `obj` until [`Heap::release`].
+    pub fn persist(&mut self, obj: &ObjRef<M>) -> Result<Persistent, GcError> {
+        self.storable(obj)?;
+        let roots = &mut self.roots;
+        let index = match roots.free_persistents.pop() {
+            Some(i) => {
+                roots.persistents[i as usize].0 = Some(obj.raw);
+                i
+            }
+            None => {
+                roots.persistents.push((Some(obj.raw), 0));
+                roots.persistents.len() as u32 - 1
+            }
+        };
+        Ok(Persistent {
+            index,
+            generation: roots.persistents[index as usize].1,
+        })
+    }
+
+    /// The object a persistent root holds.
+    pub fn get_persistent(&self, p: Persistent) -> Result<ObjRef<M>, GcError> {
+        match self.roots.persistents.get(p.index as usize) {
+            Some((Some(raw), g)) if *g == p.generation => Ok(ObjRef {
+                raw: *raw,
+                epoch: self.epoch,
+            }),
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    /// Releases a persistent root.
+    pub fn release(&mut self, p: Persistent) -> Result<(), GcError> {
+        match self.roots.persistents.get_mut(p.index as usize) {
+            Some((slot @ Some(_), g)) if *g == p.generation => {
+                *slot = None;
+                *g = g.wrapping_add(1);
+                self.roots.free_persistents.push(p.index);
+                Ok(())
+            }
+            _ => Err(GcError::InvalidHandle),
+        }
+    }
+
+    // ---- root regions -----------------------------------------------------------
+
+    /// Creates a root region of `slots` reference slots, all empty.
+    pub fn root_region_new(&mut self, slots: u64) -> Result<RootRegionId, GcError> {
+        if slots == 0 || slots > (1 << 32) {
+            return Err(GcError::InvalidConfig("root region needs 1..=2^32 slots"));
+        }
+        let memory = TaggedRegion::new(slots * ROOT_STRIDE)?;
+        let rr = RootRegion { memory, slots };
+        let regions = &mut self.roots.regions;
+        let index = match regions.iter().position(|(r, _)| r.is_none()) {
+            Some(i) => {
+                regions[i].0 = Some(rr);
+                i
+            }
+            None => {
+                regions.push((Some(rr), 0));
+                regions.len() - 1
+            }
+        };
+        Ok(RootRegionId {
+            index: index as u32,
+            generation: regions[index].1,
+        })
+    }
+
+    /// Releases a root region; its slots stop being roots.
+    pub fn root_region_free(&mut self, id: RootRegionId) -> Result<(), GcError> {
+        match self.roots.regions.get_mut(id.index as usize) {
+            Some((r @ Some(_), g)) if *g == id.generation => {
+                *r = None;
+                *g = g.wrapping_add(1);
+                Ok(())
+            }
+            _ => Err(GcError::InvalidRootRegion),
+        }
+    }
+
+    fn root_slot(&self, id: RootRegionId, index: u64) -> Result<(&RootRegion, Address), GcError> {
+        match self.roots.regions.get(id.index as usize) {
+            Some((Some(r), g)) if *g == id.generation => {
+                if index >= r.slots {
+                    return Err(GcError::IndexOutOfRange {
+                        index,
+                        len: r.slots,
+                    });
+                }
+                Ok((r, r.memory.base().add(index * ROOT_STRIDE)))
+            }
+            _ => Err(GcError::InvalidRootRegion),
+        }
+    }
+
+    fn root_memory(&mut self, id: RootRegionId) -> &mut TaggedRegion {
+        // root_slot validated the id just before every call.
+        &mut self.roots.regions[id.index as usize]
+            .0
+            .as_mut()
+            .expect("validated")
+            .memory
+    }
+
+    /// Stores a reference (or null) in root-region slot `index`; the slot's
+    /// tag marks it as a reference.
+    pub fn root_set(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+        obj: &ObjRef<M>,
+    ) -> Result<(), GcError> {
+        self.storable(obj)?;
+        let (_, slot) = self.root_slot(id, index)?;
+        let mem = self.root_memory(id);
+        // SAFETY: root_slot checked index < slots, so the slot is inside
+        // the root region's memory and SLOT_SIZE-aligned.
+        unsafe { M::write_slot(mem, slot, &obj.raw) };
+        if !M::TAGGED {
+            mem.set_tag_bit(slot, !obj.is_null())?;
+        }
+        Ok(())
+    }
+
+    /// Stores plain data in root-region slot `index`, clearing its tag (I6):
+    /// the collector no longer treats it as a reference.
+    pub fn root_set_data(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+        value: u64,
+    ) -> Result<(), GcError> {
+        let (_, slot) = self.root_slot(id, index)?;
+        self.root_memory(id).write::<u64>(slot, value)?;
+        Ok(())
+    }
+
+    /// Loads root-region slot `index` as a reference. A slot holding data
+    /// yields an untagged value in `SoftCheri` (any use fails); in the
+    /// unchecked modes its bits, unvalidated.
+    pub fn root_get(&self, id: RootRegionId, index: u64) -> Result<ObjRef<M>, GcError> {
+        let (r, slot) = self.root_slot(id, index)?;
+        // SAFETY: slot is inside the root region and aligned (root_slot).
+        let raw = unsafe { M::read_slot(&r.memory, slot) };
+        Ok(ObjRef {
+            raw,
+            epoch: self.epoch,
+        })
+    }
+
+    /// True when root-region slot `index` holds a reference (its tag).
+    pub fn root_is_ref(&self, id: RootRegionId, index: u64) -> Result<bool, GcError> {
+        let (r, slot) = self.root_slot(id, index)?;
+        Ok(r.memory.is_tagged(slot))
     }
 }
