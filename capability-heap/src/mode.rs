@@ -469,9 +469,7 @@ impl<F: Format> RefMode for SoftCheri<F> {
     }
     #[inline(always)]
     fn derive(auth: &Capability<F>, payload: Address, len: u64) -> Result<Capability<F>, CapFault> {
-        auth.try_set_address(payload)?
-            .set_bounds_exact(len)?
-            .and_perms(Perms::OBJECT)
+        auth.derive_exact(payload, len, Perms::OBJECT)
     }
     #[inline(always)]
     fn relocate(
@@ -480,7 +478,7 @@ impl<F: Format> RefMode for SoftCheri<F> {
         payload: Address,
         len: u64,
     ) -> Result<Capability<F>, CapFault> {
-        Self::derive(auth, payload, len)?.and_perms(old.perms())
+        auth.derive_exact(payload, len, Perms::OBJECT & old.perms())
     }
     #[inline(always)]
     fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {

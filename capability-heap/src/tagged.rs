@@ -542,11 +542,26 @@ impl TaggedRegion {
         }
         // SAFETY: both ranges are in the region and disjoint (checked).
         unsafe { ptr::copy_nonoverlapping(src.0 as *const u8, dst.0 as *mut u8, size as usize) };
-        let mut off = 0;
-        while off < size {
-            let tag = self.is_tagged(src.add(off));
-            self.set_tag(dst.add(off), tag);
-            off += GRANULE;
+        // Tags: clear the destination, then set the bits of the source's
+        // tagged granules, found a bitmap word at a time.
+        self.clear_tags(dst, size);
+        let (g0, n) = (self.granule(src), size.div_ceil(GRANULE));
+        let words = self.tag_words();
+        let mut g = 0;
+        while g < n {
+            let idx = g0 + g;
+            // SAFETY: idx < granules of the region (src range checked), so
+            // the word is inside the bitmap mapping.
+            let w = unsafe { *words.add((idx / 64) as usize) } >> (idx % 64);
+            if w == 0 {
+                g += 64 - idx % 64;
+                continue;
+            }
+            g += u64::from(w.trailing_zeros());
+            if g < n {
+                self.set_tag(dst.add(g * GRANULE), true);
+            }
+            g += 1;
         }
         Ok(())
     }

@@ -228,6 +228,31 @@ fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)])
     }
 }
 
+/// The one-step derivation equals the three-step one it abbreviates.
+fn derive_exact_matches<F: Format>(off: u64, len: u64, perms: u16) {
+    let region = TaggedRegion::for_format::<F>(1 << 22).unwrap();
+    let auth = region.authority::<F>().unwrap();
+    let base = auth.base().add(off % (1 << 23));
+    let len = len >> (len % 64);
+    let keep = perms_from_bits(perms);
+    let three = auth
+        .try_set_address(base)
+        .and_then(|c| c.set_bounds_exact(len))
+        .and_then(|c| c.and_perms(keep));
+    let one = auth.derive_exact(base, len, keep);
+    match (three, one) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b);
+            assert_eq!(
+                (a.base(), a.top(), a.perm_word()),
+                (b.base(), b.top(), b.perm_word())
+            );
+        }
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("three-step {a:?} vs one-step {b:?}"),
+    }
+}
+
 fn accesses() -> impl Strategy<Value = Vec<(i64, u8, bool)>> {
     prop::collection::vec((-4096i64..20000, any::<u8>(), any::<bool>()), 1..64)
 }
@@ -249,6 +274,10 @@ macro_rules! format_props {
                 #[test]
                 fn data_write_over_capability_clears_tag(slot: u64, byte: u64, width: u8) {
                     data_write_clears_tag::<$f>(slot, byte, width);
+                }
+                #[test]
+                fn derive_exact_is_the_three_step_derivation(off: u64, len: u64, perms: u16) {
+                    derive_exact_matches::<$f>(off, len, perms);
                 }
                 #[test]
                 fn checked_accesses_stay_in_bounds(off: u64, len: u64, acc in accesses()) {
