@@ -23,7 +23,7 @@
 
 use crate::format::Format;
 use crate::tagged::{RegionError, Scalar, GRANULE};
-use crate::{Address, CapFault, Capability, Perm, Perms, TaggedRegion};
+use crate::{Address, CapFault, Capability, Perms, TaggedRegion};
 use core::fmt::Debug;
 
 /// How a payload must be sized and aligned so that a reference to it can
@@ -562,15 +562,3 @@ impl<F: Format> RefMode for SoftCheri<F> {
         region.store(holder, holder.address().add(offset), value)
     }
 }
-
-/// The permissions an access of kind `load`/`store` of a reference needs.
-pub const fn ref_access(store: bool) -> Perms {
-    if store {
-        Perms::STORE
-    } else {
-        Perms::LOAD
-    }
-}
-
-#[doc(hidden)]
-pub const _PERM_USED: Perm = Perm::Load;

@@ -245,26 +245,24 @@ impl<M: RefMode> Heap<M> {
 
     fn root_slot(&self, id: RootRegionId, index: u64) -> Result<(&RootRegion, Address), GcError> {
         match self.roots.regions.get(id.index as usize) {
-            Some((Some(r), g)) if *g == id.generation => {
-                if index >= r.slots {
-                    return Err(GcError::IndexOutOfRange {
-                        index,
-                        len: r.slots,
-                    });
-                }
-                Ok((r, r.memory.base().add(index * ROOT_STRIDE)))
-            }
+            Some((Some(r), g)) if *g == id.generation => Ok((r, slot_in(r, index)?)),
             _ => Err(GcError::InvalidRootRegion),
         }
     }
 
-    fn root_memory(&mut self, id: RootRegionId) -> &mut TaggedRegion {
-        // root_slot validated the id just before every call.
-        &mut self.roots.regions[id.index as usize]
-            .0
-            .as_mut()
-            .expect("validated")
-            .memory
+    /// The root region's memory and slot `index`'s address, for writing.
+    fn root_slot_mut(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+    ) -> Result<(&mut TaggedRegion, Address), GcError> {
+        match self.roots.regions.get_mut(id.index as usize) {
+            Some((Some(r), g)) if *g == id.generation => {
+                let slot = slot_in(r, index)?;
+                Ok((&mut r.memory, slot))
+            }
+            _ => Err(GcError::InvalidRootRegion),
+        }
     }
 
     /// Stores a reference (or null) in root-region slot `index`; the slot's
@@ -276,10 +274,9 @@ impl<M: RefMode> Heap<M> {
         obj: &ObjRef<M>,
     ) -> Result<(), GcError> {
         self.storable(obj)?;
-        let (_, slot) = self.root_slot(id, index)?;
-        let mem = self.root_memory(id);
-        // SAFETY: root_slot checked index < slots, so the slot is inside
-        // the root region's memory and SLOT_SIZE-aligned.
+        let (mem, slot) = self.root_slot_mut(id, index)?;
+        // SAFETY: slot_in checked index < slots, so the slot is inside the
+        // root region's memory and ROOT_STRIDE-aligned.
         unsafe { M::write_slot(mem, slot, &obj.raw) };
         if !M::TAGGED {
             mem.set_tag_bit(slot, !obj.is_null())?;
@@ -295,8 +292,8 @@ impl<M: RefMode> Heap<M> {
         index: u64,
         value: u64,
     ) -> Result<(), GcError> {
-        let (_, slot) = self.root_slot(id, index)?;
-        self.root_memory(id).write::<u64>(slot, value)?;
+        let (mem, slot) = self.root_slot_mut(id, index)?;
+        mem.write::<u64>(slot, value)?;
         Ok(())
     }
 
@@ -318,4 +315,15 @@ impl<M: RefMode> Heap<M> {
         let (r, slot) = self.root_slot(id, index)?;
         Ok(r.memory.is_tagged(slot))
     }
+}
+
+/// The address of slot `index` of a root region, if in range.
+fn slot_in(r: &RootRegion, index: u64) -> Result<Address, GcError> {
+    if index >= r.slots {
+        return Err(GcError::IndexOutOfRange {
+            index,
+            len: r.slots,
+        });
+    }
+    Ok(r.memory.base().add(index * ROOT_STRIDE))
 }

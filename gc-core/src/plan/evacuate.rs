@@ -97,9 +97,7 @@ impl<M: RefMode> Evac<'_, M> {
             return raw;
         };
         let flags = (w0 >> 32) as u32;
-        if flags & FLAG_FORWARDED != 0 {
-            let new = Address(w1);
-            let len = self.region.read::<u64>(header_of(new).add(8)).unwrap_or(0);
+        if let Some((new, len)) = self.forwarded(a) {
             return self.relocate(&raw, new, len);
         }
         if flags & FLAG_PINNED != 0 {
@@ -158,11 +156,27 @@ impl<M: RefMode> Evac<'_, M> {
         }
     }
 
+    /// The new payload and length of a forwarded from-space object.
+    fn forwarded(&self, a: Address) -> Option<(Address, u64)> {
+        let w0 = self.region.read::<u64>(header_of(a)).ok()?;
+        if (w0 >> 32) as u32 & FLAG_FORWARDED == 0 {
+            return None;
+        }
+        let new = Address(self.region.read::<u64>(header_of(a).add(8)).ok()?);
+        let len = self.region.read::<u64>(header_of(new).add(8)).ok()?;
+        Some((new, len))
+    }
+
     /// I8: a reference to the new copy, derived from the heap authority.
+    /// The new payload was laid out by `payload_layout` inside the region,
+    /// so the derivation cannot fail; if it ever did, the slot would get an
+    /// untagged null and the verifier would report the lost reference.
     fn relocate(&mut self, old: &M::Ref, new: Address, len: u64) -> M::Ref {
         self.r.caps_derived += u64::from(M::CHECKED);
         let padded = M::payload_layout(len).size;
-        M::relocate(self.auth, old, new, padded).unwrap_or_else(|_| M::null())
+        let r = M::relocate(self.auth, old, new, padded);
+        debug_assert!(r.is_ok(), "I8: re-derivation failed: {r:?}");
+        r.unwrap_or_else(|_| M::null())
     }
 
     /// Processes every reference slot of the grey objects until none is
@@ -216,17 +230,12 @@ impl<M: RefMode> Evac<'_, M> {
         }
         let a = M::address(r);
         match self.space.blocks.state_at(a) {
-            BlockState::From => {
-                let w0 = self.region.read::<u64>(header_of(a)).ok()?;
-                if (w0 >> 32) as u32 & FLAG_FORWARDED != 0 {
-                    let new = Address(self.region.read::<u64>(header_of(a).add(8)).ok()?);
-                    let len = self.region.read::<u64>(header_of(new).add(8)).ok()?;
-                    let padded = M::payload_layout(len).size;
-                    M::relocate(self.auth, r, new, padded).ok()
-                } else {
-                    self.mark_bits.get(a).then_some(*r)
+            BlockState::From => match self.forwarded(a) {
+                Some((new, len)) => {
+                    M::relocate(self.auth, r, new, M::payload_layout(len).size).ok()
                 }
-            }
+                None => self.mark_bits.get(a).then_some(*r),
+            },
             BlockState::Small { .. } | BlockState::LargeHead | BlockState::LargeTail => {
                 (!self.full || self.mark_bits.get(a)).then_some(*r)
             }
