@@ -354,6 +354,19 @@ impl<F: Format> Capability<F> {
     /// SetBounds instead of three re-decodes. Faults as the three would.
     #[inline]
     pub fn derive_exact(&self, base: Address, len: u64, keep: Perms) -> Result<Self, CapFault> {
+        self.derive_exact_word(base, len, keep.to_word::<F>())
+    }
+
+    /// [`Capability::derive_exact`] with the permissions to keep given as
+    /// the format's permission word (the collector keeps an old
+    /// reference's word as it is).
+    #[inline]
+    pub(crate) fn derive_exact_word(
+        &self,
+        base: Address,
+        len: u64,
+        keep: u32,
+    ) -> Result<Self, CapFault> {
         self.require_usable()?;
         if !self.in_bounds(base, len) {
             return Err(CapFault::BoundsViolation {
@@ -361,6 +374,29 @@ impl<F: Format> Capability<F> {
                 size: len,
                 base: Address(self.base),
                 top: self.top,
+            });
+        }
+        let perms = self.perms & keep;
+        // Fast path: exactly representable, so the new bounds are the
+        // request itself and need no decoding.
+        if let Some(p) = F::exact_bounds(self.pesbt, base.0, len) {
+            let pesbt = F::with_perms(p, perms);
+            debug_assert_eq!(
+                (
+                    Self::from_parts(pesbt, base.0, true).base,
+                    Self::from_parts(pesbt, base.0, true).top
+                ),
+                (base.0, u128::from(base.0) + u128::from(len))
+            );
+            return Ok(Capability {
+                cursor: base.0,
+                pesbt,
+                base: base.0,
+                top: u128::from(base.0) + u128::from(len),
+                perms: F::perms(pesbt),
+                tag: true,
+                sealed: false,
+                _format: PhantomData,
             });
         }
         // An address inside the bounds is always representable, so the
@@ -375,7 +411,6 @@ impl<F: Format> Capability<F> {
                 len: u128::from(len),
             });
         }
-        let perms = self.perms & keep.to_word::<F>();
         let pesbt = F::with_perms(r.pesbt, perms);
         debug_assert_eq!(Self::from_parts(pesbt, base.0, true).top, r.top);
         Ok(Capability {

@@ -478,7 +478,9 @@ impl<F: Format> RefMode for SoftCheri<F> {
         payload: Address,
         len: u64,
     ) -> Result<Capability<F>, CapFault> {
-        auth.derive_exact(payload, len, Perms::OBJECT & old.perms())
+        // Word-level: the old word within the object permissions (never
+        // wider than either).
+        auth.derive_exact_word(payload, len, Perms::OBJECT.to_word::<F>() & old.perm_word())
     }
     #[inline(always)]
     fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {

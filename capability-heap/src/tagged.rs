@@ -521,6 +521,17 @@ impl TaggedRegion {
         Ok(())
     }
 
+    /// Zeroes `[addr, addr + size)` and leaves the tags alone, like
+    /// [`TaggedRegion::write_plain`]: the sweep of the unchecked modes,
+    /// whose heaps keep no tags.
+    #[inline]
+    pub fn zero_plain(&mut self, addr: Address, size: u64) -> Result<(), CapFault> {
+        self.require(addr, size)?;
+        // SAFETY: in region, checked just above; &mut self is exclusive.
+        unsafe { ptr::write_bytes(addr.0 as *mut u8, 0, size as usize) };
+        Ok(())
+    }
+
     /// Copies `size` bytes with their tags from `src` to `dst` (both
     /// 16-byte aligned, may not overlap): what a copying collector does.
     pub fn copy_with_tags(
@@ -567,8 +578,9 @@ impl TaggedRegion {
     }
 
     /// Copies `size` bytes from `src` to `dst` (disjoint, any alignment)
-    /// and clears the tags of the destination: the copy of the unchecked
-    /// modes, whose heaps keep no tags.
+    /// and leaves the tags alone, like [`TaggedRegion::write_plain`]: the
+    /// copy of the unchecked modes, whose heaps keep no tags.
+    #[inline]
     pub fn copy_plain(&mut self, src: Address, dst: Address, size: u64) -> Result<(), CapFault> {
         self.require(src, size)?;
         self.require(dst, size)?;
@@ -577,7 +589,6 @@ impl TaggedRegion {
         }
         // SAFETY: both ranges are in the region and disjoint (checked).
         unsafe { ptr::copy_nonoverlapping(src.0 as *const u8, dst.0 as *mut u8, size as usize) };
-        self.clear_tags(dst, size);
         Ok(())
     }
 

@@ -223,6 +223,27 @@ fn check_format<F: Format>(dir: &Path, report: &mut Report) {
         expect!(errs, "exact", r.exact, t.flag(row, "exact"));
         expect!(errs, "out_base", r.base, t.u64(row, "out_base"));
         expect!(errs, "out_top", r.top, t.hex(row, "out_top"));
+        // The fast path (Format::exact_bounds), where its caller's
+        // preconditions hold (tagged, unsealed, request within the input's
+        // bounds), answers as the row does or defers.
+        let (pesbt, cursor, len) = (
+            t.u64(row, "in_pesbt"),
+            t.u64(row, "in_cursor"),
+            t.hex(row, "req_len"),
+        );
+        let d = F::decode(pesbt, cursor);
+        let usable = t.flag(row, "in_tag") && F::otype(pesbt) == 0;
+        let within = u128::from(cursor) >= u128::from(d.base)
+            && u128::from(cursor) + len <= d.top
+            && len <= u128::from(u64::MAX);
+        if usable && within {
+            if let Some(fast) = F::exact_bounds(pesbt, cursor, len as u64) {
+                FAST_ROWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                expect!(errs, "exact_bounds tag", true, t.flag(row, "out_tag"));
+                expect!(errs, "exact_bounds exact", true, t.flag(row, "exact"));
+                expect!(errs, "exact_bounds pesbt", fast, t.u64(row, "out_pesbt"));
+            }
+        }
         errs
     });
 
@@ -279,6 +300,9 @@ fn check_format<F: Format>(dir: &Path, report: &mut Report) {
     });
 }
 
+/// setbounds rows on which `Format::exact_bounds` answered (and was checked).
+static FAST_ROWS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn main() {
     let dir = std::env::var_os("CAPGC_VECTORS")
         .map(PathBuf::from)
@@ -314,7 +338,9 @@ fn main() {
     );
     let (passed, failed) = (report.rows - report.failures, report.failures);
     println!("{passed} passed, {failed} failed");
-    if failed > 0 || formats == 0 {
+    let fast = FAST_ROWS.load(std::sync::atomic::Ordering::Relaxed);
+    println!("exact_bounds fast path checked on {fast} setbounds rows");
+    if failed > 0 || formats == 0 || fast == 0 {
         std::process::exit(1);
     }
 }

@@ -296,11 +296,12 @@ impl<M: RefMode> Heap<M> {
         if used + cell > self.trigger {
             self.collect();
         }
-        let payload = match self.space.alloc(&mut self.region, layout) {
+        let (payload, _) = match self.space.alloc(&mut self.region, &self.alloc_bits, layout) {
             Some(p) => p,
             None => {
                 self.collect();
-                self.space.alloc(&mut self.region, layout)?
+                self.space
+                    .alloc(&mut self.region, &self.alloc_bits, layout)?
             }
         };
         self.stats.bytes_in_use += cell;

@@ -101,6 +101,20 @@ impl SideBitmap {
         }
     }
 
+    /// The words holding the bits of `[addr, addr + len)`, when that range
+    /// is inside the bitmap and covers whole words (a block does: blocks
+    /// are 64 KiB-aligned offsets from a page-aligned base).
+    #[inline]
+    pub(crate) fn words_mut(&mut self, addr: Address, len: u64) -> Option<&mut [u64]> {
+        let off = addr.get().checked_sub(self.base)?;
+        let span = 64 << SHIFT;
+        if off % span != 0 || len % span != 0 || off.checked_add(len)? > self.len {
+            return None;
+        }
+        let w = (off / span) as usize;
+        self.words.get_mut(w..w + (len / span) as usize)
+    }
+
     /// Sets or clears the bit.
     #[inline(always)]
     pub(crate) fn put(&mut self, addr: Address, value: bool) {

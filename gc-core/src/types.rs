@@ -78,6 +78,7 @@ impl TypeInfo {
 
     /// True when `offset` is a reference slot of an object of this type
     /// whose payload is `len` bytes.
+    #[inline(always)]
     pub(crate) fn is_ref_slot(
         &self,
         offset: u64,

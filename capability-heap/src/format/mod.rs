@@ -181,6 +181,20 @@ pub trait Format:
     /// when the tag is cleared.
     fn set_bounds(pesbt: u64, cursor: u64, tag: bool, req_len: u128) -> SetBoundsResult;
 
+    /// SetBounds to exactly `[base, base + len)` from a tagged, unsealed
+    /// capability `pesbt` whose bounds the caller has checked contain that
+    /// range: the new metadata word, or `None` when the caller must take
+    /// [`Format::set_bounds`] (the range is not exactly representable, or
+    /// the format cannot tell quickly). When it answers, it answers as
+    /// `set_bounds(pesbt, base, true, len)` would for a tagged, exact
+    /// result. The allocator's and the moving collector's fast path;
+    /// formats override it to skip re-decoding the input's bounds.
+    #[inline]
+    fn exact_bounds(pesbt: u64, base: u64, len: u64) -> Option<u64> {
+        let r = Self::set_bounds(pesbt, base, true, u128::from(len));
+        (r.tag && r.exact).then_some(r.pesbt)
+    }
+
     /// Whether the bounds survive moving the address from `cursor` to
     /// `new_addr` (`representable.tsv` columns `rep_fast` / `rep_precise`).
     fn representable(pesbt: u64, cursor: u64, new_addr: u64) -> Representability;

@@ -213,6 +213,20 @@ impl Format for Morello {
         }
     }
 
+    #[inline]
+    fn exact_bounds(pesbt: u64, base: u64, len: u64) -> Option<u64> {
+        // With a canonical base the requested base is `base` whatever the
+        // input's exponent, and the flag-byte rule holds; the input's
+        // bounds must be valid. The rest of set_bounds' tag rule (in
+        // bounds, unsealed) is the caller's.
+        let e = fields(pesbt).e;
+        if bounds_address(base) != base || (e > MAX_E && e != MAX_ENCODEABLE_E) {
+            return None;
+        }
+        let nb = concentrate::set_bounds::<MW, MAX_E>(base, u128::from(len));
+        nb.exact.then(|| with_bounds(pesbt, &nb))
+    }
+
     fn representable(pesbt: u64, cursor: u64, new_addr: u64) -> Representability {
         let f = fields(pesbt);
         let extra = morello_extra_ok(f, cursor, new_addr);

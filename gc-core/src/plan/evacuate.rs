@@ -22,7 +22,7 @@ use super::marksweep::MarkSweep;
 use crate::config::ScanStrategy;
 use crate::mark_bits::SideBitmap;
 use crate::object::{header_of, FLAG_FORWARDED, FLAG_PINNED, HEADER_SIZE};
-use crate::trace::for_each_slot;
+use crate::trace::{for_each_slot, slot_mask};
 use crate::types::TypeInfo;
 use crate::Heap;
 use capability_heap::{Address, RefMode, TaggedRegion};
@@ -90,30 +90,33 @@ impl<M: RefMode> Evac<'_, M> {
         if !self.alloc_bits.get(a) {
             return raw;
         }
-        let (Ok(w0), Ok(w1)) = (
-            self.region.read::<u64>(header_of(a)),
-            self.region.read::<u64>(header_of(a).add(8)),
-        ) else {
+        let Ok(header) = self.region.read::<u128>(header_of(a)) else {
             return raw;
         };
+        let (w0, w1) = (header as u64, (header >> 64) as u64);
         let flags = (w0 >> 32) as u32;
-        if let Some((new, len)) = self.forwarded(a) {
-            return self.relocate(&raw, new, len);
+        if flags & FLAG_FORWARDED != 0 {
+            // w1 is the new payload; its header holds the length.
+            return match self.region.read::<u64>(header_of(Address(w1)).add(8)) {
+                Ok(len) => self.relocate(&raw, Address(w1), len),
+                Err(_) => raw,
+            };
         }
         if flags & FLAG_PINNED != 0 {
             self.keep_in_place(a);
             return raw;
         }
         let layout = M::payload_layout(w1);
-        let cell = self.copy.cell_size(layout);
         let dst = match self.target {
-            Target::CopySpace => self
-                .copy
-                .alloc(&mut self.space.blocks, self.region, cell)
-                .map(|c| c.add(HEADER_SIZE)),
-            Target::Mature => self.space.alloc(self.region, layout),
+            Target::CopySpace => {
+                let cell = self.copy.cell_size(layout);
+                self.copy
+                    .alloc(&mut self.space.blocks, self.region, cell)
+                    .map(|c| (c.add(HEADER_SIZE), 0))
+            }
+            Target::Mature => self.space.alloc(self.region, self.alloc_bits, layout),
         };
-        let Some(dst) = dst else {
+        let Some((dst, promoted)) = dst else {
             // No room: the object stays where it is, as if pinned.
             self.keep_in_place(a);
             return raw;
@@ -138,9 +141,7 @@ impl<M: RefMode> Evac<'_, M> {
         self.grey.push(dst);
         self.r.bytes_copied += bytes;
         self.r.objects_copied += 1;
-        if self.target == Target::Mature {
-            self.r.promoted += self.space.cell_bytes(layout);
-        }
+        self.r.promoted += promoted;
         self.relocate(&raw, dst, w1)
     }
 
@@ -185,39 +186,54 @@ impl<M: RefMode> Evac<'_, M> {
     fn drain(&mut self, types: &[TypeInfo], scan: ScanStrategy, remember: &mut Vec<Address>) {
         let mut slots = Vec::new();
         while let Some(obj) = self.grey.pop() {
-            slots.clear();
-            for_each_slot::<M>(self.region, types, scan, obj, |s| slots.push(s));
             let old_object = !matches!(
                 self.space.blocks.state_at(obj),
                 BlockState::From | BlockState::Copy
             );
+            // Fast path: a type map of at most 64 slots, walked bit by bit.
+            if let Some(mut mask) = slot_mask::<M>(self.region, types, scan, obj) {
+                while mask != 0 {
+                    let s = obj.add(u64::from(mask.trailing_zeros()) * M::SLOT_SIZE);
+                    mask &= mask - 1;
+                    let n = self.update_slot(s);
+                    if old_object && self.in_copy_space(&n) {
+                        remember.push(s);
+                    }
+                }
+                continue;
+            }
+            slots.clear();
+            for_each_slot::<M>(self.region, types, scan, obj, |s| slots.push(s));
             for &s in &slots {
-                self.update_slot(s);
-                if old_object && self.points_into_copy_space(s) {
+                let n = self.update_slot(s);
+                if old_object && self.in_copy_space(&n) {
                     remember.push(s);
                 }
             }
         }
     }
 
-    /// Reads, processes and writes back one heap slot.
-    fn update_slot(&mut self, s: Address) {
-        // SAFETY: slots come from for_each_slot or the remembered set:
-        // SLOT_SIZE-aligned and inside the region.
+    /// Reads, processes and writes back one heap slot; returns the value
+    /// it holds afterwards.
+    #[inline(always)]
+    fn update_slot(&mut self, s: Address) -> M::Ref {
+        // SAFETY: slots come from for_each_slot, slot_mask or the
+        // remembered set: SLOT_SIZE-aligned and inside the region.
         let r = unsafe { M::read_slot(self.region, s) };
         let n = self.process(r);
         if n != r {
             // SAFETY: as above.
             unsafe { M::write_slot(self.region, s, &n) };
         }
+        n
     }
 
-    fn points_into_copy_space(&self, s: Address) -> bool {
-        // SAFETY: as in update_slot.
-        let r = unsafe { M::read_slot(self.region, s) };
-        M::is_valid(&r)
+    /// True when `r` refers into the copy space (a young object).
+    #[inline(always)]
+    fn in_copy_space(&self, r: &M::Ref) -> bool {
+        M::is_valid(r)
             && matches!(
-                self.space.blocks.state_at(M::address(&r)),
+                self.space.blocks.state_at(M::address(r)),
                 BlockState::From | BlockState::Copy
             )
     }
@@ -309,8 +325,8 @@ impl<M: RefMode> Heap<M> {
             remset.sort_unstable();
             remset.dedup();
             for s in remset {
-                ev.update_slot(s);
-                if ev.points_into_copy_space(s) {
+                let n = ev.update_slot(s);
+                if ev.in_copy_space(&n) {
                     new_remset.push(s);
                 }
             }

@@ -56,10 +56,12 @@ impl<M: RefMode> Heap<M> {
         let swept = match (self.config.plan, kind) {
             (Plan::MarkSweep, _) => {
                 self.mark();
-                Some(
-                    self.space
-                        .sweep(&mut self.region, &mut self.alloc_bits, &mut self.mark_bits),
-                )
+                Some(self.space.sweep(
+                    &mut self.region,
+                    &mut self.alloc_bits,
+                    &mut self.mark_bits,
+                    M::TAGGED,
+                ))
             }
             (Plan::SemiSpace, _) | (Plan::Generational, CollectionKind::Full) => {
                 let target = match self.config.plan {
@@ -70,9 +72,12 @@ impl<M: RefMode> Heap<M> {
                 c.bytes_copied = e.bytes_copied;
                 c.objects_copied = e.objects_copied;
                 c.caps_derived = e.caps_derived;
-                let mut r =
-                    self.space
-                        .sweep(&mut self.region, &mut self.alloc_bits, &mut self.mark_bits);
+                let mut r = self.space.sweep(
+                    &mut self.region,
+                    &mut self.alloc_bits,
+                    &mut self.mark_bits,
+                    M::TAGGED,
+                );
                 // Survivors outside the swept space: semispace copies, and
                 // pinned objects kept in copy-space blocks.
                 r.live_objects += e.kept_in_place;

@@ -81,10 +81,6 @@ impl Blocks {
         self.state[i]
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.state.len()
-    }
-
     /// One past the highest block ever used.
     pub(crate) fn high_water(&self) -> usize {
         self.high_water

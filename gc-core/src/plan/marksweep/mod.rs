@@ -4,9 +4,18 @@
 //! serves one size class of cells (16-byte header + payload); objects too
 //! big for a class, or needing more alignment than a cell gives (CRAM of a
 //! large object), go to the large-object space ([`los`]), which takes runs
-//! of whole blocks. Allocation pops a per-class free list; sweeping
-//! rebuilds the free lists, zeroing and un-tagging every freed cell (I4),
-//! and returns blocks that hold nothing live.
+//! of whole blocks. There are no free lists: a cell is free exactly when
+//! its payload's alloc bit is clear, so allocation walks the cells of the
+//! class's current block, skipping allocated ones, then takes the next
+//! block with free cells (lowest address first), then a fresh block.
+//! Sweeping works a bitmap word at a time: the dead objects of a word are
+//! `alloc & !mark`; each is zeroed and un-tagged (I4) and its alloc bit
+//! cleared, which is all it takes to make its cell free. Blocks that hold
+//! nothing live are returned.
+//!
+//! Rejected: per-class free lists rebuilt by every sweep (the previous
+//! design): the sweep then touched every cell of the heap, live or free,
+//! and a full collection of a mostly-live mature space paid for it.
 //!
 //! Collection: mark from the roots with side mark bits (the tracer in
 //! `trace.rs`, by type map or by tag), then sweep every block. Eager
@@ -21,18 +30,28 @@ pub(crate) mod los;
 use self::blocks::{BlockState, Blocks, SizeClasses, BLOCK};
 use self::los::Large;
 use crate::mark_bits::SideBitmap;
-use crate::object::HEADER_SIZE;
+use crate::object::{header_of, HEADER_SIZE};
 use capability_heap::{Address, PayloadLayout, RefMode, TaggedRegion};
 
 /// The mark-sweep space.
 pub(crate) struct MarkSweep {
     pub(crate) blocks: Blocks,
     pub(crate) classes: SizeClasses,
-    /// Free cells (their payload addresses) per size class.
-    free: Vec<Vec<Address>>,
+    /// Per class: the cells of the block being allocated from.
+    cursors: Vec<Cursor>,
+    /// Per class: blocks with free cells, highest address first (popped
+    /// lowest first).
+    available: Vec<Vec<usize>>,
     pub(crate) large: Vec<Large>,
     /// Alignment every cell (and so every small payload) has.
     cell_align: u64,
+}
+
+/// The unvisited cells `[next, end)` of a class's current block.
+#[derive(Clone, Copy, Default)]
+struct Cursor {
+    next: u64,
+    end: u64,
 }
 
 /// What a sweep found.
@@ -52,7 +71,8 @@ impl MarkSweep {
         let classes = SizeClasses::new(cell_align);
         MarkSweep {
             blocks: Blocks::new(base, len, limit),
-            free: (0..classes.count()).map(|_| Vec::new()).collect(),
+            cursors: vec![Cursor::default(); classes.count()],
+            available: (0..classes.count()).map(|_| Vec::new()).collect(),
             classes,
             large: Vec::new(),
             cell_align,
@@ -87,85 +107,150 @@ impl MarkSweep {
         self.blocks.in_use()
     }
 
-    /// Allocates a zeroed cell for `layout`; returns its payload address.
+    /// Allocates a zeroed cell for `layout`; returns its payload address
+    /// and the bytes of heap it takes (see [`MarkSweep::cell_bytes`]).
+    /// `alloc_bits` tells which cells are taken; the caller sets the new
+    /// object's bit.
     #[inline]
     pub(crate) fn alloc(
         &mut self,
         region: &mut TaggedRegion,
+        alloc_bits: &SideBitmap,
         layout: PayloadLayout,
-    ) -> Option<Address> {
+    ) -> Option<(Address, u64)> {
         let Some(class) = self.class_of(layout) else {
-            return los::alloc(self, region, layout);
+            let p = los::alloc(self, region, layout)?;
+            return Some((p, los::blocks_needed(layout) as u64 * BLOCK));
         };
-        if let Some(p) = self.free[class as usize].pop() {
-            return Some(p);
-        }
-        let block = self.blocks.alloc_small(class)?;
         let size = self.classes.size(class);
-        let start = self.blocks.addr(block);
-        if self.blocks.take_dirty(block) {
-            let _ = region.zero(start, BLOCK);
+        loop {
+            let c = &mut self.cursors[class as usize];
+            while c.next < c.end {
+                let payload = Address(c.next + HEADER_SIZE);
+                c.next += size;
+                if !alloc_bits.get(payload) {
+                    return Some((payload, size));
+                }
+            }
+            self.next_block(region, class)?;
         }
-        let n = BLOCK / size;
-        let list = &mut self.free[class as usize];
-        // Hand out cells lowest address first.
-        for k in (0..n).rev() {
-            list.push(start.add(k * size + HEADER_SIZE));
-        }
-        list.pop()
+    }
+
+    /// Points the cursor of `class` at the next block with free cells: a
+    /// swept one, else a fresh one (zeroed if it held stale bytes).
+    #[cold]
+    fn next_block(&mut self, region: &mut TaggedRegion, class: u16) -> Option<()> {
+        let block = match self.available[class as usize].pop() {
+            Some(b) => b,
+            None => {
+                let b = self.blocks.alloc_small(class)?;
+                if self.blocks.take_dirty(b) {
+                    let _ = region.zero(self.blocks.addr(b), BLOCK);
+                }
+                b
+            }
+        };
+        let size = self.classes.size(class);
+        let start = self.blocks.addr(block).get();
+        self.cursors[class as usize] = Cursor {
+            next: start,
+            end: start + BLOCK / size * size,
+        };
+        Some(())
     }
 
     /// Frees every allocated, unmarked object: zeroes its cell and clears
     /// its tags (I4) and alloc bit; clears the mark bits of survivors;
-    /// rebuilds the free lists and returns empty blocks.
+    /// returns empty blocks and queues those with free cells for
+    /// allocation. `tagged`: the region keeps tags (SoftCheri), so freed
+    /// cells have theirs cleared too.
     pub(crate) fn sweep(
         &mut self,
         region: &mut TaggedRegion,
         alloc_bits: &mut SideBitmap,
         mark_bits: &mut SideBitmap,
+        tagged: bool,
     ) -> SweepResult {
         let mut r = SweepResult::default();
-        for list in &mut self.free {
-            list.clear();
-        }
-        for b in 0..self.blocks.len() {
+        self.cursors.fill(Cursor::default());
+        self.available.iter_mut().for_each(Vec::clear);
+        // Highest blocks first, so that each list pops its lowest first.
+        for b in (0..self.blocks.high_water()).rev() {
             let BlockState::Small { class } = self.blocks.state(b) else {
                 continue;
             };
             let size = self.classes.size(class);
             let start = self.blocks.addr(b);
-            let list_start = self.free[class as usize].len();
-            let mut live = 0u64;
-            for k in 0..BLOCK / size {
-                let cell = start.add(k * size);
-                let payload = cell.add(HEADER_SIZE);
-                if alloc_bits.get(payload) {
-                    if mark_bits.get(payload) {
-                        mark_bits.put(payload, false);
-                        live += 1;
-                        continue;
-                    }
-                    alloc_bits.put(payload, false);
-                    // I4: freed memory is zeroed and holds no tag.
-                    let _ = region.zero(cell, size);
-                    r.freed_objects += 1;
-                    r.freed_bytes += size;
-                }
-                self.free[class as usize].push(payload);
-            }
+            let (live, freed) = sweep_block(region, alloc_bits, mark_bits, start, size, tagged);
+            r.freed_objects += freed;
+            r.freed_bytes += freed * size;
             if live == 0 {
-                self.free[class as usize].truncate(list_start);
                 self.blocks.free(b, 1);
             } else {
                 r.live_objects += live;
                 r.live_bytes += live * size;
+                if live < BLOCK / size {
+                    self.available[class as usize].push(b);
+                }
             }
-        }
-        // Lowest addresses are popped first.
-        for list in &mut self.free {
-            list.reverse();
         }
         los::sweep(self, region, alloc_bits, mark_bits, &mut r);
         r
     }
+}
+
+/// Sweeps one block of `size`-byte cells a bitmap word at a time; returns
+/// (live, freed) object counts.
+fn sweep_block(
+    region: &mut TaggedRegion,
+    alloc_bits: &mut SideBitmap,
+    mark_bits: &mut SideBitmap,
+    start: Address,
+    size: u64,
+    tagged: bool,
+) -> (u64, u64) {
+    let (mut live, mut freed) = (0, 0);
+    let (Some(alloc), Some(mark)) = (
+        alloc_bits.words_mut(start, BLOCK),
+        mark_bits.words_mut(start, BLOCK),
+    ) else {
+        // Not reached with a page-aligned region (every block is whole
+        // bitmap words); kept so that a region laid out otherwise is
+        // still swept correctly, a cell at a time.
+        for k in 0..BLOCK / size {
+            let payload = start.add(k * size + HEADER_SIZE);
+            if !alloc_bits.get(payload) {
+                continue;
+            }
+            if mark_bits.get(payload) {
+                mark_bits.put(payload, false);
+                live += 1;
+            } else {
+                alloc_bits.put(payload, false);
+                let _ = region.zero(header_of(payload), size);
+                freed += 1;
+            }
+        }
+        return (live, freed);
+    };
+    for (w, (a, m)) in alloc.iter_mut().zip(mark.iter_mut()).enumerate() {
+        live += u64::from((*a & *m).count_ones());
+        let mut dead = *a & !*m;
+        *a &= *m;
+        *m = 0;
+        while dead != 0 {
+            let bit = (w as u64) * 64 + u64::from(dead.trailing_zeros());
+            dead &= dead - 1;
+            let cell = header_of(start.add(bit * 8));
+            // I4: freed memory is zeroed and holds no tag (an unchecked
+            // mode's region never holds one).
+            let _ = if tagged {
+                region.zero(cell, size)
+            } else {
+                region.zero_plain(cell, size)
+            };
+            freed += 1;
+        }
+    }
+    (live, freed)
 }
