@@ -357,6 +357,24 @@ impl<F: Format> Capability<F> {
         self.derive_exact_word(base, len, keep.to_word::<F>())
     }
 
+    /// The metadata word [`Capability::derive_exact_word`] would give (its
+    /// address is `base`), without building the capability: the moving
+    /// collector's re-derivation, which writes the bits straight back.
+    #[inline]
+    pub(crate) fn derive_exact_pesbt(
+        &self,
+        base: Address,
+        len: u64,
+        keep: u32,
+    ) -> Result<u64, CapFault> {
+        if self.tag && !self.sealed && self.in_bounds(base, len) {
+            if let Some(p) = F::exact_bounds(self.pesbt, base.0, len) {
+                return Ok(F::with_perms(p, self.perms & keep));
+            }
+        }
+        self.derive_exact_word(base, len, keep).map(|c| c.pesbt)
+    }
+
     /// [`Capability::derive_exact`] with the permissions to keep given as
     /// the format's permission word (the collector keeps an old
     /// reference's word as it is).

@@ -43,6 +43,6 @@ pub use address::Address;
 pub use capability::Capability;
 pub use fault::CapFault;
 pub use format::{CheriV9, Format, Morello, Perm, RiscvStd};
-pub use mode::{Native, NativeRef, P128Ref, PayloadLayout, RefMode, SoftCheri, P128};
+pub use mode::{Native, NativeRef, P128Ref, PayloadLayout, RawCap, RefMode, SoftCheri, P128};
 pub use perms::Perms;
 pub use tagged::{RegionError, Scalar, TaggedRegion, GRANULE};

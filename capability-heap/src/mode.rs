@@ -126,6 +126,46 @@ pub trait RefMode: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stat
     /// `slot` must be `SLOT_SIZE`-aligned with the slot inside `region`.
     unsafe fn write_slot(region: &mut TaggedRegion, slot: Address, value: &Self::Ref);
 
+    /// A slot's contents as stored, undecoded: for [`SoftCheri`] the 128
+    /// bits and the tag ([`RawCap`]), for the unchecked modes the reference
+    /// itself. What a collector's inner loops read, test, forward and write
+    /// back: they need a reference's address, validity and permission word,
+    /// never its bounds, so they skip decoding them.
+    type Raw: Copy + Debug + PartialEq;
+
+    /// Reads the slot at `slot` undecoded, with no checks.
+    ///
+    /// # Safety
+    /// As [`RefMode::read_slot`].
+    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> Self::Raw;
+
+    /// Writes the slot at `slot` (with its tag in SoftCheri), no checks.
+    ///
+    /// # Safety
+    /// As [`RefMode::write_slot`].
+    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &Self::Raw);
+
+    /// The undecoded form of a reference.
+    fn to_raw(r: &Self::Ref) -> Self::Raw;
+
+    /// The reference an undecoded slot holds (`from_raw(read_raw_slot(s))`
+    /// equals `read_slot(s)`).
+    fn from_raw(r: &Self::Raw) -> Self::Ref;
+
+    /// The address of an undecoded reference.
+    fn raw_address(r: &Self::Raw) -> Address;
+
+    /// [`RefMode::is_valid`] of an undecoded reference.
+    fn raw_is_valid(r: &Self::Raw) -> bool;
+
+    /// [`RefMode::relocate`] from an undecoded reference, to one.
+    fn relocate_raw(
+        auth: &Self::Authority,
+        old: &Self::Raw,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Raw, CapFault>;
+
     /// Loads the reference stored `offset` bytes into the object `holder`.
     fn load_ref(
         region: &TaggedRegion,
@@ -181,6 +221,16 @@ pub struct P128Ref {
     pub meta: u64,
 }
 
+/// A capability slot as stored: the 128 bits (metadata word high, address
+/// low) and the tag, not decoded ([`RefMode::Raw`] of [`SoftCheri`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawCap {
+    /// Metadata word in bits 127..64, address in bits 63..0.
+    pub bits: u128,
+    /// The tag.
+    pub tag: bool,
+}
+
 /// Full CHERI semantics in software, in format `F`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftCheri<F: Format>(core::marker::PhantomData<F>);
@@ -224,6 +274,42 @@ impl RefMode for Native {
     const CHECKED: bool = false;
     const TAGGED: bool = false;
     type Ref = NativeRef;
+    type Raw = NativeRef;
+    #[inline(always)]
+    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> NativeRef {
+        // SAFETY: the caller's contract is read_slot's.
+        unsafe { Self::read_slot(region, slot) }
+    }
+    #[inline(always)]
+    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &NativeRef) {
+        // SAFETY: the caller's contract is write_slot's.
+        unsafe { Self::write_slot(region, slot, value) }
+    }
+    #[inline(always)]
+    fn to_raw(r: &NativeRef) -> NativeRef {
+        *r
+    }
+    #[inline(always)]
+    fn from_raw(r: &NativeRef) -> NativeRef {
+        *r
+    }
+    #[inline(always)]
+    fn raw_address(r: &NativeRef) -> Address {
+        Self::address(r)
+    }
+    #[inline(always)]
+    fn raw_is_valid(r: &NativeRef) -> bool {
+        Self::is_valid(r)
+    }
+    #[inline(always)]
+    fn relocate_raw(
+        auth: &RegionBounds,
+        old: &NativeRef,
+        payload: Address,
+        len: u64,
+    ) -> Result<NativeRef, CapFault> {
+        Self::relocate(auth, old, payload, len)
+    }
     type Authority = RegionBounds;
 
     fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {
@@ -345,6 +431,42 @@ impl RefMode for P128 {
     const CHECKED: bool = false;
     const TAGGED: bool = false;
     type Ref = P128Ref;
+    type Raw = P128Ref;
+    #[inline(always)]
+    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> P128Ref {
+        // SAFETY: the caller's contract is read_slot's.
+        unsafe { Self::read_slot(region, slot) }
+    }
+    #[inline(always)]
+    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &P128Ref) {
+        // SAFETY: the caller's contract is write_slot's.
+        unsafe { Self::write_slot(region, slot, value) }
+    }
+    #[inline(always)]
+    fn to_raw(r: &P128Ref) -> P128Ref {
+        *r
+    }
+    #[inline(always)]
+    fn from_raw(r: &P128Ref) -> P128Ref {
+        *r
+    }
+    #[inline(always)]
+    fn raw_address(r: &P128Ref) -> Address {
+        Self::address(r)
+    }
+    #[inline(always)]
+    fn raw_is_valid(r: &P128Ref) -> bool {
+        Self::is_valid(r)
+    }
+    #[inline(always)]
+    fn relocate_raw(
+        auth: &RegionBounds,
+        old: &P128Ref,
+        payload: Address,
+        len: u64,
+    ) -> Result<P128Ref, CapFault> {
+        Self::relocate(auth, old, payload, len)
+    }
     type Authority = RegionBounds;
 
     fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {
@@ -451,6 +573,52 @@ impl<F: Format> RefMode for SoftCheri<F> {
     const CHECKED: bool = true;
     const TAGGED: bool = true;
     type Ref = Capability<F>;
+    type Raw = RawCap;
+    #[inline(always)]
+    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> RawCap {
+        // SAFETY: the caller guarantees an aligned slot inside the region.
+        let (bits, tag) = unsafe { region.read_granule_raw(slot) };
+        RawCap { bits, tag }
+    }
+    #[inline(always)]
+    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &RawCap) {
+        // SAFETY: the caller guarantees an aligned slot inside the region.
+        unsafe { region.write_granule_raw(slot, value.bits, value.tag) };
+    }
+    #[inline(always)]
+    fn to_raw(r: &Capability<F>) -> RawCap {
+        let (pesbt, cursor) = r.to_bits();
+        RawCap {
+            bits: u128::from(pesbt) << 64 | u128::from(cursor),
+            tag: r.tag(),
+        }
+    }
+    #[inline(always)]
+    fn from_raw(r: &RawCap) -> Capability<F> {
+        Capability::from_parts((r.bits >> 64) as u64, r.bits as u64, r.tag)
+    }
+    #[inline(always)]
+    fn raw_address(r: &RawCap) -> Address {
+        Address(r.bits as u64)
+    }
+    #[inline(always)]
+    fn raw_is_valid(r: &RawCap) -> bool {
+        r.tag
+    }
+    #[inline(always)]
+    fn relocate_raw(
+        auth: &Capability<F>,
+        old: &RawCap,
+        payload: Address,
+        len: u64,
+    ) -> Result<RawCap, CapFault> {
+        let keep = Perms::OBJECT.to_word::<F>() & F::perms((old.bits >> 64) as u64);
+        let pesbt = auth.derive_exact_pesbt(payload, len, keep)?;
+        Ok(RawCap {
+            bits: u128::from(pesbt) << 64 | u128::from(payload.get()),
+            tag: true,
+        })
+    }
     type Authority = Capability<F>;
 
     fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {

@@ -553,28 +553,61 @@ impl TaggedRegion {
         }
         // SAFETY: both ranges are in the region and disjoint (checked).
         unsafe { ptr::copy_nonoverlapping(src.0 as *const u8, dst.0 as *mut u8, size as usize) };
-        // Tags: clear the destination, then set the bits of the source's
-        // tagged granules, found a bitmap word at a time.
-        self.clear_tags(dst, size);
-        let (g0, n) = (self.granule(src), size.div_ceil(GRANULE));
-        let words = self.tag_words();
-        let mut g = 0;
-        while g < n {
-            let idx = g0 + g;
-            // SAFETY: idx < granules of the region (src range checked), so
-            // the word is inside the bitmap mapping.
-            let w = unsafe { *words.add((idx / 64) as usize) } >> (idx % 64);
-            if w == 0 {
-                g += 64 - idx % 64;
-                continue;
+        // Tags: the source's bits moved over the destination's, up to 64
+        // granules at a time.
+        let (gs, gd, n) = (self.granule(src), self.granule(dst), size.div_ceil(GRANULE));
+        let mut k = 0;
+        while k < n {
+            let c = (n - k).min(64) as u32;
+            // SAFETY: granules [gs + k, gs + k + c) and [gd + k, gd + k + c)
+            // lie in the region (both ranges checked above).
+            unsafe {
+                let bits = self.tag_bits(gs + k, c);
+                self.put_tag_bits(gd + k, c, bits);
             }
-            g += u64::from(w.trailing_zeros());
-            if g < n {
-                self.set_tag(dst.add(g * GRANULE), true);
-            }
-            g += 1;
+            k += u64::from(c);
         }
         Ok(())
+    }
+
+    /// The `n` (1..=64) tag bits of granules `[g, g + n)`, lowest first.
+    ///
+    /// # Safety
+    /// Those granules must lie in the region.
+    #[inline(always)]
+    unsafe fn tag_bits(&self, g: u64, n: u32) -> u64 {
+        let (w, sh) = ((g / 64) as usize, (g % 64) as u32);
+        let words = self.tag_words();
+        // SAFETY: word w holds granule g; word w + 1 is read only when the
+        // range reaches into it, so it exists (caller's contract).
+        unsafe {
+            let mut bits = *words.add(w) >> sh;
+            if sh != 0 && sh + n > 64 {
+                bits |= *words.add(w + 1) << (64 - sh);
+            }
+            bits & (u64::MAX >> (64 - n))
+        }
+    }
+
+    /// Sets the tags of granules `[g, g + n)` (n in 1..=64) to `bits`.
+    ///
+    /// # Safety
+    /// Those granules must lie in the region.
+    #[inline(always)]
+    unsafe fn put_tag_bits(&mut self, g: u64, n: u32, bits: u64) {
+        let (w, sh) = ((g / 64) as usize, (g % 64) as u32);
+        let mask = u64::MAX >> (64 - n);
+        let words = self.tag_words();
+        // SAFETY: as in tag_bits; &mut self is exclusive.
+        unsafe {
+            let lo = words.add(w);
+            *lo = (*lo & !(mask << sh)) | (bits << sh);
+            if sh != 0 && sh + n > 64 {
+                let hi = words.add(w + 1);
+                let m = mask >> (64 - sh);
+                *hi = (*hi & !m) | (bits >> (64 - sh));
+            }
+        }
     }
 
     /// Copies `size` bytes from `src` to `dst` (disjoint, any alignment)
@@ -646,6 +679,28 @@ impl TaggedRegion {
         // SAFETY: the caller's contract is read_raw's.
         let v: u128 = unsafe { self.read_raw(addr) };
         Capability::from_parts((v >> 64) as u64, v as u64, self.is_tagged(addr))
+    }
+
+    /// Reads the 16 bytes at `addr` and their tag, undecoded.
+    ///
+    /// # Safety
+    /// `addr` must be 16-byte aligned and `[addr, addr + 16)` in the region.
+    #[inline(always)]
+    pub unsafe fn read_granule_raw(&self, addr: Address) -> (u128, bool) {
+        // SAFETY: the caller's contract is read_raw's.
+        let v: u128 = unsafe { self.read_raw(addr) };
+        (v, self.is_tagged(addr))
+    }
+
+    /// Writes the 16 bytes at `addr` and sets their tag to `tag`.
+    ///
+    /// # Safety
+    /// `addr` must be 16-byte aligned and `[addr, addr + 16)` in the region.
+    #[inline(always)]
+    pub unsafe fn write_granule_raw(&mut self, addr: Address, bits: u128, tag: bool) {
+        // SAFETY: the caller's contract is write_untracked's.
+        unsafe { self.write_untracked(addr, bits) };
+        self.set_tag(addr, tag);
     }
 
     /// Writes a capability and its tag.

@@ -3,7 +3,8 @@
 //! writes (I6), and checked accesses that never leave their bounds.
 
 use capability_heap::{
-    Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RiscvStd, TaggedRegion, GRANULE,
+    Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RefMode, RiscvStd, SoftCheri,
+    TaggedRegion, GRANULE,
 };
 use proptest::prelude::*;
 
@@ -253,6 +254,44 @@ fn derive_exact_matches<F: Format>(off: u64, len: u64, perms: u16) {
     }
 }
 
+/// The collector's undecoded slot path (`RefMode::Raw`) agrees with the
+/// decoded one: reading, writing and relocating give the same references.
+fn raw_slots_agree<F: Format>(off: u64, len: u64, perms: u16, new_off: u64, tagged: bool) {
+    type M<F> = SoftCheri<F>;
+    let mut region = TaggedRegion::for_format::<F>(1 << 22).unwrap();
+    let auth = region.authority::<F>().unwrap();
+    let len = (len >> (len % 64)) % (1 << 20);
+    let layout = M::<F>::payload_layout(len);
+    let at = |o: u64| auth.base().add((o % (1 << 21)) & !(layout.align - 1));
+    let Ok(c) = auth.derive_exact(at(off), layout.size, perms_from_bits(perms)) else {
+        return;
+    };
+    let c = if tagged { c } else { c.cleared() };
+    let slot = auth.base().add(1 << 21);
+    // SAFETY: slot is 16-byte aligned and inside the 4 MiB region.
+    unsafe { M::<F>::write_slot(&mut region, slot, &c) };
+    // SAFETY: as above.
+    let (decoded, raw) = unsafe {
+        (
+            M::<F>::read_slot(&region, slot),
+            M::<F>::read_raw_slot(&region, slot),
+        )
+    };
+    assert_eq!(decoded, c);
+    assert_eq!(M::<F>::from_raw(&raw), c);
+    assert_eq!(M::<F>::to_raw(&c), raw);
+    assert_eq!(M::<F>::raw_is_valid(&raw), M::<F>::is_valid(&c));
+    assert_eq!(M::<F>::raw_address(&raw), M::<F>::address(&c));
+    let new = at(new_off);
+    let a = M::<F>::relocate(&auth, &c, new, layout.size).map(|r| M::<F>::to_raw(&r));
+    let b = M::<F>::relocate_raw(&auth, &raw, new, layout.size);
+    assert_eq!(a, b);
+    // SAFETY: as above.
+    unsafe { M::<F>::write_raw_slot(&mut region, slot, &raw) };
+    // SAFETY: as above.
+    assert_eq!(unsafe { M::<F>::read_slot(&region, slot) }, c);
+}
+
 fn accesses() -> impl Strategy<Value = Vec<(i64, u8, bool)>> {
     prop::collection::vec((-4096i64..20000, any::<u8>(), any::<bool>()), 1..64)
 }
@@ -278,6 +317,12 @@ macro_rules! format_props {
                 #[test]
                 fn derive_exact_is_the_three_step_derivation(off: u64, len: u64, perms: u16) {
                     derive_exact_matches::<$f>(off, len, perms);
+                }
+                #[test]
+                fn raw_slots_agree_with_decoded(
+                    off: u64, len: u64, perms: u16, new_off: u64, tagged: bool
+                ) {
+                    raw_slots_agree::<$f>(off, len, perms, new_off, tagged);
                 }
                 #[test]
                 fn checked_accesses_stay_in_bounds(off: u64, len: u64, acc in accesses()) {

@@ -108,15 +108,15 @@ pub(crate) fn slot_mask<M: RefMode>(
 /// and queues it for scanning.
 #[inline(always)]
 fn mark_ref<M: RefMode>(
-    r: &M::Ref,
+    r: &M::Raw,
     alloc_bits: &SideBitmap,
     mark_bits: &mut SideBitmap,
     stack: &mut Vec<Address>,
 ) {
-    if !M::is_valid(r) {
+    if !M::raw_is_valid(r) {
         return;
     }
-    let a = M::address(r);
+    let a = M::raw_address(r);
     if alloc_bits.get(a) && !mark_bits.test_and_set(a) {
         stack.push(a);
     }
@@ -136,13 +136,13 @@ impl<M: RefMode> Heap<M> {
             weak,
             ..
         } = self;
-        roots.for_each_slot(|r| mark_ref::<M>(r, alloc_bits, mark_bits, &mut stack));
+        roots.for_each_slot(|r| mark_ref::<M>(&M::to_raw(r), alloc_bits, mark_bits, &mut stack));
         for rr in roots.regions.iter().filter_map(|(r, _)| r.as_ref()) {
             let mem = &rr.memory;
             for slot in mem.tagged_granules(mem.base(), mem.len()) {
                 // SAFETY: tagged_granules yields 16-byte-aligned granules
                 // inside the root region's memory; a slot is one granule.
-                let r = unsafe { M::read_slot(mem, slot) };
+                let r = unsafe { M::read_raw_slot(mem, slot) };
                 mark_ref::<M>(&r, alloc_bits, mark_bits, &mut stack);
             }
         }
@@ -155,7 +155,7 @@ impl<M: RefMode> Heap<M> {
                         // SAFETY: slot_mask checked every slot of the mask
                         // lies inside the region; SLOT_SIZE multiples of an
                         // aligned payload are aligned.
-                        let r = unsafe { M::read_slot(region, slot) };
+                        let r = unsafe { M::read_raw_slot(region, slot) };
                         mark_ref::<M>(&r, alloc_bits, mark_bits, stack);
                     }
                     continue;
@@ -163,7 +163,7 @@ impl<M: RefMode> Heap<M> {
                 for_each_slot::<M>(region, types, config.scan, obj, |slot| {
                     // SAFETY: for_each_slot yields SLOT_SIZE-aligned slots
                     // inside the region.
-                    let r = unsafe { M::read_slot(region, slot) };
+                    let r = unsafe { M::read_raw_slot(region, slot) };
                     mark_ref::<M>(&r, alloc_bits, mark_bits, stack);
                 });
             }
@@ -177,7 +177,7 @@ impl<M: RefMode> Heap<M> {
             for (e, _, _) in &weak.ephemerons {
                 if let Some((k, v)) = e {
                     if marked(k, mark_bits) && !marked(v, mark_bits) && M::is_valid(v) {
-                        mark_ref::<M>(v, alloc_bits, mark_bits, &mut stack);
+                        mark_ref::<M>(&M::to_raw(v), alloc_bits, mark_bits, &mut stack);
                         progress = true;
                     }
                 }

@@ -74,7 +74,7 @@ fn child<M: RefMode>(
     let defaults = HeapConfig::default();
     let cfg = HeapConfig {
         plan,
-        nursery_size: nursery.unwrap_or(defaults.nursery_size),
+        nursery_size: nursery.or(defaults.nursery_size),
         limit: 8 << 30,
         scan,
         log: gc_core::log_from_env(),

@@ -69,11 +69,11 @@ impl<M: RefMode> Evac<'_, M> {
     /// The reference that `raw` must become: forwarded (copying its target
     /// first if need be) when it points into from-space, else unchanged;
     /// in a full collection non-moving targets are marked grey.
-    fn process(&mut self, raw: M::Ref) -> M::Ref {
-        if !M::is_valid(&raw) {
+    fn process(&mut self, raw: M::Raw) -> M::Raw {
+        if !M::raw_is_valid(&raw) {
             return raw;
         }
-        let a = M::address(&raw);
+        let a = M::raw_address(&raw);
         match self.space.blocks.state_at(a) {
             BlockState::From => self.forward(raw, a),
             BlockState::Small { .. } | BlockState::LargeHead | BlockState::LargeTail => {
@@ -86,7 +86,7 @@ impl<M: RefMode> Evac<'_, M> {
         }
     }
 
-    fn forward(&mut self, raw: M::Ref, a: Address) -> M::Ref {
+    fn forward(&mut self, raw: M::Raw, a: Address) -> M::Raw {
         if !self.alloc_bits.get(a) {
             return raw;
         }
@@ -172,12 +172,22 @@ impl<M: RefMode> Evac<'_, M> {
     /// The new payload was laid out by `payload_layout` inside the region,
     /// so the derivation cannot fail; if it ever did, the slot would get an
     /// untagged null and the verifier would report the lost reference.
-    fn relocate(&mut self, old: &M::Ref, new: Address, len: u64) -> M::Ref {
+    fn relocate(&mut self, old: &M::Raw, new: Address, len: u64) -> M::Raw {
         self.r.caps_derived += u64::from(M::CHECKED);
         let padded = M::payload_layout(len).size;
-        let r = M::relocate(self.auth, old, new, padded);
+        let r = M::relocate_raw(self.auth, old, new, padded);
         debug_assert!(r.is_ok(), "I8: re-derivation failed: {r:?}");
-        r.unwrap_or_else(|_| M::null())
+        r.unwrap_or_else(|_| M::to_raw(&M::null()))
+    }
+
+    /// [`Evac::process`] for a decoded reference (roots, weak tables):
+    /// decoded again only if it changed.
+    fn process_ref(&mut self, r: &mut M::Ref) {
+        let raw = M::to_raw(r);
+        let n = self.process(raw);
+        if n != raw {
+            *r = M::from_raw(&n);
+        }
     }
 
     /// Processes every reference slot of the grey objects until none is
@@ -216,24 +226,24 @@ impl<M: RefMode> Evac<'_, M> {
     /// Reads, processes and writes back one heap slot; returns the value
     /// it holds afterwards.
     #[inline(always)]
-    fn update_slot(&mut self, s: Address) -> M::Ref {
+    fn update_slot(&mut self, s: Address) -> M::Raw {
         // SAFETY: slots come from for_each_slot, slot_mask or the
         // remembered set: SLOT_SIZE-aligned and inside the region.
-        let r = unsafe { M::read_slot(self.region, s) };
+        let r = unsafe { M::read_raw_slot(self.region, s) };
         let n = self.process(r);
         if n != r {
             // SAFETY: as above.
-            unsafe { M::write_slot(self.region, s, &n) };
+            unsafe { M::write_raw_slot(self.region, s, &n) };
         }
         n
     }
 
     /// True when `r` refers into the copy space (a young object).
     #[inline(always)]
-    fn in_copy_space(&self, r: &M::Ref) -> bool {
-        M::is_valid(r)
+    fn in_copy_space(&self, r: &M::Raw) -> bool {
+        M::raw_is_valid(r)
             && matches!(
-                self.space.blocks.state_at(M::address(r)),
+                self.space.blocks.state_at(M::raw_address(r)),
                 BlockState::From | BlockState::Copy
             )
     }
@@ -302,7 +312,7 @@ impl<M: RefMode> Heap<M> {
         };
         let scan = config.scan;
         // Roots: handles, persistents, root regions.
-        roots.for_each_slot(|r| *r = ev.process(*r));
+        roots.for_each_slot(|r| ev.process_ref(r));
         for rr in roots.regions.iter_mut().filter_map(|(r, _)| r.as_mut()) {
             let slots: Vec<Address> = rr
                 .memory
@@ -311,11 +321,11 @@ impl<M: RefMode> Heap<M> {
             for s in slots {
                 // SAFETY: tagged granules of the root region are aligned
                 // slots inside it.
-                let r = unsafe { M::read_slot(&rr.memory, s) };
+                let r = unsafe { M::read_raw_slot(&rr.memory, s) };
                 let n = ev.process(r);
                 if n != r {
                     // SAFETY: as above.
-                    unsafe { M::write_slot(&mut rr.memory, s, &n) };
+                    unsafe { M::write_raw_slot(&mut rr.memory, s, &n) };
                 }
             }
         }
@@ -338,7 +348,7 @@ impl<M: RefMode> Heap<M> {
             for (e, _, _) in weak.ephemerons.iter_mut() {
                 let Some((k, v)) = e else { continue };
                 if ev.is_alive(k) && !ev.is_alive(v) {
-                    *v = ev.process(*v);
+                    ev.process_ref(v);
                     progress = true;
                 }
             }

@@ -213,6 +213,7 @@ pub(crate) struct SizeClasses {
 impl SizeClasses {
     /// Classes for cells aligned to `align` (8 or 16).
     pub(crate) fn new(align: u64) -> SizeClasses {
+        debug_assert!(align.is_power_of_two());
         let mut sizes = Vec::new();
         let mut s = 2 * align.max(16);
         while s <= MAX_SMALL_CELL {
@@ -245,7 +246,9 @@ impl SizeClasses {
         if cell > MAX_SMALL_CELL {
             return None;
         }
-        Some(self.lookup[cell.div_ceil(self.align) as usize])
+        // align is a power of two: a shift, not a division.
+        let units = (cell + self.align - 1) >> self.align.trailing_zeros();
+        Some(self.lookup[units as usize])
     }
 
     /// Cell size of class `c`.
