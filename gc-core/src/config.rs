@@ -1,7 +1,5 @@
 //! [`HeapConfig`]: what a heap is created from.
 
-use capability_heap::RefMode;
-
 /// Which collector a heap runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -62,9 +60,13 @@ pub struct HeapConfig {
     /// `limit`).
     pub growth_factor: f64,
     /// Nursery size in bytes (Generational): a minor collection runs when
-    /// the nursery is full. `None`: the mode's default,
-    /// [`HeapConfig::default_nursery_size`].
-    pub nursery_size: Option<u64>,
+    /// the nursery is full. A minor pause is proportional to what
+    /// survives, at worst the whole nursery; the default (256 KiB) keeps
+    /// that worst case near half a millisecond in the unchecked modes and
+    /// under one in `SoftCheri`, which also re-derives a capability for
+    /// every reference to a moved object (`workloads` reports the
+    /// minor-pause p99). A VM with a different pause budget sets its own.
+    pub nursery_size: u64,
     /// How objects are scanned.
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
@@ -72,46 +74,18 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
-    /// Generational (the mode's default nursery), 4 MiB initial, 1 GiB limit, growth
+    /// Generational (256 KiB nursery), 4 MiB initial, 1 GiB limit, growth
     /// ×2, type-map scanning;
     /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
     fn default() -> Self {
         HeapConfig {
             plan: Plan::Generational,
             initial_size: 4 << 20,
-            nursery_size: None,
+            nursery_size: 256 << 10,
             limit: 1 << 30,
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,
             log: log_from_env(),
-        }
-    }
-}
-
-impl HeapConfig {
-    /// The nursery size a heap of mode `M` gets when
-    /// [`HeapConfig::nursery_size`] is `None`: 512 KiB in the unchecked
-    /// modes, 256 KiB in the checked (`SoftCheri`) ones.
-    ///
-    /// A minor pause is proportional to what survives, at worst the whole
-    /// nursery, times the cost of copying an object; a checked mode also
-    /// re-derives a capability for every reference to a moved object
-    /// (I8), which about doubles that cost. The defaults keep a nursery in
-    /// which everything survives collectable in about a millisecond in
-    /// each mode (`workloads` reports the minor-pause p99); a VM with a
-    /// different pause budget sets the size itself.
-    ///
-    /// ```
-    /// use capability_heap::{Morello, Native, SoftCheri};
-    /// use gc_core::HeapConfig;
-    /// assert_eq!(HeapConfig::default_nursery_size::<Native>(), 512 << 10);
-    /// assert_eq!(HeapConfig::default_nursery_size::<SoftCheri<Morello>>(), 256 << 10);
-    /// ```
-    pub fn default_nursery_size<M: RefMode>() -> u64 {
-        if M::CHECKED {
-            256 << 10
-        } else {
-            512 << 10
         }
     }
 }

@@ -94,11 +94,7 @@ impl<M: RefMode> Heap<M> {
         let region = M::new_region(limit + BLOCK)?;
         let auth = M::authority(&region)?;
         let space = MarkSweep::new::<M>(&region, limit);
-        let nursery = (config.plan == Plan::Generational).then(|| {
-            config
-                .nursery_size
-                .unwrap_or_else(HeapConfig::default_nursery_size::<M>)
-        });
+        let nursery = (config.plan == Plan::Generational).then_some(config.nursery_size);
         if nursery.is_some_and(|n| n < BLOCK || n > limit / 2) {
             return Err(GcError::InvalidConfig(
                 "nursery_size must be between 64 KiB and limit/2",

@@ -122,7 +122,7 @@ fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
 fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan,
-        nursery_size: Some(128 << 10),
+        nursery_size: 128 << 10,
         initial_size: 256 << 10,
         limit: 64 << 20,
         scan,

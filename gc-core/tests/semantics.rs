@@ -7,7 +7,7 @@ use gc_core::{CollectionKind, Heap, HeapConfig, ObjRef, Plan, TypeId};
 fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan,
-        nursery_size: Some(256 << 10),
+        nursery_size: 256 << 10,
         limit: 32 << 20,
         log: false,
         ..HeapConfig::default()

@@ -74,7 +74,7 @@ fn child<M: RefMode>(
     let defaults = HeapConfig::default();
     let cfg = HeapConfig {
         plan,
-        nursery_size: nursery.or(defaults.nursery_size),
+        nursery_size: nursery.unwrap_or(defaults.nursery_size),
         limit: 8 << 30,
         scan,
         log: gc_core::log_from_env(),
@@ -247,7 +247,14 @@ fn main() {
     } else {
         format!("binary-trees {}", workload.1)
     };
-    println!("workload: {label}, {rounds} interleaved rounds, one process per run, medians\n");
+    let nursery = if nursery_kib.is_empty() {
+        format!("{} KiB (default)", HeapConfig::default().nursery_size >> 10)
+    } else {
+        format!("{nursery_kib} KiB")
+    };
+    println!(
+        "workload: {label}, {rounds} interleaved rounds, one process per run, medians; nursery {nursery}\n"
+    );
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); plans.len() * modes.len()];
     for _ in 0..rounds {
         for (pi, plan) in plans.iter().enumerate() {

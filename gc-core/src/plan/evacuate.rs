@@ -69,6 +69,7 @@ impl<M: RefMode> Evac<'_, M> {
     /// The reference that `raw` must become: forwarded (copying its target
     /// first if need be) when it points into from-space, else unchanged;
     /// in a full collection non-moving targets are marked grey.
+    #[inline(always)]
     fn process(&mut self, raw: M::Raw) -> M::Raw {
         if !M::raw_is_valid(&raw) {
             return raw;
@@ -86,6 +87,7 @@ impl<M: RefMode> Evac<'_, M> {
         }
     }
 
+    #[inline(never)]
     fn forward(&mut self, raw: M::Raw, a: Address) -> M::Raw {
         if !self.alloc_bits.get(a) {
             return raw;
