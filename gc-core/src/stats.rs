@@ -31,6 +31,9 @@ pub struct CollectionStats {
     pub bytes_freed: u64,
     /// Bytes copied (moving plans; 0 for MarkSweep).
     pub bytes_copied: u64,
+    /// Bytes of mature-space cells that nursery survivors were promoted
+    /// into (Generational).
+    pub bytes_promoted: u64,
     /// Bytes in use after the collection (cells of surviving objects in
     /// the mark-sweep space plus the copy space's blocks).
     pub live_bytes: u64,
@@ -82,13 +85,14 @@ fn mib(b: u64) -> f64 {
 /// The one-line log of a collection, as `CAPGC_LOG=gc` prints it.
 pub fn log_line(plan: &str, kind: &str, mode: &str, c: &CollectionStats) -> String {
     format!(
-        "[capgc gc #{} {plan} {kind} {mode}] pause {:.3}ms {:.1}MiB->{:.1}MiB freed {:.1}MiB copied {:.1}MiB live {:.1}MiB ({} objects)",
+        "[capgc gc #{} {plan} {kind} {mode}] pause {:.3}ms {:.1}MiB->{:.1}MiB freed {:.1}MiB copied {:.1}MiB promoted {:.1}MiB live {:.1}MiB ({} objects)",
         c.number,
         c.pause.as_secs_f64() * 1e3,
         mib(c.bytes_before),
         mib(c.bytes_after),
         mib(c.bytes_freed),
         mib(c.bytes_copied),
+        mib(c.bytes_promoted),
         mib(c.live_bytes),
         c.live_objects,
     )

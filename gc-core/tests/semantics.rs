@@ -170,7 +170,12 @@ fn barrier<M: RefMode>() {
     let (mut h, node) = heap::<M>(Plan::Generational);
     let old = h.alloc(node).unwrap();
     let po = h.persist(&old).unwrap();
-    assert_eq!(h.collect_minor().kind, CollectionKind::Minor);
+    let s = h.collect_minor();
+    assert_eq!(s.kind, CollectionKind::Minor);
+    assert!(
+        s.bytes_promoted > 0,
+        "survivors of a minor collection are promoted"
+    );
     // `old` is promoted now; store a young object in it.
     let young = h.alloc(node).unwrap();
     h.write::<u64>(&young, data::<M>(), 9).unwrap();

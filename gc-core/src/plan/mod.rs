@@ -70,6 +70,7 @@ impl<M: RefMode> Heap<M> {
                 };
                 let e = self.evacuate(target, true);
                 c.bytes_copied = e.bytes_copied;
+                c.bytes_promoted = e.promoted;
                 c.objects_copied = e.objects_copied;
                 c.caps_derived = e.caps_derived;
                 let mut r = self.space.sweep(
@@ -92,6 +93,7 @@ impl<M: RefMode> Heap<M> {
                 c.objects_copied = e.objects_copied;
                 c.caps_derived = e.caps_derived;
                 self.mature_bytes += e.promoted;
+                c.bytes_promoted = e.promoted;
                 c.live_objects = e.objects_copied + e.kept_in_place;
                 None
             }
