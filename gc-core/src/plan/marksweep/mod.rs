@@ -111,8 +111,32 @@ impl MarkSweep {
     /// and the bytes of heap it takes (see [`MarkSweep::cell_bytes`]).
     /// `alloc_bits` tells which cells are taken; the caller sets the new
     /// object's bit.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc(
+        &mut self,
+        region: &mut TaggedRegion,
+        alloc_bits: &SideBitmap,
+        layout: PayloadLayout,
+    ) -> Option<(Address, u64)> {
+        // Fast path: the next cell of the class's current block is free
+        // (always so in a fresh block).
+        if let Some(class) = self.class_of(layout) {
+            let size = self.classes.size(class);
+            if let Some(c) = self.cursors.get_mut(class as usize) {
+                let payload = Address(c.next + HEADER_SIZE);
+                if c.next < c.end && !alloc_bits.get(payload) {
+                    c.next += size;
+                    return Some((payload, size));
+                }
+            }
+        }
+        self.alloc_slow(region, alloc_bits, layout)
+    }
+
+    /// [`MarkSweep::alloc`] past its fast path: skips taken cells, moves
+    /// to the next block, or allocates a large object.
+    #[inline(never)]
+    fn alloc_slow(
         &mut self,
         region: &mut TaggedRegion,
         alloc_bits: &SideBitmap,
