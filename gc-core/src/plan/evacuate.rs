@@ -284,7 +284,7 @@ impl<M: RefMode> Heap<M> {
     /// Returns what was copied.
     pub(crate) fn evacuate(&mut self, target: Target, full: bool) -> EvacResult {
         let from = self.copy.begin_evacuation(&mut self.space.blocks);
-        let remset = std::mem::take(&mut self.remset);
+        let mut remset = std::mem::take(&mut self.remset);
         let mut new_remset = Vec::new();
         let Heap {
             region,
@@ -333,10 +333,9 @@ impl<M: RefMode> Heap<M> {
         }
         // Remembered old-to-young slots (minor collections).
         if !full {
-            let mut remset = remset;
             remset.sort_unstable();
             remset.dedup();
-            for s in remset {
+            for &s in &remset {
                 let n = ev.update_slot(s);
                 if ev.in_copy_space(&n) {
                     new_remset.push(s);
@@ -364,7 +363,10 @@ impl<M: RefMode> Heap<M> {
         let mut kept_blocks = std::mem::take(&mut ev.kept_blocks);
         kept_blocks.sort_unstable();
         kept_blocks.dedup();
-        self.remset = new_remset;
+        // The old set's allocation is kept for the mutator's next cycle.
+        remset.clear();
+        remset.append(&mut new_remset);
+        self.remset = remset;
         result.kept_in_place = self.release_from_space(from, &kept_blocks);
         result
     }

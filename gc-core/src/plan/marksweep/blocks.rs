@@ -124,8 +124,8 @@ impl Blocks {
             return None;
         }
         let n = self.state.len();
-        for k in 0..n {
-            let i = (self.hint + k) % n;
+        let hint = self.hint.min(n);
+        for i in (hint..n).chain(0..hint) {
             if self.state[i] == BlockState::Free {
                 self.state[i] = BlockState::Small { class };
                 self.in_use += 1;
