@@ -1,5 +1,7 @@
 //! [`HeapConfig`]: what a heap is created from.
 
+use std::time::Duration;
+
 /// Which collector a heap runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -60,13 +62,22 @@ pub struct HeapConfig {
     /// `limit`).
     pub growth_factor: f64,
     /// Nursery size in bytes (Generational): a minor collection runs when
-    /// the nursery is full. A minor pause is proportional to what
-    /// survives, at worst the whole nursery; the default (256 KiB) keeps
-    /// that worst case near half a millisecond in the unchecked modes and
-    /// under one in `SoftCheri`, which also re-derives a capability for
-    /// every reference to a moved object (`workloads` reports the
-    /// minor-pause p99). A VM with a different pause budget sets its own.
+    /// the nursery is full. With a [`HeapConfig::pause_goal`] this is the
+    /// most the nursery grows to; without one, its fixed size.
     pub nursery_size: u64,
+    /// Generational: keep the worst-case minor pause — a nursery in which
+    /// everything survives — within this goal by sizing the nursery. The
+    /// collector keeps a moving average of what evacuating a surviving
+    /// byte costs (from minor collections that copied at least 32 KiB)
+    /// and after each minor collection sets the nursery to three quarters
+    /// of the goal's worth of bytes, between 128 KiB and
+    /// [`HeapConfig::nursery_size`], changing it at most twofold per
+    /// step; the first nursery is 256 KiB. The size follows the machine
+    /// and the mode: a checked mode re-derives a capability for every
+    /// reference to a moved object (I8), so its nursery ends up smaller.
+    /// Minor pauses are proportional to what survives, so most are far
+    /// below the goal. `None`: a fixed nursery of `nursery_size`.
+    pub pause_goal: Option<Duration>,
     /// How objects are scanned.
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
@@ -74,14 +85,16 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
-    /// Generational (256 KiB nursery), 4 MiB initial, 1 GiB limit, growth
+    /// Generational with a 1 ms minor-pause goal (nursery of at most
+    /// 4 MiB), 4 MiB initial, 1 GiB limit, growth
     /// ×2, type-map scanning;
     /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
     fn default() -> Self {
         HeapConfig {
             plan: Plan::Generational,
             initial_size: 4 << 20,
-            nursery_size: 256 << 10,
+            nursery_size: 4 << 20,
+            pause_goal: Some(Duration::from_millis(1)),
             limit: 1 << 30,
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,

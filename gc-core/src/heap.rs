@@ -35,6 +35,9 @@ use capability_heap::{Address, Perms, RefMode, Scalar, TaggedRegion};
 use core::cell::Cell;
 use core::marker::PhantomData;
 
+/// The first nursery when it is sized to a pause goal.
+pub(crate) const FIRST_NURSERY: u64 = 256 << 10;
+
 /// A garbage-collected heap whose references are of mode `M`.
 pub struct Heap<M: RefMode> {
     pub(crate) config: HeapConfig,
@@ -58,6 +61,9 @@ pub struct Heap<M: RefMode> {
     pub(crate) roots: Roots<M>,
     pub(crate) epoch: u32,
     pub(crate) stats: HeapStats,
+    /// Moving average of a minor collection's cost per byte evacuated
+    /// (nanoseconds), for sizing the nursery to the pause goal.
+    pub(crate) evac_ns_per_byte: Option<f64>,
     /// Checks performed by mutator accesses (a Cell so reads stay `&self`).
     pub(crate) checks: Cell<u64>,
     /// Bytes in use at which the next collection starts.
@@ -94,16 +100,29 @@ impl<M: RefMode> Heap<M> {
         let region = M::new_region(limit + BLOCK)?;
         let auth = M::authority(&region)?;
         let space = MarkSweep::new::<M>(&region, limit);
-        let nursery = (config.plan == Plan::Generational).then_some(config.nursery_size);
-        if nursery.is_some_and(|n| n < BLOCK || n > limit / 2) {
+        let generational = config.plan == Plan::Generational;
+        if generational && (config.nursery_size < BLOCK || config.nursery_size > limit / 2) {
             return Err(GcError::InvalidConfig(
                 "nursery_size must be between 64 KiB and limit/2",
             ));
         }
+        if config.pause_goal.is_some_and(|g| g.is_zero()) {
+            return Err(GcError::InvalidConfig("pause_goal must be positive"));
+        }
+        // With a pause goal the nursery starts small and is sized by
+        // measurement (plan/mod.rs, `size_nursery`).
+        let nursery = generational.then(|| match config.pause_goal {
+            Some(_) => config.nursery_size.min(FIRST_NURSERY),
+            None => config.nursery_size,
+        });
         let copy = CopySpace::new(space.cell_align(), nursery);
         let alloc_bits = SideBitmap::new(region.base(), region.len());
         let mark_bits = SideBitmap::new(region.base(), region.len());
         let trigger = config.initial_size.max(BLOCK);
+        let stats = HeapStats {
+            nursery_bytes: copy.max_bytes().unwrap_or(0),
+            ..HeapStats::default()
+        };
         Ok(Heap {
             config,
             region,
@@ -119,9 +138,10 @@ impl<M: RefMode> Heap<M> {
             mark_bits,
             roots: Roots::new(),
             epoch: 1,
-            stats: HeapStats::default(),
+            stats,
             checks: Cell::new(0),
             trigger,
+            evac_ns_per_byte: None,
             _not_sync: PhantomData,
         })
     }

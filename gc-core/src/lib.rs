@@ -29,7 +29,9 @@
 //! handles, persistents or root regions; root-region slots are 16 bytes in
 //! every mode so each has its own tag bit; scanning by tag needs a tagged
 //! mode; evacuated blocks are quarantined for one collection and zeroed
-//! when next handed out.
+//! when next handed out; the Generational nursery is sized to a
+//! minor-pause goal (1 ms by default, [`HeapConfig::pause_goal`]) from the
+//! measured cost of evacuating a byte.
 //!
 //! ```
 //! use capability_heap::{Morello, SoftCheri};

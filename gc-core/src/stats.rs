@@ -71,6 +71,8 @@ pub struct HeapStats {
     pub heap_bytes: u64,
     /// Largest footprint seen after a collection.
     pub peak_heap_bytes: u64,
+    /// The nursery size now (Generational; it follows the pause goal).
+    pub nursery_bytes: u64,
     /// Bytes copied by moving collections.
     pub bytes_copied: u64,
     /// The last collection, if any.

@@ -333,6 +333,20 @@ fn config_errors() {
         }),
         Some(GcError::InvalidConfig(_))
     ));
+    assert!(matches!(
+        bad(HeapConfig {
+            pause_goal: Some(std::time::Duration::ZERO),
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig("pause_goal must be positive"))
+    ));
+    assert!(matches!(
+        bad(HeapConfig {
+            nursery_size: 4 << 10,
+            ..HeapConfig::default()
+        }),
+        Some(GcError::InvalidConfig(_))
+    ));
 }
 
 #[test]

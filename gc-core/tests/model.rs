@@ -123,6 +123,7 @@ fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan,
         nursery_size: 128 << 10,
+        pause_goal: None,
         initial_size: 256 << 10,
         limit: 64 << 20,
         scan,

@@ -3,11 +3,13 @@
 
 use capability_heap::{Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
 use gc_core::{CollectionKind, Heap, HeapConfig, ObjRef, Plan, TypeId};
+use std::time::Duration;
 
 fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan,
         nursery_size: 256 << 10,
+        pause_goal: None,
         limit: 32 << 20,
         log: false,
         ..HeapConfig::default()
@@ -192,6 +194,50 @@ fn barrier<M: RefMode>() {
     let y = h.get_ref(&old, Heap::<M>::ref_offset(1)).unwrap();
     assert_eq!(h.read::<u64>(&y, data::<M>()), Ok(9));
     h.verify().unwrap();
+}
+
+/// The nursery follows the pause goal: one no collection can meet shrinks
+/// it to the 128 KiB minimum after the first minor collection that copies
+/// enough, a generous one grows it (at most twofold per collection) to
+/// `nursery_size`; without a goal it stays put.
+fn nursery_follows_pause_goal<M: RefMode>() {
+    let run = |goal: Option<Duration>| -> (u64, u64) {
+        let mut h = Heap::<M>::new(HeapConfig {
+            nursery_size: 2 << 20,
+            pause_goal: goal,
+            limit: 64 << 20,
+            log: false,
+            ..HeapConfig::default()
+        })
+        .unwrap();
+        let node = h.record_type(2, 8).unwrap();
+        let first = h.stats().nursery_bytes;
+        // A list that only grows: every minor collection copies all that
+        // was allocated since the last one.
+        let head = h.alloc(node).unwrap();
+        let keep = h.handle(&head).unwrap();
+        for i in 0..200_000u64 {
+            let n = h.alloc(node).unwrap();
+            let prev = h.get(keep).unwrap();
+            h.set_ref(&n, Heap::<M>::ref_offset(0), &prev).unwrap();
+            h.write::<u64>(&n, data::<M>(), i).unwrap();
+            h.set_handle(keep, &n).unwrap();
+        }
+        h.verify().unwrap();
+        (first, h.stats().nursery_bytes)
+    };
+    assert_eq!(run(Some(Duration::from_nanos(1))), (256 << 10, 128 << 10));
+    assert_eq!(run(Some(Duration::from_secs(10))), (256 << 10, 2 << 20));
+    assert_eq!(run(None), (2 << 20, 2 << 20));
+}
+
+#[test]
+fn nursery_follows_pause_goal_native() {
+    nursery_follows_pause_goal::<Native>();
+}
+#[test]
+fn nursery_follows_pause_goal_morello() {
+    nursery_follows_pause_goal::<SoftCheri<Morello>>();
 }
 
 macro_rules! every_plan {

@@ -44,6 +44,7 @@ struct Run {
     collections: f64,
     copied_mib: f64,
     rss_mib: f64,
+    nursery_kib: f64,
 }
 
 fn percentile(mut v: Vec<Duration>, q: f64) -> f64 {
@@ -75,6 +76,12 @@ fn child<M: RefMode>(
     let cfg = HeapConfig {
         plan,
         nursery_size: nursery.unwrap_or(defaults.nursery_size),
+        // A nursery size given on the command line is fixed.
+        pause_goal: if nursery.is_some() {
+            None
+        } else {
+            defaults.pause_goal
+        },
         limit: 8 << 30,
         scan,
         log: gc_core::log_from_env(),
@@ -100,7 +107,7 @@ fn child<M: RefMode>(
         .map(|p| p.1)
         .collect();
     Ok(format!(
-        "total_ms={} gc_ms={} p50_ms={} p99_ms={} max_ms={} minor_p99_ms={} collections={} copied_mib={} rss_mib={}",
+        "total_ms={} gc_ms={} p50_ms={} p99_ms={} max_ms={} minor_p99_ms={} collections={} copied_mib={} rss_mib={} nursery_kib={}",
         total.as_secs_f64() * 1e3,
         s.total_pause.as_secs_f64() * 1e3,
         percentile(all.clone(), 0.5),
@@ -110,6 +117,7 @@ fn child<M: RefMode>(
         s.collections,
         s.bytes_copied as f64 / (1 << 20) as f64,
         peak_rss_mib(),
+        s.nursery_bytes >> 10,
     ))
 }
 
@@ -159,6 +167,7 @@ fn parse_run(line: &str) -> Run {
             "collections" => r.collections = v,
             "copied_mib" => r.copied_mib = v,
             "rss_mib" => r.rss_mib = v,
+            "nursery_kib" => r.nursery_kib = v,
             _ => {}
         }
     }
@@ -248,7 +257,15 @@ fn main() {
         format!("binary-trees {}", workload.1)
     };
     let nursery = if nursery_kib.is_empty() {
-        format!("{} KiB (default)", HeapConfig::default().nursery_size >> 10)
+        let d = HeapConfig::default();
+        match d.pause_goal {
+            Some(g) => format!(
+                "sized to a {:.1} ms pause goal, at most {} KiB (final size in the last column)",
+                g.as_secs_f64() * 1e3,
+                d.nursery_size >> 10
+            ),
+            None => format!("{} KiB (default)", d.nursery_size >> 10),
+        }
     } else {
         format!("{nursery_kib} KiB")
     };
@@ -283,8 +300,8 @@ fn main() {
             }
         }
     }
-    println!("| plan | mode | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| plan | mode | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB | nursery KiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (pi, plan) in plans.iter().enumerate() {
         for (mi, mode) in modes.iter().enumerate() {
             let r = &runs[pi * modes.len() + mi];
@@ -296,7 +313,7 @@ fn main() {
                 0.0
             };
             println!(
-                "| {} | {mode} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.0} |",
+                "| {} | {mode} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} |",
                 plan.name(),
                 median(r, |x| x.total_ms),
                 gc,
@@ -308,6 +325,7 @@ fn main() {
                 copied,
                 rate,
                 median(r, |x| x.rss_mib),
+                median(r, |x| x.nursery_kib),
             );
         }
     }

@@ -50,6 +50,19 @@ impl CopySpace {
         }
     }
 
+    /// The nursery size in bytes (`None`: unbounded, SemiSpace).
+    pub(crate) fn max_bytes(&self) -> Option<u64> {
+        self.max_blocks.map(|b| b as u64 * BLOCK)
+    }
+
+    /// Resizes a bounded space (the nursery) to `bytes`, at least a block;
+    /// takes effect for allocation from now on.
+    pub(crate) fn set_max_bytes(&mut self, bytes: u64) {
+        if self.max_blocks.is_some() {
+            self.max_blocks = Some((bytes / BLOCK).max(1) as usize);
+        }
+    }
+
     /// Bytes a cell for `layout` takes.
     #[inline(always)]
     pub(crate) fn cell_size(&self, layout: PayloadLayout) -> u64 {

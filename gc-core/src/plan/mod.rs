@@ -20,7 +20,7 @@ use crate::config::Plan;
 use crate::stats::{log_line, CollectionKind, CollectionStats};
 use crate::Heap;
 use capability_heap::RefMode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl<M: RefMode> Heap<M> {
     /// Runs a full collection now. Every [`crate::ObjRef`] obtained before
@@ -129,6 +129,12 @@ impl<M: RefMode> Heap<M> {
         self.stats.max_pause = self.stats.max_pause.max(c.pause);
         self.stats.heap_bytes = u64::from(self.space.blocks_in_use()) * BLOCK;
         self.stats.peak_heap_bytes = self.stats.peak_heap_bytes.max(self.stats.heap_bytes);
+        if kind == CollectionKind::Minor {
+            if let Some(goal) = self.config.pause_goal {
+                self.size_nursery(c.bytes_copied, c.pause, goal);
+            }
+        }
+        self.stats.nursery_bytes = self.copy.max_bytes().unwrap_or(0);
         self.stats.last = Some(c);
         self.pauses.push((kind, c.pause));
         if self.config.log {
@@ -139,6 +145,30 @@ impl<M: RefMode> Heap<M> {
             eprintln!("{}", log_line(self.config.plan.name(), k, M::NAME, &c));
         }
         c
+    }
+
+    /// Sizes the nursery after a minor collection that copied `copied`
+    /// bytes in `pause` so that a nursery in which everything survives
+    /// would take about three quarters of `goal` (see
+    /// [`crate::HeapConfig::pause_goal`]).
+    fn size_nursery(&mut self, copied: u64, pause: Duration, goal: Duration) {
+        // Collections that copied little are mostly fixed costs and say
+        // little about the cost per byte.
+        if copied >= 32 << 10 {
+            let sample = pause.as_nanos() as f64 / copied as f64;
+            self.evac_ns_per_byte = Some(match self.evac_ns_per_byte {
+                Some(avg) => 0.75 * avg + 0.25 * sample,
+                None => sample,
+            });
+        }
+        let (Some(cost), Some(now)) = (self.evac_ns_per_byte, self.copy.max_bytes()) else {
+            return;
+        };
+        let want = (goal.as_nanos() as f64 * 0.5 / cost.max(1e-3)) as u64;
+        let next = want
+            .clamp(now / 2, now.saturating_mul(2))
+            .clamp(2 * BLOCK, self.config.nursery_size.max(2 * BLOCK));
+        self.copy.set_max_bytes(next);
     }
 
     /// The kind and pause of every collection so far, in order.
