@@ -268,48 +268,56 @@ fn unchecked_derive(auth: &RegionBounds, payload: Address, len: u64) -> Result<(
     }
 }
 
+/// The `RefMode::Raw` items of an unchecked mode: its references hold
+/// nothing to decode, so the undecoded form is the reference itself.
+macro_rules! unchecked_raw {
+    ($r:ty) => {
+        type Raw = $r;
+        #[inline(always)]
+        unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> $r {
+            // SAFETY: the caller's contract is read_slot's.
+            unsafe { Self::read_slot(region, slot) }
+        }
+        #[inline(always)]
+        unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &$r) {
+            // SAFETY: the caller's contract is write_slot's.
+            unsafe { Self::write_slot(region, slot, value) }
+        }
+        #[inline(always)]
+        fn to_raw(r: &$r) -> $r {
+            *r
+        }
+        #[inline(always)]
+        fn from_raw(r: &$r) -> $r {
+            *r
+        }
+        #[inline(always)]
+        fn raw_address(r: &$r) -> Address {
+            Self::address(r)
+        }
+        #[inline(always)]
+        fn raw_is_valid(r: &$r) -> bool {
+            Self::is_valid(r)
+        }
+        #[inline(always)]
+        fn relocate_raw(
+            auth: &RegionBounds,
+            old: &$r,
+            payload: Address,
+            len: u64,
+        ) -> Result<$r, CapFault> {
+            Self::relocate(auth, old, payload, len)
+        }
+    };
+}
+
 impl RefMode for Native {
     const NAME: &'static str = "native";
     const SLOT_SIZE: u64 = 8;
     const CHECKED: bool = false;
     const TAGGED: bool = false;
     type Ref = NativeRef;
-    type Raw = NativeRef;
-    #[inline(always)]
-    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> NativeRef {
-        // SAFETY: the caller's contract is read_slot's.
-        unsafe { Self::read_slot(region, slot) }
-    }
-    #[inline(always)]
-    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &NativeRef) {
-        // SAFETY: the caller's contract is write_slot's.
-        unsafe { Self::write_slot(region, slot, value) }
-    }
-    #[inline(always)]
-    fn to_raw(r: &NativeRef) -> NativeRef {
-        *r
-    }
-    #[inline(always)]
-    fn from_raw(r: &NativeRef) -> NativeRef {
-        *r
-    }
-    #[inline(always)]
-    fn raw_address(r: &NativeRef) -> Address {
-        Self::address(r)
-    }
-    #[inline(always)]
-    fn raw_is_valid(r: &NativeRef) -> bool {
-        Self::is_valid(r)
-    }
-    #[inline(always)]
-    fn relocate_raw(
-        auth: &RegionBounds,
-        old: &NativeRef,
-        payload: Address,
-        len: u64,
-    ) -> Result<NativeRef, CapFault> {
-        Self::relocate(auth, old, payload, len)
-    }
+    unchecked_raw!(NativeRef);
     type Authority = RegionBounds;
 
     fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {
@@ -431,42 +439,7 @@ impl RefMode for P128 {
     const CHECKED: bool = false;
     const TAGGED: bool = false;
     type Ref = P128Ref;
-    type Raw = P128Ref;
-    #[inline(always)]
-    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> P128Ref {
-        // SAFETY: the caller's contract is read_slot's.
-        unsafe { Self::read_slot(region, slot) }
-    }
-    #[inline(always)]
-    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &P128Ref) {
-        // SAFETY: the caller's contract is write_slot's.
-        unsafe { Self::write_slot(region, slot, value) }
-    }
-    #[inline(always)]
-    fn to_raw(r: &P128Ref) -> P128Ref {
-        *r
-    }
-    #[inline(always)]
-    fn from_raw(r: &P128Ref) -> P128Ref {
-        *r
-    }
-    #[inline(always)]
-    fn raw_address(r: &P128Ref) -> Address {
-        Self::address(r)
-    }
-    #[inline(always)]
-    fn raw_is_valid(r: &P128Ref) -> bool {
-        Self::is_valid(r)
-    }
-    #[inline(always)]
-    fn relocate_raw(
-        auth: &RegionBounds,
-        old: &P128Ref,
-        payload: Address,
-        len: u64,
-    ) -> Result<P128Ref, CapFault> {
-        Self::relocate(auth, old, payload, len)
-    }
+    unchecked_raw!(P128Ref);
     type Authority = RegionBounds;
 
     fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {
