@@ -69,8 +69,9 @@ pub struct HeapConfig {
     /// everything survives — within this goal by sizing the nursery. The
     /// collector keeps a moving average of what evacuating a surviving
     /// byte costs (from minor collections that copied at least 32 KiB)
-    /// and after each minor collection sets the nursery to three quarters
-    /// of the goal's worth of bytes, between 128 KiB and
+    /// and after each minor collection sets the nursery to half the
+    /// goal's worth of bytes, between 128 KiB (or `nursery_size` if
+    /// smaller) and
     /// [`HeapConfig::nursery_size`], changing it at most twofold per
     /// step; the first nursery is 256 KiB. The size follows the machine
     /// and the mode: a checked mode re-derives a capability for every

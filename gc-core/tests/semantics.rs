@@ -199,11 +199,12 @@ fn barrier<M: RefMode>() {
 /// The nursery follows the pause goal: one no collection can meet shrinks
 /// it to the 128 KiB minimum after the first minor collection that copies
 /// enough, a generous one grows it (at most twofold per collection) to
-/// `nursery_size`; without a goal it stays put.
+/// `nursery_size`; without a goal it stays put; a `nursery_size` below
+/// the floor is never exceeded.
 fn nursery_follows_pause_goal<M: RefMode>() {
-    let run = |goal: Option<Duration>| -> (u64, u64) {
+    let run = |max: u64, goal: Option<Duration>| -> (u64, u64) {
         let mut h = Heap::<M>::new(HeapConfig {
-            nursery_size: 2 << 20,
+            nursery_size: max,
             pause_goal: goal,
             limit: 64 << 20,
             log: false,
@@ -226,9 +227,13 @@ fn nursery_follows_pause_goal<M: RefMode>() {
         h.verify().unwrap();
         (first, h.stats().nursery_bytes)
     };
-    assert_eq!(run(Some(Duration::from_nanos(1))), (256 << 10, 128 << 10));
-    assert_eq!(run(Some(Duration::from_secs(10))), (256 << 10, 2 << 20));
-    assert_eq!(run(None), (2 << 20, 2 << 20));
+    let (tiny, generous) = (Duration::from_nanos(1), Duration::from_secs(10));
+    assert_eq!(run(2 << 20, Some(tiny)), (256 << 10, 128 << 10));
+    assert_eq!(run(2 << 20, Some(generous)), (256 << 10, 2 << 20));
+    assert_eq!(run(2 << 20, None), (2 << 20, 2 << 20));
+    // A maximum below the 128 KiB floor is kept whatever the goal.
+    assert_eq!(run(64 << 10, Some(tiny)), (64 << 10, 64 << 10));
+    assert_eq!(run(64 << 10, Some(generous)), (64 << 10, 64 << 10));
 }
 
 #[test]

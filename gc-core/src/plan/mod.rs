@@ -149,12 +149,17 @@ impl<M: RefMode> Heap<M> {
 
     /// Sizes the nursery after a minor collection that copied `copied`
     /// bytes in `pause` so that a nursery in which everything survives
-    /// would take about three quarters of `goal` (see
+    /// would take about half of `goal` (see
     /// [`crate::HeapConfig::pause_goal`]).
     fn size_nursery(&mut self, copied: u64, pause: Duration, goal: Duration) {
-        // Collections that copied little are mostly fixed costs and say
-        // little about the cost per byte.
-        if copied >= 32 << 10 {
+        /// Share of the goal a whole-nursery evacuation is sized to: the
+        /// cost estimate is an average and a pause has fixed parts too.
+        const SHARE_OF_GOAL: f64 = 0.5;
+        /// Collections that copied less are mostly fixed costs and say
+        /// little about the cost per byte.
+        const MIN_SAMPLE: u64 = 32 << 10;
+        const MIN_NURSERY: u64 = 2 * BLOCK;
+        if copied >= MIN_SAMPLE {
             let sample = pause.as_nanos() as f64 / copied as f64;
             self.evac_ns_per_byte = Some(match self.evac_ns_per_byte {
                 Some(avg) => 0.75 * avg + 0.25 * sample,
@@ -164,10 +169,11 @@ impl<M: RefMode> Heap<M> {
         let (Some(cost), Some(now)) = (self.evac_ns_per_byte, self.copy.max_bytes()) else {
             return;
         };
-        let want = (goal.as_nanos() as f64 * 0.5 / cost.max(1e-3)) as u64;
+        let want = (goal.as_nanos() as f64 * SHARE_OF_GOAL / cost.max(1e-3)) as u64;
+        let max = self.config.nursery_size;
         let next = want
             .clamp(now / 2, now.saturating_mul(2))
-            .clamp(2 * BLOCK, self.config.nursery_size.max(2 * BLOCK));
+            .clamp(MIN_NURSERY.min(max), max);
         self.copy.set_max_bytes(next);
     }
 
