@@ -359,7 +359,7 @@ impl<F: Format> Capability<F> {
 
     /// The metadata word [`Capability::derive_exact_word`] would give (its
     /// address is `base`), without building the capability: the moving
-    /// collector's re-derivation, which writes the bits straight back.
+    /// collector's re-derivation (I8), which writes the bits straight back.
     #[inline]
     pub(crate) fn derive_exact_pesbt(
         &self,
@@ -367,12 +367,8 @@ impl<F: Format> Capability<F> {
         len: u64,
         keep: u32,
     ) -> Result<u64, CapFault> {
-        if self.tag && !self.sealed && self.in_bounds(base, len) {
-            if let Some(p) = F::exact_bounds(self.pesbt, base.0, len) {
-                return Ok(F::with_perms(p, self.perms & keep));
-            }
-        }
-        self.derive_exact_word(base, len, keep).map(|c| c.pesbt)
+        self.exact_bounds_for(base, len, keep)
+            .map(|(pesbt, _, _)| pesbt)
     }
 
     /// [`Capability::derive_exact`] with the permissions to keep given as
@@ -385,6 +381,33 @@ impl<F: Format> Capability<F> {
         len: u64,
         keep: u32,
     ) -> Result<Self, CapFault> {
+        let (pesbt, nbase, top) = self.exact_bounds_for(base, len, keep)?;
+        debug_assert!({
+            let d = Self::from_parts(pesbt, base.0, true);
+            (d.base, d.top) == (nbase, top)
+        });
+        Ok(Capability {
+            cursor: base.0,
+            pesbt,
+            base: nbase,
+            top,
+            perms: F::perms(pesbt),
+            tag: true,
+            sealed: false,
+            _format: PhantomData,
+        })
+    }
+
+    /// The one derivation behind `derive_exact*`: the new metadata word
+    /// (bounds exactly `[base, base + len)`, permissions this one's
+    /// narrowed to `keep`: I1, I5) and its decoded base and top.
+    #[inline(always)]
+    fn exact_bounds_for(
+        &self,
+        base: Address,
+        len: u64,
+        keep: u32,
+    ) -> Result<(u64, u64, u128), CapFault> {
         self.require_usable()?;
         if !self.in_bounds(base, len) {
             return Err(CapFault::BoundsViolation {
@@ -398,24 +421,11 @@ impl<F: Format> Capability<F> {
         // Fast path: exactly representable, so the new bounds are the
         // request itself and need no decoding.
         if let Some(p) = F::exact_bounds(self.pesbt, base.0, len) {
-            let pesbt = F::with_perms(p, perms);
-            debug_assert_eq!(
-                (
-                    Self::from_parts(pesbt, base.0, true).base,
-                    Self::from_parts(pesbt, base.0, true).top
-                ),
-                (base.0, u128::from(base.0) + u128::from(len))
-            );
-            return Ok(Capability {
-                cursor: base.0,
-                pesbt,
-                base: base.0,
-                top: u128::from(base.0) + u128::from(len),
-                perms: F::perms(pesbt),
-                tag: true,
-                sealed: false,
-                _format: PhantomData,
-            });
+            return Ok((
+                F::with_perms(p, perms),
+                base.0,
+                u128::from(base.0) + u128::from(len),
+            ));
         }
         // An address inside the bounds is always representable, so the
         // address move cannot lose the tag.
@@ -429,18 +439,7 @@ impl<F: Format> Capability<F> {
                 len: u128::from(len),
             });
         }
-        let pesbt = F::with_perms(r.pesbt, perms);
-        debug_assert_eq!(Self::from_parts(pesbt, base.0, true).top, r.top);
-        Ok(Capability {
-            cursor: base.0,
-            pesbt,
-            base: r.base,
-            top: r.top,
-            perms: F::perms(pesbt),
-            tag: true,
-            sealed: false,
-            _format: PhantomData,
-        })
+        Ok((F::with_perms(r.pesbt, perms), r.base, r.top))
     }
 
     /// The capability for all of memory narrowed to `[base, base + len)`;

@@ -585,6 +585,8 @@ impl<F: Format> RefMode for SoftCheri<F> {
         payload: Address,
         len: u64,
     ) -> Result<RawCap, CapFault> {
+        // I8 re-derivation from the authority; I5: the old word within the
+        // object permissions, never wider than either.
         let keep = Perms::OBJECT.to_word::<F>() & F::perms((old.bits >> 64) as u64);
         let pesbt = auth.derive_exact_pesbt(payload, len, keep)?;
         Ok(RawCap {
@@ -619,8 +621,8 @@ impl<F: Format> RefMode for SoftCheri<F> {
         payload: Address,
         len: u64,
     ) -> Result<Capability<F>, CapFault> {
-        // Word-level: the old word within the object permissions (never
-        // wider than either).
+        // Word-level (I5): the old word within the object permissions,
+        // never wider than either.
         auth.derive_exact_word(payload, len, Perms::OBJECT.to_word::<F>() & old.perm_word())
     }
     #[inline(always)]

@@ -85,23 +85,29 @@ pub(crate) fn for_each_slot<M: RefMode>(
 }
 
 /// The fast path of [`for_each_slot`]: when scanning by type map and the
-/// object's type has a slot bitmap (at most 64 slots), that bitmap, with
-/// every slot it names checked to lie inside the region. Bit `i` is the
-/// slot at `i * M::SLOT_SIZE`. `None` means "use `for_each_slot`".
+/// object's type has a slot bitmap (at most 64 slots), the addresses of its
+/// reference slots, lowest first, every one checked to lie inside the
+/// region and `M::SLOT_SIZE`-aligned. `None` means "use `for_each_slot`".
+/// The iterator borrows nothing, so the caller may write slots meanwhile.
 #[inline(always)]
-pub(crate) fn slot_mask<M: RefMode>(
+pub(crate) fn mapped_slots<M: RefMode>(
     region: &TaggedRegion,
     types: &[TypeInfo],
     scan: ScanStrategy,
     payload: Address,
-) -> Option<u64> {
+) -> Option<impl Iterator<Item = Address>> {
     if scan != ScanStrategy::TypeMap {
         return None;
     }
     let w0 = region.read::<u64>(header_of(payload)).ok()?;
-    let mask = types.get(w0 as u32 as usize)?.ref_mask?;
+    let mut mask = types.get(w0 as u32 as usize)?.ref_mask?;
     let end = u64::from(64 - mask.leading_zeros()) * M::SLOT_SIZE;
-    region.contains(payload, end).then_some(mask)
+    region.contains(payload, end).then_some(())?;
+    Some(core::iter::from_fn(move || {
+        let i = (mask != 0).then(|| mask.trailing_zeros())?;
+        mask &= mask - 1;
+        Some(payload.add(u64::from(i) * M::SLOT_SIZE))
+    }))
 }
 
 /// Marks the object `r` designates, if it is a live object not yet marked,
@@ -148,13 +154,10 @@ impl<M: RefMode> Heap<M> {
         }
         let drain = |stack: &mut Vec<Address>, mark_bits: &mut SideBitmap| {
             while let Some(obj) = stack.pop() {
-                if let Some(mut mask) = slot_mask::<M>(region, types, config.scan, obj) {
-                    while mask != 0 {
-                        let slot = obj.add(u64::from(mask.trailing_zeros()) * M::SLOT_SIZE);
-                        mask &= mask - 1;
-                        // SAFETY: slot_mask checked every slot of the mask
-                        // lies inside the region; SLOT_SIZE multiples of an
-                        // aligned payload are aligned.
+                if let Some(slots) = mapped_slots::<M>(region, types, config.scan, obj) {
+                    for slot in slots {
+                        // SAFETY: mapped_slots yields aligned slots inside
+                        // the region.
                         let r = unsafe { M::read_raw_slot(region, slot) };
                         mark_ref::<M>(&r, alloc_bits, mark_bits, stack);
                     }

@@ -96,9 +96,7 @@ impl CopySpace {
         }
         let b = blocks.alloc_block(BlockState::Copy)?;
         self.active.push(b);
-        if blocks.take_dirty(b) {
-            let _ = region.zero(blocks.addr(b), BLOCK);
-        }
+        blocks.zero_if_dirty(b, region);
         let start = blocks.addr(b).get();
         self.cursor = start + cell;
         self.limit = start + BLOCK;

@@ -22,7 +22,7 @@ use super::marksweep::MarkSweep;
 use crate::config::ScanStrategy;
 use crate::mark_bits::SideBitmap;
 use crate::object::{header_of, FLAG_FORWARDED, FLAG_PINNED, HEADER_SIZE};
-use crate::trace::{for_each_slot, slot_mask};
+use crate::trace::{for_each_slot, mapped_slots};
 use crate::types::TypeInfo;
 use crate::Heap;
 use capability_heap::{Address, RefMode, TaggedRegion};
@@ -203,10 +203,8 @@ impl<M: RefMode> Evac<'_, M> {
                 BlockState::From | BlockState::Copy
             );
             // Fast path: a type map of at most 64 slots, walked bit by bit.
-            if let Some(mut mask) = slot_mask::<M>(self.region, types, scan, obj) {
-                while mask != 0 {
-                    let s = obj.add(u64::from(mask.trailing_zeros()) * M::SLOT_SIZE);
-                    mask &= mask - 1;
+            if let Some(slots) = mapped_slots::<M>(self.region, types, scan, obj) {
+                for s in slots {
                     let n = self.update_slot(s);
                     if old_object && self.in_copy_space(&n) {
                         remember.push(s);
@@ -229,7 +227,7 @@ impl<M: RefMode> Evac<'_, M> {
     /// it holds afterwards.
     #[inline(always)]
     fn update_slot(&mut self, s: Address) -> M::Raw {
-        // SAFETY: slots come from for_each_slot, slot_mask or the
+        // SAFETY: slots come from for_each_slot, mapped_slots or the
         // remembered set: SLOT_SIZE-aligned and inside the region.
         let r = unsafe { M::read_raw_slot(self.region, s) };
         let n = self.process(r);

@@ -8,7 +8,7 @@
 //! coarsely up to [`MAX_SMALL_CELL`]; anything larger, or needing more
 //! alignment than a cell has, goes to the large-object space.
 
-use capability_heap::Address;
+use capability_heap::{Address, TaggedRegion};
 
 /// Block size.
 pub(crate) const BLOCK: u64 = 1 << 16;
@@ -180,9 +180,12 @@ impl Blocks {
         self.dirty[i] = true;
     }
 
-    /// True (once) when block `i` must be zeroed before use.
-    pub(crate) fn take_dirty(&mut self, i: usize) -> bool {
-        std::mem::replace(&mut self.dirty[i], false)
+    /// Zeroes block `i` if it may hold stale bytes (I4: zeroed before
+    /// reuse); every block is handed out through this.
+    pub(crate) fn zero_if_dirty(&mut self, i: usize, region: &mut TaggedRegion) {
+        if std::mem::replace(&mut self.dirty[i], false) {
+            let _ = region.zero(self.addr(i), BLOCK);
+        }
     }
 
     /// True when block `i` may hold stale (untagged) bytes.

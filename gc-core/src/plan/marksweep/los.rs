@@ -48,9 +48,7 @@ pub(crate) fn alloc(
         .blocks
         .alloc_large(n, |a| a.add(off).is_aligned(layout.align))?;
     for b in first..first + n {
-        if ms.blocks.take_dirty(b) {
-            let _ = region.zero(ms.blocks.addr(b), BLOCK);
-        }
+        ms.blocks.zero_if_dirty(b, region);
     }
     let payload = ms.blocks.addr(first).add(off);
     ms.large.push(Large {

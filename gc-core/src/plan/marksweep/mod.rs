@@ -168,9 +168,7 @@ impl MarkSweep {
             Some(b) => b,
             None => {
                 let b = self.blocks.alloc_small(class)?;
-                if self.blocks.take_dirty(b) {
-                    let _ = region.zero(self.blocks.addr(b), BLOCK);
-                }
+                self.blocks.zero_if_dirty(b, region);
                 b
             }
         };
