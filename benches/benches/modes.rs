@@ -18,7 +18,9 @@ const SLOTS: u64 = 4096;
 /// pointing at a small target object.
 fn setup<M: RefMode>() -> (TaggedRegion, M::Ref) {
     let mut region = M::new_region(4 << 20).unwrap();
-    let auth = M::authority(&region).unwrap();
+    // SAFETY: the benchmark owns the region and plays its collector: the
+    // authority stays in this function and is dropped before the region.
+    let auth = unsafe { M::authority(&region) }.unwrap();
     let len = SLOTS * M::SLOT_SIZE;
     let obj = M::derive(&auth, region.base(), len).unwrap();
     let target = M::derive(&auth, region.base().add(len), 64).unwrap();

@@ -27,7 +27,7 @@ fn trees_plan<M: RefMode>(plan: Plan, scan: ScanStrategy) {
     let got = binary_trees(&mut h, 16).unwrap();
     assert_eq!(got, BinaryTrees::expected(16));
     assert!(h.stats().collections > 0);
-    h.collect();
+    h.collect().unwrap();
     h.verify().unwrap();
 }
 
@@ -45,7 +45,7 @@ fn bench_plan<M: RefMode>(plan: Plan, scan: ScanStrategy) {
     assert_eq!(got.long_lived_nodes, (1 << 17) - 1);
     assert_eq!(got.array_probe, 1.0 / 1000.0);
     assert!(h.stats().collections > 0);
-    h.collect();
+    h.collect().unwrap();
     h.verify().unwrap();
 }
 

@@ -5,16 +5,18 @@
 //!
 //! Run: `cargo run --release -p capability-heap --example capabilities`
 
+use capability_heap::mode::Collector;
 use capability_heap::{
     CapFault, Capability, CheriV9, Format, Morello, Perms, RefMode, RiscvStd, SoftCheri,
-    TaggedRegion,
 };
 
 fn show<F: Format>() -> Result<(), CapFault> {
     type M<F> = SoftCheri<F>;
     println!("== format {} ==", F::NAME);
-    let mut region = TaggedRegion::for_format::<F>(64 << 20).expect("map region");
-    let auth = region.authority::<F>()?;
+    let mut region = M::<F>::new_region(64 << 20).expect("map region");
+    // SAFETY: this program owns the region and plays its collector: the
+    // authority stays in this function and is dropped before the region.
+    let auth = unsafe { M::<F>::authority(&region) }?;
     println!("heap authority      {auth:?}");
 
     // A small object: exact bounds, object permissions only.
@@ -24,7 +26,7 @@ fn show<F: Format>() -> Result<(), CapFault> {
     // A large object: the requested length is not representable exactly,
     // so the allocator pads it to CRRL and aligns it to CRAM.
     let want = 1_000_003u64;
-    let layout = M::<F>::payload_layout(want);
+    let layout = M::<F>::payload_layout(want).expect("representable");
     println!(
         "large object        asked {want} B -> padded to {} B (+{} B), aligned to {} B",
         layout.size,

@@ -8,10 +8,13 @@
 //!   [`Capability::and_perms`], [`Capability::set_address`],
 //!   [`Capability::seal`] / [`Capability::unseal`]), or
 //! - loading from tagged memory ([`crate::TaggedRegion::load_cap`]), or
-//! - the authority a [`crate::TaggedRegion`] mints once over its own memory
-//!   (as an OS hands a process capabilities for the memory it maps).
+//! - the authority a collector mints once over the region it owns
+//!   ([`crate::mode::Collector::authority`], an `unsafe fn`: as an OS hands
+//!   a process capabilities for the memory it maps), or the sealing root
+//!   ([`crate::mode::collector::mint_sealing_root`], likewise).
 //!
-//! [`Capability::decode`] builds a value from raw bits, always untagged.
+//! [`Capability::decode`] and [`Capability::from_bytes`] build a value
+//! from raw bits, always untagged; no public function sets a tag.
 //!
 //! Rust-API convention (DESIGN.md "monotonicity"): a derivation that the
 //! ISA would answer by clearing the tag returns a [`CapFault`] instead,
@@ -60,6 +63,19 @@ impl<F: Format> Capability<F> {
             sealed: F::otype(pesbt) != F::OTYPE_UNSEALED,
             _format: PhantomData,
         }
+    }
+
+    /// The value of a capability slot's 128 bits (metadata word high,
+    /// address low) and `tag`, which is trusted: crate-private.
+    #[inline(always)]
+    pub(crate) fn from_bits(bits: u128, tag: bool) -> Self {
+        Self::from_parts((bits >> 64) as u64, bits as u64, tag)
+    }
+
+    /// The 128 bits of the in-memory form (metadata word high).
+    #[inline(always)]
+    pub(crate) fn to_u128(self) -> u128 {
+        u128::from(self.pesbt) << 64 | u128::from(self.cursor)
     }
 
     /// The root capability at address 0 (all of memory, all permissions).
@@ -452,8 +468,9 @@ impl<F: Format> Capability<F> {
     /// space, with only Seal, Unseal and Global — no memory access at all.
     /// A heap mints it once and narrows it to one object type per
     /// compartment; a format without software sealing (`128r`) yields a
-    /// capability that cannot seal.
-    pub fn sealing_root() -> Self {
+    /// capability that cannot seal. Crate-private: minted only through
+    /// [`crate::mode::collector::mint_sealing_root`].
+    pub(crate) fn sealing_root() -> Self {
         let word = (Perms::SEAL | Perms::UNSEAL | Perms::GLOBAL).to_word::<F>();
         let span = 1u64 << F::OTYPE_BITS;
         let r = F::set_bounds(F::ROOT_PESBT, 0, true, u128::from(span));

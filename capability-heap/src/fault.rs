@@ -64,6 +64,12 @@ pub enum CapFault {
         /// The object type asked for.
         otype: u64,
     },
+    /// A marker bit was asked for in capability memory, where only a
+    /// capability store sets a granule's bit (its tag).
+    MarkerInCapabilityMemory {
+        /// The granule's address.
+        addr: Address,
+    },
     /// The address is inside the capability but outside the tagged memory
     /// region (no mapped memory there).
     OutsideRegion {
@@ -114,6 +120,10 @@ impl fmt::Display for CapFault {
                     "object type {otype:#x} cannot be used for sealing in this format"
                 )
             }
+            CapFault::MarkerInCapabilityMemory { addr } => write!(
+                f,
+                "cannot set a marker at {addr}: the region is capability memory"
+            ),
             CapFault::OutsideRegion { addr, size } => {
                 write!(
                     f,

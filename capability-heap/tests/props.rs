@@ -2,6 +2,8 @@
 //! monotonicity (I5), encode/decode round trip, tag clearing by data
 //! writes (I6), and checked accesses that never leave their bounds.
 
+use capability_heap::mode::collector::mint_sealing_root;
+use capability_heap::mode::Collector;
 use capability_heap::{
     Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RefMode, RiscvStd, SoftCheri,
     TaggedRegion, GRANULE,
@@ -43,7 +45,15 @@ fn perms_from_bits(bits: u16) -> Perms {
 /// A tagged capability over `[base, base+len)` derived from the root of a
 /// region's authority, with a random address inside.
 fn start<F: Format>(region: &TaggedRegion) -> Capability<F> {
-    region.authority::<F>().expect("exact authority")
+    authority::<F>(region)
+}
+
+/// The region's authority. The test owns the region and plays its
+/// collector: the authority never leaves the test and dies before the
+/// region.
+fn authority<F: Format>(region: &TaggedRegion) -> Capability<F> {
+    // SAFETY: see above.
+    unsafe { region.mint_authority::<F>() }.expect("exact authority")
 }
 
 fn apply<F: Format>(c: Capability<F>, op: &Op, sealer: &Capability<F>) -> Capability<F> {
@@ -109,7 +119,8 @@ fn monotone<F: Format>(ops: &[Op]) {
     let region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
     let root = start::<F>(&region);
     // Sealing authority over the object-type space (fails to seal in 128r).
-    let sealer = Capability::<F>::sealing_root().set_address(Address(4));
+    // SAFETY: the test plays the collector that owns the object types.
+    let sealer = unsafe { mint_sealing_root::<F>() }.set_address(Address(4));
     let mut c = root;
     for op in ops {
         let next = apply(c, op, &sealer);
@@ -121,7 +132,7 @@ fn monotone<F: Format>(ops: &[Op]) {
 
 fn roundtrip<F: Format>(off: u64, len: u64, perms: u16, addr_off: u64) {
     let region = TaggedRegion::for_format::<F>(1 << 20).unwrap();
-    let auth = region.authority::<F>().unwrap();
+    let auth = authority::<F>(&region);
     let off = off % (1 << 19);
     let len = len % ((1 << 20) - off);
     let Ok(c) = auth
@@ -150,7 +161,7 @@ fn roundtrip<F: Format>(off: u64, len: u64, perms: u16, addr_off: u64) {
 
 fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
     let mut region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
-    let auth = region.authority::<F>().unwrap();
+    let auth = authority::<F>(&region);
     let slot = region.base().add((slot_idx % 64) * GRANULE);
     let value = auth
         .set_address(region.base().add(256))
@@ -164,7 +175,7 @@ fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
         1 => region.store(&auth, at, 0xffffu16).unwrap(),
         2 => region.store(&auth, at, 1u32).unwrap(),
         3 => region.store(&auth, at, 0u64).unwrap(),
-        _ => region.write_bytes(&auth, at, &[0]).unwrap(),
+        _ => region.store_bytes(&auth, at, &[0]).unwrap(),
     }
     assert!(
         !region.is_tagged(slot),
@@ -185,9 +196,9 @@ fn data_write_clears_tag<F: Format>(slot_idx: u64, byte: u64, width: u8) {
 fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)]) {
     const SIZE: u64 = 1 << 16;
     let mut region = TaggedRegion::for_format::<F>(SIZE).unwrap();
-    let auth = region.authority::<F>().unwrap();
+    let auth = authority::<F>(&region);
     region
-        .write_bytes(&auth, region.base(), &[0xa5; SIZE as usize])
+        .store_bytes(&auth, region.base(), &[0xa5; SIZE as usize])
         .unwrap();
     let win_off = (win_off % (SIZE / 2)) & !15;
     let win_len = win_len % (SIZE / 4);
@@ -220,7 +231,7 @@ fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)])
         }
     }
     let mut all = vec![0u8; SIZE as usize];
-    region.read_bytes(&auth, region.base(), &mut all).unwrap();
+    region.load_bytes(&auth, region.base(), &mut all).unwrap();
     for (i, b) in all.iter().enumerate() {
         let a = region.base().add(i as u64);
         if !win.in_bounds(a, 1) {
@@ -232,7 +243,7 @@ fn confined<F: Format>(win_off: u64, win_len: u64, accesses: &[(i64, u8, bool)])
 /// The one-step derivation equals the three-step one it abbreviates.
 fn derive_exact_matches<F: Format>(off: u64, len: u64, perms: u16) {
     let region = TaggedRegion::for_format::<F>(1 << 22).unwrap();
-    let auth = region.authority::<F>().unwrap();
+    let auth = authority::<F>(&region);
     let base = auth.base().add(off % (1 << 23));
     let len = len >> (len % 64);
     let keep = perms_from_bits(perms);
@@ -259,9 +270,9 @@ fn derive_exact_matches<F: Format>(off: u64, len: u64, perms: u16) {
 fn raw_slots_agree<F: Format>(off: u64, len: u64, perms: u16, new_off: u64, tagged: bool) {
     type M<F> = SoftCheri<F>;
     let mut region = TaggedRegion::for_format::<F>(1 << 22).unwrap();
-    let auth = region.authority::<F>().unwrap();
+    let auth = authority::<F>(&region);
     let len = (len >> (len % 64)) % (1 << 20);
-    let layout = M::<F>::payload_layout(len);
+    let layout = M::<F>::payload_layout(len).unwrap();
     let at = |o: u64| auth.base().add((o % (1 << 21)) & !(layout.align - 1));
     let Ok(c) = auth.derive_exact(at(off), layout.size, perms_from_bits(perms)) else {
         return;
@@ -282,10 +293,17 @@ fn raw_slots_agree<F: Format>(off: u64, len: u64, perms: u16, new_off: u64, tagg
     assert_eq!(M::<F>::to_raw(&c), raw);
     assert_eq!(M::<F>::raw_is_valid(&raw), M::<F>::is_valid(&c));
     assert_eq!(M::<F>::raw_address(&raw), M::<F>::address(&c));
+    // Relocation re-derives from the authority (I8): exact bounds over the
+    // new payload, the old permissions within the object ones (I5).
     let new = at(new_off);
-    let a = M::<F>::relocate(&auth, &c, new, layout.size).map(|r| M::<F>::to_raw(&r));
-    let b = M::<F>::relocate_raw(&auth, &raw, new, layout.size);
-    assert_eq!(a, b);
+    if let Ok(moved) = M::<F>::relocate_raw(&auth, &raw, new, layout.size) {
+        let moved = M::<F>::from_raw(&moved);
+        assert!(moved.tag() && !moved.is_sealed());
+        assert_eq!((moved.address(), moved.base()), (new, new));
+        assert_eq!(moved.length(), u128::from(layout.size));
+        assert_eq!(moved.perm_word() & !c.perm_word(), 0, "I5: widened");
+        assert!(Perms::OBJECT.contains(moved.perms()));
+    }
     // SAFETY: as above.
     unsafe { M::<F>::write_raw_slot(&mut region, slot, &raw) };
     // SAFETY: as above.

@@ -32,7 +32,7 @@ impl Plan {
 
     /// True for the plans that move objects.
     pub fn moves(self) -> bool {
-        !matches!(self, Plan::MarkSweep)
+        crate::plan::constraints(self).moves_objects
     }
 }
 
@@ -83,6 +83,15 @@ pub struct HeapConfig {
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
     pub log: bool,
+}
+
+impl HeapConfig {
+    /// The smallest heap limit accepted (four blocks).
+    pub const MIN_LIMIT: u64 = 256 << 10;
+    /// The largest heap limit accepted. The region and every side table
+    /// are reserved lazily, so a large limit costs address space, not
+    /// memory.
+    pub const MAX_LIMIT: u64 = 1 << 44;
 }
 
 impl Default for HeapConfig {

@@ -1,11 +1,13 @@
-//! [`GcError`]: every way a heap operation can be refused.
+//! [`GcError`]: every way a heap operation can be refused, with the
+//! reason enums of the two that have several ([`ConfigError`],
+//! [`TypeError`]).
 
 use crate::types::TypeId;
 use capability_heap::{CapFault, RegionError};
 use core::fmt;
 
 /// A refused heap operation. The heap is left usable and intact by every
-/// one of them.
+/// one of them (but [`GcError::Poisoned`], which says it is not).
 #[derive(Clone, Debug, PartialEq)]
 pub enum GcError {
     /// A capability check failed (tag, seal, permission, bounds, alignment).
@@ -13,10 +15,12 @@ pub enum GcError {
     /// The reference was obtained before the last collection (a plain
     /// local kept across a safepoint): its object may have been freed or
     /// moved. Keep references across allocations in handles or roots.
+    /// Also what a reference of another heap gets, in checked modes.
     StaleReference,
     /// The null reference was used as an object.
     NullReference,
-    /// The heap limit was reached even after a full collection.
+    /// The heap limit was reached even after a full collection, or the
+    /// request can never fit.
     OutOfMemory {
         /// Bytes the failed allocation needed.
         requested: u64,
@@ -28,9 +32,8 @@ pub enum GcError {
     /// The type is not of the kind the operation needs (e.g. `alloc` of an
     /// array type, `alloc_array` of a fixed type).
     WrongKind(TypeId),
-    /// A type description is invalid (misaligned or out-of-range reference
-    /// offsets, zero size where one is needed, too many types).
-    InvalidType(&'static str),
+    /// A type description is invalid.
+    InvalidType(TypeError),
     /// The offset is not a reference slot of the object's type.
     NotARefSlot {
         /// The object's type.
@@ -45,56 +48,148 @@ pub enum GcError {
         /// The number of valid indices.
         len: u64,
     },
-    /// The handle's scope was closed, or the persistent root released.
+    /// The handle's scope was closed, or the persistent root, weak
+    /// reference, ephemeron or finalizer registration released.
     InvalidHandle,
-    /// `close_scope` was given a scope that is not the innermost open one.
+    /// `close_scope` was given a scope that is open but not the innermost.
     ScopeMismatch,
+    /// `close_scope` was given a scope that is already closed.
+    ScopeClosed,
     /// The root region id does not name a live root region.
     InvalidRootRegion,
+    /// A token (handle, scope, persistent, weak reference, ephemeron,
+    /// finalizer, root region, type id) of another heap.
+    WrongHeap,
     /// The configuration cannot be used.
-    InvalidConfig(&'static str),
+    InvalidConfig(ConfigError),
     /// The heap's memory could not be mapped.
     Region(RegionError),
     /// The reference does not designate a live object of this heap.
     NotAnObject,
+    /// A trace callback panicked while the mutator asked about a slot; the
+    /// heap is unchanged.
+    TracePanicked,
+    /// A trace callback panicked during a collection, which may have freed
+    /// objects that were reachable: the heap refuses every operation.
+    Poisoned,
+}
+
+/// Why a [`crate::HeapConfig`] (or a root-region size) cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The limit is outside [`crate::HeapConfig::MIN_LIMIT`] ..=
+    /// [`crate::HeapConfig::MAX_LIMIT`].
+    Limit(u64),
+    /// `initial_size` exceeds the limit.
+    InitialSize(u64),
+    /// `growth_factor` is not a finite number ≥ 1.
+    GrowthFactor,
+    /// Scanning by tag needs a tagged (SoftCheri) mode.
+    TagScanNeedsTags,
+    /// `nursery_size` is outside 64 KiB ..= limit / 2 (Generational).
+    NurserySize(u64),
+    /// `pause_goal` is zero.
+    PauseGoal,
+    /// A root region needs 1 ..= 2^32 slots.
+    RootRegionSlots(u64),
+    /// Every heap identity has been used (2^32 − 1 heaps were made in this
+    /// process): identities are never reused.
+    TooManyHeaps,
+}
+
+/// Why a type description is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeError {
+    /// A reference offset is not a multiple of the slot size.
+    MisalignedOffset(u64),
+    /// A reference slot does not fit in the object.
+    OffsetOutOfBounds(u64),
+    /// The fixed payload exceeds [`crate::ObjectType::MAX_FIXED_SIZE`].
+    TooLarge(u64),
+    /// The heap has registered 2^32 types.
+    TooMany,
 }
 
 impl fmt::Display for GcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GcError::Cap(c) => write!(f, "capability fault: {c}"),
-            GcError::StaleReference => {
-                write!(f, "stale reference: obtained before the last collection")
-            }
+            GcError::StaleReference => write!(
+                f,
+                "stale reference: obtained before the last collection, or from another heap"
+            ),
             GcError::NullReference => write!(f, "null reference used as an object"),
             GcError::OutOfMemory { requested, limit } => write!(
                 f,
                 "out of memory: {requested} bytes requested, heap limit {limit} bytes reached"
             ),
-            GcError::UnknownType(t) => write!(f, "unknown type id {}", t.0),
-            GcError::WrongKind(t) => write!(f, "type {} is not of the kind needed", t.0),
+            GcError::UnknownType(t) => write!(f, "unknown type id {}", t.index()),
+            GcError::WrongKind(t) => write!(f, "type {} is not of the kind needed", t.index()),
             GcError::InvalidType(why) => write!(f, "invalid type: {why}"),
-            GcError::NotARefSlot { ty, offset } => {
-                write!(
-                    f,
-                    "offset {offset} is not a reference slot of type {}",
-                    ty.0
-                )
-            }
+            GcError::NotARefSlot { ty, offset } => write!(
+                f,
+                "offset {offset} is not a reference slot of type {}",
+                ty.index()
+            ),
             GcError::IndexOutOfRange { index, len } => {
                 write!(f, "index {index} out of range (length {len})")
             }
-            GcError::InvalidHandle => write!(f, "handle or persistent root is no longer valid"),
+            GcError::InvalidHandle => write!(f, "handle or root is no longer valid"),
             GcError::ScopeMismatch => write!(f, "scope closed out of order"),
+            GcError::ScopeClosed => write!(f, "scope already closed"),
             GcError::InvalidRootRegion => write!(f, "no such root region"),
+            GcError::WrongHeap => write!(f, "token of another heap"),
             GcError::InvalidConfig(why) => write!(f, "invalid heap configuration: {why}"),
             GcError::Region(e) => write!(f, "cannot map heap memory: {e}"),
             GcError::NotAnObject => write!(f, "reference does not designate a live object"),
+            GcError::TracePanicked => write!(f, "the type's trace callback panicked"),
+            GcError::Poisoned => write!(
+                f,
+                "heap poisoned: a trace callback panicked during a collection"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Limit(l) => write!(f, "limit {l} must be between 256 KiB and 16 TiB"),
+            ConfigError::InitialSize(s) => write!(f, "initial_size {s} exceeds the limit"),
+            ConfigError::GrowthFactor => write!(f, "growth_factor must be a finite number >= 1"),
+            ConfigError::TagScanNeedsTags => {
+                write!(f, "scanning by tag needs a tagged (SoftCheri) mode")
+            }
+            ConfigError::NurserySize(n) => {
+                write!(f, "nursery_size {n} must be between 64 KiB and limit/2")
+            }
+            ConfigError::PauseGoal => write!(f, "pause_goal must be positive"),
+            ConfigError::RootRegionSlots(n) => {
+                write!(f, "a root region needs 1..=2^32 slots, not {n}")
+            }
+            ConfigError::TooManyHeaps => write!(f, "every heap identity has been used"),
+        }
+    }
+}
+
+impl fmt::Display for TypeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeError::MisalignedOffset(o) => {
+                write!(f, "reference offset {o} not aligned to the slot size")
+            }
+            TypeError::OffsetOutOfBounds(o) => {
+                write!(f, "reference offset {o} beyond the object size")
+            }
+            TypeError::TooLarge(s) => write!(f, "fixed object of {s} bytes larger than 1 GiB"),
+            TypeError::TooMany => write!(f, "too many types"),
         }
     }
 }
 
 impl std::error::Error for GcError {}
+impl std::error::Error for ConfigError {}
+impl std::error::Error for TypeError {}
 
 impl From<CapFault> for GcError {
     fn from(c: CapFault) -> Self {
@@ -105,5 +200,17 @@ impl From<CapFault> for GcError {
 impl From<RegionError> for GcError {
     fn from(e: RegionError) -> Self {
         GcError::Region(e)
+    }
+}
+
+impl From<ConfigError> for GcError {
+    fn from(e: ConfigError) -> Self {
+        GcError::InvalidConfig(e)
+    }
+}
+
+impl From<TypeError> for GcError {
+    fn from(e: TypeError) -> Self {
+        GcError::InvalidType(e)
     }
 }

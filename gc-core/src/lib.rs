@@ -4,64 +4,87 @@
 //! heap verifier, generic over the reference mode of `capability-heap`
 //! (`Native`, `P128`, `SoftCheri<F>`), monomorphised per mode.
 //!
-//! Crate map:
-//! - [`Heap`] (`heap.rs`): a heap value and the mutator API — allocation
-//!   (moving, or pinned), checked field access, reference fields with the
-//!   generational write barrier, handles, persistent roots, root regions.
-//! - [`HeapConfig`], [`Plan`], [`ScanStrategy`] (`config.rs`).
-//! - [`ObjectType`], [`TypeId`] (`types.rs`): the per-heap type registry.
-//! - [`ObjRef`] (`object.rs`): a reference as the mutator holds it; the
-//!   header layout and flags (pinned, forwarded).
-//! - `plan/`: the plans — `marksweep/` (blocks, size classes, large-object
-//!   space, sweep), `copy_space.rs` (bump allocation, quarantine, retained
-//!   blocks), `evacuate.rs` (copying with forwarding and I8 re-derivation),
-//!   and the collection driver (`Heap::collect`, `Heap::collect_minor`).
-//! - `trace.rs`: marking by type map or by tag; `mark_bits.rs`: side
-//!   bitmaps.
-//! - [`WeakRef`], [`Ephemeron`] and finalization (`weak.rs`).
-//! - [`Violation`] (`verify.rs`): `Heap::verify` checks I1–I6, I8, I9.
-//! - [`HeapStats`], [`CollectionStats`] (`stats.rs`); `CAPGC_LOG=gc`.
+//! Crate map — each concept in one place:
+//! - [`Heap`] (`heap.rs`): creation, identity, the validation every entry
+//!   point shares, statistics. Its API is spread over the modules of what
+//!   it acts on: `mutator.rs` (allocation, fields, the write barrier's
+//!   call), `roots.rs`, `weak.rs`, `types.rs`, `plan/` (collection),
+//!   `verify/`.
+//! - [`HeapConfig`], [`Plan`], [`ScanStrategy`] (`config.rs`);
+//!   [`GcError`] with [`ConfigError`], [`TypeError`] (`error.rs`).
+//! - [`ObjRef`] and the [`HEADER_SIZE`]-byte header type (`object/`).
+//! - [`ObjectType`], [`TypeId`] (`types.rs`): the per-heap registry and
+//!   the one rule for reference slots.
+//! - [`Handle`], [`Scope`], [`Persistent`], [`RootRegionId`]
+//!   (`roots.rs`); [`WeakRef`], [`Ephemeron`], [`Finalizer`] (`weak.rs`);
+//!   all on one generational table (`slab.rs`).
+//! - `policy/`: the spaces — blocks, the mark-sweep space, the
+//!   large-object space, the copy space, evacuation — and the arena that
+//!   holds one region's worth of them.
+//! - `plan/`: the plans (`marksweep`, `semispace`, `generational/` with
+//!   its barrier and nursery sizing), the constraints table, pacing.
+//! - `trace/`: slot enumeration, marking, the ephemeron fixpoint.
+//! - [`Violation`] (`verify/`): [`Heap::verify`] checks I1–I6, I8, I9.
+//! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
+//!   `CAPGC_LOG=gc`.
 //!
 //! Decisions where DESIGN.md is silent: a plain [`ObjRef`] is valid until
 //! the next collection in every plan (checked modes refuse it afterwards
 //! with [`GcError::StaleReference`], the software analogue of revoking
 //! register-held capabilities), so objects kept across allocations live in
-//! handles, persistents or root regions; root-region slots are 16 bytes in
-//! every mode so each has its own tag bit; scanning by tag needs a tagged
-//! mode; evacuated blocks are quarantined for one collection and zeroed
-//! when next handed out; the Generational nursery is sized to a
-//! minor-pause goal (1 ms by default, [`HeapConfig::pause_goal`]) from the
-//! measured cost of evacuating a byte.
+//! handles, persistents or root regions; nothing turns bits back into an
+//! `ObjRef`; root-region slots are 16 bytes in every mode so each has its
+//! own tag bit; scanning by tag needs a tagged mode; evacuated blocks are
+//! quarantined for one collection and zeroed when next handed out; the
+//! Generational nursery is sized to a minor-pause goal (1 ms by default,
+//! [`HeapConfig::pause_goal`]) from the measured cost of evacuating a
+//! byte.
 //!
 //! ```
 //! use capability_heap::{Morello, SoftCheri};
 //! use gc_core::{GcError, Heap, HeapConfig};
+//! type M = SoftCheri<Morello>;
 //!
-//! let mut heap = Heap::<SoftCheri<Morello>>::new(HeapConfig::default())?;
+//! let mut heap = Heap::<M>::new(HeapConfig::default())?;
 //! let node = heap.record_type(1, 8)?; // one reference, 8 data bytes
 //! let a = heap.alloc(node)?;
 //! let ha = heap.handle(&a)?;
 //! let b = heap.alloc(node)?; // a safepoint: `a` may be stale now
 //! let a = heap.get(ha)?;
-//! heap.set_ref(&a, Heap::<SoftCheri<Morello>>::ref_offset(0), &b)?;
-//! heap.write::<u64>(&b, Heap::<SoftCheri<Morello>>::data_offset(1), 42)?;
-//! heap.collect();
+//! heap.set_ref(&a, Heap::<M>::ref_offset(0), &b)?;
+//! heap.write::<u64>(&b, Heap::<M>::data_offset(1), 42)?;
+//! heap.collect()?;
+//! assert_eq!(heap.read::<u64>(&b, 16), Err(GcError::StaleReference));
 //! let a = heap.get(ha)?;
 //! let b = heap.get_ref(&a, 0)?;
 //! assert_eq!(heap.read::<u64>(&b, 16)?, 42);
 //! // Past the end of the (16-byte padded) payload: refused by b's own capability.
 //! assert!(matches!(heap.read::<u64>(&b, 32), Err(GcError::Cap(_))));
-//! heap.verify().expect("I1-I6 hold");
+//! heap.verify().expect("I1-I6, I8, I9 hold");
 //! # Ok::<(), GcError>(())
+//! ```
+//!
+//! There is no way back from bits to a reference:
+//!
+//! ```compile_fail,E0599
+//! use capability_heap::{Morello, SoftCheri};
+//! use gc_core::{Heap, HeapConfig};
+//! let mut heap = Heap::<SoftCheri<Morello>>::new(HeapConfig::default()).unwrap();
+//! let node = heap.record_type(0, 16).unwrap();
+//! let o = heap.alloc(node).unwrap();
+//! let again = heap.ref_from_raw(o.raw());
 //! ```
 
 mod config;
 mod error;
 mod heap;
 mod mark_bits;
+mod mutator;
 mod object;
 mod plan;
+mod policy;
 mod roots;
+mod slab;
 mod stats;
 mod trace;
 mod types;
@@ -69,11 +92,11 @@ mod verify;
 mod weak;
 
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
-pub use error::GcError;
+pub use error::{ConfigError, GcError, TypeError};
 pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
-pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats};
+pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats, PauseHistogram};
 pub use types::{ObjectType, ObjectView, TraceFn, TypeId};
 pub use verify::{RefLocation, Violation};
-pub use weak::{Ephemeron, EphemeronPair, WeakRef};
+pub use weak::{Ephemeron, EphemeronPair, Finalizer, WeakRef};

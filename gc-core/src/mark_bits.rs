@@ -9,8 +9,11 @@
 //! time. Rejected: mark bits in the header (one write per marked object
 //! into otherwise cold memory, and no way to answer the validation
 //! question for an arbitrary address).
+//!
+//! The words live in a lazily committed [`ZeroedArray`], so a bitmap over
+//! a heap reserved at terabytes costs address space until it is used.
 
-use capability_heap::Address;
+use capability_heap::{Address, RegionError, ZeroedArray};
 
 /// Granularity of a bit: 8 bytes (the smallest payload alignment, Native).
 const SHIFT: u32 = 3;
@@ -19,17 +22,17 @@ const SHIFT: u32 = 3;
 pub(crate) struct SideBitmap {
     base: u64,
     len: u64,
-    words: Vec<u64>,
+    words: ZeroedArray<u64>,
 }
 
 impl SideBitmap {
-    pub(crate) fn new(base: Address, len: u64) -> SideBitmap {
+    pub(crate) fn new(base: Address, len: u64) -> Result<SideBitmap, RegionError> {
         let bits = len >> SHIFT;
-        SideBitmap {
+        Ok(SideBitmap {
             base: base.get(),
             len,
-            words: vec![0; bits.div_ceil(64) as usize],
-        }
+            words: ZeroedArray::new(bits.div_ceil(64) as usize)?,
+        })
     }
 
     #[inline(always)]
@@ -85,7 +88,9 @@ impl SideBitmap {
     /// can.
     pub(crate) fn clear_range(&mut self, addr: Address, len: u64) {
         let lo = addr.get().saturating_sub(self.base) >> SHIFT;
-        let hi = ((addr.get() + len)
+        let hi = (addr
+            .get()
+            .saturating_add(len)
             .min(self.base + self.len)
             .saturating_sub(self.base))
             >> SHIFT;
@@ -134,7 +139,7 @@ mod tests {
 
     #[test]
     fn bits_round_trip_and_reject_misaligned() {
-        let mut b = SideBitmap::new(Address(0x1000), 0x1000);
+        let mut b = SideBitmap::new(Address(0x1000), 0x1000).unwrap();
         assert!(!b.get(Address(0x1008)));
         assert!(!b.test_and_set(Address(0x1008)));
         assert!(b.test_and_set(Address(0x1008)));

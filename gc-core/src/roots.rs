@@ -1,23 +1,28 @@
 //! Precise roots: handle scopes, persistent roots and root regions.
 //!
 //! - **Handle scopes** are a stack, like V8's `HandleScope`: handles are
-//!   slots in one vector, a scope remembers the height it opened at, and
-//!   closing it drops every handle above. A [`Handle`] carries a unique id
-//!   beside its index, so using one whose scope was closed (even if its
-//!   index was reused since) is [`crate::GcError::InvalidHandle`], never
-//!   another object.
-//! - **Persistent roots** live in a slab with generation counts until
-//!   released explicitly.
+//!   entries of a stack-discipline [`Slab`], a scope remembers the height
+//!   it opened at, and closing it releases every handle above. A
+//!   [`Handle`] carries its entry's generation, so using one whose scope
+//!   was closed (even if its index was reused since) is
+//!   [`GcError::InvalidHandle`], never another object.
+//! - **Persistent roots** live in a slab until released explicitly.
 //! - **Root regions** are VM-owned arrays of reference slots (an
-//!   interpreter's operand stack) in their own tagged memory. In
-//!   `SoftCheri` the tags are real capability tags; in the unchecked modes
-//!   the same tag bit is the "this slot holds a reference" bit, set by a
-//!   reference store and cleared by a data store. The collector scans only
-//!   tagged slots.
+//!   interpreter's operand stack) in memory of their own that the mode
+//!   maps: capability memory in `SoftCheri`, where a slot's tag is a real
+//!   capability tag, plain memory in the unchecked modes, where a marker
+//!   says "this slot holds a reference". The collector scans only tagged
+//!   (marked) slots, and a data store clears the tag (I6).
 //!
-//! The collector visits every root slot and may rewrite it (moving plans),
-//! so roots hold raw mode references, not [`crate::ObjRef`]s.
+//! Every token carries its heap's identity ([`GcError::WrongHeap`] in
+//! another heap). The collector visits every root slot and may rewrite it
+//! (moving plans, I8) through [`Roots::trace`], the one root scan every
+//! plan uses; the verifier reads them through [`Roots::for_each`].
 
+use crate::error::ConfigError;
+use crate::slab::{Key, Slab};
+use crate::trace::Tracer;
+use crate::verify::RefLocation;
 use crate::{GcError, Heap, ObjRef};
 use capability_heap::{Address, RefMode, TaggedRegion};
 
@@ -28,74 +33,128 @@ pub(crate) const ROOT_STRIDE: u64 = capability_heap::GRANULE;
 /// A handle: an object kept alive until its scope closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Handle {
-    pub(crate) index: u32,
-    pub(crate) id: u32,
+    heap: u32,
+    key: Key,
 }
 
 /// An open handle scope; give it back to [`crate::Heap::close_scope`].
-#[derive(Debug, PartialEq, Eq)]
+/// A token: closing it a second time is [`GcError::ScopeClosed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use = "a scope must be closed"]
 pub struct Scope {
-    pub(crate) depth: u32,
-    pub(crate) height: u32,
+    heap: u32,
+    serial: u64,
 }
 
 /// A persistent root: alive until [`crate::Heap::release`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Persistent {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+    heap: u32,
+    key: Key,
 }
 
 /// A root region: a VM-owned array of reference slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RootRegionId {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+    heap: u32,
+    key: Key,
 }
 
 /// A root region's memory.
 pub(crate) struct RootRegion {
-    pub(crate) memory: TaggedRegion,
-    pub(crate) slots: u64,
+    memory: TaggedRegion,
+    slots: u64,
+}
+
+impl RootRegion {
+    /// The address of slot `index`, if in range.
+    fn slot(&self, index: u64) -> Result<Address, GcError> {
+        if index >= self.slots {
+            return Err(GcError::IndexOutOfRange {
+                index,
+                len: self.slots,
+            });
+        }
+        Ok(self.memory.base().add(index * ROOT_STRIDE))
+    }
+
+    /// The slots holding a reference (tagged or marked): the one
+    /// root-region scan.
+    fn ref_slots(&self) -> impl Iterator<Item = Address> + '_ {
+        self.memory
+            .tagged_granules(self.memory.base(), self.slots * ROOT_STRIDE)
+    }
 }
 
 /// Every root of a heap.
 pub(crate) struct Roots<M: RefMode> {
-    /// Handle slots: (reference, unique id).
-    pub(crate) handles: Vec<(M::Ref, u32)>,
-    /// Heights of the open scopes, innermost last.
-    pub(crate) scopes: Vec<u32>,
-    pub(crate) next_handle_id: u32,
-    /// Persistent slots: reference (None when free) and generation.
-    pub(crate) persistents: Vec<(Option<M::Ref>, u32)>,
-    pub(crate) free_persistents: Vec<u32>,
-    /// Root regions (None when released) and generations.
-    pub(crate) regions: Vec<(Option<RootRegion>, u32)>,
+    heap: u32,
+    handles: Slab<M::Ref>,
+    /// Open scopes, innermost last: (handle height, serial).
+    scopes: Vec<(usize, u64)>,
+    next_scope: u64,
+    persistents: Slab<M::Ref>,
+    regions: Slab<RootRegion>,
 }
 
 impl<M: RefMode> Roots<M> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(heap: u32) -> Self {
         Roots {
-            handles: Vec::new(),
+            heap,
+            handles: Slab::new(),
             scopes: Vec::new(),
-            next_handle_id: 1,
-            persistents: Vec::new(),
-            free_persistents: Vec::new(),
-            regions: Vec::new(),
+            next_scope: 1,
+            persistents: Slab::new(),
+            regions: Slab::new(),
         }
     }
 
-    /// Calls `f` on every root slot holding a reference, allowing it to be
-    /// rewritten. Root-region slots are visited by address instead (see
-    /// [`Roots::region_slots`]).
-    pub(crate) fn for_each_slot(&mut self, mut f: impl FnMut(&mut M::Ref)) {
-        for (r, _) in &mut self.handles {
-            f(r);
+    fn mine(&self, heap: u32) -> Result<(), GcError> {
+        if heap == self.heap {
+            Ok(())
+        } else {
+            Err(GcError::WrongHeap)
         }
-        for (r, _) in &mut self.persistents {
-            if let Some(r) = r {
-                f(r);
+    }
+
+    /// Traces every root with `t`, writing back what it returns (I8).
+    pub(crate) fn trace<T: Tracer<M>>(&mut self, t: &mut T) {
+        for r in self.handles.iter_mut().chain(self.persistents.iter_mut()) {
+            let raw = M::to_raw(r);
+            let n = t.trace(raw);
+            if n != raw {
+                *r = M::from_raw(&n);
+            }
+        }
+        for rr in self.regions.iter_mut() {
+            let slots: Vec<Address> = rr.ref_slots().collect();
+            for s in slots {
+                // SAFETY: a tagged (marked) granule of the root region is an
+                // aligned slot inside its memory, which this mode mapped.
+                let raw = unsafe { M::read_raw_slot(&rr.memory, s) };
+                let n = t.trace(raw);
+                if n != raw {
+                    // SAFETY: as above.
+                    unsafe { M::write_raw_slot(&mut rr.memory, s, &n) };
+                }
+            }
+        }
+    }
+
+    /// Calls `f` with every root reference and where it is.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(RefLocation, M::Ref)) {
+        for (i, r) in self.handles.iter() {
+            f(RefLocation::Handle(i), *r);
+        }
+        for (i, r) in self.persistents.iter() {
+            f(RefLocation::Persistent(i), *r);
+        }
+        for (ri, rr) in self.regions.iter() {
+            for s in rr.ref_slots() {
+                // SAFETY: as in `trace`.
+                let r = unsafe { M::read_slot(&rr.memory, s) };
+                let index = s.offset_from(rr.memory.base()) / ROOT_STRIDE;
+                f(RefLocation::RootRegion { region: ri, index }, r);
             }
         }
     }
@@ -106,57 +165,66 @@ impl<M: RefMode> Heap<M> {
 
     /// Opens a nested handle scope.
     pub fn open_scope(&mut self) -> Scope {
-        let height = self.roots.handles.len() as u32;
-        self.roots.scopes.push(height);
+        let roots = &mut self.roots;
+        let serial = roots.next_scope;
+        roots.next_scope += 1;
+        roots.scopes.push((roots.handles.height(), serial));
         Scope {
-            depth: self.roots.scopes.len() as u32,
-            height,
+            heap: roots.heap,
+            serial,
         }
     }
 
-    /// Closes the innermost scope, releasing its handles.
+    /// Closes the innermost scope, releasing its handles. A scope that is
+    /// open but not the innermost is refused ([`GcError::ScopeMismatch`])
+    /// and stays open — close the inner ones first.
     pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
-        if scope.depth as usize != self.roots.scopes.len() {
-            return Err(GcError::ScopeMismatch);
+        let roots = &mut self.roots;
+        roots.mine(scope.heap)?;
+        match roots.scopes.last() {
+            Some(&(height, serial)) if serial == scope.serial => {
+                roots.scopes.pop();
+                roots.handles.truncate(height);
+                Ok(())
+            }
+            _ if roots.scopes.iter().any(|s| s.1 == scope.serial) => Err(GcError::ScopeMismatch),
+            _ => Err(GcError::ScopeClosed),
         }
-        self.roots.scopes.pop();
-        self.roots.handles.truncate(scope.height as usize);
-        Ok(())
     }
 
     /// Roots `obj` in the innermost scope (or the base scope).
     pub fn handle(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
         self.storable(obj)?;
-        let id = self.roots.next_handle_id;
-        self.roots.next_handle_id = id.wrapping_add(1).max(1);
-        self.roots.handles.push((obj.raw, id));
+        let key = self.roots.handles.push(obj.raw)?;
         Ok(Handle {
-            index: self.roots.handles.len() as u32 - 1,
-            id,
+            heap: self.roots.heap,
+            key,
         })
     }
 
     /// The object a handle holds, as a reference of the current epoch.
+    #[inline]
     pub fn get(&self, h: Handle) -> Result<ObjRef<M>, GcError> {
-        match self.roots.handles.get(h.index as usize) {
-            Some((raw, id)) if *id == h.id => Ok(ObjRef {
-                raw: *raw,
-                epoch: self.epoch,
-            }),
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.roots.mine(h.heap)?;
+        self.usable()?;
+        let raw = *self
+            .roots
+            .handles
+            .get(h.key)
+            .ok_or(GcError::InvalidHandle)?;
+        Ok(self.stamped(raw))
     }
 
     /// Points an existing handle at another object (or null).
     pub fn set_handle(&mut self, h: Handle, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.roots.mine(h.heap)?;
         self.storable(obj)?;
-        match self.roots.handles.get_mut(h.index as usize) {
-            Some((raw, id)) if *id == h.id => {
-                *raw = obj.raw;
-                Ok(())
-            }
-            _ => Err(GcError::InvalidHandle),
-        }
+        *self
+            .roots
+            .handles
+            .get_mut(h.key)
+            .ok_or(GcError::InvalidHandle)? = obj.raw;
+        Ok(())
     }
 
     // ---- persistent roots -----------------------------------------------------
@@ -164,109 +232,96 @@ impl<M: RefMode> Heap<M> {
     /// Roots `obj` until [`Heap::release`].
     pub fn persist(&mut self, obj: &ObjRef<M>) -> Result<Persistent, GcError> {
         self.storable(obj)?;
-        let roots = &mut self.roots;
-        let index = match roots.free_persistents.pop() {
-            Some(i) => {
-                roots.persistents[i as usize].0 = Some(obj.raw);
-                i
-            }
-            None => {
-                roots.persistents.push((Some(obj.raw), 0));
-                roots.persistents.len() as u32 - 1
-            }
-        };
+        let key = self.roots.persistents.insert(obj.raw)?;
         Ok(Persistent {
-            index,
-            generation: roots.persistents[index as usize].1,
+            heap: self.roots.heap,
+            key,
         })
     }
 
     /// The object a persistent root holds.
     pub fn get_persistent(&self, p: Persistent) -> Result<ObjRef<M>, GcError> {
-        match self.roots.persistents.get(p.index as usize) {
-            Some((Some(raw), g)) if *g == p.generation => Ok(ObjRef {
-                raw: *raw,
-                epoch: self.epoch,
-            }),
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.roots.mine(p.heap)?;
+        self.usable()?;
+        let raw = *self
+            .roots
+            .persistents
+            .get(p.key)
+            .ok_or(GcError::InvalidHandle)?;
+        Ok(self.stamped(raw))
+    }
+
+    /// Points a persistent root at another object (or null).
+    pub fn set_persistent(&mut self, p: Persistent, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.roots.mine(p.heap)?;
+        self.storable(obj)?;
+        *self
+            .roots
+            .persistents
+            .get_mut(p.key)
+            .ok_or(GcError::InvalidHandle)? = obj.raw;
+        Ok(())
     }
 
     /// Releases a persistent root.
     pub fn release(&mut self, p: Persistent) -> Result<(), GcError> {
-        match self.roots.persistents.get_mut(p.index as usize) {
-            Some((slot @ Some(_), g)) if *g == p.generation => {
-                *slot = None;
-                *g = g.wrapping_add(1);
-                self.roots.free_persistents.push(p.index);
-                Ok(())
-            }
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.roots.mine(p.heap)?;
+        self.roots
+            .persistents
+            .remove(p.key)
+            .map(drop)
+            .ok_or(GcError::InvalidHandle)
     }
 
     // ---- root regions -----------------------------------------------------------
 
     /// Creates a root region of `slots` reference slots, all empty.
     pub fn root_region_new(&mut self, slots: u64) -> Result<RootRegionId, GcError> {
+        self.usable()?;
         if slots == 0 || slots > (1 << 32) {
-            return Err(GcError::InvalidConfig("root region needs 1..=2^32 slots"));
+            return Err(ConfigError::RootRegionSlots(slots).into());
         }
-        let memory = TaggedRegion::new(slots * ROOT_STRIDE)?;
-        let rr = RootRegion { memory, slots };
-        let regions = &mut self.roots.regions;
-        let index = match regions.iter().position(|(r, _)| r.is_none()) {
-            Some(i) => {
-                regions[i].0 = Some(rr);
-                i
-            }
-            None => {
-                regions.push((Some(rr), 0));
-                regions.len() - 1
-            }
-        };
+        let memory = M::new_root_region(slots * ROOT_STRIDE)?;
+        let key = self.roots.regions.insert(RootRegion { memory, slots })?;
         Ok(RootRegionId {
-            index: index as u32,
-            generation: regions[index].1,
+            heap: self.roots.heap,
+            key,
         })
     }
 
     /// Releases a root region; its slots stop being roots.
     pub fn root_region_free(&mut self, id: RootRegionId) -> Result<(), GcError> {
-        match self.roots.regions.get_mut(id.index as usize) {
-            Some((r @ Some(_), g)) if *g == id.generation => {
-                *r = None;
-                *g = g.wrapping_add(1);
-                Ok(())
-            }
-            _ => Err(GcError::InvalidRootRegion),
-        }
+        self.roots.mine(id.heap)?;
+        self.roots
+            .regions
+            .remove(id.key)
+            .map(drop)
+            .ok_or(GcError::InvalidRootRegion)
     }
 
-    fn root_slot(&self, id: RootRegionId, index: u64) -> Result<(&RootRegion, Address), GcError> {
-        match self.roots.regions.get(id.index as usize) {
-            Some((Some(r), g)) if *g == id.generation => Ok((r, slot_in(r, index)?)),
-            _ => Err(GcError::InvalidRootRegion),
-        }
+    fn root_region(&self, id: RootRegionId) -> Result<&RootRegion, GcError> {
+        self.roots.mine(id.heap)?;
+        self.roots
+            .regions
+            .get(id.key)
+            .ok_or(GcError::InvalidRootRegion)
     }
 
-    /// The root region's memory and slot `index`'s address, for writing.
-    fn root_slot_mut(
-        &mut self,
-        id: RootRegionId,
-        index: u64,
-    ) -> Result<(&mut TaggedRegion, Address), GcError> {
-        match self.roots.regions.get_mut(id.index as usize) {
-            Some((Some(r), g)) if *g == id.generation => {
-                let slot = slot_in(r, index)?;
-                Ok((&mut r.memory, slot))
-            }
-            _ => Err(GcError::InvalidRootRegion),
-        }
+    fn root_region_mut(&mut self, id: RootRegionId) -> Result<&mut RootRegion, GcError> {
+        self.roots.mine(id.heap)?;
+        self.roots
+            .regions
+            .get_mut(id.key)
+            .ok_or(GcError::InvalidRootRegion)
+    }
+
+    /// The number of slots of a root region.
+    pub fn root_region_len(&self, id: RootRegionId) -> Result<u64, GcError> {
+        Ok(self.root_region(id)?.slots)
     }
 
     /// Stores a reference (or null) in root-region slot `index`; the slot's
-    /// tag marks it as a reference.
+    /// tag (marker) says it holds a reference.
     pub fn root_set(
         &mut self,
         id: RootRegionId,
@@ -274,14 +329,9 @@ impl<M: RefMode> Heap<M> {
         obj: &ObjRef<M>,
     ) -> Result<(), GcError> {
         self.storable(obj)?;
-        let (mem, slot) = self.root_slot_mut(id, index)?;
-        // SAFETY: slot_in checked index < slots, so the slot is inside the
-        // root region's memory and ROOT_STRIDE-aligned.
-        unsafe { M::write_slot(mem, slot, &obj.raw) };
-        if !M::TAGGED {
-            mem.set_tag_bit(slot, !obj.is_null())?;
-        }
-        Ok(())
+        let rr = self.root_region_mut(id)?;
+        let slot = rr.slot(index)?;
+        Ok(M::store_root(&mut rr.memory, slot, &obj.raw)?)
     }
 
     /// Stores plain data in root-region slot `index`, clearing its tag (I6):
@@ -292,38 +342,25 @@ impl<M: RefMode> Heap<M> {
         index: u64,
         value: u64,
     ) -> Result<(), GcError> {
-        let (mem, slot) = self.root_slot_mut(id, index)?;
-        mem.write::<u64>(slot, value)?;
-        Ok(())
+        self.usable()?;
+        let rr = self.root_region_mut(id)?;
+        let slot = rr.slot(index)?;
+        Ok(M::store_root_data(&mut rr.memory, slot, value)?)
     }
 
     /// Loads root-region slot `index` as a reference. A slot holding data
     /// yields an untagged value in `SoftCheri` (any use fails); in the
     /// unchecked modes its bits, unvalidated.
     pub fn root_get(&self, id: RootRegionId, index: u64) -> Result<ObjRef<M>, GcError> {
-        let (r, slot) = self.root_slot(id, index)?;
-        // SAFETY: slot is inside the root region and aligned (root_slot).
-        let raw = unsafe { M::read_slot(&r.memory, slot) };
-        Ok(ObjRef {
-            raw,
-            epoch: self.epoch,
-        })
+        self.usable()?;
+        let rr = self.root_region(id)?;
+        let raw = M::load_root(&rr.memory, rr.slot(index)?)?;
+        Ok(self.stamped(raw))
     }
 
     /// True when root-region slot `index` holds a reference (its tag).
     pub fn root_is_ref(&self, id: RootRegionId, index: u64) -> Result<bool, GcError> {
-        let (r, slot) = self.root_slot(id, index)?;
-        Ok(r.memory.is_tagged(slot))
+        let rr = self.root_region(id)?;
+        Ok(rr.memory.is_tagged(rr.slot(index)?))
     }
-}
-
-/// The address of slot `index` of a root region, if in range.
-fn slot_in(r: &RootRegion, index: u64) -> Result<Address, GcError> {
-    if index >= r.slots {
-        return Err(GcError::IndexOutOfRange {
-            index,
-            len: r.slots,
-        });
-    }
-    Ok(r.memory.base().add(index * ROOT_STRIDE))
 }

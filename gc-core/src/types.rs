@@ -6,7 +6,18 @@
 //! mode's slot size), arrays of references, byte arrays, and fixed-size
 //! objects with a custom trace callback for everything else (tagged
 //! unions, inline caches). Types are per heap, not global, so heaps stay
-//! independent values.
+//! independent values; a [`TypeId`] names its heap.
+//!
+//! **One rule for reference slots.** [`TypeInfo::for_each_slot`] is the
+//! only definition of which offsets of an object are reference slots: the
+//! tracer follows exactly those, and the mutator's `set_ref` / `get_ref`
+//! accept exactly those ([`TypeInfo::is_ref_slot`] is written over it). An
+//! offset is a slot only if it is slot-aligned and the whole slot lies in
+//! the payload as asked for (never in the padding). A custom callback's
+//! answer may change as the object's data does (a union's tag word); the
+//! tracer then clears the tags of granules it no longer reports
+//! (`trace::strip_unreported`), so a reference the collector did not see
+//! can never be loaded again (I3, I6).
 //!
 //! Reference maps are byte offsets rather than slot indices so that one
 //! layout description can mix data and references freely; the price is
@@ -14,21 +25,38 @@
 //! wide modes), which [`crate::Heap::record_type`] hides for the common
 //! "N references then M data bytes" shape.
 
-use capability_heap::{Address, Scalar, TaggedRegion};
+use crate::error::TypeError;
+use crate::{GcError, Heap};
+use capability_heap::{Address, RefMode, Scalar, TaggedRegion};
 use core::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A registered type, valid in the heap that registered it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TypeId(pub u32);
+pub struct TypeId {
+    heap: u32,
+    index: u32,
+}
+
+impl TypeId {
+    /// The type's index in its heap's registry (what an object header
+    /// stores).
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
 
 impl fmt::Debug for TypeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TypeId({})", self.0)
+        write!(f, "TypeId({}@heap{})", self.index, self.heap)
     }
 }
 
 /// A custom trace callback: given a read-only view of the object, report
-/// the byte offset of every slot that holds a reference.
+/// the byte offset of every slot that holds a reference. It may be called
+/// at any time (by the tracer, by `set_ref`/`get_ref`, by the verifier)
+/// and must not panic; one that does during a collection poisons the heap
+/// ([`GcError::Poisoned`]).
 pub type TraceFn = fn(&ObjectView<'_>, &mut dyn FnMut(u64));
 
 /// What a type's objects look like.
@@ -55,6 +83,15 @@ pub enum ObjectType {
     },
 }
 
+impl ObjectType {
+    /// Largest fixed-size payload accepted (1 GiB).
+    pub const MAX_FIXED_SIZE: u64 = 1 << 30;
+}
+
+/// A trace callback panicked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TracePanic;
+
 /// A registered type as the collector uses it.
 #[derive(Clone, Debug)]
 pub(crate) struct TypeInfo {
@@ -66,7 +103,7 @@ pub(crate) struct TypeInfo {
 }
 
 impl TypeInfo {
-    pub(crate) fn new(kind: ObjectType, slot: u64) -> TypeInfo {
+    fn new(kind: ObjectType, slot: u64) -> TypeInfo {
         let ref_mask = match &kind {
             ObjectType::Fixed { ref_offsets, .. } if ref_offsets.iter().all(|o| o / slot < 64) => {
                 Some(ref_offsets.iter().fold(0u64, |m, o| m | 1 << (o / slot)))
@@ -76,63 +113,165 @@ impl TypeInfo {
         TypeInfo { kind, ref_mask }
     }
 
-    /// True when `offset` is a reference slot of an object of this type
-    /// whose payload is `len` bytes.
+    /// The payload size of a fixed-size type (`Fixed`, `Custom`).
+    pub(crate) fn fixed_size(&self) -> Option<u64> {
+        match self.kind {
+            ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => Some(size),
+            ObjectType::RefArray | ObjectType::ByteArray => None,
+        }
+    }
+
+    /// True for a type with a custom trace callback.
+    pub(crate) fn is_custom(&self) -> bool {
+        matches!(self.kind, ObjectType::Custom { .. })
+    }
+
+    /// Calls `f` with the offset of every reference slot of `view`'s
+    /// object, ascending for every kind but `Custom` (in the callback's
+    /// order, filtered by the slot rule). The one definition of a slot.
+    pub(crate) fn for_each_slot(
+        &self,
+        view: &ObjectView<'_>,
+        slot: u64,
+        mut f: impl FnMut(u64),
+    ) -> Result<(), TracePanic> {
+        let len = view.len;
+        if let Some(mut mask) = self.ref_mask {
+            while mask != 0 {
+                f(u64::from(mask.trailing_zeros()) * slot);
+                mask &= mask - 1;
+            }
+            return Ok(());
+        }
+        match &self.kind {
+            ObjectType::Fixed { ref_offsets, .. } => ref_offsets.iter().for_each(|&o| f(o)),
+            ObjectType::RefArray => (0..len / slot).for_each(|i| f(i * slot)),
+            ObjectType::ByteArray => {}
+            ObjectType::Custom { trace, .. } => {
+                let mut visit = |o: u64| {
+                    if slot_fits(o, slot, len) {
+                        f(o)
+                    }
+                };
+                catch_unwind(AssertUnwindSafe(|| trace(view, &mut visit)))
+                    .map_err(|_| TracePanic)?
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `offset` is a reference slot of `view`'s object
+    /// (exactly the offsets [`TypeInfo::for_each_slot`] reports).
     #[inline(always)]
     pub(crate) fn is_ref_slot(
         &self,
         offset: u64,
-        len: u64,
-        slot: u64,
         view: &ObjectView<'_>,
-    ) -> bool {
+        slot: u64,
+    ) -> Result<bool, TracePanic> {
         if let Some(mask) = self.ref_mask {
-            return offset % slot == 0 && offset / slot < 64 && mask >> (offset / slot) & 1 != 0;
+            return Ok(offset % slot == 0
+                && offset / slot < 64
+                && mask >> (offset / slot) & 1 != 0);
+        }
+        if !slot_fits(offset, slot, view.len) {
+            return Ok(false);
         }
         match &self.kind {
-            ObjectType::Fixed { ref_offsets, .. } => ref_offsets.binary_search(&offset).is_ok(),
-            ObjectType::RefArray => offset % slot == 0 && offset + slot <= len,
-            ObjectType::ByteArray => false,
-            ObjectType::Custom { trace, .. } => {
+            ObjectType::Fixed { ref_offsets, .. } => Ok(ref_offsets.binary_search(&offset).is_ok()),
+            ObjectType::RefArray => Ok(true),
+            ObjectType::ByteArray => Ok(false),
+            ObjectType::Custom { .. } => {
                 let mut found = false;
-                trace(view, &mut |o| found |= o == offset);
-                found
+                self.for_each_slot(view, slot, |o| found |= o == offset)?;
+                Ok(found)
             }
         }
     }
 }
 
+/// The slot rule: slot-aligned, and the whole slot inside the payload.
+#[inline(always)]
+fn slot_fits(offset: u64, slot: u64, len: u64) -> bool {
+    offset % slot == 0 && offset.checked_add(slot).is_some_and(|e| e <= len)
+}
+
 /// Checks a type description against the mode's slot size.
-pub(crate) fn validate(ty: &ObjectType, slot: u64) -> Result<ObjectType, &'static str> {
+fn validate(ty: &ObjectType, slot: u64) -> Result<ObjectType, TypeError> {
+    let size = match ty {
+        ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => *size,
+        ObjectType::RefArray | ObjectType::ByteArray => 0,
+    };
+    if size > ObjectType::MAX_FIXED_SIZE {
+        return Err(TypeError::TooLarge(size));
+    }
     let mut ty = ty.clone();
-    match &mut ty {
-        ObjectType::Fixed { size, ref_offsets } => {
-            ref_offsets.sort_unstable();
-            ref_offsets.dedup();
-            if *size > MAX_FIXED_SIZE {
-                return Err("fixed object larger than 1 GiB");
+    if let ObjectType::Fixed { size, ref_offsets } = &mut ty {
+        ref_offsets.sort_unstable();
+        ref_offsets.dedup();
+        for &o in ref_offsets.iter() {
+            if o % slot != 0 {
+                return Err(TypeError::MisalignedOffset(o));
             }
-            for &o in ref_offsets.iter() {
-                if o % slot != 0 {
-                    return Err("reference offset not aligned to the slot size");
-                }
-                if o + slot > *size {
-                    return Err("reference offset beyond the object size");
-                }
+            if !slot_fits(o, slot, *size) {
+                return Err(TypeError::OffsetOutOfBounds(o));
             }
         }
-        ObjectType::Custom { size, .. } => {
-            if *size > MAX_FIXED_SIZE {
-                return Err("custom object larger than 1 GiB");
-            }
-        }
-        ObjectType::RefArray | ObjectType::ByteArray => {}
     }
     Ok(ty)
 }
 
-/// Largest fixed-size payload accepted.
-const MAX_FIXED_SIZE: u64 = 1 << 30;
+/// The types of one heap.
+pub(crate) struct Types {
+    heap: u32,
+    infos: Vec<TypeInfo>,
+}
+
+impl Types {
+    pub(crate) fn new(heap: u32) -> Types {
+        Types {
+            heap,
+            infos: Vec::new(),
+        }
+    }
+
+    /// Registers a validated type.
+    fn register(&mut self, ty: &ObjectType, slot: u64) -> Result<TypeId, GcError> {
+        let kind = validate(ty, slot)?;
+        let index = u32::try_from(self.infos.len()).map_err(|_| TypeError::TooMany)?;
+        self.infos.try_reserve(1).map_err(|_| TypeError::TooMany)?;
+        self.infos.push(TypeInfo::new(kind, slot));
+        Ok(TypeId {
+            heap: self.heap,
+            index,
+        })
+    }
+
+    /// The type `id` names, if it is one of this heap's.
+    #[inline(always)]
+    pub(crate) fn get(&self, id: TypeId) -> Result<&TypeInfo, GcError> {
+        if id.heap != self.heap {
+            return Err(GcError::WrongHeap);
+        }
+        self.infos
+            .get(id.index as usize)
+            .ok_or(GcError::UnknownType(id))
+    }
+
+    /// The type a header's index names (the collector's lookup).
+    #[inline(always)]
+    pub(crate) fn by_index(&self, index: u32) -> Option<&TypeInfo> {
+        self.infos.get(index as usize)
+    }
+
+    /// The id of the type at `index`.
+    pub(crate) fn id(&self, index: u32) -> TypeId {
+        TypeId {
+            heap: self.heap,
+            index,
+        }
+    }
+}
 
 /// Read-only access to one object's payload, for custom trace callbacks.
 /// Reads outside the payload return `None`.
@@ -159,5 +298,134 @@ impl ObjectView<'_> {
             return None;
         }
         self.region.read::<T>(self.payload.add(offset)).ok()
+    }
+}
+
+impl<M: RefMode> Heap<M> {
+    /// Bytes of one reference slot in this mode.
+    pub const SLOT: u64 = M::SLOT_SIZE;
+
+    /// Byte offset of reference slot `i` in a [`Heap::record_type`] object.
+    pub const fn ref_offset(i: u32) -> u64 {
+        i as u64 * M::SLOT_SIZE
+    }
+
+    /// Byte offset of the data section of a [`Heap::record_type`] object
+    /// with `refs` reference slots.
+    pub const fn data_offset(refs: u32) -> u64 {
+        refs as u64 * M::SLOT_SIZE
+    }
+
+    /// Registers a type.
+    pub fn register_type(&mut self, ty: ObjectType) -> Result<TypeId, GcError> {
+        self.usable()?;
+        self.types.register(&ty, M::SLOT_SIZE)
+    }
+
+    /// Registers the common record shape: `refs` reference slots, then
+    /// `data` bytes (see [`Heap::ref_offset`], [`Heap::data_offset`]).
+    pub fn record_type(&mut self, refs: u32, data: u64) -> Result<TypeId, GcError> {
+        // The size is checked before the offsets are built.
+        let size = Self::data_offset(refs)
+            .checked_add(data)
+            .filter(|s| *s <= ObjectType::MAX_FIXED_SIZE)
+            .ok_or(TypeError::TooLarge(
+                Self::data_offset(refs).saturating_add(data),
+            ))?;
+        let ref_offsets = (0..refs).map(Self::ref_offset).collect();
+        self.register_type(ObjectType::Fixed { size, ref_offsets })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn union_trace(v: &ObjectView<'_>, visit: &mut dyn FnMut(u64)) {
+        // Reports an aligned slot, one in the padding, one past the end
+        // and one that overflows: only the first is a slot.
+        let _ = v;
+        for o in [16, 40, 1 << 20, u64::MAX - 7] {
+            visit(o);
+        }
+    }
+
+    fn panicking_trace(_: &ObjectView<'_>, _: &mut dyn FnMut(u64)) {
+        panic!("a VM bug");
+    }
+
+    #[test]
+    fn mutator_and_tracer_agree_on_every_kind() {
+        let region = TaggedRegion::plain(4096).unwrap();
+        let view = ObjectView {
+            region: &region,
+            payload: region.base(),
+            len: 44,
+        };
+        for kind in [
+            ObjectType::Fixed {
+                size: 44,
+                ref_offsets: vec![0, 16],
+            },
+            ObjectType::RefArray,
+            ObjectType::ByteArray,
+            ObjectType::Custom {
+                size: 44,
+                trace: union_trace,
+            },
+        ] {
+            let info = TypeInfo::new(validate(&kind, 16).unwrap(), 16);
+            let mut traced = Vec::new();
+            info.for_each_slot(&view, 16, |o| traced.push(o)).unwrap();
+            let asked: Vec<u64> = (0..64)
+                .chain([u64::MAX - 7, 1 << 20])
+                .filter(|&o| info.is_ref_slot(o, &view, 16).unwrap())
+                .collect();
+            traced.sort_unstable();
+            assert_eq!(traced, asked, "{kind:?}");
+            assert!(
+                traced.iter().all(|o| o + 16 <= 44),
+                "no slot in the padding"
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_callback_is_reported_not_propagated() {
+        let region = TaggedRegion::plain(4096).unwrap();
+        let view = ObjectView {
+            region: &region,
+            payload: region.base(),
+            len: 32,
+        };
+        let info = TypeInfo::new(
+            ObjectType::Custom {
+                size: 32,
+                trace: panicking_trace,
+            },
+            16,
+        );
+        assert_eq!(info.for_each_slot(&view, 16, |_| {}), Err(TracePanic));
+        assert_eq!(info.is_ref_slot(0, &view, 16), Err(TracePanic));
+    }
+
+    #[test]
+    fn offsets_that_overflow_are_refused() {
+        let t = ObjectType::Fixed {
+            size: 64,
+            ref_offsets: vec![u64::MAX - 15],
+        };
+        assert_eq!(
+            validate(&t, 16).unwrap_err(),
+            TypeError::OffsetOutOfBounds(u64::MAX - 15)
+        );
+        let t = ObjectType::Fixed {
+            size: 64,
+            ref_offsets: vec![8],
+        };
+        assert_eq!(
+            validate(&t, 16).unwrap_err(),
+            TypeError::MisalignedOffset(8)
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! - An **ephemeron** (a weak-keyed pair, as in JS `WeakMap` or Lua weak
 //!   tables) keeps its value alive only while its key is alive through
 //!   something other than the ephemeron; when the key dies both are
-//!   cleared. Tracing runs ephemerons to a fixpoint.
+//!   cleared. Tracing runs ephemerons to a fixpoint
+//!   (`trace::ephemeron`).
 //! - A **finalization registration** (`obj`, token) delivers the token
 //!   once `obj` is found unreachable ([`crate::Heap::take_finalized`]).
 //!   Resurrection rule: none is possible — as with JS
@@ -14,71 +15,90 @@
 //!   never the object, which is freed in the same collection. A VM that
 //!   needs the object's data keeps it in a separate object reachable from
 //!   the token's owner.
+//!
+//! Entries are kept undecoded (`Collector::Raw`), the form the collector
+//! traces and rewrites; each table is a [`Slab`], each token carries its
+//! heap's identity.
 
-use crate::ObjRef;
+use crate::slab::{Key, Slab};
+use crate::trace::{ephemeron, Tracer};
+use crate::verify::RefLocation;
+use crate::{GcError, Heap, ObjRef};
 use capability_heap::RefMode;
 
 /// A weak reference slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WeakRef {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+    heap: u32,
+    key: Key,
 }
 
 /// An ephemeron slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Ephemeron {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+    heap: u32,
+    key: Key,
 }
 
-/// A table entry: contents (None once cleared or released), generation,
-/// and whether the slot is in use.
-type Entry<T> = (Option<T>, u32, bool);
+/// A finalization registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Finalizer {
+    heap: u32,
+    key: Key,
+}
 
 /// An ephemeron's (key, value) as references of the current epoch.
 pub type EphemeronPair<M> = (ObjRef<M>, ObjRef<M>);
 
 /// The weak tables of a heap.
 pub(crate) struct WeakTables<M: RefMode> {
-    /// Weak slots: target (None once cleared or released) and generation.
-    pub(crate) weak: Vec<Entry<M::Ref>>,
-    /// Ephemerons: (key, value) (None once cleared), generation, in use.
-    pub(crate) ephemerons: Vec<Entry<(M::Ref, M::Ref)>>,
+    heap: u32,
+    /// Weak slots: the target, `None` once cleared.
+    weak: Slab<Option<M::Raw>>,
+    /// Ephemerons: (key, value), `None` once cleared.
+    ephemerons: Slab<Option<(M::Raw, M::Raw)>>,
     /// Registrations: object and token.
-    pub(crate) finalizers: Vec<(M::Ref, u64)>,
+    finalizers: Slab<(M::Raw, u64)>,
     /// Tokens of objects found unreachable, not yet taken.
-    pub(crate) ready: Vec<u64>,
+    ready: Vec<u64>,
 }
 
 impl<M: RefMode> WeakTables<M> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(heap: u32) -> Self {
         WeakTables {
-            weak: Vec::new(),
-            ephemerons: Vec::new(),
-            finalizers: Vec::new(),
+            heap,
+            weak: Slab::new(),
+            ephemerons: Slab::new(),
+            finalizers: Slab::new(),
             ready: Vec::new(),
         }
     }
 
-    /// Applies the collector's verdict to every weak entry: `alive` says
-    /// whether a target survives and gives its (possibly moved) reference.
-    pub(crate) fn sweep(&mut self, mut alive: impl FnMut(&M::Ref) -> Option<M::Ref>) {
-        for (t, _, _) in &mut self.weak {
-            if let Some(r) = t {
-                *t = alive(r);
+    fn mine(&self, heap: u32) -> Result<(), GcError> {
+        if heap == self.heap {
+            Ok(())
+        } else {
+            Err(GcError::WrongHeap)
+        }
+    }
+
+    /// After the strong roots are traced: ephemerons to a fixpoint, then
+    /// every weak entry gets the collector's verdict — its target's
+    /// survivor (re-derived if it moved, I8), or cleared.
+    pub(crate) fn trace<T: Tracer<M>>(&mut self, t: &mut T) {
+        ephemeron::fixpoint(&mut self.ephemerons, t);
+        for e in self.weak.iter_mut() {
+            if let Some(r) = e {
+                *e = t.survivor(r);
             }
         }
-        for (e, _, _) in &mut self.ephemerons {
+        for e in self.ephemerons.iter_mut() {
             if let Some((k, v)) = e {
-                *e = match (alive(k), alive(v)) {
-                    (Some(k), Some(v)) => Some((k, v)),
-                    _ => None,
-                };
+                *e = t.survivor(k).zip(t.survivor(v));
             }
         }
         let ready = &mut self.ready;
-        self.finalizers.retain_mut(|(r, token)| match alive(r) {
+        self.finalizers.retain(|(r, token)| match t.survivor(r) {
             Some(n) => {
                 *r = n;
                 true
@@ -89,52 +109,54 @@ impl<M: RefMode> WeakTables<M> {
             }
         });
     }
-}
 
-use crate::{GcError, Heap};
+    /// Calls `f` with every reference the tables hold and where it is.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(RefLocation, M::Ref)) {
+        for (i, e) in self.weak.iter() {
+            if let Some(r) = e {
+                f(RefLocation::Weak(i), M::from_raw(r));
+            }
+        }
+        for (i, e) in self.ephemerons.iter() {
+            if let Some((k, v)) = e {
+                f(RefLocation::Ephemeron(i), M::from_raw(k));
+                f(RefLocation::Ephemeron(i), M::from_raw(v));
+            }
+        }
+        for (i, (r, _)) in self.finalizers.iter() {
+            f(RefLocation::Finalizer(i), M::from_raw(r));
+        }
+    }
+}
 
 impl<M: RefMode> Heap<M> {
     /// A weak reference to `obj`.
     pub fn weak_new(&mut self, obj: &ObjRef<M>) -> Result<WeakRef, GcError> {
         self.storable(obj)?;
-        let t = &mut self.weak.weak;
-        let index = match t.iter().position(|e| !e.2) {
-            Some(i) => {
-                t[i] = (Some(obj.raw), t[i].1, true);
-                i
-            }
-            None => {
-                t.push((Some(obj.raw), 0, true));
-                t.len() - 1
-            }
-        };
+        let key = self.weak.weak.insert(Some(M::to_raw(&obj.raw)))?;
         Ok(WeakRef {
-            index: index as u32,
-            generation: t[index].1,
+            heap: self.weak.heap,
+            key,
         })
     }
 
     /// The target of a weak reference, or `None` once it has been
     /// collected.
     pub fn weak_get(&self, w: WeakRef) -> Result<Option<ObjRef<M>>, GcError> {
-        match self.weak.weak.get(w.index as usize) {
-            Some((t, g, true)) if *g == w.generation => Ok(t.map(|raw| ObjRef {
-                raw,
-                epoch: self.epoch,
-            })),
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.weak.mine(w.heap)?;
+        self.usable()?;
+        let e = self.weak.weak.get(w.key).ok_or(GcError::InvalidHandle)?;
+        Ok(e.map(|r| self.stamped(M::from_raw(&r))))
     }
 
     /// Releases a weak reference slot.
     pub fn weak_release(&mut self, w: WeakRef) -> Result<(), GcError> {
-        match self.weak.weak.get_mut(w.index as usize) {
-            Some(e) if e.1 == w.generation && e.2 => {
-                *e = (None, e.1.wrapping_add(1), false);
-                Ok(())
-            }
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.weak.mine(w.heap)?;
+        self.weak
+            .weak
+            .remove(w.key)
+            .map(drop)
+            .ok_or(GcError::InvalidHandle)
     }
 
     /// An ephemeron: `value` is kept alive exactly as long as `key` is kept
@@ -146,62 +168,64 @@ impl<M: RefMode> Heap<M> {
     ) -> Result<Ephemeron, GcError> {
         self.storable(key)?;
         self.storable(value)?;
-        let t = &mut self.weak.ephemerons;
-        let pair = Some((key.raw, value.raw));
-        let index = match t.iter().position(|e| !e.2) {
-            Some(i) => {
-                t[i] = (pair, t[i].1, true);
-                i
-            }
-            None => {
-                t.push((pair, 0, true));
-                t.len() - 1
-            }
-        };
+        let pair = (M::to_raw(&key.raw), M::to_raw(&value.raw));
+        let k = self.weak.ephemerons.insert(Some(pair))?;
         Ok(Ephemeron {
-            index: index as u32,
-            generation: t[index].1,
+            heap: self.weak.heap,
+            key: k,
         })
     }
 
     /// The (key, value) of an ephemeron, or `None` once the key died.
     pub fn ephemeron_get(&self, e: Ephemeron) -> Result<Option<EphemeronPair<M>>, GcError> {
-        match self.weak.ephemerons.get(e.index as usize) {
-            Some((p, g, true)) if *g == e.generation => Ok(p.map(|(k, v)| {
-                (
-                    ObjRef {
-                        raw: k,
-                        epoch: self.epoch,
-                    },
-                    ObjRef {
-                        raw: v,
-                        epoch: self.epoch,
-                    },
-                )
-            })),
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.weak.mine(e.heap)?;
+        self.usable()?;
+        let p = self
+            .weak
+            .ephemerons
+            .get(e.key)
+            .ok_or(GcError::InvalidHandle)?;
+        Ok(p.map(|(k, v)| (self.stamped(M::from_raw(&k)), self.stamped(M::from_raw(&v)))))
     }
 
     /// Releases an ephemeron slot.
     pub fn ephemeron_release(&mut self, e: Ephemeron) -> Result<(), GcError> {
-        match self.weak.ephemerons.get_mut(e.index as usize) {
-            Some(x) if x.1 == e.generation && x.2 => {
-                *x = (None, x.1.wrapping_add(1), false);
-                Ok(())
-            }
-            _ => Err(GcError::InvalidHandle),
-        }
+        self.weak.mine(e.heap)?;
+        self.weak
+            .ephemerons
+            .remove(e.key)
+            .map(drop)
+            .ok_or(GcError::InvalidHandle)
     }
 
     /// Registers `token` to be delivered by [`Heap::take_finalized`] after
     /// the collection that finds `obj` unreachable. The registration does
     /// not keep `obj` alive; the object itself is never handed back (no
     /// resurrection).
-    pub fn register_finalizer(&mut self, obj: &ObjRef<M>, token: u64) -> Result<(), GcError> {
+    pub fn register_finalizer(
+        &mut self,
+        obj: &ObjRef<M>,
+        token: u64,
+    ) -> Result<Finalizer, GcError> {
         self.storable(obj)?;
-        self.weak.finalizers.push((obj.raw, token));
-        Ok(())
+        if obj.is_null() {
+            return Err(GcError::NullReference);
+        }
+        let key = self.weak.finalizers.insert((M::to_raw(&obj.raw), token))?;
+        Ok(Finalizer {
+            heap: self.weak.heap,
+            key,
+        })
+    }
+
+    /// Cancels a registration whose token has not been delivered.
+    pub fn unregister_finalizer(&mut self, f: Finalizer) -> Result<(), GcError> {
+        self.weak.mine(f.heap)?;
+        self.weak
+            .finalizers
+            .remove(f.key)
+            .map(drop)
+            .ok_or(GcError::InvalidHandle)
     }
 
     /// Tokens of finalizable objects found unreachable since the last call,

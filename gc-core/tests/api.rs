@@ -4,7 +4,7 @@
 
 use capability_heap::{CapFault, CheriV9, Format, Morello, Native, RefMode, SoftCheri, P128};
 use gc_core::{
-    log_line, GcError, Heap, HeapConfig, ObjRef, ObjectType, ObjectView, ScanStrategy, TypeId,
+    log_line, ConfigError, GcError, Heap, HeapConfig, ObjRef, ObjectType, ObjectView, ScanStrategy,
     Violation,
 };
 
@@ -95,7 +95,7 @@ fn handles_and_scopes<M: RefMode>() {
     h.release(p).unwrap();
     assert_eq!(h.release(p), Err(GcError::InvalidHandle));
     assert_eq!(h.get_persistent(p), Err(GcError::InvalidHandle));
-    h.collect();
+    h.collect().unwrap();
     h.verify().unwrap();
 }
 
@@ -123,7 +123,7 @@ fn root_regions<M: RefMode>() {
         Err(GcError::IndexOutOfRange { index: 16, len: 16 })
     );
     for _ in 0..3 {
-        h.collect();
+        h.collect().unwrap();
     }
     let a = h.root_get(rr, 3).unwrap();
     assert_eq!(
@@ -131,11 +131,11 @@ fn root_regions<M: RefMode>() {
         Ok(99),
         "kept alive by the root region"
     );
-    assert_eq!(h.collect().live_objects, 1);
+    assert_eq!(h.collect().unwrap().live_objects, 1);
     // Data over the reference slot: no longer a root.
     h.root_set_data(rr, 3, 0).unwrap();
     assert!(!h.root_is_ref(rr, 3).unwrap());
-    assert_eq!(h.collect().live_objects, 0);
+    assert_eq!(h.collect().unwrap().live_objects, 0);
     h.verify().unwrap();
     h.root_region_free(rr).unwrap();
     assert_eq!(h.root_get(rr, 0), Err(GcError::InvalidRootRegion));
@@ -212,15 +212,17 @@ fn every_type_kind_traces() {
     assert_eq!(h.array_len(&b), Ok(100));
     assert!(matches!(h.alloc(arr), Err(GcError::WrongKind(_))));
     assert!(matches!(h.alloc_array(leaf, 3), Err(GcError::WrongKind(_))));
-    assert!(matches!(h.alloc(TypeId(999)), Err(GcError::UnknownType(_))));
+    // A type id of another heap is refused by this one.
+    let other = small::<SoftCheri<Morello>>().record_type(0, 8).unwrap();
+    assert_eq!(h.alloc(other), Err(GcError::WrongHeap));
     // array, union, l1, l2 survive; the byte array does not.
-    assert_eq!(h.collect().live_objects, 4);
+    assert_eq!(h.collect().unwrap().live_objects, 4);
     h.verify().unwrap();
     // Unmark the union's slot: l1 becomes garbage.
     let a = h.get_persistent(pa).unwrap();
     let u = h.get_ref(&a, 0).unwrap();
     h.write::<u64>(&u, 0, 0).unwrap();
-    assert_eq!(h.collect().live_objects, 3);
+    assert_eq!(h.collect().unwrap().live_objects, 3);
 }
 
 #[test]
@@ -255,7 +257,7 @@ fn large_objects_are_exact<F: Format>() {
     for len in [10_000u64, 100_003, 1 << 20, (5 << 20) + 77] {
         let o = h.alloc_array(bytes, len).unwrap();
         let cap = o.raw();
-        let layout = <SoftCheri<F> as RefMode>::payload_layout(len);
+        let layout = <SoftCheri<F> as RefMode>::payload_layout(len).unwrap();
         assert_eq!(cap.length(), u128::from(layout.size), "padded to CRRL");
         assert!(cap.base().is_aligned(layout.align), "aligned to CRAM");
         assert!(layout.size >= len);
@@ -264,7 +266,7 @@ fn large_objects_are_exact<F: Format>() {
         assert!(h.write::<u8>(&o, layout.size, 1).is_err());
     }
     h.verify().unwrap();
-    assert_eq!(h.collect().live_objects, 0);
+    assert_eq!(h.collect().unwrap().live_objects, 0);
     h.verify().unwrap();
 }
 
@@ -285,7 +287,7 @@ fn stats_and_log_line() {
         let o = h.alloc(node).unwrap();
         h.write::<u64>(&o, 16, 1).unwrap();
     }
-    let c = h.collect();
+    let c = h.collect().unwrap();
     assert_eq!(c.live_objects, 0);
     assert!(c.bytes_freed >= 1000 * 48);
     let s = h.stats();
@@ -338,7 +340,7 @@ fn config_errors() {
             pause_goal: Some(std::time::Duration::ZERO),
             ..HeapConfig::default()
         }),
-        Some(GcError::InvalidConfig("pause_goal must be positive"))
+        Some(GcError::InvalidConfig(ConfigError::PauseGoal))
     ));
     assert!(matches!(
         bad(HeapConfig {
@@ -386,7 +388,7 @@ fn heaps_are_independent_across_threads() {
                     let n = h.alloc(node).unwrap();
                     h.write::<u64>(&n, 16, i).unwrap();
                 }
-                h.collect();
+                h.collect().unwrap();
                 h.verify().unwrap();
                 let head = h.get_persistent(p).unwrap();
                 h.read::<u64>(&head, 16).unwrap()

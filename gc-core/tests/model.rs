@@ -230,20 +230,20 @@ fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
                 }
                 if on {
                     // A pinned object does not move across a collection.
-                    h.collect_minor();
+                    h.collect_minor().unwrap();
                     h.verify().unwrap();
                     let w = walk(&h, &m, node);
                     assert_eq!(w[&a].0.address(), before, "pinned object moved");
                 }
             }
             Op::Minor => {
-                h.collect_minor();
+                h.collect_minor().unwrap();
                 h.verify().unwrap();
                 let w = walk(&h, &m, node);
                 assert_eq!(w.keys().copied().collect::<BTreeSet<_>>(), m.reachable());
             }
             Op::Collect => {
-                let s = h.collect();
+                let s = h.collect().unwrap();
                 let want = m.reachable();
                 assert_eq!(s.live_objects, want.len() as u64, "survivor count");
                 h.verify().unwrap();
@@ -260,7 +260,7 @@ fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
             _ => {}
         }
     }
-    h.collect();
+    h.collect().unwrap();
     h.verify().unwrap();
 }
 

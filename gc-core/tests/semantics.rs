@@ -32,12 +32,12 @@ fn weak_refs<M: RefMode>(plan: Plan) {
     let lose = h.alloc(node).unwrap();
     let wl = h.weak_new(&lose).unwrap();
     let before = keep.address();
-    h.collect_minor();
+    h.collect_minor().unwrap();
     if plan.moves() {
         let moved = h.weak_get(wk).unwrap().unwrap();
         assert_ne!(moved.address(), before, "{plan:?} moved the object");
     }
-    h.collect();
+    h.collect().unwrap();
     let k = h
         .weak_get(wk)
         .unwrap()
@@ -66,7 +66,7 @@ fn ephemerons<M: RefMode>(plan: Plan) {
     let e1 = h.ephemeron_new(&k1, &k2).unwrap();
     let e2 = h.ephemeron_new(&k2, &v).unwrap();
     let wv = h.weak_new(&v).unwrap();
-    h.collect();
+    h.collect().unwrap();
     let (_, v2) = h
         .ephemeron_get(e2)
         .unwrap()
@@ -75,7 +75,7 @@ fn ephemerons<M: RefMode>(plan: Plan) {
     assert!(h.ephemeron_get(e1).unwrap().is_some());
     // Drop k1: the whole chain dies.
     h.release(p1).unwrap();
-    h.collect();
+    h.collect().unwrap();
     assert_eq!(h.ephemeron_get(e1).unwrap(), None);
     assert_eq!(h.ephemeron_get(e2).unwrap(), None);
     assert_eq!(
@@ -91,7 +91,7 @@ fn ephemerons<M: RefMode>(plan: Plan) {
     h.set_ref(&val, Heap::<M>::ref_offset(0), &k).unwrap();
     let e3 = h.ephemeron_new(&k, &val).unwrap();
     h.set_handle(hk, &ObjRef::null()).unwrap();
-    h.collect();
+    h.collect().unwrap();
     assert_eq!(h.ephemeron_get(e3).unwrap(), None);
     h.verify().unwrap();
 }
@@ -105,14 +105,14 @@ fn finalizers<M: RefMode>(plan: Plan) {
     h.register_finalizer(&a, 1).unwrap();
     h.register_finalizer(&b, 2).unwrap();
     assert!(h.take_finalized().is_empty(), "nothing before a collection");
-    h.collect();
+    h.collect().unwrap();
     assert_eq!(h.take_finalized(), vec![2]);
     assert!(h.take_finalized().is_empty(), "delivered once");
-    h.collect();
+    h.collect().unwrap();
     assert!(h.take_finalized().is_empty(), "a is still alive");
     h.release(pa).unwrap();
-    h.collect_minor();
-    h.collect();
+    h.collect_minor().unwrap();
+    h.collect().unwrap();
     assert_eq!(h.take_finalized(), vec![1]);
     h.verify().unwrap();
 }
@@ -136,9 +136,9 @@ fn pinning<M: RefMode>(plan: Plan) {
     h.set_ref(&p, 0, &c).unwrap();
     for i in 0..4 {
         if i % 2 == 0 {
-            h.collect_minor();
+            h.collect_minor().unwrap();
         } else {
-            h.collect();
+            h.collect().unwrap();
         }
         h.verify().unwrap();
         let p = h.get(hp).unwrap();
@@ -158,7 +158,7 @@ fn pinning<M: RefMode>(plan: Plan) {
     // Unpinned, it may move again.
     let p = h.get(hp).unwrap();
     h.unpin(&p).unwrap();
-    h.collect();
+    h.collect().unwrap();
     h.verify().unwrap();
     let p = h.get(hp).unwrap();
     if plan.moves() {
@@ -172,7 +172,7 @@ fn barrier<M: RefMode>() {
     let (mut h, node) = heap::<M>(Plan::Generational);
     let old = h.alloc(node).unwrap();
     let po = h.persist(&old).unwrap();
-    let s = h.collect_minor();
+    let s = h.collect_minor().unwrap();
     assert_eq!(s.kind, CollectionKind::Minor);
     assert!(
         s.bytes_promoted > 0,
@@ -184,7 +184,7 @@ fn barrier<M: RefMode>() {
     let old = h.get_persistent(po).unwrap();
     h.set_ref(&old, Heap::<M>::ref_offset(1), &young).unwrap();
     h.verify().expect("I9: the barrier remembered the slot");
-    let s = h.collect_minor();
+    let s = h.collect_minor().unwrap();
     assert_eq!(s.kind, CollectionKind::Minor);
     assert!(
         s.objects_copied >= 1,
@@ -296,8 +296,8 @@ fn moved_references<F: capability_heap::Format>(plan: Plan) {
     h.root_set(rr, 1, &b).unwrap();
     let hb = h.handle(&b).unwrap();
     let stale = b;
-    h.collect_minor();
-    h.collect();
+    h.collect_minor().unwrap();
+    h.collect().unwrap();
     h.verify().unwrap();
     assert_eq!(
         h.read::<u64>(&stale, data::<M<F>>()),
@@ -352,7 +352,7 @@ fn native_stale_reference_after_move_not_caught() {
     let a = h.alloc(node).unwrap();
     h.write::<u64>(&a, data::<Native>(), 8).unwrap();
     let ha = h.handle(&a).unwrap();
-    h.collect();
+    h.collect().unwrap();
     assert_ne!(h.get(ha).unwrap().address(), a.address());
     assert!(
         h.read::<u64>(&a, data::<Native>()).is_ok(),

@@ -52,12 +52,12 @@ fn workload<M: RefMode>(scan: ScanStrategy) {
         assert_eq!(check(&heap, t).unwrap(), 511, "round {round}");
         heap.close_scope(scope).unwrap();
         if round % 5 == 0 {
-            heap.collect();
+            heap.collect().unwrap();
             heap.verify().unwrap();
         }
     }
     assert_eq!(check(&heap, long).unwrap(), 2047);
-    let s = heap.collect();
+    let s = heap.collect().unwrap();
     assert_eq!(s.live_objects, 2047);
     heap.verify().unwrap();
     assert!(heap.stats().collections > 4, "{:?}", heap.stats());

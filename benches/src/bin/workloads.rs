@@ -47,15 +47,6 @@ struct Run {
     nursery_kib: f64,
 }
 
-fn percentile(mut v: Vec<Duration>, q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort();
-    let i = ((v.len() - 1) as f64 * q).round() as usize;
-    v[i].as_secs_f64() * 1e3
-}
-
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -99,21 +90,16 @@ fn child<M: RefMode>(
     }
     let total = start.elapsed();
     let s = h.stats();
-    let all: Vec<Duration> = h.pauses().iter().map(|p| p.1).collect();
-    let minor: Vec<Duration> = h
-        .pauses()
-        .iter()
-        .filter(|p| p.0 == CollectionKind::Minor)
-        .map(|p| p.1)
-        .collect();
+    let p = h.pauses();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     Ok(format!(
         "total_ms={} gc_ms={} p50_ms={} p99_ms={} max_ms={} minor_p99_ms={} collections={} copied_mib={} rss_mib={} nursery_kib={}",
         total.as_secs_f64() * 1e3,
         s.total_pause.as_secs_f64() * 1e3,
-        percentile(all.clone(), 0.5),
-        percentile(all.clone(), 0.99),
-        percentile(all, 1.0),
-        percentile(minor, 0.99),
+        ms(p.percentile(None, 0.5)),
+        ms(p.percentile(None, 0.99)),
+        ms(p.max(None)),
+        ms(p.percentile(Some(CollectionKind::Minor), 0.99)),
         s.collections,
         s.bytes_copied as f64 / (1 << 20) as f64,
         peak_rss_mib(),

@@ -1,142 +1,251 @@
-//! The collectors. One module per plan over shared spaces:
+//! The collectors (plans), over the spaces of `policy/`.
 //!
 //! | plan | allocation | collection |
 //! |---|---|---|
-//! | MarkSweep | size-class cells, large-object space | mark from roots, sweep |
-//! | SemiSpace | bump in the copy space; large and pinned objects in the mark-sweep space | evacuate the copy space into fresh blocks, mark and sweep the rest |
-//! | Generational | bump in the nursery; large and pinned objects in the mature (mark-sweep) space | minor: evacuate the nursery into the mature space from roots + remembered set; full: the same, then mark and sweep |
+//! | [`marksweep`] | size-class cells, large-object space | mark from roots, sweep |
+//! | [`semispace`] | bump in the copy space; large and pinned objects in the mark-sweep space | evacuate the copy space into fresh blocks, mark and sweep the rest |
+//! | [`generational`] | bump in the nursery; large and pinned objects in the mature (mark-sweep) space | minor: evacuate the nursery into the mature space from roots + remembered set; full: the same, then mark and sweep |
 //!
-//! - [`marksweep`]: blocks, size classes, large objects, sweeping.
-//! - [`copy_space`]: bump-allocated blocks, quarantine, retained blocks.
-//! - [`evacuate`]: copying with forwarding and I8 re-derivation.
+//! What differs between plans is said once: the [`constraints`] table
+//! (MMTk's `PlanConstraints`), read by allocation, the write barrier and
+//! the verifier, and one `collect` per plan, chosen by the one dispatch in
+//! [`Heap::run_collection`]. Pacing (when to collect, how the heap grows)
+//! is here too, written once for every plan.
 
-pub(crate) mod copy_space;
-pub(crate) mod evacuate;
-pub(crate) mod marksweep;
+pub(crate) mod generational;
+mod marksweep;
+mod semispace;
 
-use self::evacuate::Target;
-use self::marksweep::blocks::BLOCK;
-use crate::config::Plan;
+use crate::config::{HeapConfig, Plan, ScanStrategy};
+use crate::policy::evacuate::EvacResult;
+use crate::policy::marksweep_space::SweepResult;
+use crate::policy::Arena;
+use crate::roots::Roots;
 use crate::stats::{log_line, CollectionKind, CollectionStats};
-use crate::Heap;
-use capability_heap::RefMode;
-use std::time::{Duration, Instant};
+use crate::types::Types;
+use crate::weak::WeakTables;
+use crate::{GcError, Heap};
+use capability_heap::{Address, PayloadLayout, RefMode};
+use generational::Generational;
+use std::time::Instant;
+
+/// What a plan needs from the rest of the heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PlanConstraints {
+    /// Objects move: small unpinned objects are bump-allocated in the copy
+    /// space and evacuated.
+    pub(crate) moves_objects: bool,
+    /// The copy space is a bounded nursery with minor collections, and
+    /// the collection trigger counts the mature space only.
+    pub(crate) nursery: bool,
+    /// Reference stores need the generational write barrier (I9).
+    pub(crate) barrier: bool,
+}
+
+/// The constraints of each plan.
+pub(crate) const fn constraints(plan: Plan) -> PlanConstraints {
+    match plan {
+        Plan::MarkSweep => PlanConstraints {
+            moves_objects: false,
+            nursery: false,
+            barrier: false,
+        },
+        Plan::SemiSpace => PlanConstraints {
+            moves_objects: true,
+            nursery: false,
+            barrier: false,
+        },
+        Plan::Generational => PlanConstraints {
+            moves_objects: true,
+            nursery: true,
+            barrier: true,
+        },
+    }
+}
+
+/// A heap's plan and its own state.
+pub(crate) enum PlanState {
+    MarkSweep,
+    SemiSpace,
+    Generational(Generational),
+}
+
+impl PlanState {
+    pub(crate) fn new(config: &HeapConfig) -> PlanState {
+        match config.plan {
+            Plan::MarkSweep => PlanState::MarkSweep,
+            Plan::SemiSpace => PlanState::SemiSpace,
+            Plan::Generational => PlanState::Generational(Generational::default()),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        match self {
+            PlanState::MarkSweep => Plan::MarkSweep,
+            PlanState::SemiSpace => Plan::SemiSpace,
+            PlanState::Generational(_) => Plan::Generational,
+        }
+    }
+
+    /// The plan's constraints.
+    #[inline(always)]
+    pub(crate) fn constraints(&self) -> PlanConstraints {
+        constraints(self.plan())
+    }
+
+    /// True when reference stores need the write barrier.
+    #[inline(always)]
+    pub(crate) fn needs_barrier(&self) -> bool {
+        self.constraints().barrier
+    }
+
+    /// The copy space's first bound: the nursery, if the plan has one.
+    pub(crate) fn first_nursery(&self, config: &HeapConfig) -> Option<u64> {
+        match self {
+            PlanState::Generational(_) => Some(generational::nursery::first_size(config)),
+            _ => None,
+        }
+    }
+}
+
+/// When the next collection runs.
+pub(crate) struct Pacer {
+    /// Bytes in use (the mature space's, with a nursery) at which the next
+    /// full collection starts.
+    trigger: u64,
+    /// Bytes in the mark-sweep space (mature and large objects).
+    mature_bytes: u64,
+}
+
+impl Pacer {
+    pub(crate) fn new(config: &HeapConfig) -> Pacer {
+        Pacer {
+            trigger: config.initial_size.max(crate::policy::block::BLOCK),
+            mature_bytes: 0,
+        }
+    }
+}
+
+/// The parts of a heap a collection works on.
+pub(crate) struct Parts<'a, M: RefMode> {
+    pub(crate) arena: &'a mut Arena<M>,
+    pub(crate) types: &'a Types,
+    pub(crate) roots: &'a mut Roots<M>,
+    pub(crate) weak: &'a mut WeakTables<M>,
+    pub(crate) scan: ScanStrategy,
+}
+
+/// What one plan's collection did.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    /// The sweep of the mark-sweep space, if there was one, with the live
+    /// objects outside it (copies, objects kept in place) counted in.
+    pub(crate) swept: Option<SweepResult>,
+    pub(crate) evac: EvacResult,
+    /// A trace callback panicked: the heap must be poisoned.
+    pub(crate) panicked: bool,
+}
 
 impl<M: RefMode> Heap<M> {
     /// Runs a full collection now. Every [`crate::ObjRef`] obtained before
     /// it is stale afterwards.
-    pub fn collect(&mut self) -> CollectionStats {
+    pub fn collect(&mut self) -> Result<CollectionStats, GcError> {
+        self.usable()?;
         self.run_collection(CollectionKind::Full)
     }
 
     /// Runs a minor (nursery) collection in the Generational plan, a full
     /// one in the others. Every [`crate::ObjRef`] obtained before it is
     /// stale afterwards.
-    pub fn collect_minor(&mut self) -> CollectionStats {
-        let kind = match self.config.plan {
-            Plan::Generational => CollectionKind::Minor,
-            _ => CollectionKind::Full,
-        };
-        let c = self.run_collection(kind);
-        if kind == CollectionKind::Minor && self.mature_bytes > self.trigger {
+    pub fn collect_minor(&mut self) -> Result<CollectionStats, GcError> {
+        self.usable()?;
+        if !self.plan.constraints().nursery {
             return self.run_collection(CollectionKind::Full);
         }
-        c
+        let c = self.run_collection(CollectionKind::Minor)?;
+        if self.pacer.mature_bytes > self.pacer.trigger {
+            return self.run_collection(CollectionKind::Full);
+        }
+        Ok(c)
     }
 
-    fn run_collection(&mut self, kind: CollectionKind) -> CollectionStats {
+    fn run_collection(&mut self, kind: CollectionKind) -> Result<CollectionStats, GcError> {
         let start = Instant::now();
-        let before = self.stats.bytes_in_use;
-        self.epoch = self.epoch.wrapping_add(1).max(1);
-        let checks_before = self.checks.get();
+        let before = self.stats.totals.bytes_in_use;
+        // A new epoch: every reference handed out before is stale.
+        self.arena.set_stamp(crate::heap::fresh_stamp());
+        let checks_before = self.stats.checks.get();
+        let parts = Parts {
+            arena: &mut self.arena,
+            types: &self.types,
+            roots: &mut self.roots,
+            weak: &mut self.weak,
+            scan: self.config.scan,
+        };
+        let out = match &mut self.plan {
+            PlanState::MarkSweep => marksweep::collect(parts),
+            PlanState::SemiSpace => semispace::collect(parts),
+            PlanState::Generational(g) => g.collect(parts, kind),
+        };
         let mut c = CollectionStats {
             kind,
+            bytes_copied: out.evac.bytes_copied,
+            bytes_promoted: out.evac.promoted,
+            objects_copied: out.evac.objects_copied,
+            caps_derived: out.evac.caps_derived,
             ..CollectionStats::default()
         };
-        let swept = match (self.config.plan, kind) {
-            (Plan::MarkSweep, _) => {
-                self.mark();
-                Some(self.space.sweep(
-                    &mut self.region,
-                    &mut self.alloc_bits,
-                    &mut self.mark_bits,
-                    M::TAGGED,
-                ))
+        let pacer = &mut self.pacer;
+        match out.swept {
+            Some(r) => {
+                pacer.mature_bytes = r.live_bytes;
+                c.live_objects = r.live_objects;
+                c.objects_freed = r.freed_objects;
             }
-            (Plan::SemiSpace, _) | (Plan::Generational, CollectionKind::Full) => {
-                let target = match self.config.plan {
-                    Plan::SemiSpace => Target::CopySpace,
-                    _ => Target::Mature,
-                };
-                let e = self.evacuate(target, true);
-                c.bytes_copied = e.bytes_copied;
-                c.bytes_promoted = e.promoted;
-                c.objects_copied = e.objects_copied;
-                c.caps_derived = e.caps_derived;
-                let mut r = self.space.sweep(
-                    &mut self.region,
-                    &mut self.alloc_bits,
-                    &mut self.mark_bits,
-                    M::TAGGED,
-                );
-                // Survivors outside the swept space: semispace copies, and
-                // pinned objects kept in copy-space blocks.
-                r.live_objects += e.kept_in_place;
-                if target == Target::CopySpace {
-                    r.live_objects += e.objects_copied;
-                }
-                Some(r)
+            None => {
+                pacer.mature_bytes += out.evac.promoted;
+                c.live_objects = out.evac.objects_copied + out.evac.kept_in_place;
             }
-            (Plan::Generational, CollectionKind::Minor) => {
-                let e = self.evacuate(Target::Mature, false);
-                c.bytes_copied = e.bytes_copied;
-                c.objects_copied = e.objects_copied;
-                c.caps_derived = e.caps_derived;
-                self.mature_bytes += e.promoted;
-                c.bytes_promoted = e.promoted;
-                c.live_objects = e.objects_copied + e.kept_in_place;
-                None
-            }
-        };
-        let copy_bytes = self.copy.blocks_held() as u64 * BLOCK;
-        if let Some(r) = &swept {
-            self.mature_bytes = r.live_bytes;
-            c.live_objects = r.live_objects;
-            c.objects_freed = r.freed_objects;
         }
-        self.stats.bytes_in_use = self.mature_bytes + copy_bytes;
-        if swept.is_some() {
+        let totals = &mut self.stats.totals;
+        totals.bytes_in_use = pacer.mature_bytes + self.arena.copy_bytes();
+        if out.swept.is_some() {
             // Growth policy: the next full collection when the heap (the
-            // mature space, for Generational) holds growth_factor × live.
-            let live = match self.config.plan {
-                Plan::Generational => self.mature_bytes,
-                _ => self.stats.bytes_in_use,
+            // mature space, with a nursery) holds growth_factor × live.
+            let live = if self.plan.constraints().nursery {
+                pacer.mature_bytes
+            } else {
+                totals.bytes_in_use
             };
             let grown = (live as f64 * self.config.growth_factor) as u64;
-            self.trigger = grown.clamp(self.config.initial_size.max(BLOCK), self.config.limit);
+            pacer.trigger = grown.clamp(
+                self.config.initial_size.max(crate::policy::block::BLOCK),
+                self.config.limit,
+            );
         }
         c.bytes_before = before;
-        c.bytes_after = self.stats.bytes_in_use;
+        c.bytes_after = totals.bytes_in_use;
         c.bytes_freed = before.saturating_sub(c.bytes_after);
-        c.live_bytes = self.stats.bytes_in_use;
-        c.checks = self.checks.get() - checks_before;
+        c.live_bytes = totals.bytes_in_use;
+        c.checks = self.stats.checks.get() - checks_before;
         c.pause = start.elapsed();
-        c.number = self.stats.collections + 1;
-        self.stats.collections += 1;
-        self.stats.caps_derived += c.caps_derived;
-        self.stats.bytes_copied += c.bytes_copied;
-        self.stats.total_pause += c.pause;
-        self.stats.max_pause = self.stats.max_pause.max(c.pause);
-        self.stats.heap_bytes = u64::from(self.space.blocks_in_use()) * BLOCK;
-        self.stats.peak_heap_bytes = self.stats.peak_heap_bytes.max(self.stats.heap_bytes);
-        if kind == CollectionKind::Minor {
+        c.number = totals.collections + 1;
+        totals.collections += 1;
+        totals.caps_derived += c.caps_derived;
+        totals.bytes_copied += c.bytes_copied;
+        totals.total_pause += c.pause;
+        totals.max_pause = totals.max_pause.max(c.pause);
+        totals.heap_bytes = u64::from(self.arena.blocks_in_use()) * crate::policy::block::BLOCK;
+        totals.peak_heap_bytes = totals.peak_heap_bytes.max(totals.heap_bytes);
+        if let (PlanState::Generational(g), CollectionKind::Minor) = (&mut self.plan, kind) {
             if let Some(goal) = self.config.pause_goal {
-                self.size_nursery(c.bytes_copied, c.pause, goal);
+                g.nursery
+                    .resize(&mut self.arena, &self.config, c.bytes_copied, c.pause, goal);
             }
         }
-        self.stats.nursery_bytes = self.copy.max_bytes().unwrap_or(0);
-        self.stats.last = Some(c);
-        self.pauses.push((kind, c.pause));
+        totals.nursery_bytes = self.arena.nursery_max().unwrap_or(0);
+        totals.last = Some(c);
+        self.stats.pauses.record(kind, c.pause);
         if self.config.log {
             let k = match kind {
                 CollectionKind::Minor => "minor",
@@ -144,41 +253,95 @@ impl<M: RefMode> Heap<M> {
             };
             eprintln!("{}", log_line(self.config.plan.name(), k, M::NAME, &c));
         }
-        c
-    }
-
-    /// Sizes the nursery after a minor collection that copied `copied`
-    /// bytes in `pause` so that a nursery in which everything survives
-    /// would take about half of `goal` (see
-    /// [`crate::HeapConfig::pause_goal`]).
-    fn size_nursery(&mut self, copied: u64, pause: Duration, goal: Duration) {
-        /// Share of the goal a whole-nursery evacuation is sized to: the
-        /// cost estimate is an average and a pause has fixed parts too.
-        const SHARE_OF_GOAL: f64 = 0.5;
-        /// Collections that copied less are mostly fixed costs and say
-        /// little about the cost per byte.
-        const MIN_SAMPLE: u64 = 32 << 10;
-        const MIN_NURSERY: u64 = 2 * BLOCK;
-        if copied >= MIN_SAMPLE {
-            let sample = pause.as_nanos() as f64 / copied as f64;
-            self.evac_ns_per_byte = Some(match self.evac_ns_per_byte {
-                Some(avg) => 0.75 * avg + 0.25 * sample,
-                None => sample,
-            });
+        if out.panicked {
+            self.poison();
+            return Err(GcError::Poisoned);
         }
-        let (Some(cost), Some(now)) = (self.evac_ns_per_byte, self.copy.max_bytes()) else {
-            return;
-        };
-        let want = (goal.as_nanos() as f64 * SHARE_OF_GOAL / cost.max(1e-3)) as u64;
-        let max = self.config.nursery_size;
-        let next = want
-            .clamp(now / 2, now.saturating_mul(2))
-            .clamp(MIN_NURSERY.min(max), max);
-        self.copy.set_max_bytes(next);
+        Ok(c)
     }
 
-    /// The kind and pause of every collection so far, in order.
-    pub fn pauses(&self) -> &[(CollectionKind, std::time::Duration)] {
-        &self.pauses
+    /// A payload address for a new object of `layout`: the plan's space
+    /// for it, collecting first when the pacing says so or the space is
+    /// full (a safepoint). `None` when the heap limit refuses it even
+    /// after a full collection.
+    #[inline(always)]
+    pub(crate) fn place(&mut self, layout: PayloadLayout, pinned: bool) -> Option<Address> {
+        if self.plan.constraints().moves_objects && !pinned && self.arena.copy_fits(layout) {
+            self.place_copy(layout)
+        } else {
+            self.place_mature(layout)
+        }
+    }
+
+    /// A cell in the copy space (nursery or semispace).
+    #[inline(always)]
+    fn place_copy(&mut self, layout: PayloadLayout) -> Option<Address> {
+        let cell = self.arena.copy_cell(layout);
+        let semispace = !self.plan.constraints().nursery;
+        if semispace && self.stats.totals.bytes_in_use + cell > self.pacer.trigger {
+            let _ = self.collect();
+        }
+        let p = match self.arena.alloc_copy(cell) {
+            Some(p) => p,
+            None => self.place_copy_slow(cell)?,
+        };
+        self.stats.totals.bytes_in_use += cell;
+        self.stats.totals.bytes_allocated += cell;
+        Some(p)
+    }
+
+    /// The copy space is full: a minor collection (full in SemiSpace), then
+    /// a full one.
+    #[inline(never)]
+    fn place_copy_slow(&mut self, cell: u64) -> Option<Address> {
+        let _ = self.collect_minor();
+        if let Some(p) = self.arena.alloc_copy(cell) {
+            return Some(p);
+        }
+        let _ = self.collect();
+        self.arena.alloc_copy(cell)
+    }
+
+    /// A cell (or run of blocks) in the mark-sweep space.
+    fn place_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
+        let cell = self.arena.mature_cell(layout)?;
+        let used = if self.plan.constraints().nursery {
+            self.pacer.mature_bytes
+        } else {
+            self.stats.totals.bytes_in_use
+        };
+        if used + cell > self.pacer.trigger {
+            let _ = self.collect();
+        }
+        let p = match self.arena.alloc_mature(layout) {
+            Some(p) => p,
+            None => {
+                let _ = self.collect();
+                self.arena.alloc_mature(layout)?
+            }
+        };
+        self.stats.totals.bytes_in_use += cell;
+        self.stats.totals.bytes_allocated += cell;
+        self.pacer.mature_bytes += cell;
+        Some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_says_what_each_plan_needs() {
+        assert!(!Plan::MarkSweep.moves());
+        assert!(Plan::SemiSpace.moves() && Plan::Generational.moves());
+        for p in Plan::ALL {
+            let c = constraints(p);
+            assert_eq!(
+                c.barrier, c.nursery,
+                "{p:?}: a barrier exactly with a nursery"
+            );
+            assert!(!c.nursery || c.moves_objects);
+        }
     }
 }

@@ -2,21 +2,23 @@
 //! copying collection. It is the nursery of the Generational plan and the
 //! semispaces of the SemiSpace plan (its to-space is simply fresh blocks).
 //!
-//! After an evacuation the from-space blocks are zeroed and untagged (I4)
-//! and **quarantined**: not handed out again until the next collection.
-//! Every reference the collector knows of was re-derived to the new copy
-//! (I8), and every reference the mutator held in a plain local is refused
-//! as stale by the epoch check, so nothing can reach the old copies; the
-//! quarantine keeps that true even for a stale capability that escaped
-//! into a register in a hardware mode. A from-space block that holds a
-//! pinned survivor is instead *retained* in place: its other cells are
-//! zeroed, and it is not allocated into until it is empty.
+//! After an evacuation the from-space blocks are untagged at once, their
+//! alloc bits cleared, and **quarantined**: not handed out again until the
+//! next collection, and zeroed when they are (I4: zeroed before reuse; the
+//! pause does not pay for it). Every reference the collector knows of was
+//! re-derived to the new copy (I8), and every reference the mutator held
+//! in a plain local is refused as stale by its stamp, so nothing can reach
+//! the old copies; the quarantine keeps that true even for a stale
+//! capability that escaped into a register in a hardware mode. A
+//! from-space block that holds a pinned survivor is instead *retained* in
+//! place: its other cells are zeroed, and it is not allocated into until
+//! it is empty.
 //!
 //! Rejected: a contiguous semispace pair (Cheney's original). Blocks let
 //! the spaces grow to the heap limit, share the limit with the
 //! large-object space, and retain a pinned object's block alone.
 
-use super::marksweep::blocks::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
+use super::block::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
 use crate::object::HEADER_SIZE;
 use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
@@ -74,7 +76,7 @@ impl CopySpace {
     /// no more aligned than a cell).
     #[inline(always)]
     pub(crate) fn fits(&self, layout: PayloadLayout) -> bool {
-        layout.align <= self.align && HEADER_SIZE + layout.size <= MAX_SMALL_CELL
+        layout.align <= self.align && layout.size <= MAX_SMALL_CELL - HEADER_SIZE
     }
 
     /// Bump-allocates a cell of `cell` bytes; returns its start. `None` when
@@ -91,9 +93,20 @@ impl CopySpace {
             self.cursor += cell;
             return Some(Address(at));
         }
+        self.alloc_block(blocks, region, cell)
+    }
+
+    #[inline(never)]
+    fn alloc_block(
+        &mut self,
+        blocks: &mut Blocks,
+        region: &mut TaggedRegion,
+        cell: u64,
+    ) -> Option<Address> {
         if self.max_blocks.is_some_and(|m| self.active.len() >= m) {
             return None;
         }
+        self.active.try_reserve(1).ok()?;
         let b = blocks.alloc_block(BlockState::Copy)?;
         self.active.push(b);
         blocks.zero_if_dirty(b, region);
@@ -122,5 +135,50 @@ impl CopySpace {
     /// Blocks the space holds (active and retained).
     pub(crate) fn blocks_held(&self) -> usize {
         self.active.len() + self.retained.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bump_allocation_fills_blocks_up_to_the_nursery_size() {
+        let mut region = TaggedRegion::plain(8 * BLOCK).unwrap();
+        let base = region.base().align_up(BLOCK);
+        let mut blocks = Blocks::new(base, 6 * BLOCK, 6 * BLOCK).unwrap();
+        let mut cs = CopySpace::new(16, Some(2 * BLOCK));
+        let cell = cs.cell_size(PayloadLayout {
+            size: 48,
+            align: 16,
+        });
+        assert_eq!(cell, 64);
+        let mut n = 0;
+        while let Some(a) = cs.alloc(&mut blocks, &mut region, cell) {
+            assert!(a.is_aligned(16));
+            n += 1;
+        }
+        assert_eq!(n, 2 * BLOCK / cell, "two blocks, then the nursery is full");
+        let from = cs.begin_evacuation(&mut blocks);
+        assert_eq!(from.len(), 2);
+        assert!(from.iter().all(|&b| blocks.state(b) == BlockState::From));
+        assert!(cs.alloc(&mut blocks, &mut region, cell).is_some());
+    }
+
+    #[test]
+    fn only_small_cell_aligned_layouts_fit() {
+        let cs = CopySpace::new(16, None);
+        assert!(cs.fits(PayloadLayout {
+            size: 64,
+            align: 16
+        }));
+        assert!(!cs.fits(PayloadLayout {
+            size: 64,
+            align: 32
+        }));
+        assert!(!cs.fits(PayloadLayout {
+            size: MAX_SMALL_CELL,
+            align: 16
+        }));
     }
 }

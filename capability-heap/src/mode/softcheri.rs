@@ -1,0 +1,223 @@
+//! [`SoftCheri`]: full CHERI semantics in software, in a format `F`.
+//!
+//! A reference is a [`Capability`]; every mutator access is checked
+//! through it (tag, seal, permissions, bounds, alignment) and the memory
+//! is capability memory, so data stores clear tags (I6) and a tag is set
+//! only by storing a tagged capability.
+
+use super::collector::{self, Collector, RawCap};
+use super::{PayloadLayout, RefMode};
+use crate::format::Format;
+use crate::tagged::{RegionError, Scalar, GRANULE};
+use crate::{Address, CapFault, Capability, Perms, TaggedRegion};
+
+/// Full CHERI semantics in software, in format `F`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoftCheri<F: Format>(core::marker::PhantomData<F>);
+
+impl<F: Format> collector::sealed::Sealed for SoftCheri<F> {}
+
+impl<F: Format> Collector for SoftCheri<F> {
+    const NAME: &'static str = F::NAME;
+    const SLOT_SIZE: u64 = GRANULE;
+    const CHECKED: bool = true;
+    type Ref = Capability<F>;
+    type Raw = RawCap;
+    type Authority = Capability<F>;
+
+    unsafe fn authority(region: &TaggedRegion) -> Result<Capability<F>, CapFault> {
+        // SAFETY: the caller's contract is mint_authority's.
+        unsafe { region.mint_authority::<F>() }
+    }
+
+    #[inline(always)]
+    fn derive(auth: &Capability<F>, payload: Address, len: u64) -> Result<Capability<F>, CapFault> {
+        auth.derive_exact(payload, len, Perms::OBJECT)
+    }
+
+    #[inline(always)]
+    fn relocate_raw(
+        auth: &Capability<F>,
+        old: &RawCap,
+        payload: Address,
+        len: u64,
+    ) -> Result<RawCap, CapFault> {
+        // I8 re-derivation from the authority; I5: the old word within the
+        // object permissions, never wider than either.
+        let keep = Perms::OBJECT.to_word::<F>() & F::perms(old.pesbt());
+        let pesbt = auth.derive_exact_pesbt(payload, len, keep)?;
+        Ok(RawCap::new(
+            u128::from(pesbt) << 64 | u128::from(payload.get()),
+            true,
+        ))
+    }
+
+    #[inline(always)]
+    fn to_raw(r: &Capability<F>) -> RawCap {
+        RawCap::new(r.to_u128(), r.tag())
+    }
+    #[inline(always)]
+    fn from_raw(r: &RawCap) -> Capability<F> {
+        // A tagged RawCap is a capability already (see RawCap).
+        Capability::from_bits(r.bits(), r.tag())
+    }
+    #[inline(always)]
+    fn raw_address(r: &RawCap) -> Address {
+        r.address()
+    }
+    #[inline(always)]
+    fn raw_is_valid(r: &RawCap) -> bool {
+        r.tag()
+    }
+
+    #[inline(always)]
+    unsafe fn read_slot(region: &TaggedRegion, slot: Address) -> Capability<F> {
+        // SAFETY: the caller guarantees an aligned slot inside the region.
+        let (bits, tag) = unsafe { region.read_granule(slot) };
+        Capability::from_bits(bits, tag)
+    }
+    #[inline(always)]
+    unsafe fn write_slot(region: &mut TaggedRegion, slot: Address, value: &Capability<F>) {
+        // SAFETY: the caller guarantees an aligned slot inside the region;
+        // the tag is the capability's own.
+        unsafe { region.write_granule(slot, value.to_u128(), value.tag()) }
+    }
+    #[inline(always)]
+    unsafe fn read_raw_slot(region: &TaggedRegion, slot: Address) -> RawCap {
+        // SAFETY: the caller guarantees an aligned slot inside the region.
+        let (bits, tag) = unsafe { region.read_granule(slot) };
+        RawCap::new(bits, tag)
+    }
+    #[inline(always)]
+    unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &RawCap) {
+        // SAFETY: the caller guarantees an aligned slot inside the region;
+        // a tagged RawCap carries a capability's own tag.
+        unsafe { region.write_granule(slot, value.bits(), value.tag()) }
+    }
+}
+
+impl<F: Format> RefMode for SoftCheri<F> {
+    fn new_region(len: u64) -> Result<TaggedRegion, RegionError> {
+        TaggedRegion::for_format::<F>(len)
+    }
+    fn new_root_region(len: u64) -> Result<TaggedRegion, RegionError> {
+        TaggedRegion::new(len)
+    }
+    #[inline(always)]
+    fn payload_layout(len: u64) -> Option<PayloadLayout> {
+        let len16 = len.checked_next_multiple_of(GRANULE)?;
+        let size = F::crrl(len16);
+        if size < len16 {
+            return None; // CRRL wrapped past 2^64
+        }
+        let align = (!F::cram(len16)).wrapping_add(1).max(GRANULE);
+        Some(PayloadLayout { size, align })
+    }
+    #[inline(always)]
+    fn null() -> Capability<F> {
+        Capability::null()
+    }
+    #[inline(always)]
+    fn is_null(r: &Capability<F>) -> bool {
+        *r == Capability::null()
+    }
+    #[inline(always)]
+    fn address(r: &Capability<F>) -> Address {
+        r.address()
+    }
+    #[inline(always)]
+    fn is_valid(r: &Capability<F>) -> bool {
+        r.tag()
+    }
+    #[inline(always)]
+    fn designates(r: &Capability<F>, payload: Address, len: u64) -> bool {
+        r.tag() && r.address() == payload && r.base() == payload && r.length() == u128::from(len)
+    }
+    #[inline(always)]
+    fn within_object_rights(r: &Capability<F>) -> bool {
+        !r.is_sealed() && Perms::OBJECT.contains(r.perms())
+    }
+    #[inline(always)]
+    fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {
+        r.and_perms(keep)
+    }
+    #[inline(always)]
+    fn check(
+        r: &Capability<F>,
+        offset: u64,
+        size: u64,
+        need: Perms,
+        align: u64,
+    ) -> Result<Address, CapFault> {
+        let addr = r.address().add(offset);
+        r.check_access(addr, size, need, align)?;
+        Ok(addr)
+    }
+    #[inline(always)]
+    fn load_ref(
+        region: &TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+    ) -> Result<Capability<F>, CapFault> {
+        region.load_cap(holder, holder.address().add(offset))
+    }
+    #[inline(always)]
+    fn store_ref(
+        region: &mut TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+        value: &Capability<F>,
+    ) -> Result<(), CapFault> {
+        region.store_cap(holder, holder.address().add(offset), value)
+    }
+    #[inline(always)]
+    fn load<T: Scalar>(
+        region: &TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+    ) -> Result<T, CapFault> {
+        region.load(holder, holder.address().add(offset))
+    }
+    #[inline(always)]
+    fn store<T: Scalar>(
+        region: &mut TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+        value: T,
+    ) -> Result<(), CapFault> {
+        region.store(holder, holder.address().add(offset), value)
+    }
+    fn load_bytes(
+        region: &TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+        out: &mut [u8],
+    ) -> Result<(), CapFault> {
+        region.load_bytes(holder, holder.address().add(offset), out)
+    }
+    fn store_bytes(
+        region: &mut TaggedRegion,
+        holder: &Capability<F>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), CapFault> {
+        region.store_bytes(holder, holder.address().add(offset), data)
+    }
+    fn load_root(region: &TaggedRegion, slot: Address) -> Result<Capability<F>, CapFault> {
+        region.get_cap(slot)
+    }
+    fn store_root(
+        region: &mut TaggedRegion,
+        slot: Address,
+        value: &Capability<F>,
+    ) -> Result<(), CapFault> {
+        region.put_cap(slot, value)
+    }
+    fn store_root_data(
+        region: &mut TaggedRegion,
+        slot: Address,
+        value: u64,
+    ) -> Result<(), CapFault> {
+        region.write::<u64>(slot, value)
+    }
+}

@@ -1,0 +1,255 @@
+//! The mutator's API: allocation, checked field access, reference fields
+//! with the write barrier, narrowing, and type queries.
+//!
+//! Every access goes through the reference mode: in `SoftCheri` it is
+//! checked through the reference's own capability, so it can reach only
+//! that object's payload with that reference's permissions, and data
+//! written over a reference slot clears its tag (I6). In the unchecked
+//! modes only region containment is checked (what keeps the Rust API
+//! sound); use-after-free, overflow into a neighbour and stale references
+//! go undetected there, by design: that is the baseline the capability
+//! modes are measured against.
+//!
+//! Allocation is a safepoint: it may collect, after which every
+//! [`ObjRef`] obtained before is stale (checked modes refuse it with
+//! [`GcError::StaleReference`]). Objects that must survive are held in
+//! [`crate::Handle`]s, [`crate::Persistent`]s or root regions.
+
+use crate::object::Header;
+use crate::plan::generational::barrier;
+use crate::types::{ObjectType, ObjectView, TypeId};
+use crate::{GcError, Heap, ObjRef};
+use capability_heap::{Perms, RefMode, Scalar};
+
+impl<M: RefMode> Heap<M> {
+    // ---- allocation -------------------------------------------------------
+
+    /// Allocates a fixed-size object (a `Fixed` or `Custom` type), zeroed.
+    /// A safepoint: may collect.
+    pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        let len = self
+            .types
+            .get(ty)?
+            .fixed_size()
+            .ok_or(GcError::WrongKind(ty))?;
+        self.alloc_in(ty, len, false)
+    }
+
+    /// Allocates an array: `len` elements of a `RefArray` type (all null)
+    /// or `len` bytes of a `ByteArray` type (all zero). A safepoint.
+    pub fn alloc_array(&mut self, ty: TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
+        let bytes = match self.types.get(ty)?.kind {
+            ObjectType::RefArray => len.checked_mul(M::SLOT_SIZE),
+            ObjectType::ByteArray => Some(len),
+            _ => return Err(GcError::WrongKind(ty)),
+        };
+        let limit = self.config.limit;
+        let bytes = bytes.filter(|b| *b <= limit).ok_or(GcError::OutOfMemory {
+            requested: len,
+            limit,
+        })?;
+        self.alloc_in(ty, bytes, false)
+    }
+
+    /// Allocates a fixed-size object that never moves, in every plan
+    /// (placed in the mark-sweep space and flagged pinned).
+    pub fn alloc_pinned(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        let len = self
+            .types
+            .get(ty)?
+            .fixed_size()
+            .ok_or(GcError::WrongKind(ty))?;
+        self.alloc_in(ty, len, true)
+    }
+
+    #[inline(always)]
+    fn alloc_in(&mut self, ty: TypeId, len: u64, pinned: bool) -> Result<ObjRef<M>, GcError> {
+        self.usable()?;
+        let oom = GcError::OutOfMemory {
+            requested: len,
+            limit: self.config.limit,
+        };
+        let layout = M::payload_layout(len)
+            .filter(|l| l.size <= self.config.limit)
+            .ok_or(oom.clone())?;
+        let payload = self.place(layout, pinned).ok_or(oom)?;
+        self.usable()?; // a collection at this safepoint may have poisoned the heap
+        let header = Header::new(ty.index(), len).pinned(pinned);
+        self.stats.totals.objects_allocated += 1;
+        self.stats.totals.caps_derived += u64::from(M::CHECKED);
+        let raw = self.arena.init_object(payload, header, layout.size)?;
+        Ok(self.stamped(raw))
+    }
+
+    /// The live object `obj` designates, checked as a reference to store
+    /// or act on.
+    fn header_of(&self, obj: &ObjRef<M>) -> Result<Header, GcError> {
+        self.arena
+            .object_at(obj.address())
+            .ok_or(GcError::NotAnObject)
+    }
+
+    /// Pins `obj`: it never moves while pinned, in every plan (a pinned
+    /// nursery object stays in its block, which is retained). Needs a
+    /// reference with Store permission.
+    pub fn pin(&mut self, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.set_pinned(obj, true)
+    }
+
+    /// Unpins `obj`; it may move at the next collection. Needs a reference
+    /// with Store permission (a read-only view cannot unpin an object its
+    /// owner pinned).
+    pub fn unpin(&mut self, obj: &ObjRef<M>) -> Result<(), GcError> {
+        self.set_pinned(obj, false)
+    }
+
+    fn set_pinned(&mut self, obj: &ObjRef<M>, on: bool) -> Result<(), GcError> {
+        self.live(obj)?; // null is storable, not pinnable
+        self.storable(obj)?;
+        M::check(&obj.raw, 0, 0, Perms::STORE, 1)?;
+        let h = self.header_of(obj)?;
+        Ok(self.arena.write_header(obj.address(), h.pinned(on))?)
+    }
+
+    /// True when `obj` is pinned.
+    pub fn is_pinned(&self, obj: &ObjRef<M>) -> Result<bool, GcError> {
+        self.live(obj)?;
+        self.storable(obj)?;
+        Ok(self.header_of(obj)?.is_pinned())
+    }
+
+    // ---- data access ------------------------------------------------------
+
+    /// Reads a scalar at byte `offset` of `obj`'s payload.
+    #[inline]
+    pub fn read<T: Scalar>(&self, obj: &ObjRef<M>, offset: u64) -> Result<T, GcError> {
+        self.live(obj)?;
+        Ok(M::load::<T>(self.arena.region(), &obj.raw, offset)?)
+    }
+
+    /// Writes a scalar at byte `offset`; clears the tag of any reference it
+    /// overwrites (I6).
+    #[inline]
+    pub fn write<T: Scalar>(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        value: T,
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        Ok(M::store::<T>(
+            self.arena.region_mut(),
+            &obj.raw,
+            offset,
+            value,
+        )?)
+    }
+
+    /// Reads `out.len()` bytes at `offset`.
+    pub fn read_bytes(&self, obj: &ObjRef<M>, offset: u64, out: &mut [u8]) -> Result<(), GcError> {
+        self.live(obj)?;
+        Ok(M::load_bytes(self.arena.region(), &obj.raw, offset, out)?)
+    }
+
+    /// Writes `data` at `offset`; clears overwritten tags (I6).
+    pub fn write_bytes(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        Ok(M::store_bytes(
+            self.arena.region_mut(),
+            &obj.raw,
+            offset,
+            data,
+        )?)
+    }
+
+    // ---- reference fields ----------------------------------------------------
+
+    /// Checks that `offset` is a reference slot of `obj`'s type — the same
+    /// rule the tracer follows (`TypeInfo::for_each_slot`).
+    fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
+        let h = self.header_of(obj)?;
+        let ty = self.types.id(h.ty());
+        let info = self.types.by_index(h.ty()).ok_or(GcError::NotAnObject)?;
+        let view = ObjectView {
+            region: self.arena.region(),
+            payload: obj.address(),
+            len: h.len(),
+        };
+        match info.is_ref_slot(offset, &view, M::SLOT_SIZE) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(GcError::NotARefSlot { ty, offset }),
+            Err(_) => Err(GcError::TracePanicked),
+        }
+    }
+
+    /// Loads the reference in slot `offset` of `obj` (null if none). The
+    /// offset must be a reference slot of the object's type.
+    pub fn get_ref(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
+        self.live(obj)?;
+        let raw = M::load_ref(self.arena.region(), &obj.raw, offset)?;
+        self.ref_slot(obj, offset)?;
+        Ok(self.stamped(raw))
+    }
+
+    /// Stores `value` (or null) in reference slot `offset` of `obj`. The
+    /// offset must be a reference slot of the object's type, and in checked
+    /// modes `value` must designate exactly a live object.
+    pub fn set_ref(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        value: &ObjRef<M>,
+    ) -> Result<(), GcError> {
+        self.live(obj)?;
+        self.storable(value)?;
+        self.ref_slot(obj, offset)?;
+        M::store_ref(self.arena.region_mut(), &obj.raw, offset, &value.raw)?;
+        if self.plan.needs_barrier() && !value.is_null() {
+            barrier::post_write(&mut self.arena, obj.address(), offset, value.address());
+        }
+        Ok(())
+    }
+
+    /// The same reference with its permissions narrowed to `keep` (a
+    /// read-only view: `Perms::LOAD | Perms::LOAD_CAP`). No-op in the
+    /// unchecked modes.
+    pub fn restrict(&self, obj: &ObjRef<M>, keep: Perms) -> Result<ObjRef<M>, GcError> {
+        self.live(obj)?;
+        Ok(ObjRef {
+            raw: M::restrict(&obj.raw, keep)?,
+            stamp: obj.stamp,
+        })
+    }
+
+    // ---- queries --------------------------------------------------------------
+
+    /// The type of `obj`.
+    pub fn type_of(&self, obj: &ObjRef<M>) -> Result<TypeId, GcError> {
+        self.live(obj)?;
+        M::check(&obj.raw, 0, 0, Perms::NONE, 1)?;
+        Ok(self.types.id(self.header_of(obj)?.ty()))
+    }
+
+    /// The payload length of `obj` in bytes, as allocated.
+    pub fn payload_len(&self, obj: &ObjRef<M>) -> Result<u64, GcError> {
+        self.live(obj)?;
+        M::check(&obj.raw, 0, 0, Perms::NONE, 1)?;
+        Ok(self.header_of(obj)?.len())
+    }
+
+    /// Elements of a `RefArray` (or bytes of a `ByteArray`).
+    pub fn array_len(&self, obj: &ObjRef<M>) -> Result<u64, GcError> {
+        let ty = self.type_of(obj)?;
+        let len = self.payload_len(obj)?;
+        match self.types.get(ty)?.kind {
+            ObjectType::RefArray => Ok(len / M::SLOT_SIZE),
+            ObjectType::ByteArray => Ok(len),
+            _ => Err(GcError::WrongKind(ty)),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The generational write barrier and the remembered set (I9).
+//!
+//! After a reference store, [`post_write`] remembers the slot when it now
+//! holds an old-to-young reference: the value is in the copy space (the
+//! nursery) and the holder is not. A minor collection treats the
+//! remembered slots as roots, and keeps those that still refer into the
+//! nursery afterwards (pinned young objects stay there). A full
+//! collection rebuilds the set from what it traces.
+//!
+//! The set is a sequential store buffer (duplicates allowed, removed when
+//! a minor collection reads it): the barrier's rare path is one push.
+
+use crate::policy::block::Space;
+use crate::policy::Arena;
+use capability_heap::{Address, RefMode};
+
+/// Remembered old-to-young slots.
+#[derive(Default)]
+pub(crate) struct RememberedSet {
+    slots: Vec<Address>,
+}
+
+impl RememberedSet {
+    /// Remembers `slot`.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, slot: Address) {
+        self.slots.push(slot);
+    }
+
+    /// Takes the slots out (a minor collection's roots).
+    pub(crate) fn take(&mut self) -> Vec<Address> {
+        std::mem::take(&mut self.slots)
+    }
+
+    /// Puts a buffer back to record into (keeping its allocation).
+    pub(crate) fn replace(&mut self, mut v: Vec<Address>) {
+        v.append(&mut self.slots);
+        self.slots = v;
+    }
+
+    /// Adds slots found by a collection.
+    pub(crate) fn extend(&mut self, slots: Vec<Address>) {
+        self.slots.extend(slots);
+    }
+
+    /// The slots, sorted (the verifier's lookup).
+    pub(crate) fn sorted(&self) -> Vec<Address> {
+        let mut v = self.slots.clone();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The barrier after storing a reference to `value` at `offset` of the
+/// object at `holder` (I9).
+#[inline(always)]
+pub(crate) fn post_write<M: RefMode>(
+    arena: &mut Arena<M>,
+    holder: Address,
+    offset: u64,
+    value: Address,
+) {
+    if arena.space_at(value) == Space::Copy && arena.space_at(holder) != Space::Copy {
+        arena.remset_mut().record(holder.add(offset));
+    }
+}

@@ -1,0 +1,375 @@
+//! Space policies and the [`Arena`] that holds them.
+//!
+//! | file | policy |
+//! |---|---|
+//! | [`block`] | the block allocator: 64 KiB blocks, their states, dirty blocks zeroed at hand-out |
+//! | [`marksweep_space`] | size-class cells, no free lists, bitmap-word sweeping |
+//! | [`large_object_space`] | runs of blocks for large or CRAM-aligned objects |
+//! | [`copy_space`] | bump allocation, quarantine, retained blocks |
+//! | [`evacuate`] | copying with forwarding and I8 re-derivation |
+//!
+//! An [`Arena`] is the state a compartment will own one of: one mapped
+//! region and its authority, the spaces carved from it, their side
+//! bitmaps (alloc and mark bits), the remembered set, and the stamp that
+//! names its current collection epoch. Its fields are private to this
+//! module tree: the policies use them directly; plans, tracing, the
+//! mutator and the verifier go through the methods below (allocation,
+//! headers, space queries, marking, sweeping, evacuation, the heap walk).
+
+pub(crate) mod block;
+pub(crate) mod copy_space;
+pub(crate) mod evacuate;
+pub(crate) mod large_object_space;
+pub(crate) mod marksweep_space;
+
+use self::block::{BlockState, Blocks, Space, BLOCK};
+use self::copy_space::CopySpace;
+use self::large_object_space::LargeObjectSpace;
+use self::marksweep_space::{MarkSweepSpace, SweepResult};
+use crate::mark_bits::SideBitmap;
+use crate::object::{Header, HEADER_SIZE};
+use crate::plan::generational::barrier::RememberedSet;
+use crate::GcError;
+use capability_heap::{Address, CapFault, PayloadLayout, RefMode, TaggedRegion};
+
+/// One region's allocator and collector state.
+pub(crate) struct Arena<M: RefMode> {
+    region: TaggedRegion,
+    auth: M::Authority,
+    blocks: Blocks,
+    small: MarkSweepSpace,
+    large: LargeObjectSpace,
+    copy: CopySpace,
+    alloc_bits: SideBitmap,
+    mark_bits: SideBitmap,
+    remset: RememberedSet,
+    stamp: u64,
+}
+
+/// A stretch of the heap as the verifier sees it ([`Arena::walk`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Area {
+    /// Free memory: must be zero and untagged (I4).
+    Free { start: Address, len: u64 },
+    /// Free memory awaiting zeroing before reuse: must be untagged (I4).
+    Dirty { start: Address, len: u64 },
+    /// An allocated object whose cell ends at `end`; `young` when it is in
+    /// the copy space (the remembered set does not cover it).
+    Object {
+        payload: Address,
+        end: Address,
+        young: bool,
+    },
+}
+
+impl<M: RefMode> Arena<M> {
+    /// Maps a region for a heap of `limit` bytes and mints its authority;
+    /// `nursery` bounds the copy space (Generational).
+    pub(crate) fn new(limit: u64, nursery: Option<u64>, stamp: u64) -> Result<Self, GcError> {
+        let region = M::new_region(limit + BLOCK)?;
+        // SAFETY: the arena owns the region and keeps the authority in a
+        // private field, never handing it out (only exact object
+        // references derived from it); both are dropped with the arena.
+        let auth = unsafe { M::authority(&region) }?;
+        let cell_align = M::payload_layout(1).map_or(16, |l| l.align).clamp(8, 16);
+        let base = region.base().align_up(BLOCK);
+        let len = region.end().get().saturating_sub(base.get());
+        Ok(Arena {
+            blocks: Blocks::new(base, len, limit)?,
+            small: MarkSweepSpace::new(cell_align),
+            large: LargeObjectSpace::new(),
+            copy: CopySpace::new(cell_align, nursery),
+            alloc_bits: SideBitmap::new(region.base(), region.len())?,
+            mark_bits: SideBitmap::new(region.base(), region.len())?,
+            remset: RememberedSet::default(),
+            region,
+            auth,
+            stamp,
+        })
+    }
+
+    /// The region, for the mode's checked accesses.
+    #[inline(always)]
+    pub(crate) fn region(&self) -> &TaggedRegion {
+        &self.region
+    }
+
+    /// The region, for the mode's checked stores.
+    #[inline(always)]
+    pub(crate) fn region_mut(&mut self) -> &mut TaggedRegion {
+        &mut self.region
+    }
+
+    /// The stamp of the current epoch ([`crate::ObjRef`]s carry it).
+    #[inline(always)]
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Starts a new epoch: every reference of the old one is stale.
+    pub(crate) fn set_stamp(&mut self, stamp: u64) {
+        self.stamp = stamp;
+    }
+
+    /// The remembered set (old-to-young slots, Generational).
+    pub(crate) fn remset(&self) -> &RememberedSet {
+        &self.remset
+    }
+
+    /// The remembered set, to record a slot in.
+    #[inline(always)]
+    pub(crate) fn remset_mut(&mut self) -> &mut RememberedSet {
+        &mut self.remset
+    }
+
+    // ---- allocation --------------------------------------------------------
+
+    /// True when objects of `layout` can live in the copy space.
+    #[inline(always)]
+    pub(crate) fn copy_fits(&self, layout: PayloadLayout) -> bool {
+        self.copy.fits(layout)
+    }
+
+    /// Bytes a copy-space cell for `layout` takes.
+    #[inline(always)]
+    pub(crate) fn copy_cell(&self, layout: PayloadLayout) -> u64 {
+        self.copy.cell_size(layout)
+    }
+
+    /// A copy-space cell of `cell` bytes; its payload address.
+    #[inline(always)]
+    pub(crate) fn alloc_copy(&mut self, cell: u64) -> Option<Address> {
+        self.copy
+            .alloc(&mut self.blocks, &mut self.region, cell)
+            .map(|c| c.add(HEADER_SIZE))
+    }
+
+    /// Bytes of heap an object of `layout` takes in the mark-sweep space
+    /// (its cell, or its run of blocks).
+    #[inline(always)]
+    pub(crate) fn mature_cell(&self, layout: PayloadLayout) -> Option<u64> {
+        match self.small.class_of(layout) {
+            Some(c) => Some(self.small.classes.size(c)),
+            None => Some(large_object_space::blocks_needed(layout)? as u64 * BLOCK),
+        }
+    }
+
+    /// A zeroed cell (or run of blocks) in the mark-sweep space; its
+    /// payload address.
+    #[inline(always)]
+    pub(crate) fn alloc_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
+        match self.small.class_of(layout) {
+            Some(class) => {
+                self.small
+                    .alloc(&mut self.blocks, &mut self.region, &self.alloc_bits, class)
+            }
+            None => self.large.alloc(&mut self.blocks, &mut self.region, layout),
+        }
+    }
+
+    /// Makes the zeroed cell at `payload` an object: writes its header
+    /// (with the collector's own access, never a mutator capability: I2),
+    /// sets its alloc bit, and derives its reference — exact bounds over
+    /// the padded payload, object permissions only (I1, I5).
+    #[inline(always)]
+    pub(crate) fn init_object(
+        &mut self,
+        payload: Address,
+        header: Header,
+        padded: u64,
+    ) -> Result<M::Ref, CapFault> {
+        header.write(&mut self.region, payload)?;
+        self.alloc_bits.put(payload, true);
+        M::derive(&self.auth, payload, padded)
+    }
+
+    // ---- objects -----------------------------------------------------------
+
+    /// The header of the live object whose payload starts at `payload`
+    /// (its alloc bit is set), if there is one.
+    #[inline(always)]
+    pub(crate) fn object_at(&self, payload: Address) -> Option<Header> {
+        if !self.alloc_bits.get(payload) {
+            return None;
+        }
+        Header::read(&self.region, payload).ok()
+    }
+
+    /// Rewrites the header of the object at `payload`.
+    pub(crate) fn write_header(&mut self, payload: Address, h: Header) -> Result<(), CapFault> {
+        h.write(&mut self.region, payload)
+    }
+
+    /// The space `addr` lies in.
+    #[inline(always)]
+    pub(crate) fn space_at(&self, addr: Address) -> Space {
+        self.blocks.space_at(addr)
+    }
+
+    /// True when `addr` lies in an evacuated block (from-space or
+    /// quarantine): nothing may refer there (I8).
+    pub(crate) fn is_evacuated(&self, addr: Address) -> bool {
+        matches!(
+            self.blocks.state_at(addr),
+            BlockState::From | BlockState::Quarantined
+        )
+    }
+
+    // ---- marking and sweeping ----------------------------------------------
+
+    /// Marks the live object at `a`; true when it was not marked yet (the
+    /// caller scans it).
+    #[inline(always)]
+    pub(crate) fn try_mark(&mut self, a: Address) -> bool {
+        self.alloc_bits.get(a) && !self.mark_bits.test_and_set(a)
+    }
+
+    /// True when the object at `a` is marked.
+    #[inline(always)]
+    pub(crate) fn is_marked(&self, a: Address) -> bool {
+        self.mark_bits.get(a)
+    }
+
+    /// Frees every unmarked object of the mark-sweep space (small cells
+    /// and large objects), zeroing and un-tagging it (I4); clears the marks.
+    pub(crate) fn sweep(&mut self) -> SweepResult {
+        let mut r = self.small.sweep(
+            &mut self.blocks,
+            &mut self.region,
+            &mut self.alloc_bits,
+            &mut self.mark_bits,
+        );
+        self.large.sweep(
+            &mut self.blocks,
+            &mut self.region,
+            &mut self.alloc_bits,
+            &mut self.mark_bits,
+            &mut r,
+        );
+        r
+    }
+
+    // ---- sizes -------------------------------------------------------------
+
+    /// Blocks in use (every space).
+    pub(crate) fn blocks_in_use(&self) -> u32 {
+        self.blocks.in_use()
+    }
+
+    /// Bytes of blocks the copy space holds.
+    pub(crate) fn copy_bytes(&self) -> u64 {
+        self.copy.blocks_held() as u64 * BLOCK
+    }
+
+    /// The nursery size (`None` when the copy space is unbounded).
+    pub(crate) fn nursery_max(&self) -> Option<u64> {
+        self.copy.max_bytes()
+    }
+
+    /// Resizes the nursery.
+    pub(crate) fn set_nursery_max(&mut self, bytes: u64) {
+        self.copy.set_max_bytes(bytes)
+    }
+
+    // ---- the heap walk (verifier) -------------------------------------------
+
+    /// Calls `f` with every stretch of every block ever used: free memory,
+    /// dirty memory and allocated objects, in address order within a
+    /// block.
+    pub(crate) fn walk(&self, mut f: impl FnMut(Area)) {
+        let blocks = &self.blocks;
+        for b in 0..blocks.high_water() {
+            let start = blocks.addr(b);
+            match blocks.state(b) {
+                BlockState::Free | BlockState::Quarantined if blocks.is_dirty(b) => {
+                    f(Area::Dirty { start, len: BLOCK })
+                }
+                BlockState::Free | BlockState::Quarantined | BlockState::From => {
+                    f(Area::Free { start, len: BLOCK })
+                }
+                BlockState::Small { class } => {
+                    let size = self.small.classes.size(class);
+                    for k in 0..BLOCK / size {
+                        let cell = start.add(k * size);
+                        let payload = cell.add(HEADER_SIZE);
+                        if self.alloc_bits.get(payload) {
+                            f(Area::Object {
+                                payload,
+                                end: cell.add(size),
+                                young: false,
+                            });
+                        } else {
+                            f(Area::Free {
+                                start: cell,
+                                len: size,
+                            });
+                        }
+                    }
+                    // The tail of the block no cell covers.
+                    let tail = (BLOCK / size) * size;
+                    f(Area::Free {
+                        start: start.add(tail),
+                        len: BLOCK - tail,
+                    });
+                }
+                BlockState::Copy => self.walk_copy_block(start, &mut f),
+                BlockState::LargeHead | BlockState::LargeTail => {}
+            }
+        }
+        for l in &self.large.objects {
+            let start = blocks.addr(l.first);
+            f(Area::Free {
+                start,
+                len: Header::at(l.payload).offset_from(start),
+            });
+            f(Area::Object {
+                payload: l.payload,
+                end: start.add(l.nblocks as u64 * BLOCK),
+                young: false,
+            });
+        }
+    }
+
+    /// The objects of a copy-space block (bump-allocated, found by their
+    /// alloc bits) and the free memory between them.
+    fn walk_copy_block(&self, start: Address, f: &mut impl FnMut(Area)) {
+        let end = start.add(BLOCK);
+        let mut at = start;
+        while let Some(p) = self.alloc_bits.next_set(at.add(HEADER_SIZE), end) {
+            f(Area::Free {
+                start: at,
+                len: Header::at(p).offset_from(at),
+            });
+            let len = self.object_at(p).map_or(0, |h| h.len());
+            let cell = M::payload_layout(len)
+                .map_or(BLOCK, |l| self.copy.cell_size(l))
+                .min(end.offset_from(Header::at(p)));
+            f(Area::Object {
+                payload: p,
+                end: Header::at(p).add(cell),
+                young: true,
+            });
+            at = Header::at(p).add(cell);
+        }
+        f(Area::Free {
+            start: at,
+            len: end.offset_from(at),
+        });
+    }
+}
+
+#[cfg(test)]
+impl<M: RefMode> Arena<M> {
+    /// Test-only corruption hooks (the verifier's negative tests): the
+    /// authority (to forge inexact or widened references in tests).
+    pub(crate) fn corrupt_authority(&self) -> &M::Authority {
+        &self.auth
+    }
+
+    /// A block's address and state, to find quarantined blocks.
+    pub(crate) fn corrupt_blocks(&self) -> Vec<(Address, BlockState)> {
+        (0..self.blocks.high_water())
+            .map(|b| (self.blocks.addr(b), self.blocks.state(b)))
+            .collect()
+    }
+}

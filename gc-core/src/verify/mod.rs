@@ -1,0 +1,293 @@
+//! The heap verifier: checks the heap-safety contract (DESIGN.md I1–I6,
+//! I8, I9; I7 arrives with compartments) over the whole heap and reports
+//! every violation it finds, with its location.
+//!
+//! What is checked, by invariant:
+//! - **I1 exact bounds**: every reference in a heap slot, handle,
+//!   persistent root, root region or weak table designates exactly a live
+//!   object's payload — base = address = payload start, length = the
+//!   padded payload length.
+//! - **I2 header integrity**: every allocated object's header names a
+//!   registered type and a length that fits its cell, and no header granule
+//!   holds a tag (no capability ever covered it for a store).
+//! - **I3 liveness**: every reference designates a live (allocated)
+//!   object.
+//! - **I4 no stale capability**: free cells and free blocks are zero and
+//!   hold no tag; dirty blocks awaiting zeroing hold no tag.
+//! - **I5 monotonicity**: no reference carries rights beyond an object
+//!   reference's (permissions within the object permissions, unsealed).
+//! - **I6 tag integrity**: a tag appears only in a reference slot of the
+//!   object's type (so data can never become a reference), never in
+//!   padding or data.
+//! - **I8 moving correctness**: no reference anywhere points into an
+//!   evacuated (quarantined) block; with I1, every reference to a moved
+//!   object is an exact reference to its new copy.
+//! - **I9 barrier completeness** (plans with a barrier): every slot of an
+//!   object outside the nursery that refers into the nursery is in the
+//!   remembered set.
+//!
+//! In the unchecked modes there are no tags and references carry no
+//! bounds or rights: the verifier checks headers, that free memory is
+//! zero, and that every non-null reference slot (by type map) and root
+//! holds a live payload address; I1's bounds, I5 and I6 are *not
+//! enforced* there. Where the heap is walked is `policy::Arena::walk`;
+//! what must hold there is this module.
+
+#[cfg(test)]
+mod tests;
+
+use crate::config::ScanStrategy;
+use crate::object::{Header, HEADER_SIZE};
+use crate::policy::block::Space;
+use crate::policy::Area;
+use crate::trace::for_each_slot;
+use crate::types::ObjectView;
+use crate::Heap;
+use capability_heap::{Address, RefMode};
+
+/// Where a reference was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefLocation {
+    /// A heap slot at this address.
+    Slot(Address),
+    /// Handle table entry `n`.
+    Handle(u32),
+    /// Persistent root entry `n`.
+    Persistent(u32),
+    /// Slot `index` of root region entry `region`.
+    RootRegion {
+        /// Root region entry.
+        region: u32,
+        /// Slot index.
+        index: u64,
+    },
+    /// Weak reference entry `n`.
+    Weak(u32),
+    /// Ephemeron entry `n` (its key or its value).
+    Ephemeron(u32),
+    /// Finalization registration entry `n`.
+    Finalizer(u32),
+}
+
+/// One broken invariant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// I1: the reference's bounds or address are not exactly those of the
+    /// live object at its address.
+    InexactReference {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I3: the reference does not designate a live object.
+    DanglingReference {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I2: a header granule holds a tag.
+    TaggedHeader {
+        /// The object's payload.
+        object: Address,
+    },
+    /// I2: the header names no registered type or a length that does not
+    /// fit the object's cell.
+    CorruptHeader {
+        /// The object's payload.
+        object: Address,
+    },
+    /// I4: free memory holds a tag.
+    TagInFreeMemory {
+        /// The tagged granule.
+        addr: Address,
+    },
+    /// I4: free memory is not zero.
+    DirtyFreeMemory {
+        /// The first non-zero byte.
+        addr: Address,
+    },
+    /// I5: the reference carries rights beyond an object reference's
+    /// (permissions outside the object permissions, or sealed).
+    WidenedReference {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I8: a reference into an evacuated (quarantined) block.
+    IntoEvacuatedSpace {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I9: an old-to-young reference that the remembered set lacks.
+    UnrememberedSlot {
+        /// The slot.
+        slot: Address,
+    },
+    /// I6: a tag outside the reference slots of the object's type.
+    TagOutsideRefSlot {
+        /// The object's payload.
+        object: Address,
+        /// The tagged granule.
+        addr: Address,
+    },
+}
+
+impl Violation {
+    /// The invariant broken (`"I1"` … `"I9"`).
+    pub fn invariant(&self) -> &'static str {
+        match self {
+            Violation::InexactReference { .. } => "I1",
+            Violation::TaggedHeader { .. } | Violation::CorruptHeader { .. } => "I2",
+            Violation::DanglingReference { .. } => "I3",
+            Violation::TagInFreeMemory { .. } | Violation::DirtyFreeMemory { .. } => "I4",
+            Violation::WidenedReference { .. } => "I5",
+            Violation::TagOutsideRefSlot { .. } => "I6",
+            Violation::IntoEvacuatedSpace { .. } => "I8",
+            Violation::UnrememberedSlot { .. } => "I9",
+        }
+    }
+}
+
+impl<M: RefMode> Heap<M> {
+    /// Checks I1–I6, I8 and I9 over the whole heap; `Err` lists every
+    /// violation.
+    pub fn verify(&self) -> Result<(), Vec<Violation>> {
+        let mut v = Vec::new();
+        self.roots
+            .for_each(|at, r| self.check_reference(&r, at, &mut v));
+        self.weak
+            .for_each(|at, r| self.check_reference(&r, at, &mut v));
+        let remset = self.arena.remset().sorted();
+        let barrier = self.plan.needs_barrier();
+        self.arena.walk(|area| match area {
+            Area::Free { start, len } => self.check_free(start, len, &mut v),
+            Area::Dirty { start, len } => {
+                // Stale bytes awaiting zeroing before reuse: no tags.
+                if let Some(g) = self.arena.region().tagged_granules(start, len).next() {
+                    v.push(Violation::TagInFreeMemory { addr: g });
+                }
+            }
+            Area::Object {
+                payload,
+                end,
+                young,
+            } => {
+                let remset = (barrier && !young).then_some(&remset[..]);
+                self.verify_object(payload, end, remset, &mut v)
+            }
+        });
+        if v.is_empty() {
+            Ok(())
+        } else {
+            Err(v)
+        }
+    }
+
+    /// I4: `[addr, addr + len)` is zero and untagged.
+    fn check_free(&self, addr: Address, len: u64, v: &mut Vec<Violation>) {
+        let region = self.arena.region();
+        if let Some(g) = region.tagged_granules(addr, len).next() {
+            v.push(Violation::TagInFreeMemory { addr: g });
+        }
+        let mut off = 0;
+        while off < len {
+            let w = region.read::<u64>(addr.add(off)).unwrap_or(0);
+            if w != 0 {
+                v.push(Violation::DirtyFreeMemory {
+                    addr: addr.add(off),
+                });
+                return;
+            }
+            off += 8;
+        }
+    }
+
+    /// I1/I3/I5/I8: `raw` found at `at` designates exactly a live object,
+    /// with no more than an object reference's rights.
+    fn check_reference(&self, raw: &M::Ref, at: RefLocation, v: &mut Vec<Violation>) {
+        if !M::is_valid(raw) {
+            return;
+        }
+        let target = M::address(raw);
+        if self.arena.is_evacuated(target) {
+            v.push(Violation::IntoEvacuatedSpace { at, target });
+            return;
+        }
+        let Some(h) = self.arena.object_at(target) else {
+            v.push(Violation::DanglingReference { at, target });
+            return;
+        };
+        let exact = M::payload_layout(h.len()).is_some_and(|l| M::designates(raw, target, l.size));
+        if !exact {
+            v.push(Violation::InexactReference { at, target });
+        } else if !M::within_object_rights(raw) {
+            v.push(Violation::WidenedReference { at, target });
+        }
+    }
+
+    /// Checks one allocated object whose cell ends at `end`; `remset` is
+    /// given for objects outside the nursery of a plan with a barrier (I9
+    /// applies to them).
+    fn verify_object(
+        &self,
+        payload: Address,
+        end: Address,
+        remset: Option<&[Address]>,
+        v: &mut Vec<Violation>,
+    ) {
+        let region = self.arena.region();
+        if region
+            .tagged_granules(Header::at(payload), HEADER_SIZE)
+            .next()
+            .is_some()
+        {
+            v.push(Violation::TaggedHeader { object: payload });
+        }
+        let Some(h) = self.arena.object_at(payload) else {
+            return;
+        };
+        let len = h.len();
+        let fits = M::payload_layout(len).is_some_and(|l| l.size <= end.offset_from(payload));
+        let info = self.types.by_index(h.ty()).filter(|_| fits);
+        let Some(info) = info.filter(|i| i.fixed_size().map_or(true, |s| s == len)) else {
+            v.push(Violation::CorruptHeader { object: payload });
+            return;
+        };
+        // References by type map (every mode).
+        let _ = for_each_slot::<M>(
+            region,
+            &self.types,
+            ScanStrategy::TypeMap,
+            payload,
+            |slot| {
+                // SAFETY: for_each_slot yields aligned slots inside the region.
+                let r = unsafe { M::read_slot(region, slot) };
+                self.check_reference(&r, RefLocation::Slot(slot), v);
+                let young = M::is_valid(&r) && self.arena.space_at(M::address(&r)) == Space::Copy;
+                if young && remset.is_some_and(|rs| rs.binary_search(&slot).is_err()) {
+                    v.push(Violation::UnrememberedSlot { slot });
+                }
+            },
+        );
+        // I6: every tag in the cell is in a reference slot of the type.
+        let view = ObjectView {
+            region,
+            payload,
+            len,
+        };
+        for g in region.tagged_granules(payload, end.offset_from(payload)) {
+            let off = g.offset_from(payload);
+            if off >= len || info.is_ref_slot(off, &view, M::SLOT_SIZE) != Ok(true) {
+                v.push(Violation::TagOutsideRefSlot {
+                    object: payload,
+                    addr: g,
+                });
+            }
+        }
+    }
+}
