@@ -23,7 +23,7 @@
 
 use crate::config::{HeapConfig, ScanStrategy};
 use crate::error::ConfigError;
-use crate::plan::{self, Pacer, PlanState};
+use crate::plan::{self, Pacer, PlanConstraints, PlanState};
 use crate::policy::block::BLOCK;
 use crate::policy::Arena;
 use crate::roots::Roots;
@@ -58,6 +58,8 @@ pub struct Heap<M: RefMode> {
     pub(crate) config: HeapConfig,
     pub(crate) arena: Arena<M>,
     pub(crate) plan: PlanState,
+    /// The plan's constraints (`plan::constraints`), kept at hand.
+    pub(crate) constraints: PlanConstraints,
     pub(crate) pacer: Pacer,
     pub(crate) types: Types,
     pub(crate) roots: Roots<M>,
@@ -80,6 +82,7 @@ impl<M: RefMode> Heap<M> {
         let stats = Stats::new(arena.nursery_max().unwrap_or(0));
         Ok(Heap {
             pacer: Pacer::new(&config),
+            constraints: plan::constraints(config.plan),
             plan,
             arena,
             types: Types::new(id),
@@ -131,13 +134,7 @@ impl<M: RefMode> Heap<M> {
     pub(crate) fn live(&self, r: &ObjRef<M>) -> Result<(), GcError> {
         if M::CHECKED {
             if r.stamp != self.arena.stamp() {
-                return Err(if r.is_null() {
-                    GcError::NullReference
-                } else if self.poisoned {
-                    GcError::Poisoned
-                } else {
-                    GcError::StaleReference
-                });
+                return Err(self.not_live(r));
             }
             self.stats.checks.set(self.stats.checks.get() + 1);
         }
@@ -145,6 +142,18 @@ impl<M: RefMode> Heap<M> {
             return Err(GcError::NullReference);
         }
         Ok(())
+    }
+
+    /// Why `r`, whose stamp is not the current one, is refused.
+    #[cold]
+    fn not_live(&self, r: &ObjRef<M>) -> GcError {
+        if r.is_null() {
+            GcError::NullReference
+        } else if self.poisoned {
+            GcError::Poisoned
+        } else {
+            GcError::StaleReference
+        }
     }
 
     /// A reference about to be stored in the heap, a root or a weak table:

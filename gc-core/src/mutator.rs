@@ -19,20 +19,17 @@ use crate::object::Header;
 use crate::plan::generational::barrier;
 use crate::types::{ObjectType, ObjectView, TypeId};
 use crate::{GcError, Heap, ObjRef};
-use capability_heap::{Perms, RefMode, Scalar};
+use capability_heap::{PayloadLayout, Perms, RefMode, Scalar};
 
 impl<M: RefMode> Heap<M> {
     // ---- allocation -------------------------------------------------------
 
     /// Allocates a fixed-size object (a `Fixed` or `Custom` type), zeroed.
     /// A safepoint: may collect.
+    #[inline]
     pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
-        let len = self
-            .types
-            .get(ty)?
-            .fixed_size()
-            .ok_or(GcError::WrongKind(ty))?;
-        self.alloc_in(ty, len, false)
+        let (len, layout) = self.types.fast(ty)?.fixed.ok_or(GcError::WrongKind(ty))?;
+        self.alloc_in(ty, len, layout, false)
     }
 
     /// Allocates an array: `len` elements of a `RefArray` type (all null)
@@ -44,37 +41,44 @@ impl<M: RefMode> Heap<M> {
             _ => return Err(GcError::WrongKind(ty)),
         };
         let limit = self.config.limit;
-        let bytes = bytes.filter(|b| *b <= limit).ok_or(GcError::OutOfMemory {
+        let oom = GcError::OutOfMemory {
             requested: len,
             limit,
-        })?;
-        self.alloc_in(ty, bytes, false)
+        };
+        let bytes = bytes.filter(|b| *b <= limit).ok_or(oom.clone())?;
+        let layout = M::payload_layout(bytes).ok_or(oom)?;
+        self.alloc_in(ty, bytes, layout, false)
     }
 
     /// Allocates a fixed-size object that never moves, in every plan
     /// (placed in the mark-sweep space and flagged pinned).
     pub fn alloc_pinned(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
-        let len = self
-            .types
-            .get(ty)?
-            .fixed_size()
-            .ok_or(GcError::WrongKind(ty))?;
-        self.alloc_in(ty, len, true)
+        let (len, layout) = self.types.fast(ty)?.fixed.ok_or(GcError::WrongKind(ty))?;
+        self.alloc_in(ty, len, layout, true)
     }
 
+    /// Allocates an object of type `ty` and payload length `len`, laid
+    /// out as `layout` (the mode's padding and alignment for `len`).
     #[inline(always)]
-    fn alloc_in(&mut self, ty: TypeId, len: u64, pinned: bool) -> Result<ObjRef<M>, GcError> {
+    fn alloc_in(
+        &mut self,
+        ty: TypeId,
+        len: u64,
+        layout: PayloadLayout,
+        pinned: bool,
+    ) -> Result<ObjRef<M>, GcError> {
         self.usable()?;
-        let oom = GcError::OutOfMemory {
+        let limit = self.config.limit;
+        let oom = || GcError::OutOfMemory {
             requested: len,
-            limit: self.config.limit,
+            limit,
         };
-        let layout = M::payload_layout(len)
-            .filter(|l| l.size <= self.config.limit)
-            .ok_or(oom.clone())?;
-        let payload = self.place(layout, pinned).ok_or(oom)?;
+        if layout.size > limit {
+            return Err(oom());
+        }
+        let payload = self.place(layout, pinned).ok_or_else(oom)?;
         self.usable()?; // a collection at this safepoint may have poisoned the heap
-        let header = Header::new(ty.index(), len).pinned(pinned);
+        let header = Header::new(ty.index(), len, pinned);
         self.stats.totals.objects_allocated += 1;
         self.stats.totals.caps_derived += u64::from(M::CHECKED);
         let raw = self.arena.init_object(payload, header, layout.size)?;
@@ -170,9 +174,26 @@ impl<M: RefMode> Heap<M> {
     // ---- reference fields ----------------------------------------------------
 
     /// Checks that `offset` is a reference slot of `obj`'s type — the same
-    /// rule the tracer follows (`TypeInfo::for_each_slot`).
+    /// rule the tracer follows (`TypeInfo::for_each_slot`). The common
+    /// case, a type whose slots fit a 64-bit map, is a header read and a
+    /// bit test.
+    ///
+    /// `obj` has passed `live`: in checked modes it is a reference of this
+    /// epoch, so it designates a live object and its header is read
+    /// without the alloc-bit test; in the unchecked modes a stale holder
+    /// reads some header of the heap (memory-safe, and not caught there).
+    #[inline(always)]
     fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
-        let h = self.header_of(obj)?;
+        let h = Header::read(self.arena.region(), obj.address())?;
+        let i = offset / M::SLOT_SIZE;
+        if offset % M::SLOT_SIZE == 0 && i < 64 && self.types.mask_by_index(h.ty()) >> i & 1 != 0 {
+            return Ok(());
+        }
+        self.ref_slot_slow(obj, offset, h)
+    }
+
+    #[inline(never)]
+    fn ref_slot_slow(&self, obj: &ObjRef<M>, offset: u64, h: Header) -> Result<(), GcError> {
         let ty = self.types.id(h.ty());
         let info = self.types.by_index(h.ty()).ok_or(GcError::NotAnObject)?;
         let view = ObjectView {
@@ -189,6 +210,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Loads the reference in slot `offset` of `obj` (null if none). The
     /// offset must be a reference slot of the object's type.
+    #[inline]
     pub fn get_ref(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
         self.live(obj)?;
         let raw = M::load_ref(self.arena.region(), &obj.raw, offset)?;
@@ -199,6 +221,7 @@ impl<M: RefMode> Heap<M> {
     /// Stores `value` (or null) in reference slot `offset` of `obj`. The
     /// offset must be a reference slot of the object's type, and in checked
     /// modes `value` must designate exactly a live object.
+    #[inline]
     pub fn set_ref(
         &mut self,
         obj: &ObjRef<M>,
@@ -209,7 +232,7 @@ impl<M: RefMode> Heap<M> {
         self.storable(value)?;
         self.ref_slot(obj, offset)?;
         M::store_ref(self.arena.region_mut(), &obj.raw, offset, &value.raw)?;
-        if self.plan.needs_barrier() && !value.is_null() {
+        if self.constraints.barrier && !value.is_null() {
             barrier::post_write(&mut self.arena, obj.address(), offset, value.address());
         }
         Ok(())

@@ -3,8 +3,8 @@
 //! - **Handle scopes** are a stack, like V8's `HandleScope`: handles are
 //!   entries of a stack-discipline [`Slab`], a scope remembers the height
 //!   it opened at, and closing it releases every handle above. A
-//!   [`Handle`] carries its entry's generation, so using one whose scope
-//!   was closed (even if its index was reused since) is
+//!   [`Handle`] carries its entry's serial, so using one whose scope was
+//!   closed (even if its index was reused since) is
 //!   [`GcError::InvalidHandle`], never another object.
 //! - **Persistent roots** live in a slab until released explicitly.
 //! - **Root regions** are VM-owned arrays of reference slots (an

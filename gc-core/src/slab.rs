@@ -2,40 +2,46 @@
 //! handles, persistent roots, root regions, weak references, ephemerons
 //! and finalization registrations.
 //!
-//! An entry is addressed by a [`Key`]: its index and the generation it was
-//! filled in. Releasing an entry bumps its generation, so a key of an
+//! An entry is addressed by a [`Key`]: its index and the *serial* it was
+//! filled with — a number the slab never hands out twice (a 64-bit
+//! counter: it cannot wrap in the life of a process). Releasing an entry
+//! empties it, and refilling it gives it a new serial, so a key of an
 //! earlier occupant is refused (stale index detected), never taken for
-//! the new one. Generations are 64-bit and an entry whose generation
-//! would overflow is retired instead of reused, so no key ever becomes
-//! valid again. A token pairs a key with its heap's identity (checked by
-//! the heap before the slab is asked).
+//! the new one, however often the entry is reused. A token pairs a key
+//! with its heap's identity (checked by the heap before the slab is
+//! asked).
 //!
 //! Two disciplines share the type: `insert`/`remove` reuse released
-//! entries (free list); `push`/`truncate` keep the live entries a prefix
-//! (handle scopes are a stack). A slab uses one or the other.
+//! entries (free list); `push`/`truncate` keep the live entries a prefix,
+//! so closing a handle scope is a `Vec::truncate` (handle scopes are a
+//! stack). A slab uses one or the other.
+//!
+//! Rejected: a generation counter per entry. It needs a bump per release
+//! (a loop over the released tail when a scope closes) and a rule for
+//! the entry whose counter runs out; one serial counter per slab needs
+//! neither.
 
 use crate::GcError;
 
-/// An entry's index and generation.
+/// An entry's index and serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
-    pub(crate) index: u32,
-    pub(crate) generation: u64,
+    index: u32,
+    serial: u64,
 }
 
 struct Entry<T> {
     value: Option<T>,
-    generation: u64,
+    serial: u64,
 }
 
-/// A generational table.
+/// A table of values addressed by keys that are never reused.
 pub(crate) struct Slab<T> {
     entries: Vec<Entry<T>>,
     /// Released entries (free-list discipline).
     free: Vec<u32>,
-    /// Entries in use below this index (stack discipline), or the number
-    /// of entries ever made (free list).
-    top: usize,
+    /// The serial the next filled entry gets.
+    next: u64,
 }
 
 impl<T> Slab<T> {
@@ -43,103 +49,96 @@ impl<T> Slab<T> {
         Slab {
             entries: Vec::new(),
             free: Vec::new(),
-            top: 0,
+            next: 1,
         }
     }
 
-    /// Appends a new entry, fallibly (a huge table is an error, never an
-    /// abort).
-    fn grow(&mut self, value: T) -> Result<Key, GcError> {
-        let index = u32::try_from(self.entries.len()).map_err(|_| GcError::OutOfMemory {
-            requested: self.entries.len() as u64,
-            limit: u64::from(u32::MAX),
-        })?;
-        self.entries
-            .try_reserve(1)
-            .map_err(|_| GcError::OutOfMemory {
-                requested: self.entries.len() as u64 + 1,
-                limit: self.entries.len() as u64,
-            })?;
+    #[inline(always)]
+    fn serial(&mut self) -> u64 {
+        let s = self.next;
+        self.next += 1;
+        s
+    }
+
+    /// Appends an entry, fallibly: a huge table is an error, never an
+    /// abort.
+    #[inline(always)]
+    fn append(&mut self, value: T) -> Result<Key, GcError> {
+        let len = self.entries.len();
+        if len == self.entries.capacity() {
+            self.grow()?;
+        }
+        let index = len as u32;
+        let serial = self.serial();
         self.entries.push(Entry {
             value: Some(value),
-            generation: 0,
+            serial,
         });
-        Ok(Key {
-            index,
-            generation: 0,
-        })
+        Ok(Key { index, serial })
+    }
+
+    #[cold]
+    fn grow(&mut self) -> Result<(), GcError> {
+        let len = self.entries.len();
+        let full = GcError::OutOfMemory {
+            requested: len as u64 + 1,
+            limit: u64::from(u32::MAX),
+        };
+        if len >= u32::MAX as usize {
+            return Err(full);
+        }
+        self.entries.try_reserve(len.max(16)).map_err(|_| full)
     }
 
     /// Stores `value` in a released entry, or a new one (free list).
     pub(crate) fn insert(&mut self, value: T) -> Result<Key, GcError> {
-        if let Some(index) = self.free.pop() {
-            let e = &mut self.entries[index as usize];
-            e.value = Some(value);
-            return Ok(Key {
-                index,
-                generation: e.generation,
-            });
+        match self.free.pop() {
+            Some(index) => {
+                let serial = self.serial();
+                self.entries[index as usize] = Entry {
+                    value: Some(value),
+                    serial,
+                };
+                Ok(Key { index, serial })
+            }
+            None => self.append(value),
         }
-        let k = self.grow(value)?;
-        self.top = self.entries.len();
-        Ok(k)
     }
 
     /// Releases the entry `k` names; `None` when `k` is stale.
     pub(crate) fn remove(&mut self, k: Key) -> Option<T> {
         let e = self.entries.get_mut(k.index as usize)?;
-        if e.generation != k.generation {
+        if e.serial != k.serial {
             return None;
         }
         let v = e.value.take()?;
-        e.generation += 1;
-        if e.generation != u64::MAX {
-            self.free.push(k.index);
-        }
+        self.free.push(k.index);
         Some(v)
     }
 
     /// Stores `value` on top of the stack (stack discipline).
+    #[inline(always)]
     pub(crate) fn push(&mut self, value: T) -> Result<Key, GcError> {
-        // Skip retired entries (a generation at its maximum).
-        while let Some(e) = self.entries.get_mut(self.top) {
-            if e.generation == u64::MAX {
-                self.top += 1;
-                continue;
-            }
-            e.value = Some(value);
-            let k = Key {
-                index: self.top as u32,
-                generation: e.generation,
-            };
-            self.top += 1;
-            return Ok(k);
-        }
-        let k = self.grow(value)?;
-        self.top = self.entries.len();
-        Ok(k)
+        self.append(value)
     }
 
     /// The stack height (stack discipline): what a scope remembers.
+    #[inline(always)]
     pub(crate) fn height(&self) -> usize {
-        self.top
+        self.entries.len()
     }
 
     /// Releases every entry at or above `height` (stack discipline).
+    #[inline(always)]
     pub(crate) fn truncate(&mut self, height: usize) {
-        for e in self.entries.iter_mut().take(self.top).skip(height) {
-            // A retired entry (skipped by push) stays at the maximum.
-            e.value = None;
-            e.generation = e.generation.saturating_add(1);
-        }
-        self.top = self.top.min(height);
+        self.entries.truncate(height);
     }
 
     /// The entry `k` names, unless stale.
     #[inline(always)]
     pub(crate) fn get(&self, k: Key) -> Option<&T> {
         let e = self.entries.get(k.index as usize)?;
-        if e.generation != k.generation {
+        if e.serial != k.serial {
             return None;
         }
         e.value.as_ref()
@@ -149,7 +148,7 @@ impl<T> Slab<T> {
     #[inline(always)]
     pub(crate) fn get_mut(&mut self, k: Key) -> Option<&mut T> {
         let e = self.entries.get_mut(k.index as usize)?;
-        if e.generation != k.generation {
+        if e.serial != k.serial {
             return None;
         }
         e.value.as_mut()
@@ -168,17 +167,14 @@ impl<T> Slab<T> {
         self.entries.iter_mut().filter_map(|e| e.value.as_mut())
     }
 
-    /// Releases every entry for which `keep` is false (generations bumped,
-    /// as by [`Slab::remove`]).
+    /// Releases every entry for which `keep` is false (as by
+    /// [`Slab::remove`]).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&mut T) -> bool) {
         for (i, e) in self.entries.iter_mut().enumerate() {
             if let Some(v) = e.value.as_mut() {
                 if !keep(v) {
                     e.value = None;
-                    e.generation += 1;
-                    if e.generation != u64::MAX {
-                        self.free.push(i as u32);
-                    }
+                    self.free.push(i as u32);
                 }
             }
         }
@@ -202,33 +198,16 @@ mod tests {
         assert_eq!(
             s.get(Key {
                 index: 99,
-                generation: 0
+                serial: 1
             }),
             None
         );
-    }
-
-    #[test]
-    fn an_entry_at_its_last_generation_is_retired() {
-        let mut s = Slab::new();
-        let a = s.insert(1).unwrap();
-        s.entries[0].generation = u64::MAX - 1;
-        let a = Key {
-            generation: u64::MAX - 1,
-            ..a
-        };
-        assert_eq!(s.remove(a), Some(1));
-        let b = s.insert(2).unwrap();
-        assert_ne!(b.index, a.index, "retired, not reused");
-        // Stack discipline skips it too.
-        let mut t = Slab::new();
-        let k = t.push(1).unwrap();
-        t.entries[0].generation = u64::MAX - 1;
-        t.truncate(0);
-        assert_eq!(t.entries[0].generation, u64::MAX);
-        let k2 = t.push(2).unwrap();
-        assert_ne!(k2.index, k.index);
-        assert_eq!(t.get(k), None);
+        // However often the entry is reused.
+        for _ in 0..1000 {
+            let k = s.insert(3).unwrap();
+            s.remove(k).unwrap();
+            assert_eq!(s.get(a), None);
+        }
     }
 
     #[test]
@@ -242,5 +221,18 @@ mod tests {
         let c = s.push('c').unwrap();
         assert_eq!(c.index, b.index);
         assert_eq!((s.get(b), s.get(c)), (None, Some(&'c')));
+    }
+
+    #[test]
+    fn serials_are_never_reused() {
+        let mut s = Slab::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..100 {
+            let k = s.push(i).unwrap();
+            assert!(seen.insert(k.serial));
+            if i % 3 == 0 {
+                s.truncate(0);
+            }
+        }
     }
 }

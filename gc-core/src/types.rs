@@ -27,7 +27,7 @@
 
 use crate::error::TypeError;
 use crate::{GcError, Heap};
-use capability_heap::{Address, RefMode, Scalar, TaggedRegion};
+use capability_heap::{Address, PayloadLayout, RefMode, Scalar, TaggedRegion};
 use core::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -221,10 +221,29 @@ fn validate(ty: &ObjectType, slot: u64) -> Result<ObjectType, TypeError> {
     Ok(ty)
 }
 
+/// What the hot paths need of a type, precomputed at registration in a
+/// dense table: allocation (the padded layout of a fixed-size type, so
+/// CRRL/CRAM are not recomputed per object), the reference-slot check and
+/// the tracer's fast path (the slot bitmap).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TypeFast {
+    /// Bit *i* set when slot *i* is a reference, for a `Fixed` type whose
+    /// slots all lie in the first 64 (`mapped`).
+    pub(crate) mask: u64,
+    /// True when `mask` is the type's whole slot map.
+    pub(crate) mapped: bool,
+    /// The payload length of a fixed-size type, and its layout in the
+    /// heap's mode; `None` for arrays.
+    pub(crate) fixed: Option<(u64, PayloadLayout)>,
+}
+
 /// The types of one heap.
 pub(crate) struct Types {
     heap: u32,
     infos: Vec<TypeInfo>,
+    fast: Vec<TypeFast>,
+    /// `fast[i].mask`, densely: the reference-slot check's one load.
+    masks: Vec<u64>,
 }
 
 impl Types {
@@ -232,15 +251,30 @@ impl Types {
         Types {
             heap,
             infos: Vec::new(),
+            fast: Vec::new(),
+            masks: Vec::new(),
         }
     }
 
-    /// Registers a validated type.
-    fn register(&mut self, ty: &ObjectType, slot: u64) -> Result<TypeId, GcError> {
-        let kind = validate(ty, slot)?;
+    /// Registers a validated type for mode `M`.
+    fn register<M: RefMode>(&mut self, ty: &ObjectType) -> Result<TypeId, GcError> {
+        let kind = validate(ty, M::SLOT_SIZE)?;
         let index = u32::try_from(self.infos.len()).map_err(|_| TypeError::TooMany)?;
         self.infos.try_reserve(1).map_err(|_| TypeError::TooMany)?;
-        self.infos.push(TypeInfo::new(kind, slot));
+        self.fast.try_reserve(1).map_err(|_| TypeError::TooMany)?;
+        self.masks.try_reserve(1).map_err(|_| TypeError::TooMany)?;
+        let info = TypeInfo::new(kind, M::SLOT_SIZE);
+        let fixed = match info.fixed_size() {
+            Some(len) => Some((len, M::payload_layout(len).ok_or(TypeError::TooLarge(len))?)),
+            None => None,
+        };
+        self.masks.push(info.ref_mask.unwrap_or(0));
+        self.fast.push(TypeFast {
+            mask: info.ref_mask.unwrap_or(0),
+            mapped: info.ref_mask.is_some(),
+            fixed,
+        });
+        self.infos.push(info);
         Ok(TypeId {
             heap: self.heap,
             index,
@@ -258,10 +292,34 @@ impl Types {
             .ok_or(GcError::UnknownType(id))
     }
 
+    /// The precomputed facts of the type `id` names.
+    #[inline(always)]
+    pub(crate) fn fast(&self, id: TypeId) -> Result<&TypeFast, GcError> {
+        if id.heap != self.heap {
+            return Err(GcError::WrongHeap);
+        }
+        self.fast
+            .get(id.index as usize)
+            .ok_or(GcError::UnknownType(id))
+    }
+
     /// The type a header's index names (the collector's lookup).
     #[inline(always)]
     pub(crate) fn by_index(&self, index: u32) -> Option<&TypeInfo> {
         self.infos.get(index as usize)
+    }
+
+    /// The precomputed facts of the type a header's index names.
+    #[inline(always)]
+    pub(crate) fn fast_by_index(&self, index: u32) -> Option<&TypeFast> {
+        self.fast.get(index as usize)
+    }
+
+    /// The slot bitmap of the type at `index` (0 when it has none: then
+    /// the full rule is asked, `TypeInfo::is_ref_slot`).
+    #[inline(always)]
+    pub(crate) fn mask_by_index(&self, index: u32) -> u64 {
+        self.masks.get(index as usize).copied().unwrap_or(0)
     }
 
     /// The id of the type at `index`.
@@ -319,7 +377,7 @@ impl<M: RefMode> Heap<M> {
     /// Registers a type.
     pub fn register_type(&mut self, ty: ObjectType) -> Result<TypeId, GcError> {
         self.usable()?;
-        self.types.register(&ty, M::SLOT_SIZE)
+        self.types.register::<M>(&ty)
     }
 
     /// Registers the common record shape: `refs` reference slots, then

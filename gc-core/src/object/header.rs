@@ -28,11 +28,13 @@ static_assertions::const_assert_eq!(core::mem::size_of::<Header>() as u64, HEADE
 static_assertions::const_assert!(HEADER_SIZE % capability_heap::GRANULE == 0);
 
 impl Header {
-    /// A fresh object's header: type index `ty`, payload length `len`, no
-    /// flags.
+    /// A fresh object's header: type index `ty`, payload length `len`,
+    /// pinned or not.
     #[inline(always)]
-    pub(crate) fn new(ty: u32, len: u64) -> Header {
-        Header(u128::from(ty) | u128::from(len) << 64)
+    pub(crate) fn new(ty: u32, len: u64, pinned: bool) -> Header {
+        Header(
+            u128::from(ty) | u128::from(u32::from(pinned) * PINNED) << 32 | u128::from(len) << 64,
+        )
     }
 
     /// The header of the object whose payload starts at `payload`.
@@ -113,7 +115,8 @@ mod tests {
 
     #[test]
     fn fields_round_trip() {
-        let h = Header::new(0xdead_beef, 12345);
+        let h = Header::new(0xdead_beef, 12345, false);
+        assert!(Header::new(1, 2, true).is_pinned());
         assert_eq!(
             (h.ty(), h.len(), h.is_pinned()),
             (0xdead_beef, 12345, false)

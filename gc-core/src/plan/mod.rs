@@ -79,26 +79,6 @@ impl PlanState {
         }
     }
 
-    fn plan(&self) -> Plan {
-        match self {
-            PlanState::MarkSweep => Plan::MarkSweep,
-            PlanState::SemiSpace => Plan::SemiSpace,
-            PlanState::Generational(_) => Plan::Generational,
-        }
-    }
-
-    /// The plan's constraints.
-    #[inline(always)]
-    pub(crate) fn constraints(&self) -> PlanConstraints {
-        constraints(self.plan())
-    }
-
-    /// True when reference stores need the write barrier.
-    #[inline(always)]
-    pub(crate) fn needs_barrier(&self) -> bool {
-        self.constraints().barrier
-    }
-
     /// The copy space's first bound: the nursery, if the plan has one.
     pub(crate) fn first_nursery(&self, config: &HeapConfig) -> Option<u64> {
         match self {
@@ -159,7 +139,7 @@ impl<M: RefMode> Heap<M> {
     /// stale afterwards.
     pub fn collect_minor(&mut self) -> Result<CollectionStats, GcError> {
         self.usable()?;
-        if !self.plan.constraints().nursery {
+        if !self.constraints.nursery {
             return self.run_collection(CollectionKind::Full);
         }
         let c = self.run_collection(CollectionKind::Minor)?;
@@ -212,7 +192,7 @@ impl<M: RefMode> Heap<M> {
         if out.swept.is_some() {
             // Growth policy: the next full collection when the heap (the
             // mature space, with a nursery) holds growth_factor × live.
-            let live = if self.plan.constraints().nursery {
+            let live = if self.constraints.nursery {
                 pacer.mature_bytes
             } else {
                 totals.bytes_in_use
@@ -266,7 +246,7 @@ impl<M: RefMode> Heap<M> {
     /// after a full collection.
     #[inline(always)]
     pub(crate) fn place(&mut self, layout: PayloadLayout, pinned: bool) -> Option<Address> {
-        if self.plan.constraints().moves_objects && !pinned && self.arena.copy_fits(layout) {
+        if self.constraints.moves_objects && !pinned && self.arena.copy_fits(layout) {
             self.place_copy(layout)
         } else {
             self.place_mature(layout)
@@ -277,7 +257,7 @@ impl<M: RefMode> Heap<M> {
     #[inline(always)]
     fn place_copy(&mut self, layout: PayloadLayout) -> Option<Address> {
         let cell = self.arena.copy_cell(layout);
-        let semispace = !self.plan.constraints().nursery;
+        let semispace = !self.constraints.nursery;
         if semispace && self.stats.totals.bytes_in_use + cell > self.pacer.trigger {
             let _ = self.collect();
         }
@@ -305,7 +285,7 @@ impl<M: RefMode> Heap<M> {
     /// A cell (or run of blocks) in the mark-sweep space.
     fn place_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
         let cell = self.arena.mature_cell(layout)?;
-        let used = if self.plan.constraints().nursery {
+        let used = if self.constraints.nursery {
             self.pacer.mature_bytes
         } else {
             self.stats.totals.bytes_in_use

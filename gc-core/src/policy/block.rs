@@ -180,6 +180,12 @@ impl Blocks {
         }
     }
 
+    /// True when `addr` lies in a copy-space block.
+    #[inline(always)]
+    pub(crate) fn is_copy(&self, addr: Address) -> bool {
+        self.index_of(addr).is_some_and(|i| self.state[i] == COPY)
+    }
+
     /// One free block, in state `s`.
     pub(crate) fn alloc_block(&mut self, s: BlockState) -> Option<usize> {
         if self.in_use >= self.budget {

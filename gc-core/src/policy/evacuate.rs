@@ -165,15 +165,18 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
                     .alloc(&mut arena.blocks, &mut arena.region, cell)
                     .map(|c| (c.add(HEADER_SIZE), 0))
             }
-            Target::Mature => arena.small.class_of(layout).and_then(|class| {
-                let p = arena.small.alloc(
-                    &mut arena.blocks,
-                    &mut arena.region,
-                    &arena.alloc_bits,
-                    class,
-                )?;
-                Some((p, arena.small.classes.size(class)))
-            }),
+            Target::Mature => match arena.small.class_of(layout) {
+                Some(class) => arena
+                    .small
+                    .alloc(
+                        &mut arena.blocks,
+                        &mut arena.region,
+                        &arena.alloc_bits,
+                        class,
+                    )
+                    .map(|p| (p, arena.small.classes.size(class))),
+                None => None,
+            },
         };
         let Some((dst, promoted)) = dst else {
             // No room: the object stays where it is, as if pinned.
@@ -299,7 +302,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             let mut kept = false;
             let mut at = start;
             while let Some(p) = arena.alloc_bits.next_set(at, end) {
-                let h = Header::read(&arena.region, p).unwrap_or(Header::new(0, 0));
+                let h = Header::read(&arena.region, p).unwrap_or(Header::new(0, 0, false));
                 let len = match h.forwarded_to() {
                     Some(to) => Header::read(&arena.region, to).map_or(0, |h| h.len()),
                     None => h.len(),

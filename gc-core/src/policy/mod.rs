@@ -206,6 +206,13 @@ impl<M: RefMode> Arena<M> {
         self.blocks.space_at(addr)
     }
 
+    /// True when `addr` lies in a copy-space block (a young object, for
+    /// the write barrier): one load and a compare.
+    #[inline(always)]
+    pub(crate) fn is_young(&self, addr: Address) -> bool {
+        self.blocks.is_copy(addr)
+    }
+
     /// True when `addr` lies in an evacuated block (from-space or
     /// quarantine): nothing may refer there (I8).
     pub(crate) fn is_evacuated(&self, addr: Address) -> bool {

@@ -54,7 +54,11 @@ pub(crate) fn mapped_slots<M: RefMode>(
         return None;
     }
     let h = Header::read(region, payload).ok()?;
-    let mut mask = types.by_index(h.ty())?.ref_mask?;
+    let f = types.fast_by_index(h.ty())?;
+    if !f.mapped {
+        return None;
+    }
+    let mut mask = f.mask;
     let end = u64::from(64 - mask.leading_zeros()) * M::SLOT_SIZE;
     region.contains(payload, end).then_some(())?;
     Some(core::iter::from_fn(move || {

@@ -163,7 +163,7 @@ impl<M: RefMode> Heap<M> {
         self.weak
             .for_each(|at, r| self.check_reference(&r, at, &mut v));
         let remset = self.arena.remset().sorted();
-        let barrier = self.plan.needs_barrier();
+        let barrier = self.constraints.barrier;
         self.arena.walk(|area| match area {
             Area::Free { start, len } => self.check_free(start, len, &mut v),
             Area::Dirty { start, len } => {

@@ -107,7 +107,7 @@ fn i2_corrupt_header<M: RefMode>() {
     let (mut h, node) = heap::<M>(Plan::MarkSweep);
     let (a, _) = h.pair(node);
     h.arena
-        .write_header(a.address(), Header::new(999, 48))
+        .write_header(a.address(), Header::new(999, 48, false))
         .unwrap();
     assert_eq!(
         h.verify().unwrap_err(),

@@ -10,7 +10,6 @@
 //! The set is a sequential store buffer (duplicates allowed, removed when
 //! a minor collection reads it): the barrier's rare path is one push.
 
-use crate::policy::block::Space;
 use crate::policy::Arena;
 use capability_heap::{Address, RefMode};
 
@@ -60,7 +59,7 @@ pub(crate) fn post_write<M: RefMode>(
     offset: u64,
     value: Address,
 ) {
-    if arena.space_at(value) == Space::Copy && arena.space_at(holder) != Space::Copy {
+    if arena.is_young(value) && !arena.is_young(holder) {
         arena.remset_mut().record(holder.add(offset));
     }
 }

@@ -1,11 +1,13 @@
-//! Weak references, ephemerons, finalization, pinning, the write barrier
-//! and moving, in every plan and mode.
+//! The semantics every plan must have — weak references, ephemerons,
+//! finalization, pinning, moving correctness (I8) — written once, run by
+//! each plan's test file through [`semantics_for_plan!`].
 
-use capability_heap::{Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
-use gc_core::{CollectionKind, Heap, HeapConfig, ObjRef, Plan, TypeId};
-use std::time::Duration;
+#![allow(dead_code)]
 
-fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
+use capability_heap::{RefMode, SoftCheri};
+use gc_core::{Heap, HeapConfig, ObjRef, Plan, TypeId};
+
+pub fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan,
         nursery_size: 256 << 10,
@@ -19,11 +21,11 @@ fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
     (h, node)
 }
 
-fn data<M: RefMode>() -> u64 {
+pub fn data<M: RefMode>() -> u64 {
     Heap::<M>::data_offset(2)
 }
 
-fn weak_refs<M: RefMode>(plan: Plan) {
+pub fn weak_refs<M: RefMode>(plan: Plan) {
     let (mut h, node) = heap::<M>(plan);
     let keep = h.alloc(node).unwrap();
     h.write::<u64>(&keep, data::<M>(), 11).unwrap();
@@ -54,7 +56,7 @@ fn weak_refs<M: RefMode>(plan: Plan) {
     h.verify().unwrap();
 }
 
-fn ephemerons<M: RefMode>(plan: Plan) {
+pub fn ephemerons<M: RefMode>(plan: Plan) {
     let (mut h, node) = heap::<M>(plan);
     let k1 = h.alloc(node).unwrap();
     let p1 = h.persist(&k1).unwrap();
@@ -96,7 +98,7 @@ fn ephemerons<M: RefMode>(plan: Plan) {
     h.verify().unwrap();
 }
 
-fn finalizers<M: RefMode>(plan: Plan) {
+pub fn finalizers<M: RefMode>(plan: Plan) {
     let (mut h, node) = heap::<M>(plan);
     let a = h.alloc(node).unwrap();
     let pa = h.persist(&a).unwrap();
@@ -117,7 +119,7 @@ fn finalizers<M: RefMode>(plan: Plan) {
     h.verify().unwrap();
 }
 
-fn pinning<M: RefMode>(plan: Plan) {
+pub fn pinning<M: RefMode>(plan: Plan) {
     let (mut h, node) = heap::<M>(plan);
     // Pinned after allocation: in the nursery for the moving plans.
     let p = h.alloc(node).unwrap();
@@ -168,119 +170,10 @@ fn pinning<M: RefMode>(plan: Plan) {
     assert_eq!(h.read::<u64>(&c, data::<M>()), Ok(5));
 }
 
-fn barrier<M: RefMode>() {
-    let (mut h, node) = heap::<M>(Plan::Generational);
-    let old = h.alloc(node).unwrap();
-    let po = h.persist(&old).unwrap();
-    let s = h.collect_minor().unwrap();
-    assert_eq!(s.kind, CollectionKind::Minor);
-    assert!(
-        s.bytes_promoted > 0,
-        "survivors of a minor collection are promoted"
-    );
-    // `old` is promoted now; store a young object in it.
-    let young = h.alloc(node).unwrap();
-    h.write::<u64>(&young, data::<M>(), 9).unwrap();
-    let old = h.get_persistent(po).unwrap();
-    h.set_ref(&old, Heap::<M>::ref_offset(1), &young).unwrap();
-    h.verify().expect("I9: the barrier remembered the slot");
-    let s = h.collect_minor().unwrap();
-    assert_eq!(s.kind, CollectionKind::Minor);
-    assert!(
-        s.objects_copied >= 1,
-        "young object promoted via the remembered set"
-    );
-    let old = h.get_persistent(po).unwrap();
-    let y = h.get_ref(&old, Heap::<M>::ref_offset(1)).unwrap();
-    assert_eq!(h.read::<u64>(&y, data::<M>()), Ok(9));
-    h.verify().unwrap();
-}
-
-/// The nursery follows the pause goal: one no collection can meet shrinks
-/// it to the 128 KiB minimum after the first minor collection that copies
-/// enough, a generous one grows it (at most twofold per collection) to
-/// `nursery_size`; without a goal it stays put; a `nursery_size` below
-/// the floor is never exceeded.
-fn nursery_follows_pause_goal<M: RefMode>() {
-    let run = |max: u64, goal: Option<Duration>| -> (u64, u64) {
-        let mut h = Heap::<M>::new(HeapConfig {
-            nursery_size: max,
-            pause_goal: goal,
-            limit: 64 << 20,
-            log: false,
-            ..HeapConfig::default()
-        })
-        .unwrap();
-        let node = h.record_type(2, 8).unwrap();
-        let first = h.stats().nursery_bytes;
-        // A list that only grows: every minor collection copies all that
-        // was allocated since the last one.
-        let head = h.alloc(node).unwrap();
-        let keep = h.handle(&head).unwrap();
-        for i in 0..200_000u64 {
-            let n = h.alloc(node).unwrap();
-            let prev = h.get(keep).unwrap();
-            h.set_ref(&n, Heap::<M>::ref_offset(0), &prev).unwrap();
-            h.write::<u64>(&n, data::<M>(), i).unwrap();
-            h.set_handle(keep, &n).unwrap();
-        }
-        h.verify().unwrap();
-        (first, h.stats().nursery_bytes)
-    };
-    let (tiny, generous) = (Duration::from_nanos(1), Duration::from_secs(10));
-    assert_eq!(run(2 << 20, Some(tiny)), (256 << 10, 128 << 10));
-    assert_eq!(run(2 << 20, Some(generous)), (256 << 10, 2 << 20));
-    assert_eq!(run(2 << 20, None), (2 << 20, 2 << 20));
-    // A maximum below the 128 KiB floor is kept whatever the goal.
-    assert_eq!(run(64 << 10, Some(tiny)), (64 << 10, 64 << 10));
-    assert_eq!(run(64 << 10, Some(generous)), (64 << 10, 64 << 10));
-}
-
-#[test]
-fn nursery_follows_pause_goal_native() {
-    nursery_follows_pause_goal::<Native>();
-}
-#[test]
-fn nursery_follows_pause_goal_morello() {
-    nursery_follows_pause_goal::<SoftCheri<Morello>>();
-}
-
-macro_rules! every_plan {
-    ($name:ident, $f:ident, $m:ty) => {
-        #[test]
-        fn $name() {
-            for plan in Plan::ALL {
-                $f::<$m>(plan);
-            }
-        }
-    };
-}
-
-every_plan!(weak_native, weak_refs, Native);
-every_plan!(weak_p128, weak_refs, P128);
-every_plan!(weak_morello, weak_refs, SoftCheri<Morello>);
-every_plan!(ephemerons_native, ephemerons, Native);
-every_plan!(ephemerons_morello, ephemerons, SoftCheri<Morello>);
-every_plan!(ephemerons_riscv, ephemerons, SoftCheri<RiscvStd>);
-every_plan!(finalizers_native, finalizers, Native);
-every_plan!(finalizers_morello, finalizers, SoftCheri<Morello>);
-every_plan!(pinning_native, pinning, Native);
-every_plan!(pinning_p128, pinning, P128);
-every_plan!(pinning_morello, pinning, SoftCheri<Morello>);
-
-#[test]
-fn barrier_native() {
-    barrier::<Native>();
-}
-#[test]
-fn barrier_morello() {
-    barrier::<SoftCheri<Morello>>();
-}
-
 /// I8: after a moving collection every root kind and heap slot refers to
 /// the new copy with exact bounds and the same permissions; a plain
 /// reference kept across it is refused as stale (SoftCheri).
-fn moved_references<F: capability_heap::Format>(plan: Plan) {
+pub fn moved_references<F: capability_heap::Format>(plan: Plan) {
     use capability_heap::{CapFault, Perms};
     use gc_core::GcError;
     type M<F> = SoftCheri<F>;
@@ -330,32 +223,41 @@ fn moved_references<F: capability_heap::Format>(plan: Plan) {
     assert!(h.write::<u64>(&via_handle, data::<M<F>>(), 4).is_ok());
 }
 
-#[test]
-fn moved_references_morello() {
-    for plan in Plan::ALL {
-        moved_references::<Morello>(plan);
-    }
-}
-
-#[test]
-fn moved_references_riscv() {
-    for plan in Plan::ALL {
-        moved_references::<RiscvStd>(plan);
-    }
-}
-
-/// In Native a plain reference kept across a moving collection is NOT
-/// caught: it still reads the old, quarantined copy's memory.
-#[test]
-fn native_stale_reference_after_move_not_caught() {
-    let (mut h, node) = heap::<Native>(Plan::SemiSpace);
-    let a = h.alloc(node).unwrap();
-    h.write::<u64>(&a, data::<Native>(), 8).unwrap();
-    let ha = h.handle(&a).unwrap();
-    h.collect().unwrap();
-    assert_ne!(h.get(ha).unwrap().address(), a.address());
-    assert!(
-        h.read::<u64>(&a, data::<Native>()).is_ok(),
-        "not caught in Native"
-    );
+/// The every-plan semantic tests for `$plan`, in every mode they apply to.
+#[macro_export]
+macro_rules! semantics_for_plan {
+    ($plan:expr) => {
+        mod semantics {
+            use super::common::*;
+            use capability_heap::{Morello, Native, RiscvStd, SoftCheri, P128};
+            use gc_core::Plan;
+            macro_rules! case {
+                ($name:ident, $f:ident, $m:ty) => {
+                    #[test]
+                    fn $name() {
+                        $f::<$m>($plan);
+                    }
+                };
+            }
+            case!(weak_native, weak_refs, Native);
+            case!(weak_p128, weak_refs, P128);
+            case!(weak_morello, weak_refs, SoftCheri<Morello>);
+            case!(ephemerons_native, ephemerons, Native);
+            case!(ephemerons_morello, ephemerons, SoftCheri<Morello>);
+            case!(ephemerons_riscv, ephemerons, SoftCheri<RiscvStd>);
+            case!(finalizers_native, finalizers, Native);
+            case!(finalizers_morello, finalizers, SoftCheri<Morello>);
+            case!(pinning_native, pinning, Native);
+            case!(pinning_p128, pinning, P128);
+            case!(pinning_morello, pinning, SoftCheri<Morello>);
+            #[test]
+            fn moved_references_morello() {
+                moved_references::<Morello>($plan);
+            }
+            #[test]
+            fn moved_references_riscv() {
+                moved_references::<RiscvStd>($plan);
+            }
+        }
+    };
 }
