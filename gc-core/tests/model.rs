@@ -1,45 +1,70 @@
-//! Model-based property test: random alloc / link / unlink / drop-root /
-//! collect sequences run against the heap and against a plain graph model.
-//! After every collection the heap's survivors must be exactly the model's
-//! reachable set (count from the collector, ids and edges by walking the
-//! heap) and `verify()` must pass.
+//! Model-based property test: random sequences of allocation, linking,
+//! every kind of root (persistents, handles in nested scopes, root-region
+//! slots), weak references, ephemerons, finalizers, pinning, data writes
+//! and collections, run against the heap and against a plain graph model.
+//!
+//! After every collection the heap must agree with the model:
+//! - the objects reached from the roots (walked through the public API,
+//!   ephemerons included) are exactly the model's reachable set, with the
+//!   same edges; a full collection reports exactly that many survivors;
+//! - a weak reference reads its (moved) target while the target is
+//!   reachable, and after a full collection reads empty once it is not;
+//! - an ephemeron gives its (key, value) while the key is reachable, and
+//!   is cleared by the full collection after which it is not;
+//! - finalization tokens are delivered once each, only for unreachable
+//!   objects, and all of them by the full collection after they die;
+//! - `verify()` passes.
+//!
+//! Reachability in the model: the roots, then the edges, then ephemeron
+//! values whose key is reached, to a fixpoint.
 
 use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
-use gc_core::{Heap, HeapConfig, ObjRef, Persistent, Plan, ScanStrategy, TypeId};
+use gc_core::{
+    Ephemeron, Handle, Heap, HeapConfig, ObjRef, Persistent, Plan, RootRegionId, ScanStrategy,
+    Scope, TypeId, WeakRef,
+};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug)]
 enum Op {
-    /// New object (2 reference slots), rooted.
+    /// New object (2 reference slots), held by a persistent root.
     Alloc,
-    /// New object stored in slot `slot` of the `src`-th live object (not
-    /// rooted itself).
-    AllocChild {
-        src: usize,
-        slot: u8,
-    },
-    /// New large byte array of this many KiB, rooted.
+    /// New object stored in slot `slot` of the `src`-th reachable object.
+    AllocChild { src: usize, slot: u8 },
+    /// New large byte array of this many KiB, held by a persistent root.
     AllocLarge(u8),
-    /// Slot `slot` of the `src`-th live object points at the `dst`-th.
-    Link {
-        src: usize,
-        slot: u8,
-        dst: usize,
-    },
-    /// Slot `slot` of the `src`-th live object becomes null.
-    Unlink {
-        src: usize,
-        slot: u8,
-    },
-    /// Release the `i`-th root.
+    /// Slot `slot` of the `src`-th reachable object points at the `dst`-th.
+    Link { src: usize, slot: u8, dst: usize },
+    /// Slot `slot` of the `src`-th reachable object becomes null.
+    Unlink { src: usize, slot: u8 },
+    /// Release the `i`-th persistent root.
     DropRoot(usize),
+    /// Open a handle scope.
+    OpenScope,
+    /// Close the innermost scope (its handles stop being roots).
+    CloseScope,
+    /// Hold the `src`-th reachable object in a handle of the innermost
+    /// scope.
+    Handle(usize),
+    /// Store the `src`-th reachable object in root-region slot `slot`.
+    RootSet { slot: u8, src: usize },
+    /// Store data in root-region slot `slot` (no reference any more).
+    RootData { slot: u8, value: u64 },
+    /// A weak reference to the `src`-th reachable object.
+    Weak(usize),
+    /// A new object kept only by an ephemeron keyed by the `key`-th
+    /// reachable object.
+    Ephemeron { key: usize },
+    /// A finalizer on the `src`-th reachable object (token = its id).
+    Finalize(usize),
+    /// Pin or unpin the `src`-th reachable object.
+    Pin(usize, bool),
+    /// Data write into the `src`-th reachable object (must not disturb refs).
+    Scribble(usize, u64),
     /// Minor collection (full in the non-generational plans).
     Minor,
-    /// Pin or unpin the `src`-th live object.
-    Pin(usize, bool),
-    /// Data write into the `src`-th live object (must not disturb refs).
-    Scribble(usize, u64),
+    /// Full collection.
     Collect,
 }
 
@@ -51,66 +76,171 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (any::<usize>(), 0u8..2, any::<usize>()).prop_map(|(src, slot, dst)| Op::Link { src, slot, dst }),
         2 => (any::<usize>(), 0u8..2).prop_map(|(src, slot)| Op::Unlink { src, slot }),
         3 => any::<usize>().prop_map(Op::DropRoot),
-        1 => (any::<usize>(), any::<u64>()).prop_map(|(s, v)| Op::Scribble(s, v)),
-        2 => Just(Op::Collect),
-        2 => Just(Op::Minor),
+        1 => Just(Op::OpenScope),
+        1 => Just(Op::CloseScope),
+        2 => any::<usize>().prop_map(Op::Handle),
+        2 => (0u8..8, any::<usize>()).prop_map(|(slot, src)| Op::RootSet { slot, src }),
+        1 => (0u8..8, any::<u64>()).prop_map(|(slot, value)| Op::RootData { slot, value }),
+        2 => any::<usize>().prop_map(Op::Weak),
+        2 => any::<usize>().prop_map(|key| Op::Ephemeron { key }),
+        1 => any::<usize>().prop_map(Op::Finalize),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(s, on)| Op::Pin(s, on)),
+        1 => (any::<usize>(), any::<u64>()).prop_map(|(s, v)| Op::Scribble(s, v)),
+        2 => Just(Op::Minor),
+        2 => Just(Op::Collect),
     ]
 }
 
-/// The reference model: objects by id with their two slots, and roots.
+/// The reference model.
 #[derive(Default)]
 struct Model {
+    /// Nodes by id with their two slots (byte arrays have no entry).
     edges: BTreeMap<u64, [Option<u64>; 2]>,
-    roots: Vec<(Persistent, u64)>,
+    /// Every object ever made and not yet found dead by a full collection.
+    objects: BTreeSet<u64>,
+    persistents: Vec<(Persistent, u64)>,
+    /// Open scopes, innermost last, with their handles.
+    scopes: Vec<(Scope, Vec<(Handle, u64)>)>,
+    /// Handles in the base scope.
+    base_handles: Vec<(Handle, u64)>,
+    /// Root-region slots holding a reference.
+    region: [Option<u64>; 8],
+    /// Weak references: target, `None` once cleared.
+    weak: Vec<(WeakRef, Option<u64>)>,
+    /// Ephemerons: (key, value), `None` once cleared.
+    ephemerons: Vec<(Ephemeron, Option<(u64, u64)>)>,
+    /// Finalizer tokens registered and not yet delivered.
+    finalizers: BTreeSet<u64>,
+    /// Tokens delivered so far.
+    delivered: BTreeSet<u64>,
     next: u64,
 }
 
 impl Model {
+    fn roots(&self) -> Vec<u64> {
+        let mut r: Vec<u64> = self.persistents.iter().map(|p| p.1).collect();
+        r.extend(self.base_handles.iter().map(|h| h.1));
+        r.extend(self.scopes.iter().flat_map(|s| s.1.iter().map(|h| h.1)));
+        r.extend(self.region.iter().flatten());
+        r
+    }
+
+    /// Reachable ids: roots, edges, then ephemeron values of reached keys
+    /// to a fixpoint.
     fn reachable(&self) -> BTreeSet<u64> {
         let mut seen = BTreeSet::new();
-        let mut stack: Vec<u64> = self.roots.iter().map(|r| r.1).collect();
-        while let Some(id) = stack.pop() {
-            if seen.insert(id) {
-                if let Some(e) = self.edges.get(&id) {
-                    stack.extend(e.iter().flatten());
+        let mut stack = self.roots();
+        loop {
+            while let Some(id) = stack.pop() {
+                if seen.insert(id) {
+                    if let Some(e) = self.edges.get(&id) {
+                        stack.extend(e.iter().flatten());
+                    }
                 }
             }
+            for (_, e) in &self.ephemerons {
+                if let Some((k, v)) = e {
+                    if seen.contains(k) && !seen.contains(v) {
+                        stack.push(*v);
+                    }
+                }
+            }
+            if stack.is_empty() {
+                return seen;
+            }
         }
-        seen
+    }
+
+    fn fresh(&mut self) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        self.objects.insert(id);
+        id
     }
 }
 
-/// Walks the heap from its roots: id → (reference, children ids).
-fn walk<M: RefMode>(
-    h: &Heap<M>,
-    m: &Model,
+/// The test's heap, types and root region.
+struct Sut<M: RefMode> {
+    h: Heap<M>,
     node: TypeId,
-) -> BTreeMap<u64, (ObjRef<M>, [Option<u64>; 2])> {
-    let mut out = BTreeMap::new();
-    let mut stack: Vec<ObjRef<M>> = m
-        .roots
-        .iter()
-        .map(|(p, _)| h.get_persistent(*p).unwrap())
-        .collect();
-    while let Some(o) = stack.pop() {
-        let id = h.read::<u64>(&o, 0).unwrap();
-        if out.contains_key(&id) {
-            continue;
+    bytes: TypeId,
+    rr: RootRegionId,
+}
+
+impl<M: RefMode> Sut<M> {
+    fn id(&self, o: &ObjRef<M>) -> u64 {
+        self.h.read::<u64>(o, 0).unwrap()
+    }
+
+    /// Walks the heap from its roots: id → (reference, children ids).
+    fn walk(&self, m: &Model) -> BTreeMap<u64, (ObjRef<M>, [Option<u64>; 2])> {
+        let h = &self.h;
+        let mut stack: Vec<ObjRef<M>> = Vec::new();
+        stack.extend(
+            m.persistents
+                .iter()
+                .map(|(p, _)| h.get_persistent(*p).unwrap()),
+        );
+        stack.extend(m.base_handles.iter().map(|(x, _)| h.get(*x).unwrap()));
+        for (_, hs) in &m.scopes {
+            stack.extend(hs.iter().map(|(x, _)| h.get(*x).unwrap()));
         }
-        let mut kids = [None, None];
-        if h.type_of(&o).unwrap() == node {
-            for (i, kid) in kids.iter_mut().enumerate() {
-                let c = h.get_ref(&o, Heap::<M>::ref_offset(i as u32 + 1)).unwrap();
-                if !c.is_null() {
-                    *kid = Some(h.read::<u64>(&c, 0).unwrap());
-                    stack.push(c);
-                }
+        for (i, s) in m.region.iter().enumerate() {
+            if s.is_some() {
+                assert!(h.root_is_ref(self.rr, i as u64).unwrap());
+                stack.push(h.root_get(self.rr, i as u64).unwrap());
             }
         }
-        out.insert(id, (o, kids));
+        let mut out = BTreeMap::new();
+        loop {
+            while let Some(o) = stack.pop() {
+                let id = self.id(&o);
+                if out.contains_key(&id) {
+                    continue;
+                }
+                let mut kids = [None, None];
+                if h.type_of(&o).unwrap() == self.node {
+                    for (i, kid) in kids.iter_mut().enumerate() {
+                        let c = h.get_ref(&o, Heap::<M>::ref_offset(i as u32 + 1)).unwrap();
+                        if !c.is_null() {
+                            *kid = Some(self.id(&c));
+                            stack.push(c);
+                        }
+                    }
+                }
+                out.insert(id, (o, kids));
+            }
+            // Ephemeron values of reached keys.
+            for (e, _) in &m.ephemerons {
+                if let Some((k, v)) = h.ephemeron_get(*e).unwrap() {
+                    if out.contains_key(&self.id(&k)) && !out.contains_key(&self.id(&v)) {
+                        stack.push(v);
+                    }
+                }
+            }
+            if stack.is_empty() {
+                return out;
+            }
+        }
     }
-    out
+
+    fn nth(&self, m: &Model, i: usize) -> Option<(u64, ObjRef<M>)> {
+        let w = self.walk(m);
+        if w.is_empty() {
+            return None;
+        }
+        let (id, (o, _)) = w.iter().nth(i % w.len())?;
+        Some((*id, *o))
+    }
+
+    /// A new node with its id written in, and where the model has it.
+    fn new_node(&mut self, m: &mut Model) -> (u64, ObjRef<M>) {
+        let o = self.h.alloc(self.node).unwrap();
+        let id = m.fresh();
+        self.h.write::<u64>(&o, 0, id).unwrap();
+        m.edges.insert(id, [None, None]);
+        (id, o)
+    }
 }
 
 fn run<M: RefMode>(ops: &[Op], scan: ScanStrategy) {
@@ -140,128 +270,246 @@ fn run_plan<M: RefMode>(ops: &[Op], scan: ScanStrategy, plan: Plan) {
         })
         .unwrap();
     let bytes = h.register_type(gc_core::ObjectType::ByteArray).unwrap();
+    let rr = h.root_region_new(8).unwrap();
+    let mut s = Sut { h, node, bytes, rr };
     let mut m = Model::default();
     for op in ops {
-        let live: Vec<u64> = m.reachable().into_iter().collect();
-        match *op {
-            Op::Alloc | Op::AllocLarge(_) => {
-                let o = match *op {
-                    Op::Alloc => h.alloc(node).unwrap(),
-                    Op::AllocLarge(k) => h.alloc_array(bytes, u64::from(k) * 1024 + 8).unwrap(),
-                    _ => unreachable!(),
-                };
-                let id = m.next;
-                m.next += 1;
-                h.write::<u64>(&o, 0, id).unwrap();
-                let p = h.persist(&o).unwrap();
-                m.roots.push((p, id));
-                if matches!(op, Op::Alloc) {
-                    m.edges.insert(id, [None, None]);
-                }
+        step(&mut s, &mut m, op, slot);
+    }
+    while let Some((sc, _)) = m.scopes.pop() {
+        s.h.close_scope(sc).unwrap();
+    }
+    let st = s.h.collect().unwrap();
+    assert_eq!(
+        st.live_objects,
+        m.reachable().len() as u64,
+        "survivor count"
+    );
+    collected(&mut s, &mut m, true);
+}
+
+fn step<M: RefMode>(s: &mut Sut<M>, m: &mut Model, op: &Op, slot: u64) {
+    match *op {
+        Op::Alloc => {
+            let (id, o) = s.new_node(m);
+            m.persistents.push((s.h.persist(&o).unwrap(), id));
+        }
+        Op::AllocLarge(k) => {
+            let o = s.h.alloc_array(s.bytes, u64::from(k) * 1024 + 8).unwrap();
+            let id = m.fresh();
+            s.h.write::<u64>(&o, 0, id).unwrap();
+            m.persistents.push((s.h.persist(&o).unwrap(), id));
+        }
+        Op::AllocChild { src, slot: k } => {
+            let Some((a, _)) = s.nth(m, src) else { return };
+            if !m.edges.contains_key(&a) {
+                return; // byte arrays have no slots
             }
-            Op::AllocChild { src, slot: s } if !live.is_empty() => {
-                let a = live[src % live.len()];
-                if !m.edges.contains_key(&a) {
-                    continue;
-                }
-                let o = h.alloc(node).unwrap();
-                let id = m.next;
-                m.next += 1;
-                h.write::<u64>(&o, 0, id).unwrap();
-                let ho = h.handle(&o).unwrap();
-                let w = walk(&h, &m, node);
-                let o = h.get(ho).unwrap();
-                h.set_ref(&w[&a].0, Heap::<M>::ref_offset(u32::from(s) + 1), &o)
-                    .unwrap();
-                m.edges.insert(id, [None, None]);
-                m.edges.get_mut(&a).unwrap()[s as usize] = Some(id);
-                // The handle is in the base scope: drop it again.
-                let sc = h.open_scope();
-                h.close_scope(sc).unwrap();
-                h.set_handle(ho, &ObjRef::null()).unwrap();
-            }
-            Op::Link { src, slot: s, dst } if !live.is_empty() => {
-                let (a, b) = (live[src % live.len()], live[dst % live.len()]);
-                if !m.edges.contains_key(&a) {
-                    continue; // byte arrays have no slots
-                }
-                let w = walk(&h, &m, node);
-                h.set_ref(&w[&a].0, Heap::<M>::ref_offset(u32::from(s) + 1), &w[&b].0)
-                    .unwrap();
-                m.edges.get_mut(&a).unwrap()[s as usize] = Some(b);
-            }
-            Op::Unlink { src, slot: s } if !live.is_empty() => {
-                let a = live[src % live.len()];
-                if !m.edges.contains_key(&a) {
-                    continue;
-                }
-                let w = walk(&h, &m, node);
-                h.set_ref(
-                    &w[&a].0,
-                    Heap::<M>::ref_offset(u32::from(s) + 1),
-                    &ObjRef::null(),
-                )
+            let (id, o) = s.new_node(m);
+            let ho = s.h.handle(&o).unwrap();
+            let w = s.walk(m);
+            let o = s.h.get(ho).unwrap();
+            s.h.set_ref(&w[&a].0, Heap::<M>::ref_offset(u32::from(k) + 1), &o)
                 .unwrap();
-                m.edges.get_mut(&a).unwrap()[s as usize] = None;
+            m.edges.get_mut(&a).unwrap()[k as usize] = Some(id);
+            s.h.set_handle(ho, &ObjRef::null()).unwrap();
+        }
+        Op::Link { src, slot: k, dst } => {
+            let (Some((a, ao)), Some((b, bo))) = (s.nth(m, src), s.nth(m, dst)) else {
+                return;
+            };
+            if !m.edges.contains_key(&a) {
+                return;
             }
-            Op::DropRoot(i) if !m.roots.is_empty() => {
-                let (p, _) = m.roots.remove(i % m.roots.len());
-                h.release(p).unwrap();
+            s.h.set_ref(&ao, Heap::<M>::ref_offset(u32::from(k) + 1), &bo)
+                .unwrap();
+            m.edges.get_mut(&a).unwrap()[k as usize] = Some(b);
+        }
+        Op::Unlink { src, slot: k } => {
+            let Some((a, ao)) = s.nth(m, src) else { return };
+            if !m.edges.contains_key(&a) {
+                return;
             }
-            Op::Scribble(src, v) if !live.is_empty() => {
-                let a = live[src % live.len()];
-                let w = walk(&h, &m, node);
-                let off = if m.edges.contains_key(&a) {
-                    3 * slot
-                } else {
-                    8
-                };
-                h.write::<u64>(&w[&a].0, off, v).unwrap();
-            }
-            Op::Pin(src, on) if !live.is_empty() => {
-                let a = live[src % live.len()];
-                let w = walk(&h, &m, node);
-                let (o, _) = w[&a];
-                let before = o.address();
-                if on {
-                    h.pin(&o).unwrap();
-                } else {
-                    h.unpin(&o).unwrap();
+            s.h.set_ref(
+                &ao,
+                Heap::<M>::ref_offset(u32::from(k) + 1),
+                &ObjRef::null(),
+            )
+            .unwrap();
+            m.edges.get_mut(&a).unwrap()[k as usize] = None;
+        }
+        Op::DropRoot(i) if !m.persistents.is_empty() => {
+            let (p, _) = m.persistents.remove(i % m.persistents.len());
+            s.h.release(p).unwrap();
+        }
+        Op::OpenScope => {
+            let sc = s.h.open_scope();
+            m.scopes.push((sc, Vec::new()));
+        }
+        Op::CloseScope => {
+            if let Some((sc, hs)) = m.scopes.pop() {
+                s.h.close_scope(sc).unwrap();
+                for (x, _) in hs {
+                    assert!(s.h.get(x).is_err(), "a closed scope's handle");
                 }
-                if on {
-                    // A pinned object does not move across a collection.
-                    h.collect_minor().unwrap();
-                    h.verify().unwrap();
-                    let w = walk(&h, &m, node);
-                    assert_eq!(w[&a].0.address(), before, "pinned object moved");
-                }
             }
-            Op::Minor => {
-                h.collect_minor().unwrap();
-                h.verify().unwrap();
-                let w = walk(&h, &m, node);
-                assert_eq!(w.keys().copied().collect::<BTreeSet<_>>(), m.reachable());
+        }
+        Op::Handle(src) => {
+            let Some((id, o)) = s.nth(m, src) else { return };
+            let x = s.h.handle(&o).unwrap();
+            match m.scopes.last_mut() {
+                Some((_, hs)) => hs.push((x, id)),
+                None => m.base_handles.push((x, id)),
             }
-            Op::Collect => {
-                let s = h.collect().unwrap();
-                let want = m.reachable();
-                assert_eq!(s.live_objects, want.len() as u64, "survivor count");
-                h.verify().unwrap();
-                let w = walk(&h, &m, node);
-                assert_eq!(w.keys().copied().collect::<BTreeSet<_>>(), want);
-                for (id, (_, kids)) in &w {
-                    if let Some(e) = m.edges.get(id) {
-                        assert_eq!(kids, e, "edges of {id}");
-                    }
-                }
-                // Dead objects are gone from the model too.
-                m.edges.retain(|id, _| want.contains(id));
+        }
+        Op::RootSet { slot: k, src } => {
+            let Some((id, o)) = s.nth(m, src) else { return };
+            s.h.root_set(s.rr, u64::from(k), &o).unwrap();
+            m.region[k as usize] = Some(id);
+        }
+        Op::RootData { slot: k, value } => {
+            s.h.root_set_data(s.rr, u64::from(k), value).unwrap();
+            assert!(!s.h.root_is_ref(s.rr, u64::from(k)).unwrap());
+            m.region[k as usize] = None;
+        }
+        Op::Weak(src) => {
+            let Some((id, o)) = s.nth(m, src) else { return };
+            m.weak.push((s.h.weak_new(&o).unwrap(), Some(id)));
+        }
+        Op::Ephemeron { key } => {
+            let Some((k, _)) = s.nth(m, key) else { return };
+            let (v, vo) = s.new_node(m);
+            let hv = s.h.handle(&vo).unwrap();
+            let w = s.walk(m);
+            let vo = s.h.get(hv).unwrap();
+            let e = s.h.ephemeron_new(&w[&k].0, &vo).unwrap();
+            s.h.set_handle(hv, &ObjRef::null()).unwrap();
+            m.ephemerons.push((e, Some((k, v))));
+        }
+        Op::Finalize(src) => {
+            let Some((id, o)) = s.nth(m, src) else { return };
+            if m.finalizers.insert(id) {
+                s.h.register_finalizer(&o, id).unwrap();
             }
-            _ => {}
+        }
+        Op::Pin(src, on) => {
+            let Some((a, o)) = s.nth(m, src) else { return };
+            let before = o.address();
+            if on {
+                s.h.pin(&o).unwrap();
+                // A pinned object does not move across a collection.
+                s.h.collect_minor().unwrap();
+                collected(s, m, false);
+                let w = s.walk(m);
+                assert_eq!(w[&a].0.address(), before, "pinned object moved");
+            } else {
+                s.h.unpin(&o).unwrap();
+            }
+        }
+        Op::Scribble(src, v) => {
+            let Some((a, o)) = s.nth(m, src) else { return };
+            let off = if m.edges.contains_key(&a) {
+                3 * slot
+            } else {
+                8
+            };
+            s.h.write::<u64>(&o, off, v).unwrap();
+        }
+        Op::Minor => {
+            s.h.collect_minor().unwrap();
+            collected(s, m, false);
+        }
+        Op::Collect => {
+            let st = s.h.collect().unwrap();
+            assert_eq!(
+                st.live_objects,
+                m.reachable().len() as u64,
+                "survivor count"
+            );
+            collected(s, m, true);
+        }
+        Op::DropRoot(_) => {}
+    }
+}
+
+/// After a collection (`full`, or minor): the heap agrees with the model.
+fn collected<M: RefMode>(s: &mut Sut<M>, m: &mut Model, full: bool) {
+    s.h.verify().unwrap();
+    let want = m.reachable();
+    let w = s.walk(m);
+    assert_eq!(
+        w.keys().copied().collect::<BTreeSet<_>>(),
+        want,
+        "reachable set"
+    );
+    for (id, (_, kids)) in &w {
+        if let Some(e) = m.edges.get(id) {
+            assert_eq!(kids, e, "edges of {id}");
         }
     }
-    h.collect().unwrap();
-    h.verify().unwrap();
+    // Weak references: the right object while reachable; cleared by a full
+    // collection once not (a minor one may keep a dead mature target).
+    for (wk, target) in &mut m.weak {
+        let got =
+            s.h.weak_get(*wk)
+                .unwrap()
+                .map(|o| s.h.read::<u64>(&o, 0).unwrap());
+        match *target {
+            Some(id) if want.contains(&id) => assert_eq!(got, Some(id), "weak to a live object"),
+            Some(id) if full => {
+                assert_eq!(got, None, "weak to dead {id} not cleared");
+                *target = None;
+            }
+            Some(id) => assert!(got.is_none() || got == Some(id), "weak to another object"),
+            None => assert_eq!(got, None, "a cleared weak reference revived"),
+        }
+        if got.is_none() {
+            *target = None;
+        }
+    }
+    // Ephemerons: the pair while the key is reachable.
+    for (e, pair) in &mut m.ephemerons {
+        let got = s.h.ephemeron_get(*e).unwrap().map(|(k, v)| {
+            (
+                s.h.read::<u64>(&k, 0).unwrap(),
+                s.h.read::<u64>(&v, 0).unwrap(),
+            )
+        });
+        match *pair {
+            Some((k, v)) if want.contains(&k) => assert_eq!(got, Some((k, v)), "live key's pair"),
+            Some(_) if full => {
+                assert_eq!(got, None, "dead key's pair not cleared");
+                *pair = None;
+            }
+            Some(p) => assert!(got.is_none() || got == Some(p)),
+            None => assert_eq!(got, None, "a cleared ephemeron revived"),
+        }
+        if got.is_none() {
+            *pair = None;
+        }
+    }
+    // Finalizers: once each, only dead objects, all of them after a full
+    // collection.
+    for t in s.h.take_finalized() {
+        assert!(!want.contains(&t), "finalized {t} while reachable");
+        assert!(
+            m.finalizers.remove(&t),
+            "token {t} unexpected or delivered twice"
+        );
+        m.delivered.insert(t);
+    }
+    if full {
+        let pending: Vec<u64> = m
+            .finalizers
+            .iter()
+            .filter(|t| !want.contains(t))
+            .copied()
+            .collect();
+        assert!(pending.is_empty(), "dead but not finalized: {pending:?}");
+        // The dead are gone from the model.
+        m.edges.retain(|id, _| want.contains(id));
+        m.objects.retain(|id| want.contains(id));
+    }
 }
 
 proptest! {
