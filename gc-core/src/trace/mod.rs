@@ -148,3 +148,61 @@ fn strip_unreported<M: RefMode>(region: &mut TaggedRegion, payload: Address, slo
         region.clear_tags(g, capability_heap::GRANULE);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Heap, HeapConfig, ObjectType, Plan};
+    use capability_heap::{Morello, SoftCheri};
+
+    type M = SoftCheri<Morello>;
+
+    /// Reports slot 1 only when word 0 says so.
+    fn flip(view: &ObjectView<'_>, visit: &mut dyn FnMut(u64)) {
+        if view.read::<u64>(0) == Some(1) {
+            visit(16);
+        }
+    }
+
+    #[test]
+    fn slots_by_kind_and_by_tag_and_the_custom_strip() {
+        let mut h = Heap::<M>::new(HeapConfig {
+            plan: Plan::MarkSweep,
+            log: false,
+            ..HeapConfig::default()
+        })
+        .unwrap();
+        let node = h.record_type(2, 16).unwrap();
+        let arr = h.register_type(ObjectType::RefArray).unwrap();
+        let custom = h
+            .register_type(ObjectType::Custom {
+                size: 48,
+                trace: flip,
+            })
+            .unwrap();
+        let n = h.alloc(node).unwrap();
+        let a = h.alloc_array(arr, 3).unwrap();
+        let c = h.alloc(custom).unwrap();
+        let slots = |h: &mut Heap<M>, p: Address, scan| {
+            let mut v = Vec::new();
+            object_slots::<M>(h.arena.region_mut(), &h.types, scan, p, &mut v).unwrap();
+            v.iter().map(|s| s.offset_from(p)).collect::<Vec<_>>()
+        };
+        assert_eq!(slots(&mut h, n.address(), ScanStrategy::TypeMap), [0, 16]);
+        assert_eq!(slots(&mut h, a.address(), ScanStrategy::TypeMap), [0, 16, 32]);
+        assert!(mapped_slots::<M>(h.arena.region(), &h.types, ScanStrategy::TypeMap, n.address()).is_some());
+        assert!(mapped_slots::<M>(h.arena.region(), &h.types, ScanStrategy::TypeMap, a.address()).is_none());
+        // By tag: only the slots that hold a reference.
+        h.set_ref(&a, 16, &n).unwrap();
+        assert_eq!(slots(&mut h, a.address(), ScanStrategy::Tags), [16]);
+        // A custom object: its slot while reported; once not, the tag of
+        // what it held is stripped by the scan.
+        h.write::<u64>(&c, 0, 1).unwrap();
+        h.set_ref(&c, 16, &n).unwrap();
+        assert_eq!(slots(&mut h, c.address(), ScanStrategy::TypeMap), [16]);
+        assert!(h.arena.region().is_tagged(c.address().add(16)));
+        h.write::<u64>(&c, 0, 0).unwrap();
+        assert!(slots(&mut h, c.address(), ScanStrategy::TypeMap).is_empty());
+        assert!(!h.arena.region().is_tagged(c.address().add(16)), "stripped");
+    }
+}
