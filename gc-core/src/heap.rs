@@ -46,11 +46,28 @@ pub(crate) fn fresh_stamp() -> u64 {
     NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A heap identity no heap has had, unless all are used.
-fn fresh_heap_id() -> Result<u32, ConfigError> {
-    NEXT_HEAP
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
-        .map_err(|_| ConfigError::TooManyHeaps)
+/// A heap's identity: what every token it hands out carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct HeapId(u32);
+
+impl HeapId {
+    /// An identity no heap has had, unless all are used.
+    fn fresh() -> Result<HeapId, ConfigError> {
+        NEXT_HEAP
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
+            .map(HeapId)
+            .map_err(|_| ConfigError::TooManyHeaps)
+    }
+
+    /// Refuses a token of another heap.
+    #[inline(always)]
+    pub(crate) fn owns(self, token: HeapId) -> Result<(), GcError> {
+        if token == self {
+            Ok(())
+        } else {
+            Err(GcError::WrongHeap)
+        }
+    }
 }
 
 /// A garbage-collected heap whose references are of mode `M`.
@@ -77,7 +94,7 @@ impl<M: RefMode> Heap<M> {
         validate(&config, M::CHECKED)?;
         let limit = config.limit.next_multiple_of(BLOCK);
         let plan = PlanState::new(&config);
-        let id = fresh_heap_id()?;
+        let id = HeapId::fresh()?;
         let arena = Arena::new(limit, plan.first_nursery(&config), fresh_stamp())?;
         let stats = Stats::new(arena.nursery_max().unwrap_or(0));
         Ok(Heap {

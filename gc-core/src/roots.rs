@@ -20,6 +20,7 @@
 //! plan uses; the verifier reads them through [`Roots::for_each`].
 
 use crate::error::ConfigError;
+use crate::heap::HeapId;
 use crate::slab::{Key, Slab};
 use crate::trace::Tracer;
 use crate::verify::RefLocation;
@@ -33,7 +34,7 @@ pub(crate) const ROOT_STRIDE: u64 = capability_heap::GRANULE;
 /// A handle: an object kept alive until its scope closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Handle {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
@@ -42,21 +43,21 @@ pub struct Handle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use = "a scope must be closed"]
 pub struct Scope {
-    heap: u32,
+    heap: HeapId,
     serial: u64,
 }
 
 /// A persistent root: alive until [`crate::Heap::release`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Persistent {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
 /// A root region: a VM-owned array of reference slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RootRegionId {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
@@ -88,7 +89,7 @@ impl RootRegion {
 
 /// Every root of a heap.
 pub(crate) struct Roots<M: RefMode> {
-    heap: u32,
+    heap: HeapId,
     handles: Slab<M::Ref>,
     /// Open scopes, innermost last: (handle height, serial).
     scopes: Vec<(usize, u64)>,
@@ -98,7 +99,7 @@ pub(crate) struct Roots<M: RefMode> {
 }
 
 impl<M: RefMode> Roots<M> {
-    pub(crate) fn new(heap: u32) -> Self {
+    pub(crate) fn new(heap: HeapId) -> Self {
         Roots {
             heap,
             handles: Slab::new(),
@@ -106,14 +107,6 @@ impl<M: RefMode> Roots<M> {
             next_scope: 1,
             persistents: Slab::new(),
             regions: Slab::new(),
-        }
-    }
-
-    fn mine(&self, heap: u32) -> Result<(), GcError> {
-        if heap == self.heap {
-            Ok(())
-        } else {
-            Err(GcError::WrongHeap)
         }
     }
 
@@ -180,7 +173,7 @@ impl<M: RefMode> Heap<M> {
     /// and stays open — close the inner ones first.
     pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
         let roots = &mut self.roots;
-        roots.mine(scope.heap)?;
+        roots.heap.owns(scope.heap)?;
         match roots.scopes.last() {
             Some(&(height, serial)) if serial == scope.serial => {
                 roots.scopes.pop();
@@ -205,7 +198,7 @@ impl<M: RefMode> Heap<M> {
     /// The object a handle holds, as a reference of the current epoch.
     #[inline]
     pub fn get(&self, h: Handle) -> Result<ObjRef<M>, GcError> {
-        self.roots.mine(h.heap)?;
+        self.roots.heap.owns(h.heap)?;
         self.usable()?;
         let raw = *self
             .roots
@@ -217,7 +210,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Points an existing handle at another object (or null).
     pub fn set_handle(&mut self, h: Handle, obj: &ObjRef<M>) -> Result<(), GcError> {
-        self.roots.mine(h.heap)?;
+        self.roots.heap.owns(h.heap)?;
         self.storable(obj)?;
         *self
             .roots
@@ -241,7 +234,7 @@ impl<M: RefMode> Heap<M> {
 
     /// The object a persistent root holds.
     pub fn get_persistent(&self, p: Persistent) -> Result<ObjRef<M>, GcError> {
-        self.roots.mine(p.heap)?;
+        self.roots.heap.owns(p.heap)?;
         self.usable()?;
         let raw = *self
             .roots
@@ -253,7 +246,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Points a persistent root at another object (or null).
     pub fn set_persistent(&mut self, p: Persistent, obj: &ObjRef<M>) -> Result<(), GcError> {
-        self.roots.mine(p.heap)?;
+        self.roots.heap.owns(p.heap)?;
         self.storable(obj)?;
         *self
             .roots
@@ -265,7 +258,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Releases a persistent root.
     pub fn release(&mut self, p: Persistent) -> Result<(), GcError> {
-        self.roots.mine(p.heap)?;
+        self.roots.heap.owns(p.heap)?;
         self.roots
             .persistents
             .remove(p.key)
@@ -291,7 +284,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Releases a root region; its slots stop being roots.
     pub fn root_region_free(&mut self, id: RootRegionId) -> Result<(), GcError> {
-        self.roots.mine(id.heap)?;
+        self.roots.heap.owns(id.heap)?;
         self.roots
             .regions
             .remove(id.key)
@@ -300,7 +293,7 @@ impl<M: RefMode> Heap<M> {
     }
 
     fn root_region(&self, id: RootRegionId) -> Result<&RootRegion, GcError> {
-        self.roots.mine(id.heap)?;
+        self.roots.heap.owns(id.heap)?;
         self.roots
             .regions
             .get(id.key)
@@ -308,7 +301,7 @@ impl<M: RefMode> Heap<M> {
     }
 
     fn root_region_mut(&mut self, id: RootRegionId) -> Result<&mut RootRegion, GcError> {
-        self.roots.mine(id.heap)?;
+        self.roots.heap.owns(id.heap)?;
         self.roots
             .regions
             .get_mut(id.key)

@@ -26,6 +26,7 @@
 //! "N references then M data bytes" shape.
 
 use crate::error::TypeError;
+use crate::heap::HeapId;
 use crate::{GcError, Heap};
 use capability_heap::{Address, PayloadLayout, RefMode, Scalar, TaggedRegion};
 use core::fmt;
@@ -34,7 +35,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// A registered type, valid in the heap that registered it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TypeId {
-    heap: u32,
+    heap: HeapId,
     index: u32,
 }
 
@@ -48,7 +49,7 @@ impl TypeId {
 
 impl fmt::Debug for TypeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TypeId({}@heap{})", self.index, self.heap)
+        write!(f, "TypeId({}@{:?})", self.index, self.heap)
     }
 }
 
@@ -239,7 +240,7 @@ pub(crate) struct TypeFast {
 
 /// The types of one heap.
 pub(crate) struct Types {
-    heap: u32,
+    heap: HeapId,
     infos: Vec<TypeInfo>,
     fast: Vec<TypeFast>,
     /// `fast[i].mask`, densely: the reference-slot check's one load.
@@ -247,7 +248,7 @@ pub(crate) struct Types {
 }
 
 impl Types {
-    pub(crate) fn new(heap: u32) -> Types {
+    pub(crate) fn new(heap: HeapId) -> Types {
         Types {
             heap,
             infos: Vec::new(),
@@ -284,9 +285,7 @@ impl Types {
     /// The type `id` names, if it is one of this heap's.
     #[inline(always)]
     pub(crate) fn get(&self, id: TypeId) -> Result<&TypeInfo, GcError> {
-        if id.heap != self.heap {
-            return Err(GcError::WrongHeap);
-        }
+        self.heap.owns(id.heap)?;
         self.infos
             .get(id.index as usize)
             .ok_or(GcError::UnknownType(id))
@@ -295,9 +294,7 @@ impl Types {
     /// The precomputed facts of the type `id` names.
     #[inline(always)]
     pub(crate) fn fast(&self, id: TypeId) -> Result<&TypeFast, GcError> {
-        if id.heap != self.heap {
-            return Err(GcError::WrongHeap);
-        }
+        self.heap.owns(id.heap)?;
         self.fast
             .get(id.index as usize)
             .ok_or(GcError::UnknownType(id))

@@ -20,6 +20,7 @@
 //! traces and rewrites; each table is a [`Slab`], each token carries its
 //! heap's identity.
 
+use crate::heap::HeapId;
 use crate::slab::{Key, Slab};
 use crate::trace::{ephemeron, Tracer};
 use crate::verify::RefLocation;
@@ -29,21 +30,21 @@ use capability_heap::RefMode;
 /// A weak reference slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WeakRef {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
 /// An ephemeron slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Ephemeron {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
 /// A finalization registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Finalizer {
-    heap: u32,
+    heap: HeapId,
     key: Key,
 }
 
@@ -52,7 +53,7 @@ pub type EphemeronPair<M> = (ObjRef<M>, ObjRef<M>);
 
 /// The weak tables of a heap.
 pub(crate) struct WeakTables<M: RefMode> {
-    heap: u32,
+    heap: HeapId,
     /// Weak slots: the target, `None` once cleared.
     weak: Slab<Option<M::Raw>>,
     /// Ephemerons: (key, value), `None` once cleared.
@@ -64,21 +65,13 @@ pub(crate) struct WeakTables<M: RefMode> {
 }
 
 impl<M: RefMode> WeakTables<M> {
-    pub(crate) fn new(heap: u32) -> Self {
+    pub(crate) fn new(heap: HeapId) -> Self {
         WeakTables {
             heap,
             weak: Slab::new(),
             ephemerons: Slab::new(),
             finalizers: Slab::new(),
             ready: Vec::new(),
-        }
-    }
-
-    fn mine(&self, heap: u32) -> Result<(), GcError> {
-        if heap == self.heap {
-            Ok(())
-        } else {
-            Err(GcError::WrongHeap)
         }
     }
 
@@ -143,7 +136,7 @@ impl<M: RefMode> Heap<M> {
     /// The target of a weak reference, or `None` once it has been
     /// collected.
     pub fn weak_get(&self, w: WeakRef) -> Result<Option<ObjRef<M>>, GcError> {
-        self.weak.mine(w.heap)?;
+        self.weak.heap.owns(w.heap)?;
         self.usable()?;
         let e = self.weak.weak.get(w.key).ok_or(GcError::InvalidHandle)?;
         Ok(e.map(|r| self.stamped(M::from_raw(&r))))
@@ -151,7 +144,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Releases a weak reference slot.
     pub fn weak_release(&mut self, w: WeakRef) -> Result<(), GcError> {
-        self.weak.mine(w.heap)?;
+        self.weak.heap.owns(w.heap)?;
         self.weak
             .weak
             .remove(w.key)
@@ -178,7 +171,7 @@ impl<M: RefMode> Heap<M> {
 
     /// The (key, value) of an ephemeron, or `None` once the key died.
     pub fn ephemeron_get(&self, e: Ephemeron) -> Result<Option<EphemeronPair<M>>, GcError> {
-        self.weak.mine(e.heap)?;
+        self.weak.heap.owns(e.heap)?;
         self.usable()?;
         let p = self
             .weak
@@ -190,7 +183,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Releases an ephemeron slot.
     pub fn ephemeron_release(&mut self, e: Ephemeron) -> Result<(), GcError> {
-        self.weak.mine(e.heap)?;
+        self.weak.heap.owns(e.heap)?;
         self.weak
             .ephemerons
             .remove(e.key)
@@ -220,7 +213,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Cancels a registration whose token has not been delivered.
     pub fn unregister_finalizer(&mut self, f: Finalizer) -> Result<(), GcError> {
-        self.weak.mine(f.heap)?;
+        self.weak.heap.owns(f.heap)?;
         self.weak
             .finalizers
             .remove(f.key)

@@ -189,9 +189,24 @@ mod tests {
             v.iter().map(|s| s.offset_from(p)).collect::<Vec<_>>()
         };
         assert_eq!(slots(&mut h, n.address(), ScanStrategy::TypeMap), [0, 16]);
-        assert_eq!(slots(&mut h, a.address(), ScanStrategy::TypeMap), [0, 16, 32]);
-        assert!(mapped_slots::<M>(h.arena.region(), &h.types, ScanStrategy::TypeMap, n.address()).is_some());
-        assert!(mapped_slots::<M>(h.arena.region(), &h.types, ScanStrategy::TypeMap, a.address()).is_none());
+        assert_eq!(
+            slots(&mut h, a.address(), ScanStrategy::TypeMap),
+            [0, 16, 32]
+        );
+        assert!(mapped_slots::<M>(
+            h.arena.region(),
+            &h.types,
+            ScanStrategy::TypeMap,
+            n.address()
+        )
+        .is_some());
+        assert!(mapped_slots::<M>(
+            h.arena.region(),
+            &h.types,
+            ScanStrategy::TypeMap,
+            a.address()
+        )
+        .is_none());
         // By tag: only the slots that hold a reference.
         h.set_ref(&a, 16, &n).unwrap();
         assert_eq!(slots(&mut h, a.address(), ScanStrategy::Tags), [16]);

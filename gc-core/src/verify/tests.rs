@@ -44,6 +44,16 @@ impl<M: RefMode> Heap<M> {
         M::derive(self.arena.corrupt_authority(), payload, len).unwrap()
     }
 
+    /// An evacuated block, after a moving collection.
+    fn quarantined_block(&self) -> Address {
+        self.arena
+            .corrupt_blocks()
+            .into_iter()
+            .find(|(_, s)| *s == BlockState::Quarantined)
+            .expect("a quarantined block")
+            .0
+    }
+
     /// Two rooted objects, `b` stored in `a`'s slot 0; the heap verifies.
     fn pair(&mut self, node: TypeId) -> (ObjRef<M>, ObjRef<M>) {
         let a = self.alloc(node).unwrap();
@@ -189,12 +199,7 @@ fn i4_tag_in_free_memory() {
     let ha = h.handle(&a).unwrap();
     h.collect_minor().unwrap();
     let a = h.get(ha).unwrap();
-    let (q, _) = h
-        .arena
-        .corrupt_blocks()
-        .into_iter()
-        .find(|(_, s)| *s == BlockState::Quarantined)
-        .expect("a quarantined block");
+    let q = h.quarantined_block();
     h.poke(q.add(64), &a.raw());
     assert_eq!(
         h.verify().unwrap_err(),
@@ -243,12 +248,7 @@ fn i8_into_evacuated<M: RefMode>() {
     let ha = h.handle(&a).unwrap();
     h.collect_minor().unwrap();
     let a = h.get(ha).unwrap();
-    let (q, _) = h
-        .arena
-        .corrupt_blocks()
-        .into_iter()
-        .find(|(_, s)| *s == BlockState::Quarantined)
-        .expect("a quarantined block");
+    let q = h.quarantined_block();
     let stale = h.mint(q.add(16), padded::<M>());
     h.poke(a.address().add(M::SLOT_SIZE), &stale);
     assert_eq!(
