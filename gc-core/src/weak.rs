@@ -87,7 +87,14 @@ impl<M: RefMode> WeakTables<M> {
         }
         for e in self.ephemerons.iter_mut() {
             if let Some((k, v)) = e {
-                *e = t.survivor(k).zip(t.survivor(v));
+                // A null value is a value: kept while the key lives. (Only
+                // null is not valid: `storable` admits nothing else.)
+                let v = if M::raw_is_valid(v) {
+                    t.survivor(v)
+                } else {
+                    Some(*v)
+                };
+                *e = t.survivor(k).zip(v);
             }
         }
         let ready = &mut self.ready;
