@@ -278,6 +278,7 @@ impl TaggedRegion {
 
     /// Clears the bit of every granule that `[addr, addr + size)` touches
     /// (I6). Out-of-region parts are ignored.
+    #[inline]
     pub fn clear_tags(&mut self, addr: Address, size: u64) {
         if size == 0 {
             return;
@@ -321,6 +322,7 @@ impl TaggedRegion {
 
     /// The addresses of granules with their bit set in `[addr, addr +
     /// size)`, ascending, found a bitmap word (64 granules) at a time.
+    #[inline]
     pub fn tagged_granules(&self, addr: Address, size: u64) -> TagScan<'_> {
         let empty = TagScan {
             region: self,
@@ -521,6 +523,7 @@ impl TaggedRegion {
     }
 
     /// Copies `out.len()` bytes from `addr` if they are in the region.
+    #[inline]
     pub fn read_bytes(&self, addr: Address, out: &mut [u8]) -> Result<(), CapFault> {
         self.require(addr, out.len() as u64)?;
         // SAFETY: in region, checked just above.
@@ -530,6 +533,7 @@ impl TaggedRegion {
 
     /// Copies `data` to `addr` if it fits in the region, clearing the tags
     /// it overwrites in capability memory (I6).
+    #[inline]
     pub fn write_bytes(&mut self, addr: Address, data: &[u8]) -> Result<(), CapFault> {
         let n = data.len() as u64;
         self.require(addr, n)?;
@@ -543,6 +547,7 @@ impl TaggedRegion {
 
     /// Zeroes `[addr, addr + size)` and clears its tags (sweeping, I4);
     /// plain memory keeps its markers.
+    #[inline]
     pub fn zero(&mut self, addr: Address, size: u64) -> Result<(), CapFault> {
         self.require(addr, size)?;
         // SAFETY: in region, checked just above.
@@ -558,6 +563,7 @@ impl TaggedRegion {
     /// granules, so both addresses and `size` must be multiples of 16 (a
     /// tag never lands on bytes it did not cover); in plain memory it is a
     /// byte copy at any alignment.
+    #[inline]
     pub fn copy(&mut self, src: Address, dst: Address, size: u64) -> Result<(), CapFault> {
         self.require(src, size)?;
         self.require(dst, size)?;

@@ -282,9 +282,18 @@ impl<M: RefMode> Heap<M> {
         self.arena.alloc_copy(cell)
     }
 
+    /// The mark-sweep space is full: a full collection, then again.
+    #[inline(never)]
+    fn place_mature_slow(&mut self, place: crate::policy::MatureCell) -> Option<Address> {
+        let _ = self.collect();
+        self.arena.alloc_mature(place)
+    }
+
     /// A cell (or run of blocks) in the mark-sweep space.
+    #[inline(always)]
     fn place_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
-        let cell = self.arena.mature_cell(layout)?;
+        let place = self.arena.mature_cell(layout)?;
+        let cell = place.bytes();
         let used = if self.constraints.nursery {
             self.pacer.mature_bytes
         } else {
@@ -293,12 +302,9 @@ impl<M: RefMode> Heap<M> {
         if used + cell > self.pacer.trigger {
             let _ = self.collect();
         }
-        let p = match self.arena.alloc_mature(layout) {
+        let p = match self.arena.alloc_mature(place) {
             Some(p) => p,
-            None => {
-                let _ = self.collect();
-                self.arena.alloc_mature(layout)?
-            }
+            None => self.place_mature_slow(place)?,
         };
         self.stats.totals.bytes_in_use += cell;
         self.stats.totals.bytes_allocated += cell;

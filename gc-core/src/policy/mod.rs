@@ -46,6 +46,25 @@ pub(crate) struct Arena<M: RefMode> {
     stamp: u64,
 }
 
+/// A place in the mark-sweep space ([`Arena::mature_cell`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MatureCell {
+    /// A cell of a size class.
+    Small { class: u16, bytes: u64 },
+    /// A run of blocks for a large object.
+    Large { layout: PayloadLayout, bytes: u64 },
+}
+
+impl MatureCell {
+    /// Bytes of heap it takes.
+    #[inline(always)]
+    pub(crate) fn bytes(self) -> u64 {
+        match self {
+            MatureCell::Small { bytes, .. } | MatureCell::Large { bytes, .. } => bytes,
+        }
+    }
+}
+
 /// A stretch of the heap as the verifier sees it ([`Arena::walk`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Area {
@@ -144,26 +163,37 @@ impl<M: RefMode> Arena<M> {
             .map(|c| c.add(HEADER_SIZE))
     }
 
-    /// Bytes of heap an object of `layout` takes in the mark-sweep space
-    /// (its cell, or its run of blocks).
+    /// Where an object of `layout` goes in the mark-sweep space: a size
+    /// class, or a run of blocks; `None` when no heap could hold it.
     #[inline(always)]
-    pub(crate) fn mature_cell(&self, layout: PayloadLayout) -> Option<u64> {
+    pub(crate) fn mature_cell(&self, layout: PayloadLayout) -> Option<MatureCell> {
         match self.small.class_of(layout) {
-            Some(c) => Some(self.small.classes.size(c)),
-            None => Some(large_object_space::blocks_needed(layout)? as u64 * BLOCK),
+            Some(class) => Some(MatureCell::Small {
+                class,
+                bytes: self.small.classes.size(class),
+            }),
+            None => {
+                let n = large_object_space::blocks_needed(layout)?;
+                Some(MatureCell::Large {
+                    layout,
+                    bytes: (n as u64).checked_mul(BLOCK)?,
+                })
+            }
         }
     }
 
     /// A zeroed cell (or run of blocks) in the mark-sweep space; its
     /// payload address.
     #[inline(always)]
-    pub(crate) fn alloc_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
-        match self.small.class_of(layout) {
-            Some(class) => {
+    pub(crate) fn alloc_mature(&mut self, cell: MatureCell) -> Option<Address> {
+        match cell {
+            MatureCell::Small { class, .. } => {
                 self.small
                     .alloc(&mut self.blocks, &mut self.region, &self.alloc_bits, class)
             }
-            None => self.large.alloc(&mut self.blocks, &mut self.region, layout),
+            MatureCell::Large { layout, .. } => {
+                self.large.alloc(&mut self.blocks, &mut self.region, layout)
+            }
         }
     }
 
