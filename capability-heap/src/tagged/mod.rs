@@ -1,7 +1,7 @@
 //! [`TaggedRegion`]: mmap'd memory with one out-of-band bit per 16-byte
 //! granule — the software model of CHERI tagged memory.
 //!
-//! Every dereference of the mapping is in [`raw`](self::raw) (the crate's
+//! Every dereference of the mapping is in `raw.rs` (the crate's
 //! one raw-memory module); this module builds the checked, safe
 //! operations on it. The reference modes' unchecked slot accessors are
 //! `unsafe fn`s of the collector half ([`crate::mode::Collector`]) that
