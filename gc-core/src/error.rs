@@ -19,6 +19,10 @@ pub enum GcError {
     StaleReference,
     /// The null reference was used as an object.
     NullReference,
+    /// Bits offered as a reference ([`crate::Heap::import_ref`]) that this
+    /// heap did not hand out: garbage, fabricated, altered, or another
+    /// heap's.
+    Forged,
     /// The heap limit was reached even after a full collection, or the
     /// request can never fit.
     OutOfMemory {
@@ -95,6 +99,8 @@ pub enum ConfigError {
     /// Every heap identity has been used (2^32 − 1 heaps were made in this
     /// process): identities are never reused.
     TooManyHeaps,
+    /// The operating system gave no randomness for the heap's key.
+    Entropy,
 }
 
 /// Why a type description is invalid.
@@ -119,6 +125,10 @@ impl fmt::Display for GcError {
                 "stale reference: obtained before the last collection, or from another heap"
             ),
             GcError::NullReference => write!(f, "null reference used as an object"),
+            GcError::Forged => write!(
+                f,
+                "forged reference: these bits were not handed out by this heap"
+            ),
             GcError::OutOfMemory { requested, limit } => write!(
                 f,
                 "out of memory: {requested} bytes requested, heap limit {limit} bytes reached"
@@ -168,6 +178,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "a root region needs 1..=2^32 slots, not {n}")
             }
             ConfigError::TooManyHeaps => write!(f, "every heap identity has been used"),
+            ConfigError::Entropy => write!(f, "no randomness for the heap's reference key"),
         }
     }
 }

@@ -59,6 +59,16 @@ impl HeapId {
             .map_err(|_| ConfigError::TooManyHeaps)
     }
 
+    /// The identity as a number.
+    pub(crate) fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// An identity from a number (a token's; checked by [`HeapId::owns`]).
+    pub(crate) fn from_bits(b: u32) -> HeapId {
+        HeapId(b)
+    }
+
     /// Refuses a token of another heap.
     #[inline(always)]
     pub(crate) fn owns(self, token: HeapId) -> Result<(), GcError> {
@@ -82,6 +92,8 @@ pub struct Heap<M: RefMode> {
     pub(crate) roots: Roots<M>,
     pub(crate) weak: WeakTables<M>,
     pub(crate) stats: Stats,
+    /// The key exported references are authenticated with (`export.rs`).
+    pub(crate) key: crate::export::Key,
     /// A trace callback panicked during a collection.
     pub(crate) poisoned: bool,
     _not_sync: PhantomData<Cell<()>>,
@@ -97,6 +109,7 @@ impl<M: RefMode> Heap<M> {
         let id = HeapId::fresh()?;
         let arena = Arena::new(limit, plan.first_nursery(&config), fresh_stamp())?;
         let stats = Stats::new(arena.nursery_max().unwrap_or(0));
+        let key = crate::export::Key::random().map_err(|_| ConfigError::Entropy)?;
         Ok(Heap {
             pacer: Pacer::new(&config),
             constraints: plan::constraints(config.plan),
@@ -106,6 +119,7 @@ impl<M: RefMode> Heap<M> {
             roots: Roots::new(id),
             weak: WeakTables::new(id),
             stats,
+            key,
             poisoned: false,
             config,
             _not_sync: PhantomData,

@@ -24,6 +24,8 @@
 //! - `plan/`: the plans (`marksweep`, `semispace`, `generational/` with
 //!   its barrier and nursery sizing), the constraints table, pacing.
 //! - `trace/`: slot enumeration, marking, the ephemeron fixpoint.
+//! - [`ExternRef`] (`export.rs`): references as authenticated bits, for
+//!   code outside tagged memory (the C ABI), and their validated re-entry.
 //! - [`Violation`] (`verify/`): [`Heap::verify`] checks I1–I6, I8, I9.
 //! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
 //!   `CAPGC_LOG=gc`.
@@ -32,8 +34,8 @@
 //! the next collection in every plan (checked modes refuse it afterwards
 //! with [`GcError::StaleReference`], the software analogue of revoking
 //! register-held capabilities), so objects kept across allocations live in
-//! handles, persistents or root regions; nothing turns bits back into an
-//! `ObjRef`; root-region slots are 16 bytes in every mode so each has its
+//! handles, persistents or root regions; bits come back as an `ObjRef`
+//! only through [`Heap::import_ref`], which authenticates them; root-region slots are 16 bytes in every mode so each has its
 //! own tag bit; scanning by tag needs a tagged mode; evacuated blocks are
 //! quarantined for one collection and zeroed when next handed out; the
 //! Generational nursery is sized to a minor-pause goal (1 ms by default,
@@ -77,6 +79,7 @@
 
 mod config;
 mod error;
+mod export;
 mod heap;
 mod mark_bits;
 mod mutator;
@@ -93,10 +96,11 @@ mod weak;
 
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
+pub use export::ExternRef;
 pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
 pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats, PauseHistogram};
-pub use types::{ObjectType, ObjectView, TraceFn, TypeId};
+pub use types::{ObjectType, ObjectView, TraceClosure, TraceFn, TypeId};
 pub use verify::{RefLocation, Violation};
 pub use weak::{Ephemeron, EphemeronPair, Finalizer, WeakRef};

@@ -61,6 +61,23 @@ pub struct RootRegionId {
     key: Key,
 }
 
+crate::slab::token_bits!(Handle, Persistent, RootRegionId);
+
+impl Scope {
+    /// The token as two words (the C ABI).
+    pub fn to_bits(self) -> [u64; 2] {
+        [u64::from(self.heap.bits()), self.serial]
+    }
+
+    /// A scope token from [`Scope::to_bits`]' words; any bits are safe.
+    pub fn from_bits(w: [u64; 2]) -> Scope {
+        Scope {
+            heap: HeapId::from_bits(w[0] as u32),
+            serial: w[1],
+        }
+    }
+}
+
 /// A root region's memory.
 pub(crate) struct RootRegion {
     memory: TaggedRegion,

@@ -30,6 +30,45 @@ pub(crate) struct Key {
     serial: u64,
 }
 
+impl Key {
+    /// The key as two numbers (for tokens that cross the C ABI).
+    pub(crate) fn to_bits(self) -> (u32, u64) {
+        (self.index, self.serial)
+    }
+
+    /// A key from numbers: any pair is safe, a wrong one is stale.
+    pub(crate) fn from_bits(index: u32, serial: u64) -> Key {
+        Key { index, serial }
+    }
+}
+
+/// `to_bits`/`from_bits` for a token type `{ heap: HeapId, key: Key }`:
+/// word 0 holds the heap identity and the index, word 1 the serial. Bits
+/// from anywhere make a safe token: a wrong heap is
+/// [`GcError::WrongHeap`], a wrong index or serial a stale token.
+macro_rules! token_bits {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// The token as two words, for code that keeps it as bits (the
+            /// C ABI).
+            pub fn to_bits(self) -> [u64; 2] {
+                let (index, serial) = self.key.to_bits();
+                [u64::from(self.heap.bits()) << 32 | u64::from(index), serial]
+            }
+
+            /// A token from [`Self::to_bits`]' words. Any bits are safe:
+            /// they name this heap's entry or are refused.
+            pub fn from_bits(w: [u64; 2]) -> Self {
+                Self {
+                    heap: crate::heap::HeapId::from_bits((w[0] >> 32) as u32),
+                    key: crate::slab::Key::from_bits(w[0] as u32, w[1]),
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use token_bits;
+
 struct Entry<T> {
     value: Option<T>,
     serial: u64,

@@ -47,6 +47,23 @@ impl TypeId {
     }
 }
 
+impl TypeId {
+    /// The id as a word (heap identity high, index low), for code that
+    /// keeps it as a number (the C ABI).
+    pub fn to_bits(self) -> u64 {
+        u64::from(self.heap.bits()) << 32 | u64::from(self.index)
+    }
+
+    /// An id from [`TypeId::to_bits`]; any bits are safe (another heap's is
+    /// refused, an unknown index is [`GcError::UnknownType`]).
+    pub fn from_bits(w: u64) -> TypeId {
+        TypeId {
+            heap: HeapId::from_bits((w >> 32) as u32),
+            index: w as u32,
+        }
+    }
+}
+
 impl fmt::Debug for TypeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TypeId({}@{:?})", self.index, self.heap)
@@ -82,6 +99,26 @@ pub enum ObjectType {
         /// Reports the reference slots of one object.
         trace: TraceFn,
     },
+    /// As `Custom`, with a closure (a callback with its context, as a C
+    /// VM registers one).
+    Traced {
+        /// Payload size in bytes.
+        size: u64,
+        /// Reports the reference slots of one object.
+        trace: TraceClosure,
+    },
+}
+
+/// A trace callback with its context ([`ObjectType::Traced`]). The same
+/// rules as [`TraceFn`]: it may be called at any time and must not
+/// panic.
+#[derive(Clone)]
+pub struct TraceClosure(pub std::sync::Arc<dyn Fn(&ObjectView<'_>, &mut dyn FnMut(u64)) + Send + Sync>);
+
+impl fmt::Debug for TraceClosure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TraceClosure(..)")
+    }
 }
 
 impl ObjectType {
@@ -117,14 +154,19 @@ impl TypeInfo {
     /// The payload size of a fixed-size type (`Fixed`, `Custom`).
     pub(crate) fn fixed_size(&self) -> Option<u64> {
         match self.kind {
-            ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => Some(size),
+            ObjectType::Fixed { size, .. }
+            | ObjectType::Custom { size, .. }
+            | ObjectType::Traced { size, .. } => Some(size),
             ObjectType::RefArray | ObjectType::ByteArray => None,
         }
     }
 
     /// True for a type with a custom trace callback.
     pub(crate) fn is_custom(&self) -> bool {
-        matches!(self.kind, ObjectType::Custom { .. })
+        matches!(
+            self.kind,
+            ObjectType::Custom { .. } | ObjectType::Traced { .. }
+        )
     }
 
     /// Calls `f` with the offset of every reference slot of `view`'s
@@ -148,15 +190,8 @@ impl TypeInfo {
             ObjectType::Fixed { ref_offsets, .. } => ref_offsets.iter().for_each(|&o| f(o)),
             ObjectType::RefArray => (0..len / slot).for_each(|i| f(i * slot)),
             ObjectType::ByteArray => {}
-            ObjectType::Custom { trace, .. } => {
-                let mut visit = |o: u64| {
-                    if slot_fits(o, slot, len) {
-                        f(o)
-                    }
-                };
-                catch_unwind(AssertUnwindSafe(|| trace(view, &mut visit)))
-                    .map_err(|_| TracePanic)?
-            }
+            ObjectType::Custom { trace, .. } => call(view, slot, f, |v, visit| trace(v, visit))?,
+            ObjectType::Traced { trace, .. } => call(view, slot, f, |v, visit| (trace.0)(v, visit))?,
         }
         Ok(())
     }
@@ -182,13 +217,30 @@ impl TypeInfo {
             ObjectType::Fixed { ref_offsets, .. } => Ok(ref_offsets.binary_search(&offset).is_ok()),
             ObjectType::RefArray => Ok(true),
             ObjectType::ByteArray => Ok(false),
-            ObjectType::Custom { .. } => {
+            ObjectType::Custom { .. } | ObjectType::Traced { .. } => {
                 let mut found = false;
                 self.for_each_slot(view, slot, |o| found |= o == offset)?;
                 Ok(found)
             }
         }
     }
+}
+
+/// Calls a trace callback, passing on the offsets that obey the slot
+/// rule; a panic is caught and reported.
+fn call(
+    view: &ObjectView<'_>,
+    slot: u64,
+    mut f: impl FnMut(u64),
+    trace: impl FnOnce(&ObjectView<'_>, &mut dyn FnMut(u64)),
+) -> Result<(), TracePanic> {
+    let len = view.len;
+    let mut visit = |o: u64| {
+        if slot_fits(o, slot, len) {
+            f(o)
+        }
+    };
+    catch_unwind(AssertUnwindSafe(|| trace(view, &mut visit))).map_err(|_| TracePanic)
 }
 
 /// The slot rule: slot-aligned, and the whole slot inside the payload.
@@ -200,7 +252,9 @@ fn slot_fits(offset: u64, slot: u64, len: u64) -> bool {
 /// Checks a type description against the mode's slot size.
 fn validate(ty: &ObjectType, slot: u64) -> Result<ObjectType, TypeError> {
     let size = match ty {
-        ObjectType::Fixed { size, .. } | ObjectType::Custom { size, .. } => *size,
+        ObjectType::Fixed { size, .. }
+        | ObjectType::Custom { size, .. }
+        | ObjectType::Traced { size, .. } => *size,
         ObjectType::RefArray | ObjectType::ByteArray => 0,
     };
     if size > ObjectType::MAX_FIXED_SIZE {
@@ -357,6 +411,13 @@ impl ObjectView<'_> {
 }
 
 impl<M: RefMode> Heap<M> {
+    /// The id of this heap's type with index `index` (what
+    /// [`TypeId::index`] gives; for code that keeps type ids as numbers).
+    pub fn type_id(&self, index: u32) -> Result<TypeId, GcError> {
+        let id = self.types.id(index);
+        self.types.get(id).map(|_| id)
+    }
+
     /// Bytes of one reference slot in this mode.
     pub const SLOT: u64 = M::SLOT_SIZE;
 

@@ -48,6 +48,8 @@ pub struct Finalizer {
     key: Key,
 }
 
+crate::slab::token_bits!(WeakRef, Ephemeron, Finalizer);
+
 /// An ephemeron's (key, value) as references of the current epoch.
 pub type EphemeronPair<M> = (ObjRef<M>, ObjRef<M>);
 

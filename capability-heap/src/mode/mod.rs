@@ -103,6 +103,10 @@ pub trait RefMode: Collector {
     /// modes, whose references carry no rights).
     fn within_object_rights(r: &Self::Ref) -> bool;
 
+    /// The permissions `r` grants (all the object permissions in the
+    /// unchecked modes, which do not check them).
+    fn perms(r: &Self::Ref) -> Perms;
+
     /// The same reference with permissions narrowed to `keep` (a no-op in
     /// unchecked modes).
     fn restrict(r: &Self::Ref, keep: Perms) -> Result<Self::Ref, CapFault>;

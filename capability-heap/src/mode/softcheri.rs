@@ -139,6 +139,10 @@ impl<F: Format> RefMode for SoftCheri<F> {
         !r.is_sealed() && Perms::OBJECT.contains(r.perms())
     }
     #[inline(always)]
+    fn perms(r: &Capability<F>) -> Perms {
+        r.perms()
+    }
+    #[inline(always)]
     fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {
         r.and_perms(keep)
     }

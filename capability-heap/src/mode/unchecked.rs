@@ -238,6 +238,10 @@ impl<W: Width> RefMode for Unchecked<W> {
         true
     }
     #[inline(always)]
+    fn perms(_r: &Self::Ref) -> Perms {
+        Perms::OBJECT
+    }
+    #[inline(always)]
     fn restrict(r: &Self::Ref, _keep: Perms) -> Result<Self::Ref, CapFault> {
         Ok(*r)
     }

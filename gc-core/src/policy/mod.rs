@@ -213,6 +213,13 @@ impl<M: RefMode> Arena<M> {
         M::derive(&self.auth, payload, padded)
     }
 
+    /// A reference to the payload `[payload, payload + padded)` with
+    /// exact bounds and the object permissions, derived from the
+    /// authority (I1, I5): for a live object the caller has found there.
+    pub(crate) fn derive(&self, payload: Address, padded: u64) -> Result<M::Ref, CapFault> {
+        M::derive(&self.auth, payload, padded)
+    }
+
     // ---- objects -----------------------------------------------------------
 
     /// The header of the live object whose payload starts at `payload`

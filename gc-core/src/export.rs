@@ -1,0 +1,243 @@
+//! By-value references for code outside the heap's tagged memory:
+//! [`ExternRef`], what the C ABI's `capgc_ref_t` carries.
+//!
+//! A reference that has left tagged memory has no tag, so in the checked
+//! modes its bits cannot be trusted on the way back. An exported
+//! reference is therefore authenticated — pointer authentication, in
+//! software — and [`Heap::import_ref`] is a re-entry through validation
+//! against the heap's own state, never a trust of bits:
+//!
+//! ```text
+//!   word 0   the payload address
+//!   word 1   bits 63..48  the collection epoch (its low 16 bits)
+//!            bits 47..42  the permission view (the object permissions kept)
+//!            bits 41..0   MAC: SipHash-2-4 under the heap's 128-bit random
+//!                         key of (address, view, full epoch), truncated
+//! ```
+//!
+//! Import recomputes the MAC for the epoch the token names (the latest one
+//! with those low bits): a mismatch is [`GcError::Forged`] — garbage,
+//! fabricated or bit-flipped words, another heap's token (another key), a
+//! widened view —, a match from an earlier epoch is
+//! [`GcError::StaleReference`] (the epoch rule of [`ObjRef`]: a freed cell
+//! since reused is refused, never taken for its new occupant). Only then
+//! is the reference re-derived from the heap's authority, with exact
+//! bounds over the live object at that address and the view's
+//! permissions (I1, I5).
+//!
+//! **Strength.** A fabricated token passes with probability 2^-42 per
+//! attempt (the truncated MAC; the key is never revealed: a token is a
+//! MAC output, and SipHash is a PRF), and each failed attempt is
+//! reported. That is the guarantee against code that can only call the
+//! API; native code in the same process can read the key from memory, as
+//! it can read any byte: on CHERI hardware the tag, not the MAC, stops it
+//! (DESIGN.md "Threat model").
+//!
+//! In the unchecked modes an exported reference is the address alone,
+//! and import checks only that it is a live object's payload start.
+
+use crate::{GcError, Heap, ObjRef};
+use capability_heap::{Address, Perm, Perms, RefMode};
+use core::hash::Hasher;
+use siphasher::sip::SipHasher24;
+
+/// A reference as bits, for code that keeps references outside tagged
+/// memory (16 bytes: two registers in the C ABI). Holding one grants
+/// nothing: [`Heap::import_ref`] validates it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    /// The payload address.
+    pub addr: u64,
+    /// Epoch, permission view and MAC (checked modes); 0 otherwise.
+    pub meta: u64,
+}
+
+impl ExternRef {
+    /// The null reference's bits.
+    pub const NULL: ExternRef = ExternRef { addr: 0, meta: 0 };
+}
+
+/// The object permissions a view may keep, one bit each.
+const VIEW: [Perm; 6] = [
+    Perm::Global,
+    Perm::Load,
+    Perm::Store,
+    Perm::LoadCap,
+    Perm::StoreCap,
+    Perm::StoreLocalCap,
+];
+const EPOCH_SHIFT: u32 = 48;
+const VIEW_SHIFT: u32 = 42;
+const MAC_BITS: u32 = 42;
+const MAC_MASK: u64 = (1 << MAC_BITS) - 1;
+
+fn view_bits(p: Perms) -> u64 {
+    VIEW.iter()
+        .enumerate()
+        .filter(|(_, q)| p.has(**q))
+        .fold(0, |b, (i, _)| b | 1 << i)
+}
+
+fn view_perms(bits: u64) -> Perms {
+    VIEW.iter()
+        .enumerate()
+        .filter(|(i, _)| bits >> i & 1 != 0)
+        .fold(Perms::NONE, |p, (_, q)| p | Perms::from(*q))
+}
+
+/// A heap's MAC key.
+#[derive(Clone, Copy)]
+pub(crate) struct Key([u64; 2]);
+
+impl Key {
+    /// A fresh random key from the operating system.
+    pub(crate) fn random() -> Result<Key, getrandom::Error> {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b)?;
+        let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        Ok(Key([w(0), w(8)]))
+    }
+
+    fn mac(&self, addr: u64, view: u64, epoch: u64) -> u64 {
+        let mut h = SipHasher24::new_with_keys(self.0[0], self.0[1]);
+        h.write_u64(addr);
+        h.write_u64(view);
+        h.write_u64(epoch);
+        h.finish() & MAC_MASK
+    }
+}
+
+impl core::fmt::Debug for Key {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+impl<M: RefMode> Heap<M> {
+    /// `r` as bits for code outside tagged memory: authenticated in the
+    /// checked modes (see the module docs), the address in the unchecked
+    /// ones.
+    pub fn export_ref(&self, r: &ObjRef<M>) -> Result<ExternRef, GcError> {
+        if r.is_null() {
+            return Ok(ExternRef::NULL);
+        }
+        self.live(r)?;
+        let addr = r.address().get();
+        if !M::CHECKED {
+            return Ok(ExternRef { addr, meta: 0 });
+        }
+        let view = view_bits(M::perms(&r.raw));
+        let epoch = self.epoch();
+        let mac = self.key.mac(addr, view, epoch);
+        Ok(ExternRef {
+            addr,
+            meta: (epoch & 0xffff) << EPOCH_SHIFT | view << VIEW_SHIFT | mac,
+        })
+    }
+
+    /// The reference `e` stands for, validated against this heap's state
+    /// and re-derived from its authority: [`GcError::Forged`] unless this
+    /// heap exported exactly these bits, [`GcError::StaleReference`] if it
+    /// did before the last collection (checked modes);
+    /// [`GcError::NotAnObject`] unless the address is a live object's
+    /// payload (unchecked modes).
+    pub fn import_ref(&self, e: ExternRef) -> Result<ObjRef<M>, GcError> {
+        self.usable()?;
+        if e == ExternRef::NULL {
+            return Ok(ObjRef::null());
+        }
+        let addr = Address(e.addr);
+        let view = if M::CHECKED {
+            let now = self.epoch();
+            let epoch = now - (now.wrapping_sub(e.meta >> EPOCH_SHIFT) & 0xffff);
+            let view = e.meta >> VIEW_SHIFT & 0x3f;
+            if self.key.mac(e.addr, view, epoch) != e.meta & MAC_MASK {
+                return Err(GcError::Forged);
+            }
+            if epoch != now {
+                return Err(GcError::StaleReference);
+            }
+            Some(view_perms(view))
+        } else {
+            None
+        };
+        // A genuine token of this epoch names a live object; the check
+        // stands anyway (and is all the unchecked modes have).
+        let h = self.arena.object_at(addr).ok_or(if M::CHECKED {
+            GcError::Forged
+        } else {
+            GcError::NotAnObject
+        })?;
+        let padded = M::payload_layout(h.len()).ok_or(GcError::NotAnObject)?.size;
+        let raw = self.arena.derive(addr, padded)?;
+        let raw = match view {
+            Some(p) => M::restrict(&raw, p)?,
+            None => raw,
+        };
+        Ok(self.stamped(raw))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HeapConfig, Plan};
+    use capability_heap::{Morello, Native, SoftCheri};
+
+    #[test]
+    fn views_round_trip() {
+        for bits in 0..64 {
+            assert_eq!(view_bits(view_perms(bits)), bits);
+        }
+        assert_eq!(view_perms(view_bits(Perms::OBJECT)), Perms::OBJECT);
+    }
+
+    #[test]
+    fn exported_references_come_back_and_nothing_else_does() {
+        type M = SoftCheri<Morello>;
+        let mut h = Heap::<M>::new(HeapConfig {
+            plan: Plan::MarkSweep,
+            log: false,
+            ..HeapConfig::default()
+        })
+        .unwrap();
+        let node = h.record_type(1, 8).unwrap();
+        let a = h.alloc(node).unwrap();
+        let ha = h.handle(&a).unwrap();
+        let e = h.export_ref(&a).unwrap();
+        assert_eq!(h.import_ref(e).unwrap(), a);
+        // A read-only view stays read-only through the bits.
+        let ro = h.restrict(&a, Perms::LOAD | Perms::LOAD_CAP).unwrap();
+        let er = h.export_ref(&ro).unwrap();
+        assert!(h.write::<u64>(&h.import_ref(er).unwrap(), 16, 1).is_err());
+        // Every single bit flipped: refused.
+        for bit in 0..128 {
+            let mut f = e;
+            if bit < 64 {
+                f.addr ^= 1 << bit;
+            } else {
+                f.meta ^= 1 << (bit - 64);
+            }
+            assert_eq!(h.import_ref(f), Err(GcError::Forged), "bit {bit}");
+        }
+        // After a collection: stale, whatever became of the cell.
+        h.collect().unwrap();
+        assert_eq!(h.import_ref(e), Err(GcError::StaleReference));
+        let a = h.get(ha).unwrap();
+        assert_eq!(h.import_ref(h.export_ref(&a).unwrap()).unwrap(), a);
+        // Unchecked: the address, checked for a live object only.
+        let mut n = Heap::<Native>::new(HeapConfig::default()).unwrap();
+        let t = n.record_type(0, 8).unwrap();
+        let o = n.alloc(t).unwrap();
+        let eo = n.export_ref(&o).unwrap();
+        assert_eq!(eo.meta, 0);
+        assert_eq!(n.import_ref(eo).unwrap().address(), o.address());
+        assert_eq!(
+            n.import_ref(ExternRef {
+                addr: eo.addr + 8,
+                meta: 0
+            }),
+            Err(GcError::NotAnObject)
+        );
+    }
+}
