@@ -126,6 +126,11 @@ impl<M: RefMode> Heap<M> {
         if !M::CHECKED {
             return Ok(ExternRef { addr, meta: 0 });
         }
+        // Only a reference is authenticated: data loaded from a slot (no
+        // tag) would otherwise come back re-derived, a forgery laundered.
+        if !M::is_valid(&r.raw) || !M::within_object_rights(&r.raw) {
+            return Err(GcError::Cap(capability_heap::CapFault::TagViolation));
+        }
         let view = view_bits(M::perms(&r.raw));
         let epoch = self.epoch();
         let mac = self.key.mac(addr, view, epoch);
@@ -220,6 +225,20 @@ mod tests {
             }
             assert_eq!(h.import_ref(f), Err(GcError::Forged), "bit {bit}");
         }
+        // Data over a reference slot is no reference, and is not exported.
+        let holder = h.record_type(1, 0).unwrap();
+        let x = h.alloc(holder).unwrap();
+        let a = h.get(ha).unwrap();
+        let (pesbt, cursor) = a.raw().to_bits();
+        h.write_bytes(
+            &x,
+            0,
+            &(u128::from(pesbt) << 64 | u128::from(cursor)).to_le_bytes(),
+        )
+        .unwrap();
+        let data = h.get_ref(&x, 0).unwrap();
+        assert_eq!(data.address(), a.address());
+        assert!(h.export_ref(&data).is_err(), "untagged bits exported");
         // After a collection: stale, whatever became of the cell.
         h.collect().unwrap();
         assert_eq!(h.import_ref(e), Err(GcError::StaleReference));

@@ -113,7 +113,9 @@ pub enum ObjectType {
 /// rules as [`TraceFn`]: it may be called at any time and must not
 /// panic.
 #[derive(Clone)]
-pub struct TraceClosure(pub std::sync::Arc<dyn Fn(&ObjectView<'_>, &mut dyn FnMut(u64)) + Send + Sync>);
+pub struct TraceClosure(
+    pub std::sync::Arc<dyn Fn(&ObjectView<'_>, &mut dyn FnMut(u64)) + Send + Sync>,
+);
 
 impl fmt::Debug for TraceClosure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,7 +193,9 @@ impl TypeInfo {
             ObjectType::RefArray => (0..len / slot).for_each(|i| f(i * slot)),
             ObjectType::ByteArray => {}
             ObjectType::Custom { trace, .. } => call(view, slot, f, |v, visit| trace(v, visit))?,
-            ObjectType::Traced { trace, .. } => call(view, slot, f, |v, visit| (trace.0)(v, visit))?,
+            ObjectType::Traced { trace, .. } => {
+                call(view, slot, f, |v, visit| (trace.0)(v, visit))?
+            }
         }
         Ok(())
     }

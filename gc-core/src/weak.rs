@@ -235,4 +235,16 @@ impl<M: RefMode> Heap<M> {
     pub fn take_finalized(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.weak.ready)
     }
+
+    /// At most `n` of [`Heap::take_finalized`]'s tokens, the oldest; the
+    /// rest wait for the next call.
+    pub fn take_finalized_up_to(&mut self, n: usize) -> Vec<u64> {
+        let n = n.min(self.weak.ready.len());
+        self.weak.ready.drain(..n).collect()
+    }
+
+    /// How many tokens wait to be taken.
+    pub fn finalized_pending(&self) -> usize {
+        self.weak.ready.len()
+    }
 }

@@ -169,6 +169,21 @@ fn forged_from_bits<F: Format>(plan: Plan) {
         h.set_ref(&a, Heap::<Cheri<F>>::SLOT, &forged),
         Err(GcError::Cap(CapFault::TagViolation))
     );
+    // Nor can the bits be laundered through an exported reference: only
+    // references are exported, and only this heap's exports come back.
+    assert_eq!(
+        h.export_ref(&forged),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
+    let e = h.export_ref(&b).unwrap();
+    assert_eq!(h.import_ref(e).unwrap(), b);
+    for flip in [1u64, 1 << 20, 1 << 41, 1 << 42, 1 << 47, 1 << 48, 1 << 63] {
+        let f = gc_core::ExternRef {
+            meta: e.meta ^ flip,
+            ..e
+        };
+        assert_eq!(h.import_ref(f), Err(GcError::Forged), "{flip:#x}");
+    }
     // Random bits, every one refused.
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..64 {

@@ -1,0 +1,255 @@
+//! Errors: `capgc_status_t`, one code per distinct failure, its name, and
+//! the calling thread's last message.
+
+use crate::ffi::without_heap;
+use capability_heap::CapFault;
+use gc_core::GcError;
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+
+/// What a call did: `CAPGC_OK`, or why it was refused. After any error the
+/// heap is usable and intact (but `CAPGC_E_POISONED`, which says it is
+/// not); `capgc_last_error()` gives a readable message.
+///
+/// cbindgen:prefix-with-name=false
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapgcStatus {
+    /// Success.
+    CAPGC_OK = 0,
+    /// A required pointer argument is null.
+    CAPGC_E_NULL_ARGUMENT = 1,
+    /// An integer that stands for an enum (mode, format, plan, scan,
+    /// status) is not one of its values.
+    CAPGC_E_INVALID_ENUM = 2,
+    /// The configuration cannot be used.
+    CAPGC_E_INVALID_CONFIG = 3,
+    /// No type with this id is registered in this heap.
+    CAPGC_E_UNKNOWN_TYPE = 4,
+    /// The type is not of the kind the call needs.
+    CAPGC_E_WRONG_KIND = 5,
+    /// A type description is invalid.
+    CAPGC_E_INVALID_TYPE = 6,
+    /// An index (root-region slot) is out of range.
+    CAPGC_E_OUT_OF_RANGE = 7,
+    /// An access falls outside the object (or the heap).
+    CAPGC_E_BOUNDS = 8,
+    /// The offset is not a reference slot of the object's type.
+    CAPGC_E_NOT_A_REF_SLOT = 9,
+    /// `capgc_scope_close` was given an open scope that is not the
+    /// innermost.
+    CAPGC_E_SCOPE_MISMATCH = 10,
+    /// The scope is already closed.
+    CAPGC_E_SCOPE_CLOSED = 11,
+    /// The handle's scope was closed, or the persistent root, weak
+    /// reference, ephemeron or finalizer was released.
+    CAPGC_E_STALE_HANDLE = 12,
+    /// No such root region.
+    CAPGC_E_INVALID_REGION = 13,
+    /// A token (handle, scope, type id, …) of another heap.
+    CAPGC_E_WRONG_HEAP = 14,
+    /// Reference bits this heap did not hand out: garbage, fabricated, a
+    /// bit flipped, a widened permission view, another heap's.
+    CAPGC_E_FORGED = 15,
+    /// A reference from before the last collection (its object may have
+    /// been freed, moved, or its cell reused).
+    CAPGC_E_STALE = 16,
+    /// The null reference was used as an object.
+    CAPGC_E_NULL_REFERENCE = 17,
+    /// The reference does not designate a live object.
+    CAPGC_E_NOT_AN_OBJECT = 18,
+    /// The reference lacks a permission the access needs.
+    CAPGC_E_PERMISSION = 19,
+    /// The reference is sealed.
+    CAPGC_E_SEALED = 20,
+    /// The reference's tag is clear: data, not a reference.
+    CAPGC_E_UNTAGGED = 21,
+    /// The access is misaligned.
+    CAPGC_E_ALIGNMENT = 22,
+    /// Another capability fault (representability, object type).
+    CAPGC_E_CAPABILITY = 23,
+    /// A compartment boundary refused the access.
+    CAPGC_E_COMPARTMENT = 24,
+    /// The heap limit was reached even after a full collection.
+    CAPGC_E_OUT_OF_MEMORY = 25,
+    /// Another call is using the heap (another thread, or a trace callback
+    /// re-entering it).
+    CAPGC_E_BUSY = 26,
+    /// The heap is poisoned by an earlier internal failure and refuses
+    /// every call.
+    CAPGC_E_POISONED = 27,
+    /// The call is refused in the checked mode (SoftCheri): direct payload
+    /// pointers would bypass its checks.
+    CAPGC_E_CHECKED_MODE = 28,
+    /// A trace callback failed while the heap asked about a slot.
+    CAPGC_E_TRACE_FAILED = 29,
+    /// The heap's memory could not be mapped.
+    CAPGC_E_MAP = 30,
+    /// An internal error (a caught panic); the heap is poisoned.
+    CAPGC_E_INTERNAL = 31,
+    /// A buffer is too small for the answer (the size needed is given).
+    CAPGC_E_BUFFER_TOO_SMALL = 32,
+}
+
+impl CapgcStatus {
+    /// Every status, in order.
+    pub(crate) const ALL: [CapgcStatus; 33] = [
+        CapgcStatus::CAPGC_OK,
+        CapgcStatus::CAPGC_E_NULL_ARGUMENT,
+        CapgcStatus::CAPGC_E_INVALID_ENUM,
+        CapgcStatus::CAPGC_E_INVALID_CONFIG,
+        CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
+        CapgcStatus::CAPGC_E_WRONG_KIND,
+        CapgcStatus::CAPGC_E_INVALID_TYPE,
+        CapgcStatus::CAPGC_E_OUT_OF_RANGE,
+        CapgcStatus::CAPGC_E_BOUNDS,
+        CapgcStatus::CAPGC_E_NOT_A_REF_SLOT,
+        CapgcStatus::CAPGC_E_SCOPE_MISMATCH,
+        CapgcStatus::CAPGC_E_SCOPE_CLOSED,
+        CapgcStatus::CAPGC_E_STALE_HANDLE,
+        CapgcStatus::CAPGC_E_INVALID_REGION,
+        CapgcStatus::CAPGC_E_WRONG_HEAP,
+        CapgcStatus::CAPGC_E_FORGED,
+        CapgcStatus::CAPGC_E_STALE,
+        CapgcStatus::CAPGC_E_NULL_REFERENCE,
+        CapgcStatus::CAPGC_E_NOT_AN_OBJECT,
+        CapgcStatus::CAPGC_E_PERMISSION,
+        CapgcStatus::CAPGC_E_SEALED,
+        CapgcStatus::CAPGC_E_UNTAGGED,
+        CapgcStatus::CAPGC_E_ALIGNMENT,
+        CapgcStatus::CAPGC_E_CAPABILITY,
+        CapgcStatus::CAPGC_E_COMPARTMENT,
+        CapgcStatus::CAPGC_E_OUT_OF_MEMORY,
+        CapgcStatus::CAPGC_E_BUSY,
+        CapgcStatus::CAPGC_E_POISONED,
+        CapgcStatus::CAPGC_E_CHECKED_MODE,
+        CapgcStatus::CAPGC_E_TRACE_FAILED,
+        CapgcStatus::CAPGC_E_MAP,
+        CapgcStatus::CAPGC_E_INTERNAL,
+        CapgcStatus::CAPGC_E_BUFFER_TOO_SMALL,
+    ];
+
+    /// The C name, `"CAPGC_E_STALE"` and the like.
+    pub fn name(self) -> &'static str {
+        let n = NAMES[self as usize];
+        std::str::from_utf8(&n[..n.len() - 1]).unwrap_or("CAPGC_UNKNOWN")
+    }
+}
+
+/// The status a heap error maps to.
+pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
+    match e {
+        GcError::Cap(c) => match c {
+            CapFault::TagViolation => CapgcStatus::CAPGC_E_UNTAGGED,
+            CapFault::SealViolation | CapFault::NotSealed => CapgcStatus::CAPGC_E_SEALED,
+            CapFault::PermissionViolation { .. } => CapgcStatus::CAPGC_E_PERMISSION,
+            CapFault::BoundsViolation { .. } | CapFault::OutsideRegion { .. } => {
+                CapgcStatus::CAPGC_E_BOUNDS
+            }
+            CapFault::AlignmentViolation { .. } => CapgcStatus::CAPGC_E_ALIGNMENT,
+            _ => CapgcStatus::CAPGC_E_CAPABILITY,
+        },
+        GcError::StaleReference => CapgcStatus::CAPGC_E_STALE,
+        GcError::NullReference => CapgcStatus::CAPGC_E_NULL_REFERENCE,
+        GcError::Forged => CapgcStatus::CAPGC_E_FORGED,
+        GcError::OutOfMemory { .. } => CapgcStatus::CAPGC_E_OUT_OF_MEMORY,
+        GcError::UnknownType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
+        GcError::WrongKind(_) => CapgcStatus::CAPGC_E_WRONG_KIND,
+        GcError::InvalidType(_) => CapgcStatus::CAPGC_E_INVALID_TYPE,
+        GcError::NotARefSlot { .. } => CapgcStatus::CAPGC_E_NOT_A_REF_SLOT,
+        GcError::IndexOutOfRange { .. } => CapgcStatus::CAPGC_E_OUT_OF_RANGE,
+        GcError::InvalidHandle => CapgcStatus::CAPGC_E_STALE_HANDLE,
+        GcError::ScopeMismatch => CapgcStatus::CAPGC_E_SCOPE_MISMATCH,
+        GcError::ScopeClosed => CapgcStatus::CAPGC_E_SCOPE_CLOSED,
+        GcError::InvalidRootRegion => CapgcStatus::CAPGC_E_INVALID_REGION,
+        GcError::WrongHeap => CapgcStatus::CAPGC_E_WRONG_HEAP,
+        GcError::InvalidConfig(_) => CapgcStatus::CAPGC_E_INVALID_CONFIG,
+        GcError::Region(_) => CapgcStatus::CAPGC_E_MAP,
+        GcError::NotAnObject => CapgcStatus::CAPGC_E_NOT_AN_OBJECT,
+        GcError::TracePanicked => CapgcStatus::CAPGC_E_TRACE_FAILED,
+        GcError::Poisoned => CapgcStatus::CAPGC_E_POISONED,
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `msg` as this thread's last error.
+pub(crate) fn set_last_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// The message of the last call that failed on this thread (empty if none
+/// has). Borrowed: valid until the next failing call on this thread.
+#[no_mangle]
+pub extern "C" fn capgc_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// The name of a status code (`"CAPGC_E_STALE"`), or `"CAPGC_UNKNOWN"`
+/// for a number that is none. Static storage.
+#[no_mangle]
+pub extern "C" fn capgc_status_name(status: u32) -> *const c_char {
+    let mut name: &'static [u8] = b"CAPGC_UNKNOWN\0";
+    let _ = without_heap(|| {
+        if let Some(s) = CapgcStatus::ALL.get(status as usize) {
+            name = NAMES[*s as usize];
+        }
+        Ok(())
+    });
+    name.as_ptr().cast()
+}
+
+/// The names, nul-terminated, in status order.
+const NAMES: [&[u8]; 33] = [
+    b"CAPGC_OK\0",
+    b"CAPGC_E_NULL_ARGUMENT\0",
+    b"CAPGC_E_INVALID_ENUM\0",
+    b"CAPGC_E_INVALID_CONFIG\0",
+    b"CAPGC_E_UNKNOWN_TYPE\0",
+    b"CAPGC_E_WRONG_KIND\0",
+    b"CAPGC_E_INVALID_TYPE\0",
+    b"CAPGC_E_OUT_OF_RANGE\0",
+    b"CAPGC_E_BOUNDS\0",
+    b"CAPGC_E_NOT_A_REF_SLOT\0",
+    b"CAPGC_E_SCOPE_MISMATCH\0",
+    b"CAPGC_E_SCOPE_CLOSED\0",
+    b"CAPGC_E_STALE_HANDLE\0",
+    b"CAPGC_E_INVALID_REGION\0",
+    b"CAPGC_E_WRONG_HEAP\0",
+    b"CAPGC_E_FORGED\0",
+    b"CAPGC_E_STALE\0",
+    b"CAPGC_E_NULL_REFERENCE\0",
+    b"CAPGC_E_NOT_AN_OBJECT\0",
+    b"CAPGC_E_PERMISSION\0",
+    b"CAPGC_E_SEALED\0",
+    b"CAPGC_E_UNTAGGED\0",
+    b"CAPGC_E_ALIGNMENT\0",
+    b"CAPGC_E_CAPABILITY\0",
+    b"CAPGC_E_COMPARTMENT\0",
+    b"CAPGC_E_OUT_OF_MEMORY\0",
+    b"CAPGC_E_BUSY\0",
+    b"CAPGC_E_POISONED\0",
+    b"CAPGC_E_CHECKED_MODE\0",
+    b"CAPGC_E_TRACE_FAILED\0",
+    b"CAPGC_E_MAP\0",
+    b"CAPGC_E_INTERNAL\0",
+    b"CAPGC_E_BUFFER_TOO_SMALL\0",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_statuses() {
+        for (i, s) in CapgcStatus::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+            assert!(s.name().starts_with("CAPGC_"));
+            assert!(NAMES[i].ends_with(b"\0"));
+        }
+        assert_eq!(CapgcStatus::CAPGC_E_STALE.name(), "CAPGC_E_STALE");
+    }
+}

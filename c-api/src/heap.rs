@@ -1,0 +1,319 @@
+//! Configuration and heaps: `capgc_config_t`, `capgc_heap_new`,
+//! `capgc_heap_free`, collection.
+//!
+//! Mode, format and plan are chosen at run time. Behind the opaque
+//! `capgc_heap_t` is an enum over the monomorphised heaps ([`AnyHeap`]);
+//! each call dispatches once (`on_heap!`), with no dynamic dispatch on
+//! any path inside it.
+
+use crate::error::CapgcStatus;
+use crate::ffi::{enum_from, fail, ffi, get, put, without_heap, Fail};
+use crate::stats::{capgc_collection_t, collection_of};
+use capability_heap::{CheriV9, Morello, Native, RiscvStd, SoftCheri, P128};
+use gc_core::{Heap, HeapConfig, Plan, ScanStrategy};
+use std::cell::UnsafeCell;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// How references are represented (`capgc_config_t.mode`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// cbindgen:prefix-with-name=false
+#[allow(non_camel_case_types)]
+pub enum CapgcMode {
+    /// 8-byte addresses, no checks: today's VMs.
+    CAPGC_MODE_NATIVE = 0,
+    /// 16-byte references, no checks: purecap's pointer width alone.
+    CAPGC_MODE_P128 = 1,
+    /// Full CHERI capability semantics in software, in `format`.
+    CAPGC_MODE_SOFTCHERI = 2,
+}
+
+/// The capability encoding of SoftCheri (`capgc_config_t.format`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// cbindgen:prefix-with-name=false
+#[allow(non_camel_case_types)]
+pub enum CapgcFormat {
+    /// Arm Morello.
+    CAPGC_FORMAT_MORELLO = 0,
+    /// CHERI-RISC-V v9 (CHERI ISA v9, 128-bit).
+    CAPGC_FORMAT_CHERI_V9 = 1,
+    /// The RISC-V CHERI standard (draft).
+    CAPGC_FORMAT_RISCV_STD = 2,
+}
+
+/// The collector (`capgc_config_t.plan`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// cbindgen:prefix-with-name=false
+#[allow(non_camel_case_types)]
+pub enum CapgcPlan {
+    /// Non-moving mark-sweep.
+    CAPGC_PLAN_MARKSWEEP = 0,
+    /// Copying between semispaces.
+    CAPGC_PLAN_SEMISPACE = 1,
+    /// A nursery promoted into a mark-sweep mature space (the default).
+    CAPGC_PLAN_GENERATIONAL = 2,
+}
+
+/// How references in objects are found (`capgc_config_t.scan`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// cbindgen:prefix-with-name=false
+#[allow(non_camel_case_types)]
+pub enum CapgcScan {
+    /// By the registered types' reference maps.
+    CAPGC_SCAN_TYPE_MAP = 0,
+    /// By capability tags (SoftCheri only).
+    CAPGC_SCAN_TAGS = 1,
+}
+
+macro_rules! into_u32 {
+    ($($t:ty),*) => {$(
+        impl From<$t> for u32 {
+            fn from(v: $t) -> u32 {
+                v as u32
+            }
+        }
+    )*};
+}
+into_u32!(CapgcMode, CapgcFormat, CapgcPlan, CapgcScan);
+
+/// What a heap is created from. Get the defaults from
+/// `capgc_config_default()` and change what you need. The enum fields are
+/// plain integers on purpose: each is checked before use, and an invalid
+/// one is `CAPGC_E_INVALID_ENUM`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(non_camel_case_types)]
+pub struct capgc_config_t {
+    /// A `capgc_mode_t` (default `CAPGC_MODE_SOFTCHERI`).
+    pub mode: u32,
+    /// A `capgc_format_t`, for SoftCheri (default `CAPGC_FORMAT_MORELLO`).
+    pub format: u32,
+    /// A `capgc_plan_t` (default `CAPGC_PLAN_GENERATIONAL`).
+    pub plan: u32,
+    /// A `capgc_scan_t` (default `CAPGC_SCAN_TYPE_MAP`).
+    pub scan: u32,
+    /// The heap limit in bytes (default 1 GiB; 256 KiB .. 16 TiB).
+    pub limit: u64,
+    /// Bytes allocated before the first collection (default 4 MiB).
+    pub initial_size: u64,
+    /// The most the nursery grows to, or its fixed size (default 4 MiB).
+    pub nursery_size: u64,
+    /// The minor-pause goal in microseconds the nursery is sized to
+    /// (default 1000); 0 for a fixed nursery of `nursery_size`.
+    pub pause_goal_us: u64,
+    /// The next collection when the heap holds this many times the live
+    /// bytes (default 2.0).
+    pub growth_factor: f64,
+    /// Nonzero: one log line per collection on stderr (also when the
+    /// environment has `CAPGC_LOG=gc`).
+    pub log: u32,
+}
+
+/// The default configuration: SoftCheri (Morello), Generational with a
+/// 1 ms minor-pause goal, type-map scanning, a 1 GiB limit.
+#[no_mangle]
+pub extern "C" fn capgc_config_default() -> capgc_config_t {
+    let d = HeapConfig::default();
+    capgc_config_t {
+        mode: CapgcMode::CAPGC_MODE_SOFTCHERI as u32,
+        format: CapgcFormat::CAPGC_FORMAT_MORELLO as u32,
+        plan: CapgcPlan::CAPGC_PLAN_GENERATIONAL as u32,
+        scan: CapgcScan::CAPGC_SCAN_TYPE_MAP as u32,
+        limit: d.limit,
+        initial_size: d.initial_size,
+        nursery_size: d.nursery_size,
+        pause_goal_us: d.pause_goal.map_or(0, |g| g.as_micros() as u64),
+        growth_factor: d.growth_factor,
+        log: u32::from(d.log),
+    }
+}
+
+/// The heaps a `capgc_heap_t` can hold, one per mode and format.
+pub(crate) enum AnyHeap {
+    Native(Heap<Native>),
+    P128(Heap<P128>),
+    Morello(Heap<SoftCheri<Morello>>),
+    CheriV9(Heap<SoftCheri<CheriV9>>),
+    RiscvStd(Heap<SoftCheri<RiscvStd>>),
+}
+
+/// A heap (opaque). One thread at a time: a call while another is in
+/// progress on the same heap is refused with `CAPGC_E_BUSY`.
+#[allow(non_camel_case_types)]
+pub struct capgc_heap_t {
+    /// A call is in progress.
+    pub(crate) busy: AtomicBool,
+    /// An internal failure left the heap unusable.
+    pub(crate) poisoned: AtomicBool,
+    /// Reached only while `busy` is held.
+    pub(crate) inner: UnsafeCell<AnyHeap>,
+}
+
+// SAFETY: the heap inside is Send, and `busy` makes every access to it
+// exclusive, whichever thread makes it (a second one is refused).
+unsafe impl Sync for capgc_heap_t {}
+
+const MODES: [CapgcMode; 3] = [
+    CapgcMode::CAPGC_MODE_NATIVE,
+    CapgcMode::CAPGC_MODE_P128,
+    CapgcMode::CAPGC_MODE_SOFTCHERI,
+];
+const FORMATS: [CapgcFormat; 3] = [
+    CapgcFormat::CAPGC_FORMAT_MORELLO,
+    CapgcFormat::CAPGC_FORMAT_CHERI_V9,
+    CapgcFormat::CAPGC_FORMAT_RISCV_STD,
+];
+const PLANS: [CapgcPlan; 3] = [
+    CapgcPlan::CAPGC_PLAN_MARKSWEEP,
+    CapgcPlan::CAPGC_PLAN_SEMISPACE,
+    CapgcPlan::CAPGC_PLAN_GENERATIONAL,
+];
+const SCANS: [CapgcScan; 2] = [CapgcScan::CAPGC_SCAN_TYPE_MAP, CapgcScan::CAPGC_SCAN_TAGS];
+
+fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
+    let mode = enum_from(c.mode, &MODES, "capgc_mode_t")?;
+    let format = enum_from(c.format, &FORMATS, "capgc_format_t")?;
+    let plan = match enum_from(c.plan, &PLANS, "capgc_plan_t")? {
+        CapgcPlan::CAPGC_PLAN_MARKSWEEP => Plan::MarkSweep,
+        CapgcPlan::CAPGC_PLAN_SEMISPACE => Plan::SemiSpace,
+        CapgcPlan::CAPGC_PLAN_GENERATIONAL => Plan::Generational,
+    };
+    let scan = match enum_from(c.scan, &SCANS, "capgc_scan_t")? {
+        CapgcScan::CAPGC_SCAN_TYPE_MAP => ScanStrategy::TypeMap,
+        CapgcScan::CAPGC_SCAN_TAGS => ScanStrategy::Tags,
+    };
+    let config = HeapConfig {
+        plan,
+        scan,
+        limit: c.limit,
+        initial_size: c.initial_size,
+        nursery_size: c.nursery_size,
+        pause_goal: (c.pause_goal_us != 0).then(|| Duration::from_micros(c.pause_goal_us)),
+        growth_factor: c.growth_factor,
+        log: c.log != 0 || gc_core::log_from_env(),
+    };
+    Ok(match (mode, format) {
+        (CapgcMode::CAPGC_MODE_NATIVE, _) => AnyHeap::Native(Heap::new(config)?),
+        (CapgcMode::CAPGC_MODE_P128, _) => AnyHeap::P128(Heap::new(config)?),
+        (CapgcMode::CAPGC_MODE_SOFTCHERI, CapgcFormat::CAPGC_FORMAT_MORELLO) => {
+            AnyHeap::Morello(Heap::new(config)?)
+        }
+        (CapgcMode::CAPGC_MODE_SOFTCHERI, CapgcFormat::CAPGC_FORMAT_CHERI_V9) => {
+            AnyHeap::CheriV9(Heap::new(config)?)
+        }
+        (CapgcMode::CAPGC_MODE_SOFTCHERI, CapgcFormat::CAPGC_FORMAT_RISCV_STD) => {
+            AnyHeap::RiscvStd(Heap::new(config)?)
+        }
+    })
+}
+
+/// Creates a heap from `config` (null: the defaults) and stores it in
+/// `*out`. Free it with `capgc_heap_free`.
+///
+/// # Safety
+/// `config` is null or points to a `capgc_config_t`; `out` points to
+/// writable storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_heap_new(
+    config: *const capgc_config_t,
+    out: *mut *mut capgc_heap_t,
+) -> CapgcStatus {
+    without_heap(|| {
+        if out.is_null() {
+            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
+        }
+        let c = if config.is_null() {
+            capgc_config_default()
+        } else {
+            *get(config, "config")?
+        };
+        let heap = Box::new(capgc_heap_t {
+            busy: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            inner: UnsafeCell::new(heap_from(&c)?),
+        });
+        put(out, Box::into_raw(heap))
+    })
+}
+
+/// Frees a heap and all its memory. Null is ignored. Every reference,
+/// handle and token of the heap is meaningless afterwards.
+///
+/// # Safety
+/// `heap` is null or a heap from `capgc_heap_new` not yet freed, and no
+/// other call on it is in progress or follows.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_heap_free(heap: *mut capgc_heap_t) {
+    if heap.is_null() {
+        return;
+    }
+    // SAFETY: the caller's contract: the heap came from Box::into_raw in
+    // capgc_heap_new and is freed once.
+    let h = unsafe { Box::from_raw(heap) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
+}
+
+/// The heap's mode (`capgc_mode_t`) into `*mode` and reference-slot size
+/// in bytes into `*slot_size` (8 in Native, 16 otherwise); either may be
+/// null.
+///
+/// # Safety
+/// `heap` is a heap from `capgc_heap_new`; `mode` and `slot_size` are null
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_heap_mode(
+    heap: *mut capgc_heap_t,
+    mode: *mut u32,
+    slot_size: *mut u64,
+) -> CapgcStatus {
+    crate::ffi::with_heap(heap, |any| {
+        let (m, s) = match any {
+            AnyHeap::Native(_) => (CapgcMode::CAPGC_MODE_NATIVE, 8),
+            AnyHeap::P128(_) => (CapgcMode::CAPGC_MODE_P128, 16),
+            _ => (CapgcMode::CAPGC_MODE_SOFTCHERI, 16),
+        };
+        if !mode.is_null() {
+            put(mode, m as u32)?;
+        }
+        if !slot_size.is_null() {
+            put(slot_size, s)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs a full collection; every reference obtained before it is stale
+/// afterwards (`CAPGC_E_STALE` in SoftCheri). `out` (may be null) gets
+/// what it did.
+///
+/// # Safety
+/// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_collect(
+    heap: *mut capgc_heap_t,
+    out: *mut capgc_collection_t,
+) -> CapgcStatus {
+    ffi!(heap, h => {
+        let c = h.collect()?;
+        if out.is_null() { Ok(()) } else { put(out, collection_of(&c)) }
+    })
+}
+
+/// Runs a minor collection (Generational; a full one in the other plans).
+///
+/// # Safety
+/// As `capgc_collect`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_collect_minor(
+    heap: *mut capgc_heap_t,
+    out: *mut capgc_collection_t,
+) -> CapgcStatus {
+    ffi!(heap, h => {
+        let c = h.collect_minor()?;
+        if out.is_null() { Ok(()) } else { put(out, collection_of(&c)) }
+    })
+}

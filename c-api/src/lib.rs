@@ -1,0 +1,40 @@
+//! # capgc — the C ABI of CapGC
+//!
+//! `libcapgc` (shared and static) and its header `include/capgc.h`,
+//! generated from this crate by cbindgen. One Rust file per header
+//! section:
+//!
+//! | file | section |
+//! |---|---|
+//! | `error.rs` | `capgc_status_t`, `capgc_status_name`, `capgc_last_error` |
+//! | `heap.rs` | `capgc_config_t`, heaps, collection |
+//! | `types.rs` | type registration, trace callbacks (views, visitors) |
+//! | `refs.rs` | `capgc_ref_t`, allocation, fields, pinning, payload pointers |
+//! | `roots.rs` | scopes, handles, persistent roots, root regions, the slot API |
+//! | `weak.rs` | weak references, ephemerons, finalization tokens |
+//! | `stats.rs` | statistics, the log line, the verifier |
+//!
+//! Every export goes through `ffi.rs`: panics are caught (the heap is then
+//! poisoned), null and invalid arguments are statuses, a second thread on
+//! a heap is `CAPGC_E_BUSY`, and enums from C are checked as integers
+//! before they become Rust enums. References cross as `capgc_ref_t`,
+//! authenticated in SoftCheri (`gc_core::ExternRef`).
+
+#![allow(non_camel_case_types)]
+
+mod error;
+mod ffi;
+mod heap;
+mod refs;
+mod roots;
+mod stats;
+mod types;
+mod weak;
+
+pub use error::*;
+pub use heap::*;
+pub use refs::*;
+pub use roots::*;
+pub use stats::*;
+pub use types::*;
+pub use weak::*;
