@@ -99,3 +99,152 @@ fn the_misuse_suite() {
     let out = run("misuse", &[]);
     assert!(out.contains("configurations ok"), "{out}");
 }
+
+/// Compiles a workload of `benches/c` against capgc.h.
+fn build_workload(name: &str) -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = lib_dir().join(format!("c-workload-{name}"));
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-std=c11",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-DBACKEND_CAPGC",
+            "-I",
+        ])
+        .arg(here.join("include"))
+        .arg(here.join("../benches/c").join(format!("{name}.c")))
+        .arg(static_lib())
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "{name}.c did not compile");
+    out
+}
+
+const MODES: [&str; 5] = ["native", "p128", "morello", "cheri-v9", "riscv-std"];
+const PLANS: [&str; 3] = ["marksweep", "semispace", "generational"];
+
+fn run_workload(exe: &Path, args: &[&str]) -> String {
+    let out = Command::new(exe).args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// binary-trees in C on capgc.h prints the benchmark's checksums under
+/// every plan and mode.
+#[test]
+fn binary_trees_in_c_every_plan_and_mode() {
+    let exe = build_workload("binary_trees");
+    let depth = 8u32;
+    let min = 4;
+    let size = |d: u32| (1u64 << (d + 1)) - 1;
+    let mut want = format!(
+        "stretch tree of depth {}\t check: {}\n",
+        depth + 1,
+        size(depth + 1)
+    );
+    for d in (min..=depth).step_by(2) {
+        let it = 1u64 << (depth - d + min);
+        want += &format!("{it}\t trees of depth {d}\t check: {}\n", it * size(d));
+    }
+    want += &format!(
+        "long lived tree of depth {depth}\t check: {}\n",
+        size(depth)
+    );
+    for m in MODES {
+        for p in PLANS {
+            assert_eq!(run_workload(&exe, &[m, p, "8"]), want, "{m} {p}");
+        }
+    }
+}
+
+/// GCBench in C on capgc.h builds every tree and keeps its long-lived
+/// data, under every plan and mode (scaled down: stretch depth 12).
+#[test]
+fn gcbench_in_c_every_plan_and_mode() {
+    let exe = build_workload("gcbench");
+    let stretch = 12u32;
+    let size = |d: u32| (1u64 << (d + 1)) - 1;
+    let mut want = String::new();
+    for d in (4..=stretch - 2).step_by(2) {
+        want += &format!("depth {d}: {} trees\n", 2 * (2 * size(stretch) / size(d)));
+    }
+    want += &format!("long lived tree: {} nodes\n", size(stretch - 2));
+    want += &format!("array[1000] = {:.10}\n", 1.0 / 1000.0);
+    for m in MODES {
+        for p in PLANS {
+            assert_eq!(run_workload(&exe, &[m, p, "12"]), want, "{m} {p}");
+        }
+    }
+}
+
+/// Every C block of `docs/porting.md` is a complete program that compiles
+/// against capgc.h and runs to exit 0.
+#[test]
+fn porting_guide_snippets_compile_and_run() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guide = std::fs::read_to_string(here.join("../docs/porting.md")).expect("porting.md");
+    let mut blocks = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in guide.lines() {
+        match (&mut cur, line.trim_end()) {
+            (None, "```c") => cur = Some(String::new()),
+            (Some(_), "```") => blocks.push(cur.take().unwrap_or_default()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(blocks.len() >= 4, "the guide has its examples");
+    for (i, src) in blocks.iter().enumerate() {
+        let dir = lib_dir();
+        let c = dir.join(format!("porting-{i}.c"));
+        let exe = dir.join(format!("porting-{i}"));
+        std::fs::write(&c, src).expect("write snippet");
+        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
+            .arg(here.join("include"))
+            .arg(&c)
+            .arg(static_lib())
+            .args([
+                "-lgcc_s",
+                "-lutil",
+                "-lrt",
+                "-lpthread",
+                "-lm",
+                "-ldl",
+                "-lc",
+                "-o",
+            ])
+            .arg(&exe)
+            .status()
+            .expect("run the C compiler");
+        assert!(status.success(), "porting.md block {i} does not compile");
+        let out = Command::new(&exe).output().expect("run snippet");
+        assert!(
+            out.status.success(),
+            "porting.md block {i} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
