@@ -148,10 +148,7 @@ pub(crate) fn bytes_mut<'a>(p: *mut u8, len: usize) -> Result<&'a mut [u8], Fail
 }
 
 /// The enum value whose discriminant `v` is, checked as an integer first.
-pub(crate) fn enum_from<T: Copy>(v: u32, all: &[T], what: &str) -> Result<T, Fail>
-where
-    T: Into<u32>,
-{
+pub(crate) fn enum_from<T: Copy + Into<u32>>(v: u32, all: &[T], what: &str) -> Result<T, Fail> {
     all.iter()
         .copied()
         .find(|x| (*x).into() == v)
@@ -187,3 +184,44 @@ macro_rules! ffi {
     };
 }
 pub(crate) use ffi;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::{capgc_collect, capgc_heap_free, capgc_heap_new};
+
+    /// No C input makes the library panic, so this drives one directly: the
+    /// call returns `CAPGC_E_INTERNAL`, and every later call on the heap
+    /// `CAPGC_E_POISONED`; the heap can still be freed.
+    #[test]
+    fn a_panic_poisons_the_heap() {
+        let mut h = std::ptr::null_mut();
+        // SAFETY: a null config and a valid out pointer.
+        let s = unsafe { capgc_heap_new(std::ptr::null(), &mut h) };
+        assert_eq!(s, CapgcStatus::CAPGC_OK);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let s = with_heap(h, |_| panic!("a bug inside the library"));
+        std::panic::set_hook(hook);
+        assert_eq!(s, CapgcStatus::CAPGC_E_INTERNAL);
+        // SAFETY: `h` is the heap made above; out may be null.
+        let s = unsafe { capgc_collect(h, std::ptr::null_mut()) };
+        assert_eq!(s, CapgcStatus::CAPGC_E_POISONED);
+        // SAFETY: as above, freed once.
+        unsafe { capgc_heap_free(h) };
+    }
+
+    #[test]
+    fn enums_are_checked_as_integers() {
+        use crate::heap::CapgcPlan;
+        let all = [
+            CapgcPlan::CAPGC_PLAN_MARKSWEEP,
+            CapgcPlan::CAPGC_PLAN_SEMISPACE,
+        ];
+        assert!(enum_from(1, &all, "plan").is_ok());
+        assert!(matches!(
+            enum_from(7, &all, "plan"),
+            Err(Fail(CapgcStatus::CAPGC_E_INVALID_ENUM, _))
+        ));
+    }
+}

@@ -101,6 +101,6 @@ pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
 pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats, PauseHistogram};
-pub use types::{ObjectType, ObjectView, TraceClosure, TraceFn, TypeId};
+pub use types::{ObjectType, ObjectView, TraceClosure, TraceDyn, TraceFn, TypeId};
 pub use verify::{RefLocation, Violation};
 pub use weak::{Ephemeron, EphemeronPair, Finalizer, WeakRef};

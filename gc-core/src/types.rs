@@ -113,9 +113,10 @@ pub enum ObjectType {
 /// rules as [`TraceFn`]: it may be called at any time and must not
 /// panic.
 #[derive(Clone)]
-pub struct TraceClosure(
-    pub std::sync::Arc<dyn Fn(&ObjectView<'_>, &mut dyn FnMut(u64)) + Send + Sync>,
-);
+pub struct TraceClosure(pub std::sync::Arc<TraceDyn>);
+
+/// The closure a [`TraceClosure`] holds.
+pub type TraceDyn = dyn Fn(&ObjectView<'_>, &mut dyn FnMut(u64)) + Send + Sync;
 
 impl fmt::Debug for TraceClosure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
