@@ -571,34 +571,46 @@ impl TaggedRegion {
             return Err(CapFault::OutsideRegion { addr: dst, size });
         }
         if self.caps {
-            for a in [src, dst, Address(size)] {
-                if !a.is_aligned(GRANULE) {
-                    return Err(CapFault::AlignmentViolation {
-                        addr: a,
-                        align: GRANULE,
-                    });
-                }
-            }
+            return self.copy_with_tags(src, dst, size);
         }
         // SAFETY: both ranges are in the region and disjoint (checked).
         unsafe { self.copy_bytes(src, dst, size) };
-        if self.caps && size > 0 {
-            // SAFETY: both ranges are in the region, granule-aligned.
-            let (gs, gd) = unsafe { (self.granule_of(src), self.granule_of(dst)) };
-            let n = size / GRANULE;
-            let mut k = 0;
-            while k < n {
-                let c = (n - k).min(64) as u32;
-                // SAFETY: granules [gs + k, gs + k + c) and [gd + k, gd + k
-                // + c) lie in the region (both ranges checked above); the
-                // bits moved are the tags of the granules whose bytes were
-                // just copied.
-                unsafe {
-                    let bits = self.bits(gs + k, c);
-                    self.put_bits(gd + k, c, bits);
-                }
-                k += u64::from(c);
+        Ok(())
+    }
+
+    /// [`TaggedRegion::copy`] in capability memory: the bytes, then the
+    /// tags of the granules they fill. Both ranges are in the region and
+    /// disjoint.
+    #[inline(never)]
+    fn copy_with_tags(&mut self, src: Address, dst: Address, size: u64) -> Result<(), CapFault> {
+        for a in [src, dst, Address(size)] {
+            if !a.is_aligned(GRANULE) {
+                return Err(CapFault::AlignmentViolation {
+                    addr: a,
+                    align: GRANULE,
+                });
             }
+        }
+        // SAFETY: both ranges are in the region and disjoint (the caller
+        // checked).
+        unsafe { self.copy_bytes(src, dst, size) };
+        if size == 0 {
+            return Ok(());
+        }
+        // SAFETY: both ranges are in the region, granule-aligned.
+        let (gs, gd) = unsafe { (self.granule_of(src), self.granule_of(dst)) };
+        let n = size / GRANULE;
+        let mut k = 0;
+        while k < n {
+            let c = (n - k).min(64) as u32;
+            // SAFETY: granules [gs + k, gs + k + c) and [gd + k, gd + k + c)
+            // lie in the region (both ranges checked); the bits moved are
+            // the tags of the granules whose bytes were just copied.
+            unsafe {
+                let bits = self.bits(gs + k, c);
+                self.put_bits(gd + k, c, bits);
+            }
+            k += u64::from(c);
         }
         Ok(())
     }
