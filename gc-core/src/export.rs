@@ -154,7 +154,10 @@ impl<M: RefMode> Heap<M> {
         let addr = Address(e.addr);
         let view = if M::CHECKED {
             let now = self.epoch();
-            let epoch = now - (now.wrapping_sub(e.meta >> EPOCH_SHIFT) & 0xffff);
+            // The latest epoch up to now with these low 16 bits; one
+            // "before epoch 0" was never issued.
+            let back = now.wrapping_sub(e.meta >> EPOCH_SHIFT) & 0xffff;
+            let epoch = now.checked_sub(back).ok_or(GcError::Forged)?;
             let view = e.meta >> VIEW_SHIFT & 0x3f;
             if self.key.mac(e.addr, view, epoch) != e.meta & MAC_MASK {
                 return Err(GcError::Forged);

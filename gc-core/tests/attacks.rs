@@ -184,6 +184,20 @@ fn forged_from_bits<F: Format>(plan: Plan) {
         };
         assert_eq!(h.import_ref(f), Err(GcError::Forged), "{flip:#x}");
     }
+    // Random by-value references, epoch bits "ahead" of the heap's young
+    // epoch included (found by the C misuse suite in a debug build: the
+    // epoch reconstruction underflowed): refused, never a panic.
+    let mut y = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..256 {
+        y ^= y << 13;
+        y ^= y >> 7;
+        y ^= y << 17;
+        let f = gc_core::ExternRef {
+            addr: y.rotate_left(29),
+            meta: y,
+        };
+        assert_eq!(h.import_ref(f), Err(GcError::Forged), "{f:?}");
+    }
     // Random bits, every one refused.
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..64 {

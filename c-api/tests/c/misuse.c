@@ -40,6 +40,25 @@ static void reentering_trace(void *ctx, const capgc_view_t *view, capgc_visitor_
   capgc_visit(v, 0);
 }
 
+/* A callback that lies: offsets past the object, overflowing, misaligned
+ * and into the header, all ignored; and, once `hide` is set, it stops
+ * reporting the slot it reported before (a tagged union whose tag word
+ * changed behind the heap's back). */
+typedef struct {
+  int hide, calls;
+} liar_t;
+
+static void lying_trace(void *ctx, const capgc_view_t *view, capgc_visitor_t *v) {
+  liar_t *l = ctx;
+  l->calls++;
+  capgc_visit(v, capgc_view_len(view));
+  capgc_visit(v, UINT64_MAX);
+  capgc_visit(v, UINT64_MAX - 7);
+  capgc_visit(v, (uint64_t)-16);
+  capgc_visit(v, 3);
+  if (!l->hide) capgc_visit(v, 0);
+}
+
 /* Two threads: the second calls while the first is inside a collection
  * (held there by the trace callback until the second has tried). */
 typedef struct {
@@ -290,6 +309,36 @@ static void run(const config_t *c) {
   CHECK(capgc_region_new(h, 2, &gone));
   CHECK(capgc_region_free(h, gone));
   EXPECT(capgc_region_get(h, gone, 0, &out), CAPGC_E_INVALID_REGION);
+  still_usable(h);
+
+  /* A trace callback that lies. */
+  liar_t liar = {0, 0};
+  capgc_type_t lt;
+  CHECK(capgc_type_custom(h, 2 * g_slot, lying_trace, &liar, &lt));
+  CHECK(capgc_alloc(h, lt, &a));
+  CHECK(capgc_region_set(h, keep, 3, a));
+  CHECK(capgc_alloc(h, g_node, &b));
+  CHECK(capgc_region_get(h, keep, 3, &a));
+  CHECK(capgc_set_ref(h, a, 0, b));
+  EXPECT(capgc_set_ref(h, a, g_slot, b), CAPGC_E_NOT_A_REF_SLOT);
+  CHECK(capgc_collect(h, NULL));
+  verified(h);
+  ASSERT(liar.calls > 0);
+  CHECK(capgc_region_get(h, keep, 3, &a));
+  CHECK(capgc_get_ref(h, a, 0, &b)); /* reported, so kept alive */
+  CHECK(capgc_read_u64(h, b, data, &v));
+  liar.hide = 1; /* offset 0 is no longer a slot, for the mutator too */
+  EXPECT(capgc_get_ref(h, a, 0, &out), CAPGC_E_NOT_A_REF_SLOT);
+  EXPECT(capgc_set_ref(h, a, 0, b), CAPGC_E_NOT_A_REF_SLOT);
+  CHECK(capgc_collect(h, NULL)); /* what offset 0 held is unreachable now */
+  verified(h);
+  liar.hide = 0; /* it is a slot again, but what it held was not kept: */
+  CHECK(capgc_region_get(h, keep, 3, &a));
+  if (checked(c)) {
+    EXPECT(capgc_get_ref(h, a, 0, &out), CAPGC_E_UNTAGGED); /* the scan stripped its tag */
+  } /* NOT CAUGHT in Native/P128: the slot holds the old address. */
+  CHECK(capgc_set_ref(h, a, 0, capgc_null()));
+  CHECK(capgc_region_set_data(h, keep, 3, 0));
   still_usable(h);
 
   /* A trace callback that re-enters the heap. */

@@ -2,29 +2,55 @@
 //! I8, I9; I7 arrives with compartments) over the whole heap and reports
 //! every violation it finds, with its location.
 //!
-//! What is checked, by invariant:
-//! - **I1 exact bounds**: every reference in a heap slot, handle,
-//!   persistent root, root region or weak table designates exactly a live
-//!   object's payload — base = address = payload start, length = the
-//!   padded payload length.
-//! - **I2 header integrity**: every allocated object's header names a
-//!   registered type and a length that fits its cell, and no header granule
-//!   holds a tag (no capability ever covered it for a store).
-//! - **I3 liveness**: every reference designates a live (allocated)
-//!   object.
-//! - **I4 no stale capability**: free cells and free blocks are zero and
-//!   hold no tag; dirty blocks awaiting zeroing hold no tag.
-//! - **I5 monotonicity**: no reference carries rights beyond an object
+//! What is checked, by invariant (each quoted from DESIGN.md, "The
+//! heap-safety contract", then how it is checked here):
+//! - **I1 exact bounds** — "every tagged reference (in a heap slot, root,
+//!   or handle) covers exactly one object's payload: base = payload start,
+//!   length = payload length (padded to the representable length for large
+//!   objects, the padding belonging to that object alone)." Every
+//!   reference in a heap slot, handle, persistent root, root region or
+//!   weak table designates exactly a live object's payload — base =
+//!   address = payload start, length = the padded payload length.
+//! - **I2 header integrity** — "no mutator-held capability covers an
+//!   object header or any GC metadata; only the collector's heap authority
+//!   does." Every allocated object's header names a registered type and a
+//!   length that fits its cell, and no header granule holds a tag (no
+//!   capability ever covered it for a store).
+//! - **I3 liveness** — "every tagged reference designates a live object of
+//!   its own compartment, or is sealed and designates an exported object."
+//!   Every reference designates a live (allocated) object (one
+//!   compartment until compartments land).
+//! - **I4 no stale capability** — "freed memory has no tag set and is
+//!   zeroed before reuse; nothing tagged points into freed memory or
+//!   from-space." Free cells and free blocks are zero and hold no tag;
+//!   dirty blocks awaiting zeroing hold no tag (they are zeroed when handed
+//!   out again).
+//! - **I5 monotonicity** — "no reference has wider bounds or more
+//!   permissions than the authority that derived it; mutator derivations
+//!   only narrow." No reference carries rights beyond an object
 //!   reference's (permissions within the object permissions, unsealed).
-//! - **I6 tag integrity**: a tag appears only in a reference slot of the
-//!   object's type (so data can never become a reference), never in
+//! - **I6 tag integrity** — "a data write over any byte of a capability
+//!   slot clears its tag; an untagged value can never be dereferenced or
+//!   become a reference again." A tag appears only in a reference slot of
+//!   the object's type (so data can never become a reference), never in
 //!   padding or data.
-//! - **I8 moving correctness**: no reference anywhere points into an
+//! - **I8 moving correctness** — "after a moving collection every root,
+//!   handle and slot that referred to a moved object refers to the new
+//!   copy, with bounds re-derived from the heap authority (never by
+//!   widening the old one)." No reference anywhere points into an
 //!   evacuated (quarantined) block; with I1, every reference to a moved
 //!   object is an exact reference to its new copy.
-//! - **I9 barrier completeness** (plans with a barrier): every slot of an
-//!   object outside the nursery that refers into the nursery is in the
-//!   remembered set.
+//! - **I9 barrier completeness** — "in generational plans every old→young
+//!   reference is remembered at each safepoint." (Plans with a barrier:)
+//!   every slot of an object outside the nursery that refers into the
+//!   nursery is in the remembered set.
+//!
+//! I7 (compartment isolation) arrives with compartments. Where each
+//! invariant is *upheld* (not just checked) the code says so by its number:
+//! I1/I5 at [`crate::policy::Arena`]'s derivation, I2 in
+//! [`crate::object`], I4 in the spaces' sweeps and block hand-out, I6 in
+//! the region's data writes, I8 in [`crate::policy::evacuate`], I9 in
+//! [`crate::plan::generational`]'s barrier.
 //!
 //! In the unchecked modes there are no tags and references carry no
 //! bounds or rights: the verifier checks headers, that free memory is
