@@ -138,6 +138,18 @@ typedef enum {
   CAPGC_E_INTERNAL = 31,
   // A buffer is too small for the answer (the size needed is given).
   CAPGC_E_BUFFER_TOO_SMALL = 32,
+  // The binding profile (raw-pointer cells, `capgc_cells_*`) is refused
+  // in SoftCheri: raw pointers would bypass the capability checks. The
+  // slot API is the capability-safe path.
+  CAPGC_E_BINDING_PROFILE = 33,
+  // A cell-heap call in the wrong phase of its collection cycle
+  // (allocating during a collection, marking outside one, a visitor
+  // used after its callback returned).
+  CAPGC_E_WRONG_PHASE = 34,
+  // A pointer that is not into a live cell of this cell heap.
+  CAPGC_E_NOT_A_CELL = 35,
+  // The cell heap's verifier found a violation (checked mode).
+  CAPGC_E_CORRUPT = 36,
 } capgc_status_t;
 
 // How references are represented (`capgc_config_t.mode`).
@@ -222,6 +234,28 @@ typedef uint32_t capgc_scan_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// When collections happen (`capgc_config_t.trigger`).
+enum capgc_trigger_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The heap collects when its pacing says so, and when it is full.
+  CAPGC_TRIGGER_AUTO = 0,
+  // The heap never collects on its own: the VM calls for collections,
+  // and a full heap is `CAPGC_E_OUT_OF_MEMORY` (the binding profile,
+  // `capgc_cells_new`; `capgc_heap_new` refuses it: a nursery must be
+  // collected when it fills).
+  CAPGC_TRIGGER_MANUAL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum capgc_trigger_t capgc_trigger_t;
+#else
+typedef uint32_t capgc_trigger_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Kinds of `capgc_violation_t`.
 enum capgc_violation_kind_t
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -256,6 +290,15 @@ typedef enum capgc_violation_kind_t capgc_violation_kind_t;
 typedef uint32_t capgc_violation_kind_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+// The visitor a roots or trace callback reports pointers to (opaque).
+// Valid only during the callback it was passed to: afterwards
+// `capgc_cell_visit` on it is `CAPGC_E_WRONG_PHASE`.
+typedef struct capgc_cell_visitor_t capgc_cell_visitor_t;
+
+// A cell heap (opaque): the binding profile. One thread at a time, as a
+// `capgc_heap_t`.
+typedef struct capgc_cells_t capgc_cells_t;
 
 // A heap (opaque). One thread at a time: a call while another is in
 // progress on the same heap is refused with `CAPGC_E_BUSY`.
@@ -297,7 +340,70 @@ typedef struct {
   // Nonzero: one log line per collection on stderr (also when the
   // environment has `CAPGC_LOG=gc`).
   uint32_t log;
+  // A `capgc_trigger_t` (default `CAPGC_TRIGGER_AUTO`).
+  uint32_t trigger;
+  // Nonzero (binding profile only): every pointer a trace reports must
+  // be into a live cell, and every collection ends with the verifier
+  // (`CAPGC_E_CORRUPT` if it finds a violation). `capgc_heap_new`
+  // refuses it (its verifier is `capgc_heap_verify`).
+  uint32_t checked;
 } capgc_config_t;
+
+// Reports the roots: `capgc_cell_visit(v, p)` for each.
+typedef void (*capgc_cell_roots_fn)(void *vm, capgc_cell_visitor_t *v);
+
+// `cell` (of type `type_`) is dead: free what the VM owns on its behalf.
+// Must not call into the cell heap (`CAPGC_E_BUSY`).
+typedef void (*capgc_cell_release_fn)(void *vm, void *cell, uint32_t type_);
+
+// The VM's callbacks, given to `capgc_cells_new`. Any may be null
+// (no roots; nothing to release).
+typedef struct {
+  // Passed to every callback.
+  void *vm;
+  // The roots, at the start of every collection.
+  capgc_cell_roots_fn roots;
+  // Every dead cell, before any is reclaimed.
+  capgc_cell_release_fn release;
+} capgc_cell_callbacks_t;
+
+// Reports every pointer in `cell` (of type `type_`) and in memory the VM
+// owns on its behalf.
+typedef void (*capgc_cell_trace_fn)(void *vm, void *cell, uint32_t type_, capgc_cell_visitor_t *v);
+
+// What a collection of a cell heap did.
+typedef struct {
+  // Cells found live.
+  uint64_t live_cells;
+  // Their bytes (cell sizes, headers included).
+  uint64_t live_bytes;
+  // Cells released and reclaimed.
+  uint64_t freed_cells;
+  // Their bytes.
+  uint64_t freed_bytes;
+  // Nanoseconds from begin to the end of finish (VM phases included).
+  uint64_t pause_ns;
+} capgc_cell_cycle_t;
+
+// A cell heap's statistics.
+typedef struct {
+  // Cells allocated and not reclaimed.
+  uint64_t cells;
+  // Their bytes (cell sizes, headers included).
+  uint64_t bytes_in_use;
+  // Bytes of blocks the heap holds.
+  uint64_t bytes_held;
+  // Collections finished.
+  uint64_t collections;
+  // Their total pause in nanoseconds.
+  uint64_t total_pause_ns;
+  // The longest, in nanoseconds.
+  uint64_t max_pause_ns;
+  // Pointers reported that were not into a live cell.
+  uint64_t bad_pointers;
+  // The last collection.
+  capgc_cell_cycle_t last;
+} capgc_cell_stats_t;
 
 // What one collection did.
 typedef struct {
@@ -427,6 +533,143 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a cell heap (the binding profile) from `config` (null: the
+// defaults; `mode` must be `CAPGC_MODE_NATIVE` or `CAPGC_MODE_P128`,
+// and the plan is mark-sweep whatever `plan` says) with the VM's
+// `callbacks` (null: none), into `*out`.
+// `CAPGC_TRIGGER_MANUAL` makes it never collect on its own.
+//
+// # Safety
+// `config` and `callbacks` are null or valid; `out` is writable. The
+// callbacks must be safe to call with `callbacks->vm` whenever a call on
+// this cell heap runs.
+capgc_status_t capgc_cells_new(const capgc_config_t *config,
+                               const capgc_cell_callbacks_t *callbacks,
+                               capgc_cells_t **out);
+
+// Frees a cell heap and all its memory, without calling `release` (see
+// `capgc_cells_release_all`). Null is ignored.
+//
+// # Safety
+// `cells` is null or from `capgc_cells_new`, not yet freed, and no call
+// on it is in progress or follows.
+void capgc_cells_free(capgc_cells_t *cells);
+
+// Registers a cell type whose cells `trace` reports the pointers of
+// (null: a leaf type, never traced), into `*out` (types are numbered
+// from 0 in registration order).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cell_type(capgc_cells_t *cells, capgc_cell_trace_fn trace, uint32_t *out);
+
+// Allocates a cell of `type_` with `size` payload bytes (uninitialised,
+// aligned to 8 in Native, 16 in P128) into `*out`. A manual heap never
+// collects here: a full one is `CAPGC_E_OUT_OF_MEMORY` and unchanged.
+// During a collection it is `CAPGC_E_WRONG_PHASE`.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cell_alloc(capgc_cells_t *cells, uint32_t type_, size_t size, void **out);
+
+// Reports pointer `p` (null is ignored) to the visitor of the roots or
+// trace callback in progress: the cell it points into (anywhere in its
+// payload) is marked and will be traced. `CAPGC_E_NOT_A_CELL` when `p`
+// is not into a live cell (it is not marked; the collection call reports
+// it too) — in unchecked mode a pointer outside the heap's memory is
+// ignored instead. `CAPGC_E_WRONG_PHASE` for a visitor whose callback has
+// returned.
+//
+// # Safety
+// `v` is null or a visitor passed to a callback of a cell heap that is
+// not freed.
+capgc_status_t capgc_cell_visit(capgc_cell_visitor_t *v, const void *p);
+
+// Whether the cell `p` points into is marked, from inside a callback
+// (false for null or a pointer that is not into a live cell).
+//
+// # Safety
+// As `capgc_cell_visit`; `out` is writable.
+capgc_status_t capgc_cell_visitor_is_marked(capgc_cell_visitor_t *v, const void *p, bool *out);
+
+// Starts a collection: calls `roots`, marks and traces everything
+// reachable. Then the VM may query, mark and drain before
+// `capgc_cells_finish`. `CAPGC_E_NOT_A_CELL` if a reported pointer was
+// not into a live cell (the collection goes on; finish it).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_begin(capgc_cells_t *cells);
+
+// Marks the cell `p` points into (null ignored), between begin and
+// finish; a later `capgc_cells_drain` traces it.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_mark(capgc_cells_t *cells, const void *p);
+
+// Traces every cell marked and not yet traced.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_drain(capgc_cells_t *cells);
+
+// Whether the cell `p` points into is marked (between begin and finish;
+// null: false; `CAPGC_E_NOT_A_CELL` if `p` is not into a live cell).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_is_marked(capgc_cells_t *cells, const void *p, bool *out);
+
+// Ends a collection: calls `release` for every unmarked cell, then
+// reclaims them all; `out` (may be null) gets what it did. In checked
+// mode the verifier runs afterwards (`CAPGC_E_CORRUPT`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is null or writable.
+capgc_status_t capgc_cells_finish(capgc_cells_t *cells, capgc_cell_cycle_t *out);
+
+// A whole collection with no VM phases (begin, then finish).
+//
+// # Safety
+// As `capgc_cells_finish`.
+capgc_status_t capgc_cells_collect(capgc_cells_t *cells, capgc_cell_cycle_t *out);
+
+// Calls `release` for every cell (all before any is reclaimed) and
+// returns all memory, as a VM closing does; the heap stays usable,
+// empty. `out` (may be null) gets the number of cells released.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is null or writable.
+capgc_status_t capgc_cells_release_all(capgc_cells_t *cells, uint64_t *out);
+
+// Whether `p` points into a live cell of this heap.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_owns(capgc_cells_t *cells, const void *p, bool *out);
+
+// The usable payload size of the live cell `p` points into (the request
+// rounded up to its size class), or `CAPGC_E_NOT_A_CELL`.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cell_size(capgc_cells_t *cells, const void *p, size_t *out);
+
+// The statistics of a cell heap.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_stats(capgc_cells_t *cells, capgc_cell_stats_t *out);
+
+// Runs the cell heap's verifier: `*count` (may be null) gets the number
+// of violations; with any, the status is `CAPGC_E_CORRUPT` and
+// `capgc_last_error()` describes the first.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `count` is null or writable.
+capgc_status_t capgc_cells_verify(capgc_cells_t *cells, size_t *count);
 
 // The message of the last call that failed on this thread (empty if none
 // has). Borrowed: valid until the next failing call on this thread.

@@ -89,11 +89,23 @@ pub enum CapgcStatus {
     CAPGC_E_INTERNAL = 31,
     /// A buffer is too small for the answer (the size needed is given).
     CAPGC_E_BUFFER_TOO_SMALL = 32,
+    /// The binding profile (raw-pointer cells, `capgc_cells_*`) is refused
+    /// in SoftCheri: raw pointers would bypass the capability checks. The
+    /// slot API is the capability-safe path.
+    CAPGC_E_BINDING_PROFILE = 33,
+    /// A cell-heap call in the wrong phase of its collection cycle
+    /// (allocating during a collection, marking outside one, a visitor
+    /// used after its callback returned).
+    CAPGC_E_WRONG_PHASE = 34,
+    /// A pointer that is not into a live cell of this cell heap.
+    CAPGC_E_NOT_A_CELL = 35,
+    /// The cell heap's verifier found a violation (checked mode).
+    CAPGC_E_CORRUPT = 36,
 }
 
 impl CapgcStatus {
     /// Every status, in order.
-    pub(crate) const ALL: [CapgcStatus; 33] = [
+    pub(crate) const ALL: [CapgcStatus; 37] = [
         CapgcStatus::CAPGC_OK,
         CapgcStatus::CAPGC_E_NULL_ARGUMENT,
         CapgcStatus::CAPGC_E_INVALID_ENUM,
@@ -127,6 +139,10 @@ impl CapgcStatus {
         CapgcStatus::CAPGC_E_MAP,
         CapgcStatus::CAPGC_E_INTERNAL,
         CapgcStatus::CAPGC_E_BUFFER_TOO_SMALL,
+        CapgcStatus::CAPGC_E_BINDING_PROFILE,
+        CapgcStatus::CAPGC_E_WRONG_PHASE,
+        CapgcStatus::CAPGC_E_NOT_A_CELL,
+        CapgcStatus::CAPGC_E_CORRUPT,
     ];
 
     /// The C name, `"CAPGC_E_STALE"` and the like.
@@ -168,6 +184,10 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
         GcError::NotAnObject => CapgcStatus::CAPGC_E_NOT_AN_OBJECT,
         GcError::TracePanicked => CapgcStatus::CAPGC_E_TRACE_FAILED,
         GcError::Poisoned => CapgcStatus::CAPGC_E_POISONED,
+        GcError::WrongPhase { .. } => CapgcStatus::CAPGC_E_WRONG_PHASE,
+        GcError::NotACell(_) => CapgcStatus::CAPGC_E_NOT_A_CELL,
+        GcError::UnknownCellType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
+        GcError::CellHeapCorrupt(_) => CapgcStatus::CAPGC_E_CORRUPT,
     }
 }
 
@@ -203,7 +223,7 @@ pub extern "C" fn capgc_status_name(status: u32) -> *const c_char {
 }
 
 /// The names, nul-terminated, in status order.
-const NAMES: [&[u8]; 33] = [
+const NAMES: [&[u8]; 37] = [
     b"CAPGC_OK\0",
     b"CAPGC_E_NULL_ARGUMENT\0",
     b"CAPGC_E_INVALID_ENUM\0",
@@ -237,6 +257,10 @@ const NAMES: [&[u8]; 33] = [
     b"CAPGC_E_MAP\0",
     b"CAPGC_E_INTERNAL\0",
     b"CAPGC_E_BUFFER_TOO_SMALL\0",
+    b"CAPGC_E_BINDING_PROFILE\0",
+    b"CAPGC_E_WRONG_PHASE\0",
+    b"CAPGC_E_NOT_A_CELL\0",
+    b"CAPGC_E_CORRUPT\0",
 ];
 
 #[cfg(test)]

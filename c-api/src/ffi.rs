@@ -16,7 +16,7 @@ use crate::error::{set_last_error, status_of, CapgcStatus};
 use crate::heap::{capgc_heap_t, AnyHeap};
 use gc_core::GcError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a call failed: a status and its message.
 pub(crate) struct Fail(pub(crate) CapgcStatus, pub(crate) String);
@@ -43,36 +43,71 @@ pub(crate) fn finish(r: Result<(), Fail>) -> CapgcStatus {
     }
 }
 
+/// An opaque C handle with the guarantees above: a busy flag, a poison
+/// flag, and the state they guard.
+pub(crate) trait Guarded {
+    /// What the flags guard.
+    type Inner;
+    /// A call is in progress.
+    fn busy(&self) -> &AtomicBool;
+    /// An internal failure left it unusable.
+    fn poisoned(&self) -> &AtomicBool;
+    /// The guarded state, reached only while `busy` is held.
+    fn inner(&self) -> *mut Self::Inner;
+}
+
+impl Guarded for capgc_heap_t {
+    type Inner = AnyHeap;
+    fn busy(&self) -> &AtomicBool {
+        &self.busy
+    }
+    fn poisoned(&self) -> &AtomicBool {
+        &self.poisoned
+    }
+    fn inner(&self) -> *mut AnyHeap {
+        self.inner.get()
+    }
+}
+
 /// Runs `f` on the heap behind `heap`, with every guarantee above.
 pub(crate) fn with_heap(
     heap: *mut capgc_heap_t,
     f: impl FnOnce(&mut AnyHeap) -> Result<(), Fail>,
 ) -> CapgcStatus {
-    // SAFETY: the caller's contract (every export's `# Safety`): `heap` is
-    // null or a heap from `capgc_heap_new` not yet freed. Only shared
-    // access is taken here; the heap itself is reached through the flag.
-    let Some(h) = (unsafe { heap.as_ref() }) else {
+    with_guarded(heap, f)
+}
+
+/// Runs `f` on the state behind the handle `h`, with every guarantee
+/// above.
+pub(crate) fn with_guarded<G: Guarded>(
+    h: *mut G,
+    f: impl FnOnce(&mut G::Inner) -> Result<(), Fail>,
+) -> CapgcStatus {
+    // SAFETY: the caller's contract (every export's `# Safety`): `h` is
+    // null or a handle from its constructor not yet freed. Only shared
+    // access is taken here; the state itself is reached through the flag.
+    let Some(h) = (unsafe { h.as_ref() }) else {
         return finish(fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "heap is null"));
     };
-    if h.busy.swap(true, Ordering::Acquire) {
+    if h.busy().swap(true, Ordering::Acquire) {
         return finish(fail(
             CapgcStatus::CAPGC_E_BUSY,
             "the heap is in use by another call (another thread, or a callback re-entering it)",
         ));
     }
-    let r = if h.poisoned.load(Ordering::Relaxed) {
+    let r = if h.poisoned().load(Ordering::Relaxed) {
         fail(
             CapgcStatus::CAPGC_E_POISONED,
             "the heap is poisoned: an earlier call panicked or a trace callback failed in a collection",
         )
     } else {
         // SAFETY: the busy flag, just taken, makes this the only access to
-        // the heap until it is released below.
-        let inner = unsafe { &mut *h.inner.get() };
+        // the state until it is released below.
+        let inner = unsafe { &mut *h.inner() };
         match catch_unwind(AssertUnwindSafe(|| f(inner))) {
             Ok(r) => r,
             Err(_) => {
-                h.poisoned.store(true, Ordering::Relaxed);
+                h.poisoned().store(true, Ordering::Relaxed);
                 fail(
                     CapgcStatus::CAPGC_E_INTERNAL,
                     "internal error (a panic was caught); the heap is poisoned",
@@ -81,9 +116,9 @@ pub(crate) fn with_heap(
         }
     };
     if matches!(r, Err(Fail(CapgcStatus::CAPGC_E_POISONED, _))) {
-        h.poisoned.store(true, Ordering::Relaxed);
+        h.poisoned().store(true, Ordering::Relaxed);
     }
-    h.busy.store(false, Ordering::Release);
+    h.busy().store(false, Ordering::Release);
     finish(r)
 }
 

@@ -78,7 +78,22 @@ macro_rules! into_u32 {
         }
     )*};
 }
-into_u32!(CapgcMode, CapgcFormat, CapgcPlan, CapgcScan);
+/// When collections happen (`capgc_config_t.trigger`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// cbindgen:prefix-with-name=false
+#[allow(non_camel_case_types)]
+pub enum CapgcTrigger {
+    /// The heap collects when its pacing says so, and when it is full.
+    CAPGC_TRIGGER_AUTO = 0,
+    /// The heap never collects on its own: the VM calls for collections,
+    /// and a full heap is `CAPGC_E_OUT_OF_MEMORY` (the binding profile,
+    /// `capgc_cells_new`; `capgc_heap_new` refuses it: a nursery must be
+    /// collected when it fills).
+    CAPGC_TRIGGER_MANUAL = 1,
+}
+
+into_u32!(CapgcMode, CapgcFormat, CapgcPlan, CapgcScan, CapgcTrigger);
 
 /// What a heap is created from. Get the defaults from
 /// `capgc_config_default()` and change what you need. The enum fields are
@@ -111,6 +126,13 @@ pub struct capgc_config_t {
     /// Nonzero: one log line per collection on stderr (also when the
     /// environment has `CAPGC_LOG=gc`).
     pub log: u32,
+    /// A `capgc_trigger_t` (default `CAPGC_TRIGGER_AUTO`).
+    pub trigger: u32,
+    /// Nonzero (binding profile only): every pointer a trace reports must
+    /// be into a live cell, and every collection ends with the verifier
+    /// (`CAPGC_E_CORRUPT` if it finds a violation). `capgc_heap_new`
+    /// refuses it (its verifier is `capgc_heap_verify`).
+    pub checked: u32,
 }
 
 /// The default configuration: SoftCheri (Morello), Generational with a
@@ -129,6 +151,8 @@ pub extern "C" fn capgc_config_default() -> capgc_config_t {
         pause_goal_us: d.pause_goal.map_or(0, |g| g.as_micros() as u64),
         growth_factor: d.growth_factor,
         log: u32::from(d.log),
+        trigger: CapgcTrigger::CAPGC_TRIGGER_AUTO as u32,
+        checked: 0,
     }
 }
 
@@ -157,7 +181,7 @@ pub struct capgc_heap_t {
 // exclusive, whichever thread makes it (a second one is refused).
 unsafe impl Sync for capgc_heap_t {}
 
-const MODES: [CapgcMode; 3] = [
+pub(crate) const MODES: [CapgcMode; 3] = [
     CapgcMode::CAPGC_MODE_NATIVE,
     CapgcMode::CAPGC_MODE_P128,
     CapgcMode::CAPGC_MODE_SOFTCHERI,
@@ -173,6 +197,10 @@ const PLANS: [CapgcPlan; 3] = [
     CapgcPlan::CAPGC_PLAN_GENERATIONAL,
 ];
 const SCANS: [CapgcScan; 2] = [CapgcScan::CAPGC_SCAN_TYPE_MAP, CapgcScan::CAPGC_SCAN_TAGS];
+pub(crate) const TRIGGERS: [CapgcTrigger; 2] = [
+    CapgcTrigger::CAPGC_TRIGGER_AUTO,
+    CapgcTrigger::CAPGC_TRIGGER_MANUAL,
+];
 
 fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
     let mode = enum_from(c.mode, &MODES, "capgc_mode_t")?;
@@ -182,6 +210,18 @@ fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
         CapgcPlan::CAPGC_PLAN_SEMISPACE => Plan::SemiSpace,
         CapgcPlan::CAPGC_PLAN_GENERATIONAL => Plan::Generational,
     };
+    if enum_from(c.trigger, &TRIGGERS, "capgc_trigger_t")? == CapgcTrigger::CAPGC_TRIGGER_MANUAL {
+        return fail(
+            CapgcStatus::CAPGC_E_INVALID_CONFIG,
+            "CAPGC_TRIGGER_MANUAL is for the binding profile (capgc_cells_new): an object heap collects its nursery when it fills",
+        );
+    }
+    if c.checked != 0 {
+        return fail(
+            CapgcStatus::CAPGC_E_INVALID_CONFIG,
+            "checked is for the binding profile (capgc_cells_new); an object heap's verifier is capgc_heap_verify",
+        );
+    }
     let scan = match enum_from(c.scan, &SCANS, "capgc_scan_t")? {
         CapgcScan::CAPGC_SCAN_TYPE_MAP => ScanStrategy::TypeMap,
         CapgcScan::CAPGC_SCAN_TAGS => ScanStrategy::Tags,

@@ -13,6 +13,7 @@
 //! | `roots.rs` | scopes, handles, persistent roots, root regions, the slot API |
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
+//! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
 //!
 //! Every export goes through `ffi.rs`: panics are caught (the heap is then
 //! poisoned), null and invalid arguments are statuses, a second thread on
@@ -22,6 +23,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod cells;
 mod error;
 mod ffi;
 mod heap;
@@ -31,6 +33,7 @@ mod stats;
 mod types;
 mod weak;
 
+pub use cells::*;
 pub use error::*;
 pub use heap::*;
 pub use refs::*;

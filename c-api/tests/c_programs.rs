@@ -100,6 +100,18 @@ fn the_misuse_suite() {
     assert!(out.contains("configurations ok"), "{out}");
 }
 
+#[test]
+fn the_binding_profile_from_c() {
+    let out = run("cells", &[]);
+    assert!(out.contains("cells: ok"), "{out}");
+}
+
+#[test]
+fn the_binding_profile_misuse_suite() {
+    let out = run("cells_misuse", &[]);
+    assert!(out.contains("heap intact (unchecked, checked)"), "{out}");
+}
+
 /// Compiles a workload of `benches/c` against capgc.h.
 fn build_workload(name: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));

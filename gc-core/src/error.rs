@@ -76,6 +76,22 @@ pub enum GcError {
     /// A trace callback panicked during a collection, which may have freed
     /// objects that were reachable: the heap refuses every operation.
     Poisoned,
+    /// A cell-heap call made in the wrong phase of the collection cycle
+    /// (allocation during a collection, marking outside one, …).
+    WrongPhase {
+        /// The call.
+        call: &'static str,
+        /// The phase the heap was in.
+        phase: crate::cells::CellPhase,
+    },
+    /// A pointer given to a cell heap (reported by a trace, or asked
+    /// about) that is not into a live cell.
+    NotACell(u64),
+    /// No cell type with this number is registered in this cell heap.
+    UnknownCellType(u32),
+    /// The cell heap's verifier found a violation (checked
+    /// configuration): the description.
+    CellHeapCorrupt(String),
 }
 
 /// Why a [`crate::HeapConfig`] (or a root-region size) cannot be used.
@@ -101,6 +117,8 @@ pub enum ConfigError {
     TooManyHeaps,
     /// The operating system gave no randomness for the heap's key.
     Entropy,
+    /// A cell heap's alignment is neither 8 nor 16.
+    CellAlign(u64),
 }
 
 /// Why a type description is invalid.
@@ -157,6 +175,12 @@ impl fmt::Display for GcError {
                 f,
                 "heap poisoned: a trace callback panicked during a collection"
             ),
+            GcError::WrongPhase { call, phase } => {
+                write!(f, "{call} is not allowed in the {phase:?} phase")
+            }
+            GcError::NotACell(p) => write!(f, "{p:#x} is not a pointer into a live cell"),
+            GcError::UnknownCellType(t) => write!(f, "unknown cell type {t}"),
+            GcError::CellHeapCorrupt(v) => write!(f, "cell heap verification failed: {v}"),
         }
     }
 }
@@ -179,6 +203,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::TooManyHeaps => write!(f, "every heap identity has been used"),
             ConfigError::Entropy => write!(f, "no randomness for the heap's reference key"),
+            ConfigError::CellAlign(a) => write!(f, "cell alignment {a} must be 8 or 16"),
         }
     }
 }

@@ -77,6 +77,7 @@
 //! let again = heap.ref_from_raw(o.raw());
 //! ```
 
+mod cells;
 mod config;
 mod error;
 mod export;
@@ -94,6 +95,9 @@ mod types;
 mod verify;
 mod weak;
 
+pub use cells::{
+    CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker,
+};
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;

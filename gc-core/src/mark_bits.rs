@@ -120,6 +120,17 @@ impl SideBitmap {
         self.words.get_mut(w..w + (len / span) as usize)
     }
 
+    /// The word of 64 bits covering `[addr, addr + 512)`; `addr` is a
+    /// multiple of 512 from the base (0 outside the range).
+    #[inline(always)]
+    pub(crate) fn word(&self, addr: Address) -> u64 {
+        let off = addr.get().wrapping_sub(self.base);
+        if off >= self.len {
+            return 0;
+        }
+        self.words[(off >> (SHIFT + 6)) as usize]
+    }
+
     /// Sets or clears the bit.
     #[inline(always)]
     pub(crate) fn put(&mut self, addr: Address, value: bool) {

@@ -59,7 +59,7 @@ static const config_t CONFIGS[] = {
 #define NCONFIGS (sizeof CONFIGS / sizeof CONFIGS[0])
 
 /* A heap for `c`: small limits, a fixed nursery (repeatable runs). */
-static capgc_heap_t *heap_for(const config_t *c, uint64_t limit) {
+static inline capgc_heap_t *heap_for(const config_t *c, uint64_t limit) {
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = c->mode;
   cfg.format = c->format;
@@ -74,7 +74,7 @@ static capgc_heap_t *heap_for(const config_t *c, uint64_t limit) {
 }
 
 /* The heap verifies: no violation of the heap-safety contract. */
-static void verified(capgc_heap_t *h) {
+static inline void verified(capgc_heap_t *h) {
   capgc_violation_t v[4];
   size_t n = 99;
   CHECK(capgc_heap_verify(h, v, 4, &n));

@@ -558,6 +558,19 @@ impl TaggedRegion {
         Ok(())
     }
 
+    /// Zeroes `[addr, addr + size)` by returning its whole pages to the
+    /// kernel (their memory is released until written again) and clears
+    /// its tags: what a heap does with a large free range.
+    pub fn decommit(&mut self, addr: Address, size: u64) -> Result<(), CapFault> {
+        self.require(addr, size)?;
+        // SAFETY: in region, checked just above; &mut self is exclusive.
+        unsafe { self.discard_pages(addr, size) };
+        if size > 0 {
+            self.data_written(addr, size);
+        }
+        Ok(())
+    }
+
     /// Copies `size` bytes from `src` to `dst` (disjoint), as a copying
     /// collector does. In capability memory the tags travel with their
     /// granules, so both addresses and `size` must be multiples of 16 (a

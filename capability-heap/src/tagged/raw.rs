@@ -361,6 +361,34 @@ impl TaggedRegion {
         unsafe { ptr::write_bytes(addr.get() as *mut u8, 0, n as usize) };
     }
 
+    /// Gives the whole pages of `[addr, addr + n)` back to the kernel: they
+    /// read as zero afterwards and cost no memory until written again.
+    /// Bytes of partial pages at either end are zeroed instead.
+    ///
+    /// # Safety
+    /// The range must lie inside the region, and no reference into it may
+    /// be in use (its contents are discarded).
+    pub(crate) unsafe fn discard_pages(&mut self, addr: Address, n: u64) {
+        debug_assert!(self.contains(addr, n));
+        let page = page_size();
+        let lo = (addr.get() + page - 1) & !(page - 1);
+        let hi = (addr.get() + n) & !(page - 1);
+        if hi <= lo {
+            // SAFETY: the caller's contract.
+            unsafe { self.fill_zero(addr, n) };
+            return;
+        }
+        // SAFETY: both partial ends are inside the range (the caller's
+        // contract); the pages between are whole pages of this mapping,
+        // which MADV_DONTNEED on private anonymous memory turns back into
+        // zero-fill pages without unmapping them.
+        unsafe {
+            self.fill_zero(addr, lo - addr.get());
+            self.fill_zero(Address(hi), addr.get() + n - hi);
+            libc::madvise(lo as *mut libc::c_void, (hi - lo) as usize, libc::MADV_DONTNEED);
+        }
+    }
+
     /// Copies `n` bytes from `src` to `dst`.
     ///
     /// # Safety

@@ -1,0 +1,154 @@
+//! Marking cells: the mark bits, the gray stack, and [`Marker`], the
+//! visitor a VM's roots and traces report pointers to.
+
+use super::{CellSpace, CellType, CellVm, TypeInfo};
+use crate::mark_bits::SideBitmap;
+use crate::GcError;
+use capability_heap::{Address, RegionError};
+use std::ptr::NonNull;
+
+/// Mark bits and the cells marked but not yet traced.
+pub(super) struct MarkState {
+    bits: SideBitmap,
+    gray: Vec<u64>,
+    /// Bad pointers reported since the collection began.
+    pub(super) bad: u64,
+    /// The first of them not yet returned as an error.
+    first_bad: Option<u64>,
+}
+
+impl MarkState {
+    pub(super) fn new(base: Address, len: u64) -> Result<MarkState, GcError> {
+        Ok(MarkState {
+            bits: SideBitmap::new(base, len).map_err(|e: RegionError| GcError::Region(e))?,
+            gray: Vec::new(),
+            bad: 0,
+            first_bad: None,
+        })
+    }
+
+    pub(super) fn start(&mut self) {
+        self.gray.clear();
+        self.first_bad = None;
+    }
+
+    /// The first bad pointer since the last call, as an error.
+    pub(super) fn take_error(&mut self) -> Result<(), GcError> {
+        match self.first_bad.take() {
+            Some(p) => Err(GcError::NotACell(p)),
+            None => Ok(()),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn is_marked(&self, payload: u64) -> bool {
+        self.bits.get(Address(payload))
+    }
+
+    #[inline(always)]
+    pub(super) fn word(&self, addr: Address) -> u64 {
+        self.bits.word(addr)
+    }
+
+    pub(super) fn clear(&mut self, payload: u64) {
+        self.bits.put(Address(payload), false);
+    }
+
+    /// The mark words of a block.
+    pub(super) fn words_mut(&mut self, block: Address, len: u64) -> &mut [u64] {
+        self.bits.words_mut(block, len).unwrap_or(&mut [])
+    }
+
+    /// True when any mark bit below `end` is set.
+    pub(super) fn any_set(&self, base: Address, end: Address) -> bool {
+        self.bits.next_set(base, end).is_some()
+    }
+}
+
+/// The visitor a [`CellVm`] reports pointers to, in its roots and
+/// traces: [`Marker::mark`] each one.
+pub struct Marker<'a> {
+    space: &'a CellSpace,
+    types: &'a [TypeInfo],
+    st: &'a mut MarkState,
+    checked: bool,
+}
+
+impl<'a> Marker<'a> {
+    pub(super) fn new(
+        space: &'a CellSpace,
+        types: &'a [TypeInfo],
+        st: &'a mut MarkState,
+        checked: bool,
+    ) -> Marker<'a> {
+        Marker {
+            space,
+            types,
+            st,
+            checked,
+        }
+    }
+
+    /// Marks the cell `p` points into (its payload start or anywhere in
+    /// its payload); null is ignored. Returns false when `p` is not into a
+    /// live cell: nothing is marked, the heap counts a bad pointer, and
+    /// the collection call reports [`GcError::NotACell`]. In the
+    /// unchecked configuration a pointer outside the heap's memory
+    /// altogether is ignored (a VM object that is not a cell, such as
+    /// Lua's main thread) and returns true.
+    #[inline]
+    pub fn mark(&mut self, p: *const u8) -> bool {
+        let p = p as u64;
+        if p == 0 {
+            return true;
+        }
+        let sp = self.space;
+        // A payload start is one bit away; an interior pointer, a lookup.
+        let found = if sp.alloc.get(Address(p)) {
+            Some(p)
+        } else {
+            sp.cell_of(p).map(|(payload, _)| payload)
+        };
+        let Some(payload) = found else {
+            if !self.checked && !sp.in_heap(p) {
+                return true;
+            }
+            self.st.bad += 1;
+            self.st.first_bad.get_or_insert(p);
+            return false;
+        };
+        if !self.st.bits.test_and_set(Address(payload)) {
+            let ty = sp.type_at(payload);
+            match self.types.get(ty as usize) {
+                Some(t) if t.leaf => {}
+                Some(_) => self.st.gray.push(payload),
+                None => {
+                    // A header the VM overwrote: never traced.
+                    self.st.bad += 1;
+                    self.st.first_bad.get_or_insert(p);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// True when the cell `p` points into is marked (false for null or a
+    /// pointer that is not into a live cell).
+    pub fn is_marked(&self, p: *const u8) -> bool {
+        self.space
+            .cell_of(p as u64)
+            .is_some_and(|(payload, _)| self.st.is_marked(payload))
+    }
+
+    /// Traces marked cells until none is left.
+    pub(super) fn drain(&mut self, vm: &mut impl CellVm) {
+        while let Some(payload) = self.st.gray.pop() {
+            let ty = CellType(self.space.type_at(payload));
+            // SAFETY: a live cell's payload address: inside the mapped
+            // region, never 0.
+            let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
+            vm.trace(ty, cell, self);
+        }
+    }
+}

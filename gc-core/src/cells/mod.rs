@@ -1,0 +1,766 @@
+//! The binding profile: [`CellHeap`], cells for existing VMs
+//! (DESIGN.md "Binding profile for existing VMs").
+//!
+//! An existing VM (Lua, a Scheme, a JIT) keeps its own object layout and
+//! raw pointers everywhere — in its objects, in memory it allocates
+//! itself, in C locals. It cannot hand its references to a capability
+//! heap. For it there is this second heap: non-moving mark-sweep over
+//! *cells*, variable-size allocations of VM-defined types whose address
+//! is the VM's pointer. The VM supplies the three things only it knows,
+//! as a [`CellVm`]:
+//! - its **roots**, reported at the start of every collection;
+//! - each type's **trace**: every pointer it finds in a cell, or in memory
+//!   the VM allocated outside the heap, reported to a [`Marker`] — a
+//!   pointer may point anywhere into a cell (Lua's threads point 8 bytes
+//!   in);
+//! - a **release** call for every dead cell, made for *all* of a
+//!   collection's dead cells before *any* of them is reclaimed (a dying
+//!   Lua thread closes upvalues that die in the same cycle).
+//!
+//! Collection is split, so the VM keeps its own semantics in its own
+//! order: [`CellHeap::begin`] marks from the roots and drains; then the VM
+//! asks [`CellHeap::is_marked`], marks more ([`CellHeap::mark`]) and
+//! drains again ([`CellHeap::drain`]) as often as it needs (ephemeron
+//! fixpoints, finalizer resurrection); [`CellHeap::finish`] releases and
+//! reclaims the dead. A call in the wrong phase is
+//! [`GcError::WrongPhase`]. The heap never collects on its own: the VM
+//! paces collection (the manual trigger), and a full heap is
+//! [`GcError::OutOfMemory`], which the VM turns into its own error.
+//!
+//! Layout: 64 KiB blocks of one size class each (the mark-sweep space's
+//! classes and block table), or a run of blocks for one large cell. A cell
+//! is a header word (the type; 16 bytes in P128, where cells are
+//! 16-aligned) and the payload the VM gets. Alloc and mark bits are side
+//! bitmaps at 8-byte granularity, set at payload starts: "is this a live
+//! cell" is one bit for a payload pointer, and a division for an interior
+//! one. Sweeping is a bitmap word at a time; free large runs go back to
+//! the kernel.
+//!
+//! Safety: this profile is for the unchecked modes only. The VM's
+//! pointers are raw addresses the heap cannot check on use; what it does
+//! check is every pointer a trace reports (one that is not into a live
+//! cell is [`GcError::NotACell`] and is never marked), every type, size
+//! and phase. In the checked configuration ([`CellConfig::checked`])
+//! pointers outside the heap are refused too and every collection ends
+//! with [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri
+//! with its own status: the slot API is the capability-safe path.
+
+mod mark;
+#[cfg(test)]
+mod tests;
+
+pub use mark::Marker;
+
+use crate::mark_bits::SideBitmap;
+use crate::policy::block::{BlockState, Blocks, BLOCK};
+use crate::policy::marksweep_space::SizeClasses;
+use crate::GcError;
+use capability_heap::{Address, TaggedRegion};
+use mark::MarkState;
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+/// What a cell heap is created from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CellConfig {
+    /// The most bytes of cells (headers included, rounded to blocks) the
+    /// heap holds; allocation past it is [`GcError::OutOfMemory`].
+    pub limit: u64,
+    /// Cell alignment and header size: 8 (Native) or 16 (P128).
+    pub align: u64,
+    /// Every reported pointer must be into a live cell (pointers outside
+    /// the heap are refused too), and every collection ends with the
+    /// verifier.
+    pub checked: bool,
+    /// The heap never collects on its own: the VM paces collection, and
+    /// [`CellHeap::alloc_with`] is [`CellHeap::alloc`]. Otherwise
+    /// `alloc_with` collects when the cells exceed `initial_size`, then
+    /// `growth_factor` times the bytes live after the last collection, and
+    /// when the heap is full.
+    pub manual: bool,
+    /// Bytes of cells before the first automatic collection.
+    pub initial_size: u64,
+    /// The next automatic collection at this many times the live bytes.
+    pub growth_factor: f64,
+}
+
+impl Default for CellConfig {
+    fn default() -> CellConfig {
+        CellConfig {
+            limit: 1 << 30,
+            align: 8,
+            checked: false,
+            manual: true,
+            initial_size: 4 << 20,
+            growth_factor: 2.0,
+        }
+    }
+}
+
+/// A registered cell type (an index into the heap's type table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CellType(u32);
+
+impl CellType {
+    /// The type's number, as the C ABI passes it.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// What the VM supplies: its roots, its types' traces, its release hook.
+pub trait CellVm {
+    /// Reports every root (each pointer to a cell the VM holds outside
+    /// cells) to `m`; called at the start of every collection.
+    fn roots(&mut self, m: &mut Marker<'_>);
+    /// Reports every pointer in `cell` (and in memory the VM owns on its
+    /// behalf) to `m`. Called once per marked cell of a type that is not a
+    /// leaf.
+    fn trace(&mut self, ty: CellType, cell: NonNull<u8>, m: &mut Marker<'_>);
+    /// `cell` is dead: free what the VM owns on its behalf. Called for
+    /// every dead cell of a collection before any of them is reclaimed;
+    /// the cell's memory is reclaimed after the last call.
+    fn release(&mut self, ty: CellType, cell: NonNull<u8>);
+}
+
+/// Where a cell heap is in its collection cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellPhase {
+    /// Mutator running: allocation allowed, no collection in progress.
+    Idle,
+    /// Between [`CellHeap::begin`] and [`CellHeap::finish`].
+    Marking,
+}
+
+/// What one collection did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CellCycle {
+    /// Cells found live.
+    pub live_cells: u64,
+    /// Their bytes (cell sizes, headers included).
+    pub live_bytes: u64,
+    /// Cells released and reclaimed.
+    pub freed_cells: u64,
+    /// Their bytes.
+    pub freed_bytes: u64,
+    /// Wall time from `begin` to the end of `finish`, VM phases included.
+    pub pause: Duration,
+}
+
+/// A cell heap's statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CellStats {
+    /// Cells allocated and not yet reclaimed.
+    pub cells: u64,
+    /// Their bytes (cell sizes, headers included).
+    pub bytes_in_use: u64,
+    /// Bytes of blocks held (small blocks and large runs).
+    pub bytes_held: u64,
+    /// Collections finished.
+    pub collections: u64,
+    /// Their total pause.
+    pub total_pause: Duration,
+    /// The longest one.
+    pub max_pause: Duration,
+    /// Pointers reported to a marker that were not into a live cell.
+    pub bad_pointers: u64,
+    /// The last collection.
+    pub last: CellCycle,
+}
+
+/// A type's entry.
+#[derive(Clone, Copy, Debug)]
+struct TypeInfo {
+    /// Cells of this type hold no pointers: marked, never traced.
+    leaf: bool,
+}
+
+/// The unvisited cells `[next, end)` of a class's current block.
+#[derive(Clone, Copy, Default)]
+struct Cursor {
+    next: u64,
+    end: u64,
+}
+
+/// The memory: blocks, size classes, alloc bits.
+pub(crate) struct CellSpace {
+    region: TaggedRegion,
+    blocks: Blocks,
+    classes: SizeClasses,
+    cursors: Vec<Cursor>,
+    /// Per class: blocks with free cells, highest address first.
+    available: Vec<Vec<usize>>,
+    /// A live cell's payload starts here.
+    alloc: SideBitmap,
+    /// Head block of each large cell → its cell bytes.
+    large: HashMap<usize, u64>,
+    /// Header bytes before each payload (= cell alignment).
+    hdr: u64,
+}
+
+/// A non-moving mark-sweep heap of raw cells (the module docs).
+pub struct CellHeap {
+    space: CellSpace,
+    mark: MarkState,
+    types: Vec<TypeInfo>,
+    phase: CellPhase,
+    config: CellConfig,
+    stats: CellStats,
+    started: Option<Instant>,
+    /// Cell bytes at which `alloc_with` collects (automatic trigger).
+    trigger: u64,
+}
+
+impl CellSpace {
+    /// The cell holding address `p` (a payload start or anywhere inside
+    /// the payload): its payload address and cell bytes, if it is live.
+    #[inline]
+    pub(crate) fn cell_of(&self, p: u64) -> Option<(u64, u64)> {
+        let i = self.blocks.index_of(Address(p))?;
+        match self.blocks.state(i) {
+            BlockState::Small { class } => {
+                let size = self.classes.size(class);
+                let base = self.blocks.addr(i).get();
+                let k = (p - base) / size;
+                if (k + 1) * size > BLOCK {
+                    return None;
+                }
+                let payload = base + k * size + self.hdr;
+                (p >= payload && self.alloc.get(Address(payload))).then_some((payload, size))
+            }
+            BlockState::LargeHead | BlockState::LargeTail => {
+                let mut j = i;
+                while self.blocks.state(j) == BlockState::LargeTail {
+                    j -= 1;
+                }
+                let cell = self.blocks.addr(j).get();
+                let len = *self.large.get(&j)?;
+                let payload = cell + self.hdr;
+                (p >= payload && p < cell + len && self.alloc.get(Address(payload)))
+                    .then_some((payload, len))
+            }
+            _ => None,
+        }
+    }
+
+    /// The type number in the header of the cell whose payload is at `p`.
+    #[inline]
+    fn type_at(&self, payload: u64) -> u32 {
+        self.region
+            .read::<u64>(Address(payload - self.hdr))
+            .map_or(u32::MAX, |w| w as u32)
+    }
+
+    /// True when `p` lies in the heap's memory at all.
+    #[inline]
+    fn in_heap(&self, p: u64) -> bool {
+        self.region.contains(Address(p), 1)
+    }
+}
+
+impl CellHeap {
+    /// A heap reserving `config.limit` bytes of address space (committed
+    /// as cells are used).
+    pub fn new(config: CellConfig) -> Result<CellHeap, GcError> {
+        use crate::error::ConfigError;
+        if config.align != 8 && config.align != 16 {
+            return Err(GcError::InvalidConfig(ConfigError::CellAlign(config.align)));
+        }
+        if config.limit < BLOCK || config.limit > crate::HeapConfig::MAX_LIMIT {
+            return Err(GcError::InvalidConfig(ConfigError::Limit(config.limit)));
+        }
+        if !(config.growth_factor.is_finite() && config.growth_factor >= 1.0) {
+            return Err(GcError::InvalidConfig(ConfigError::GrowthFactor));
+        }
+        if !config.manual && config.initial_size > config.limit {
+            return Err(GcError::InvalidConfig(ConfigError::InitialSize(
+                config.initial_size,
+            )));
+        }
+        let len = config.limit.div_ceil(BLOCK) * BLOCK;
+        let region = TaggedRegion::plain(len).map_err(GcError::Region)?;
+        let base = region.base();
+        let blocks = Blocks::new(base, region.len(), len).map_err(GcError::Region)?;
+        let classes = SizeClasses::new(config.align);
+        let n = classes.count();
+        Ok(CellHeap {
+            space: CellSpace {
+                alloc: SideBitmap::new(base, region.len()).map_err(GcError::Region)?,
+                region,
+                blocks,
+                classes,
+                cursors: vec![Cursor::default(); n],
+                available: vec![Vec::new(); n],
+                large: HashMap::new(),
+                hdr: config.align,
+            },
+            mark: MarkState::new(base, len)?,
+            types: Vec::new(),
+            phase: CellPhase::Idle,
+            config,
+            stats: CellStats::default(),
+            started: None,
+            trigger: config.initial_size,
+        })
+    }
+
+    /// The configuration the heap was made with.
+    pub fn config(&self) -> CellConfig {
+        self.config
+    }
+
+    /// Registers a type; `leaf` types hold no pointers and are never
+    /// traced.
+    pub fn register_type(&mut self, leaf: bool) -> Result<CellType, GcError> {
+        let id = u32::try_from(self.types.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)
+            .ok_or(GcError::InvalidType(crate::TypeError::TooMany))?;
+        self.types.push(TypeInfo { leaf });
+        Ok(CellType(id))
+    }
+
+    /// The type numbered `index`, if registered.
+    pub fn cell_type(&self, index: u32) -> Result<CellType, GcError> {
+        if (index as usize) < self.types.len() {
+            Ok(CellType(index))
+        } else {
+            Err(GcError::UnknownCellType(index))
+        }
+    }
+
+    /// Where the heap is in its cycle.
+    pub fn phase(&self) -> CellPhase {
+        self.phase
+    }
+
+    fn require(&self, phase: CellPhase, what: &'static str) -> Result<(), GcError> {
+        if self.phase == phase {
+            Ok(())
+        } else {
+            Err(GcError::WrongPhase {
+                call: what,
+                phase: self.phase,
+            })
+        }
+    }
+
+    /// Allocates a cell of `ty` with `size` payload bytes (uninitialised,
+    /// like `malloc`) and returns the payload's address, aligned to
+    /// [`CellConfig::align`]. Never collects: past the limit it is
+    /// [`GcError::OutOfMemory`] and the heap is unchanged.
+    #[inline]
+    pub fn alloc(&mut self, ty: CellType, size: u64) -> Result<NonNull<u8>, GcError> {
+        self.require(CellPhase::Idle, "alloc")?;
+        if ty.0 as usize >= self.types.len() {
+            return Err(GcError::UnknownCellType(ty.0));
+        }
+        let align = self.config.align;
+        let oom = GcError::OutOfMemory {
+            requested: size,
+            limit: self.config.limit,
+        };
+        let cell = size
+            .checked_add(self.space.hdr + align - 1)
+            .filter(|&c| c <= self.config.limit)
+            .ok_or_else(|| oom.clone())?
+            & !(align - 1);
+        let (payload, bytes) = match self.space.classes.class_of(cell) {
+            Some(class) => {
+                let p = self.alloc_small(class).ok_or(oom)?;
+                (p, self.space.classes.size(class))
+            }
+            None => (self.alloc_large(cell).ok_or(oom)?, cell),
+        };
+        let sp = &mut self.space;
+        sp.region
+            .write::<u64>(Address(payload - sp.hdr), u64::from(ty.0))
+            .map_err(GcError::Cap)?;
+        sp.alloc.put(Address(payload), true);
+        self.stats.cells += 1;
+        self.stats.bytes_in_use += bytes;
+        // SAFETY: the payload lies in the mapped region, never at 0.
+        Ok(unsafe { NonNull::new_unchecked(payload as *mut u8) })
+    }
+
+    /// [`CellHeap::alloc`], collecting first when the automatic trigger
+    /// is due, and once more when the heap is full (not in a manual
+    /// heap: there it is `alloc`).
+    pub fn alloc_with(
+        &mut self,
+        vm: &mut impl CellVm,
+        ty: CellType,
+        size: u64,
+    ) -> Result<NonNull<u8>, GcError> {
+        if self.config.manual {
+            return self.alloc(ty, size);
+        }
+        if self.stats.bytes_in_use.saturating_add(size) > self.trigger {
+            self.collect(vm)?;
+        }
+        match self.alloc(ty, size) {
+            Err(GcError::OutOfMemory { .. }) if self.phase == CellPhase::Idle => {
+                self.collect(vm)?;
+                self.alloc(ty, size)
+            }
+            r => r,
+        }
+    }
+
+    /// A free cell of `class`: its payload address.
+    #[inline]
+    fn alloc_small(&mut self, class: u16) -> Option<u64> {
+        let sp = &mut self.space;
+        let size = sp.classes.size(class);
+        loop {
+            let c = &mut sp.cursors[class as usize];
+            while c.next + size <= c.end {
+                let payload = c.next + sp.hdr;
+                c.next += size;
+                if !sp.alloc.get(Address(payload)) {
+                    return Some(payload);
+                }
+            }
+            let i = match sp.available[class as usize].pop() {
+                Some(i) => i,
+                None => {
+                    let i = sp.blocks.alloc_block(BlockState::Small { class })?;
+                    self.stats.bytes_held += BLOCK;
+                    i
+                }
+            };
+            let base = sp.blocks.addr(i).get();
+            sp.cursors[class as usize] = Cursor {
+                next: base,
+                end: base + BLOCK,
+            };
+        }
+    }
+
+    /// A run of blocks for a cell of `cell` bytes: its payload address.
+    fn alloc_large(&mut self, cell: u64) -> Option<u64> {
+        let sp = &mut self.space;
+        let n = cell.div_ceil(BLOCK);
+        let i = sp.blocks.alloc_large(usize::try_from(n).ok()?, |_| true)?;
+        sp.large.insert(i, cell);
+        self.stats.bytes_held += n * BLOCK;
+        Some(sp.blocks.addr(i).get() + sp.hdr)
+    }
+
+    /// True when `p` points into a live cell (anywhere in its payload).
+    pub fn owns(&self, p: *const u8) -> bool {
+        self.space.cell_of(p as u64).is_some()
+    }
+
+    /// The payload bytes of the live cell `p` points into (its usable
+    /// size: the request rounded up to the cell's class).
+    pub fn cell_size(&self, p: *const u8) -> Result<u64, GcError> {
+        self.space
+            .cell_of(p as u64)
+            .map(|(_, bytes)| bytes - self.space.hdr)
+            .ok_or(GcError::NotACell(p as u64))
+    }
+
+    /// The type of the live cell `p` points into.
+    pub fn type_of(&self, p: *const u8) -> Result<CellType, GcError> {
+        let (payload, _) = self
+            .space
+            .cell_of(p as u64)
+            .ok_or(GcError::NotACell(p as u64))?;
+        Ok(CellType(self.space.type_at(payload)))
+    }
+
+    /// The heap's statistics.
+    pub fn stats(&self) -> CellStats {
+        CellStats {
+            bad_pointers: self.stats.bad_pointers + self.mark.bad,
+            ..self.stats
+        }
+    }
+
+    fn marker(&mut self) -> Marker<'_> {
+        Marker::new(
+            &self.space,
+            &self.types,
+            &mut self.mark,
+            self.config.checked,
+        )
+    }
+
+    /// Starts a collection: marks everything reachable from the VM's
+    /// roots and drains. Afterwards the VM may query, mark and drain
+    /// ([`CellHeap::is_marked`], [`CellHeap::mark`], [`CellHeap::drain`])
+    /// before [`CellHeap::finish`]. A reported pointer that was not into
+    /// a live cell is [`GcError::NotACell`] (after the drain completes;
+    /// the collection goes on).
+    pub fn begin(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
+        self.require(CellPhase::Idle, "begin")?;
+        self.phase = CellPhase::Marking;
+        self.started = Some(Instant::now());
+        self.mark.start();
+        let mut m = self.marker();
+        vm.roots(&mut m);
+        m.drain(vm);
+        self.mark.take_error()
+    }
+
+    /// Marks the cell `p` points into (null is ignored); a later
+    /// [`CellHeap::drain`] traces it.
+    pub fn mark(&mut self, p: *const u8) -> Result<(), GcError> {
+        self.require(CellPhase::Marking, "mark")?;
+        self.marker().mark(p);
+        self.mark.take_error()
+    }
+
+    /// Traces every cell marked and not yet traced.
+    pub fn drain(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
+        self.require(CellPhase::Marking, "drain")?;
+        self.marker().drain(vm);
+        self.mark.take_error()
+    }
+
+    /// True when the cell `p` points into is marked (null: false).
+    pub fn is_marked(&self, p: *const u8) -> Result<bool, GcError> {
+        self.require(CellPhase::Marking, "is_marked")?;
+        if p.is_null() {
+            return Ok(false);
+        }
+        let (payload, _) = self
+            .space
+            .cell_of(p as u64)
+            .ok_or(GcError::NotACell(p as u64))?;
+        Ok(self.mark.is_marked(payload))
+    }
+
+    /// Ends a collection: calls `vm.release` for every unmarked cell, then
+    /// reclaims them all. In the checked configuration the verifier runs
+    /// afterwards and a violation is [`GcError::CellHeapCorrupt`].
+    pub fn finish(&mut self, vm: &mut impl CellVm) -> Result<CellCycle, GcError> {
+        self.require(CellPhase::Marking, "finish")?;
+        self.release_dead(vm, false);
+        let mut cycle = self.reclaim(false);
+        self.phase = CellPhase::Idle;
+        cycle.pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
+        self.stats.collections += 1;
+        self.stats.total_pause += cycle.pause;
+        self.stats.max_pause = self.stats.max_pause.max(cycle.pause);
+        self.stats.bad_pointers += std::mem::take(&mut self.mark.bad);
+        self.stats.last = cycle;
+        let grown = (cycle.live_bytes as f64 * self.config.growth_factor) as u64;
+        self.trigger = grown.max(self.config.initial_size);
+        if self.config.checked {
+            if let Some(v) = self.verify().into_iter().next() {
+                return Err(GcError::CellHeapCorrupt(v));
+            }
+        }
+        Ok(cycle)
+    }
+
+    /// A whole collection with no VM phases: `begin` then `finish`.
+    pub fn collect(&mut self, vm: &mut impl CellVm) -> Result<CellCycle, GcError> {
+        self.require(CellPhase::Idle, "collect")?;
+        let marked = self.begin(vm);
+        let cycle = self.finish(vm)?;
+        marked.map(|()| cycle)
+    }
+
+    /// Releases every cell (each gets `vm.release`, all before any is
+    /// reclaimed) and returns all memory: what a VM does when it closes.
+    /// The heap stays usable, empty.
+    pub fn release_all(&mut self, vm: &mut impl CellVm) -> Result<u64, GcError> {
+        self.require(CellPhase::Idle, "release_all")?;
+        self.release_dead(vm, true);
+        Ok(self.reclaim(true).freed_cells)
+    }
+
+    /// Calls `vm.release` for every unmarked cell (every cell if `all`).
+    fn release_dead(&mut self, vm: &mut impl CellVm, all: bool) {
+        let sp = &self.space;
+        for i in 0..sp.blocks.high_water() {
+            let base = sp.blocks.addr(i);
+            match sp.blocks.state(i) {
+                BlockState::Small { .. } => {
+                    let mut word = base.get();
+                    for _ in 0..BLOCK / 512 {
+                        let a = sp.alloc.word(Address(word));
+                        let dead = if all { a } else { a & !self.mark.word(Address(word)) };
+                        let mut bits = dead;
+                        while bits != 0 {
+                            let b = u64::from(bits.trailing_zeros());
+                            bits &= bits - 1;
+                            let payload = word + b * 8;
+                            let ty = CellType(sp.type_at(payload));
+                            // SAFETY: a payload address in the mapped region.
+                            vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
+                        }
+                        word += 512;
+                    }
+                }
+                BlockState::LargeHead => {
+                    let payload = base.get() + sp.hdr;
+                    if sp.alloc.get(Address(payload)) && (all || !self.mark.is_marked(payload)) {
+                        let ty = CellType(sp.type_at(payload));
+                        // SAFETY: as above.
+                        vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reclaims every unmarked cell (every cell if `all`), clears the mark
+    /// bits, rebuilds the free-block lists.
+    fn reclaim(&mut self, all: bool) -> CellCycle {
+        let mut cycle = CellCycle::default();
+        let sp = &mut self.space;
+        for list in &mut sp.available {
+            list.clear();
+        }
+        for c in &mut sp.cursors {
+            *c = Cursor::default();
+        }
+        let mut i = 0;
+        while i < sp.blocks.high_water() {
+            let base = sp.blocks.addr(i);
+            match sp.blocks.state(i) {
+                BlockState::Small { class } => {
+                    let size = sp.classes.size(class);
+                    let per_block = BLOCK / size;
+                    let marks = self.mark.words_mut(base, BLOCK);
+                    let allocs = sp.alloc.words_mut(base, BLOCK).expect("a block's bits");
+                    let mut live = 0;
+                    let mut freed = 0;
+                    for (a, m) in allocs.iter_mut().zip(marks.iter_mut()) {
+                        let keep = if all { 0 } else { *a & *m };
+                        freed += u64::from((*a & !keep).count_ones());
+                        live += u64::from(keep.count_ones());
+                        *a = keep;
+                        *m = 0;
+                    }
+                    cycle.live_cells += live;
+                    cycle.live_bytes += live * size;
+                    cycle.freed_cells += freed;
+                    cycle.freed_bytes += freed * size;
+                    if live == 0 {
+                        sp.blocks.free(i, 1);
+                        self.stats.bytes_held -= BLOCK;
+                    } else if live < per_block {
+                        sp.available[class as usize].push(i);
+                    }
+                    i += 1;
+                }
+                BlockState::LargeHead => {
+                    let len = sp.large.get(&i).copied().unwrap_or(BLOCK);
+                    let n = len.div_ceil(BLOCK) as usize;
+                    let payload = base.add(sp.hdr);
+                    let live = !all && self.mark.is_marked(payload.get());
+                    self.mark.clear(payload.get());
+                    if live {
+                        cycle.live_cells += 1;
+                        cycle.live_bytes += len;
+                    } else {
+                        if sp.alloc.get(payload) {
+                            cycle.freed_cells += 1;
+                            cycle.freed_bytes += len;
+                        }
+                        sp.alloc.put(payload, false);
+                        let _ = sp.region.decommit(base, n as u64 * BLOCK);
+                        sp.large.remove(&i);
+                        sp.blocks.free(i, n);
+                        self.stats.bytes_held -= n as u64 * BLOCK;
+                    }
+                    i += n;
+                }
+                _ => i += 1,
+            }
+        }
+        for list in &mut sp.available {
+            list.reverse();
+        }
+        self.stats.cells = cycle.live_cells;
+        self.stats.bytes_in_use = cycle.live_bytes;
+        cycle
+    }
+
+    /// Checks the heap's own structure: every alloc bit at a cell's
+    /// payload start, every live cell's header a registered type, mark
+    /// bits clear outside a collection, the counts matching. Returns a
+    /// description of each problem (empty: sound).
+    pub fn verify(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let sp = &self.space;
+        let (mut cells, mut bytes) = (0u64, 0u64);
+        let check_type = |payload: u64, out: &mut Vec<String>| {
+            let t = sp.type_at(payload);
+            if t as usize >= self.types.len() {
+                out.push(format!(
+                    "cell {payload:#x}: header names type {t}, not a registered type"
+                ));
+            }
+        };
+        let mut i = 0;
+        while i < sp.blocks.high_water() {
+            let base = sp.blocks.addr(i).get();
+            match sp.blocks.state(i) {
+                BlockState::Small { class } => {
+                    let size = sp.classes.size(class);
+                    let mut p = base;
+                    while p < base + BLOCK {
+                        let next = sp.alloc.next_set(Address(p), Address(base + BLOCK));
+                        let Some(a) = next else { break };
+                        let a = a.get();
+                        let off = a - base - sp.hdr;
+                        if a < base + sp.hdr || off % size != 0 || off + size > BLOCK {
+                            out.push(format!(
+                                "alloc bit at {a:#x} is not a payload start of class size {size}"
+                            ));
+                        } else {
+                            cells += 1;
+                            bytes += size;
+                            check_type(a, &mut out);
+                        }
+                        p = a + 8;
+                    }
+                    i += 1;
+                }
+                BlockState::LargeHead => {
+                    let Some(&len) = sp.large.get(&i) else {
+                        out.push(format!("large cell at {base:#x} has no recorded size"));
+                        i += 1;
+                        continue;
+                    };
+                    let n = len.div_ceil(BLOCK) as usize;
+                    if (1..n).any(|k| sp.blocks.state(i + k) != BlockState::LargeTail) {
+                        out.push(format!("large cell at {base:#x} does not own its {n} blocks"));
+                    }
+                    if sp.alloc.get(Address(base + sp.hdr)) {
+                        cells += 1;
+                        bytes += len;
+                        check_type(base + sp.hdr, &mut out);
+                    } else {
+                        out.push(format!("large cell at {base:#x} held but not allocated"));
+                    }
+                    i += n;
+                }
+                BlockState::LargeTail => {
+                    out.push(format!("large-cell tail block {i} without a head"));
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        let end = sp.blocks.addr(sp.blocks.high_water());
+        if self.phase == CellPhase::Idle && self.mark.any_set(sp.region.base(), end) {
+            out.push("mark bits set outside a collection".into());
+        }
+        if cells != self.stats.cells || bytes != self.stats.bytes_in_use {
+            out.push(format!(
+                "counts: {cells} cells / {bytes} bytes found, statistics say {} / {}",
+                self.stats.cells, self.stats.bytes_in_use
+            ));
+        }
+        out
+    }
+}
