@@ -1,0 +1,94 @@
+//! Builds Lua 5.4 twice from the `lua-src` crate's sources (never copied
+//! or patched): `liblua-stock.a`, every file with Lua's own collector, and
+//! `liblua-capgc.a`, every file but `lgc.c` plus `src/lgc_capgc.c`, Lua's
+//! collector interface on CapGC's binding profile. The front end
+//! (`src/front.c`) is compiled once per library, and each binary links
+//! its pair whole, with the Lua API exported for C modules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `lua-src`'s Lua 5.4 source directory, from `cargo metadata`.
+fn lua_sources() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(&manifest)
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let pkg = meta["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "lua-src"))
+        .expect("lua-src in the dependency graph");
+    let dir = Path::new(pkg["manifest_path"].as_str().expect("manifest_path"))
+        .parent()
+        .expect("lua-src's directory")
+        .join("lua-5.4.9");
+    assert!(dir.join("lgc.c").is_file(), "no Lua 5.4.9 sources in {}", dir.display());
+    dir
+}
+
+fn base(src: &Path, out: &Path) -> cc::Build {
+    let mut b = cc::Build::new();
+    b.include(src)
+        .define("LUA_USE_LINUX", None)
+        .define("LUA_COMPAT_5_3", None)
+        .opt_level(2)
+        .debug(true)
+        .warnings(false)
+        .flag_if_supported("-fno-common")
+        .cargo_metadata(false)
+        .out_dir(out);
+    b
+}
+
+fn main() {
+    let src = lua_sources();
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let capgc_include = here.join("../../c-api/include");
+    let mut lua_files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("read the Lua sources")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .filter(|p| !matches!(p.file_name().and_then(|n| n.to_str()), Some("lua.c" | "luac.c")))
+        .collect();
+    lua_files.sort();
+
+    // Stock: every file.
+    base(&src, &out).files(&lua_files).compile("lua-stock");
+    // CapGC: every file but lgc.c, plus our collector.
+    base(&src, &out)
+        .files(lua_files.iter().filter(|p| !p.ends_with("lgc.c")))
+        .file(here.join("src/lgc_capgc.c"))
+        .include(&capgc_include)
+        .warnings(true)
+        .compile("lua-capgc");
+    for (flavour, define) in [("capgc", true), ("stock", false)] {
+        let mut b = base(&src, &out);
+        b.file(here.join("src/front.c")).warnings(true);
+        if define {
+            b.define("CAPGC_LUA", None);
+        }
+        b.compile(&format!("lua-front-{flavour}"));
+    }
+    for (bin, flavour) in [("lua-capgc", "capgc"), ("lua-stock", "stock")] {
+        println!("cargo:rustc-link-arg-bin={bin}=-Wl,-E");
+        println!("cargo:rustc-link-arg-bin={bin}=-Wl,--whole-archive");
+        for lib in [format!("lua-front-{flavour}"), format!("lua-{flavour}")] {
+            println!("cargo:rustc-link-arg-bin={bin}={}", out.join(format!("lib{lib}.a")).display());
+        }
+        println!("cargo:rustc-link-arg-bin={bin}=-Wl,--no-whole-archive");
+        println!("cargo:rustc-link-arg-bin={bin}=-lm");
+        println!("cargo:rustc-link-arg-bin={bin}=-ldl");
+    }
+    // The drop-in static libraries, where `make -C bindings/lua` finds them.
+    println!("cargo:rustc-env=CAPGC_LUA_OUT_DIR={}", out.display());
+    println!("cargo:rustc-env=CAPGC_LUA_INCLUDE={}", src.display());
+    println!("cargo:rerun-if-changed=src/lgc_capgc.c");
+    println!("cargo:rerun-if-changed=src/front.c");
+    println!("cargo:rerun-if-changed=../../c-api/include/capgc.h");
+}

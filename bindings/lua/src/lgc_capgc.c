@@ -1,0 +1,651 @@
+/*
+** lgc_capgc.c — Lua 5.4's collector interface (the 11 functions lgc.c
+** exports) implemented on CapGC's binding profile (capgc.h, capgc_cells_*).
+** Written for this project against Lua's internal headers; it replaces
+** lgc.c, and every other file of Lua is compiled unchanged.
+**
+** Every collectable object is a CapGC cell of a type per Lua variant.
+** Liveness lives in CapGC's mark bits: Lua's white bit is never flipped
+** and its black bit never set, so `isdead` is always false and write
+** barriers (which fire only on black objects) never do. A collection is
+** atomic (CapGC MarkSweep, non-moving: Lua's C code keeps raw pointers in
+** C locals across allocations), in Lua's own order:
+**   roots (main thread, running thread, registry, basic types'
+**   metatables, luaC_fix'ed objects, objects waiting for finalization),
+**   propagate; remark upvalues of unmarked threads; ephemeron fixpoint;
+**   clear weak values; separate unreached objects with __gc (list
+**   order); resurrect them and propagate; ephemeron fixpoint again; clear
+**   weak keys, then values of resurrected tables; clear the API string
+**   cache; finish: every dead cell released (out-of-object memory freed,
+**   dead short strings removed from the string table, dying threads'
+**   upvalues closed) before any is reclaimed; shrink the string table
+**   (not in emergencies); pending finalizers run after the cycle with
+**   collection stopped inside them.
+** The CapGC heap's handle lives in g->allgc, a field only lgc.c reads.
+*/
+
+#define lgc_c
+#define LUA_CORE
+
+#include "lprefix.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+
+#include "ldebug.h"
+#include "ldo.h"
+#include "lfunc.h"
+#include "lgc.h"
+#include "lmem.h"
+#include "lobject.h"
+#include "lstate.h"
+#include "lstring.h"
+#include "ltable.h"
+#include "ltm.h"
+
+#include "capgc.h"
+
+/* Lua's types that are cells, in CapGC type-registration order. */
+static const lu_byte kinds[] = {LUA_VSHRSTR, LUA_VLNGSTR, LUA_VTABLE, LUA_VLCL,
+                                LUA_VCCL,    LUA_VUSERDATA, LUA_VTHREAD, LUA_VUPVAL,
+                                LUA_VPROTO};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+typedef struct CapgcLua {
+  capgc_cells_t *cells;
+  global_State *g;
+  lua_State *L;          /* the running thread of the collection */
+  uint32_t tid[64];      /* CapGC type of each Lua variant */
+  lu_byte tag[NKINDS];   /* Lua variant of each CapGC type */
+  size_t thread_offset;  /* lua_State inside its cell (LUA_EXTRASPACE) */
+  int checked;
+  unsigned long long collections;
+} CapgcLua;
+
+#define CG(g) ((CapgcLua *)(void *)(g)->allgc)
+#define hascg(g) ((g)->allgc != NULL && (g)->allgc != obj2gco((g)->mainthread))
+
+static void fatal(const char *what, capgc_status_t s) {
+  fprintf(stderr, "lua-capgc: %s: %s (%s)\n", what, capgc_status_name(s), capgc_last_error());
+  abort();
+}
+
+/* The object a cell of CapGC type `type` holds. */
+static GCObject *objof(CapgcLua *cg, void *cell, uint32_t type) {
+  char *p = cell;
+  if (cg->tag[type] == LUA_VTHREAD) p += cg->thread_offset;
+  return (GCObject *)(void *)p;
+}
+
+/* ---- marking ------------------------------------------------------- */
+
+typedef struct Mk {
+  CapgcLua *cg;
+  capgc_cell_visitor_t *v; /* inside a callback; else NULL: capgc_cells_mark */
+} Mk;
+
+static void mark(Mk *m, GCObject *o) {
+  if (o == NULL || o == obj2gco(m->cg->g->mainthread)) return; /* the main thread is a root */
+  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(m->cg->cells, o);
+  if (s != CAPGC_OK && m->cg->checked) fatal("a traced pointer is not a live cell", s);
+}
+
+#define markvalue(m, o) \
+  { if (iscollectable(o)) mark(m, gcvalue(o)); }
+#define markkey(m, n) \
+  { if (keyiscollectable(n)) mark(m, gckey(n)); }
+
+/* Is `o` marked (the main thread always is)? */
+static int ismarked(CapgcLua *cg, capgc_cell_visitor_t *v, const GCObject *o) {
+  bool b = false;
+  if (o == obj2gco(cg->g->mainthread)) return 1;
+  capgc_status_t s = v ? capgc_cell_visitor_is_marked(v, o, &b) : capgc_cells_is_marked(cg->cells, o, &b);
+  if (s != CAPGC_OK) fatal("is_marked", s);
+  return b;
+}
+
+/* Lua's 'iscleared': will a weak reference to `o` be cleared? Strings are
+** values, never weak: they are marked instead. */
+static int iscleared(CapgcLua *cg, const GCObject *o) {
+  if (o == NULL) return 0;
+  if (novariant(o->tt) == LUA_TSTRING) {
+    Mk m = {cg, NULL};
+    mark(&m, (GCObject *)o);
+    return 0;
+  }
+  return !ismarked(cg, NULL, o);
+}
+
+static void clearkey(Node *n) {
+  if (keyiscollectable(n)) setdeadkey(n);
+}
+
+#define gnodelast(h) gnode(h, cast_sizet(sizenode(h)))
+#define gcvalueN(o) (iscollectable(o) ? gcvalue(o) : NULL)
+/* Links a table into one of the collection's weak-table lists. */
+#define linkgclist(h, p) ((h)->gclist = (p), (p) = obj2gco(h))
+
+/* ---- tracing: one function per type ------------------------------- */
+
+static void trace_table(Mk *m, Table *h) {
+  global_State *g = m->cg->g;
+  const TValue *mode = gfasttm(g, h->metatable, TM_MODE);
+  int wk = 0, wv = 0;
+  mark(m, obj2gco(h->metatable));
+  if (mode && ttisstring(mode)) {
+    wk = strchr(getstr(tsvalue(mode)), 'k') != NULL;
+    wv = strchr(getstr(tsvalue(mode)), 'v') != NULL;
+  }
+  unsigned int asize = luaH_realasize(h);
+  Node *n, *limit = gnodelast(h);
+  if (!wk && !wv) { /* strong */
+    for (unsigned int i = 0; i < asize; i++) markvalue(m, &h->array[i]);
+    for (n = gnode(h, 0); n < limit; n++) {
+      if (isempty(gval(n))) clearkey(n);
+      else {
+        markkey(m, n);
+        markvalue(m, gval(n));
+      }
+    }
+  } else if (!wv) { /* ephemeron: array strong, entries resolved later */
+    for (unsigned int i = 0; i < asize; i++) markvalue(m, &h->array[i]);
+    for (n = gnode(h, 0); n < limit; n++) {
+      if (isempty(gval(n))) clearkey(n);
+      else if (keyiscollectable(n) && novariant(keytt(n)) == LUA_TSTRING)
+        markkey(m, n); /* strings are never weak */
+    }
+    linkgclist(h, g->ephemeron);
+  } else { /* weak values (keys strong unless 'k') */
+    for (unsigned int i = 0; i < asize; i++) {
+      TValue *o = &h->array[i];
+      if (iscollectable(o) && novariant(gcvalue(o)->tt) == LUA_TSTRING) mark(m, gcvalue(o));
+    }
+    for (n = gnode(h, 0); n < limit; n++) {
+      if (isempty(gval(n))) clearkey(n);
+      else {
+        if (!wk || (keyiscollectable(n) && novariant(keytt(n)) == LUA_TSTRING)) markkey(m, n);
+        if (iscollectable(gval(n)) && novariant(gcvalue(gval(n))->tt) == LUA_TSTRING)
+          mark(m, gcvalue(gval(n)));
+      }
+    }
+    if (wk) linkgclist(h, g->allweak);
+    else linkgclist(h, g->weak);
+  }
+}
+
+static void trace_thread(Mk *m, lua_State *th) {
+  global_State *g = m->cg->g;
+  StkId o = th->stack.p;
+  if (o == NULL) return; /* stack not completely built yet */
+  for (; o < th->top.p; o++) markvalue(m, s2v(o));
+  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) mark(m, obj2gco(uv));
+  if (!g->gcemergency) luaD_shrinkstack(th); /* do not change stacks in emergencies */
+  for (o = th->top.p; o < th->stack_last.p + EXTRA_STACK; o++) setnilvalue(s2v(o));
+  if (!isintwups(th) && th->openupval != NULL) { /* keep it in 'twups' */
+    th->twups = g->twups;
+    g->twups = th;
+  }
+}
+
+static void trace_object(Mk *m, GCObject *o) {
+  switch (o->tt) {
+    case LUA_VTABLE: trace_table(m, gco2t(o)); break;
+    case LUA_VLCL: {
+      LClosure *cl = gco2lcl(o);
+      mark(m, obj2gco(cl->p));
+      for (int i = 0; i < cl->nupvalues; i++) mark(m, obj2gco(cl->upvals[i]));
+      break;
+    }
+    case LUA_VCCL: {
+      CClosure *cl = gco2ccl(o);
+      for (int i = 0; i < cl->nupvalues; i++) markvalue(m, &cl->upvalue[i]);
+      break;
+    }
+    case LUA_VPROTO: {
+      Proto *f = gco2p(o);
+      mark(m, obj2gco(f->source));
+      for (int i = 0; i < f->sizek; i++) markvalue(m, &f->k[i]);
+      for (int i = 0; i < f->sizeupvalues; i++) mark(m, obj2gco(f->upvalues[i].name));
+      for (int i = 0; i < f->sizep; i++) mark(m, obj2gco(f->p[i]));
+      for (int i = 0; i < f->sizelocvars; i++) mark(m, obj2gco(f->locvars[i].varname));
+      break;
+    }
+    case LUA_VTHREAD: trace_thread(m, gco2th(o)); break;
+    case LUA_VUPVAL: markvalue(m, gco2upv(o)->v.p); break;
+    case LUA_VUSERDATA: {
+      Udata *u = gco2u(o);
+      mark(m, obj2gco(u->metatable));
+      for (int i = 0; i < u->nuvalue; i++) markvalue(m, &u->uv[i].uv);
+      break;
+    }
+    default: break; /* strings: leaf types, never traced */
+  }
+}
+
+static void cb_trace(void *vm, void *cell, uint32_t type, capgc_cell_visitor_t *v) {
+  CapgcLua *cg = vm;
+  Mk m = {cg, v};
+  trace_object(&m, objof(cg, cell, type));
+}
+
+static void markmt(Mk *m) {
+  for (int i = 0; i < LUA_NUMTYPES; i++) mark(m, obj2gco(m->cg->g->mt[i]));
+}
+
+static void cb_roots(void *vm, capgc_cell_visitor_t *v) {
+  CapgcLua *cg = vm;
+  global_State *g = cg->g;
+  Mk m = {cg, v};
+  trace_thread(&m, g->mainthread); /* not a cell: traced in place */
+  mark(&m, obj2gco(cg->L));
+  markvalue(&m, &g->l_registry);
+  markmt(&m);
+  for (GCObject *o = g->fixedgc; o != NULL; o = o->next) mark(&m, o);
+  for (GCObject *o = g->tobefnz; o != NULL; o = o->next) mark(&m, o); /* left from before */
+}
+
+/* ---- releasing dead cells ----------------------------------------- */
+
+static size_t objsize(CapgcLua *cg, GCObject *o) {
+  switch (o->tt) {
+    case LUA_VSHRSTR: return sizelstring(gco2ts(o)->shrlen);
+    case LUA_VLNGSTR: return sizelstring(gco2ts(o)->u.lnglen);
+    case LUA_VTABLE: return sizeof(Table);
+    case LUA_VLCL: return sizeLclosure(gco2lcl(o)->nupvalues);
+    case LUA_VCCL: return sizeCclosure(gco2ccl(o)->nupvalues);
+    case LUA_VUSERDATA: return sizeudata(gco2u(o)->nuvalue, gco2u(o)->len);
+    case LUA_VTHREAD: return cg->thread_offset + sizeof(lua_State);
+    case LUA_VUPVAL: return sizeof(UpVal);
+    case LUA_VPROTO: return sizeof(Proto);
+    default: return 0;
+  }
+}
+
+static void freethread(lua_State *L1) {
+  luaF_closeupval(L1, L1->stack.p); /* may write into upvalues dying too */
+  if (L1->stack.p == NULL) return;
+  L1->ci = &L1->base_ci;
+  CallInfo *ci = L1->ci->next;
+  L1->ci->next = NULL;
+  while (ci != NULL) {
+    CallInfo *next = ci->next;
+    luaM_free(L1, ci);
+    L1->nci--;
+    ci = next;
+  }
+  luaM_freearray(L1, L1->stack.p, cast_sizet(stacksize(L1) + EXTRA_STACK));
+}
+
+/* What Lua's freeobj does, but the cell itself: CapGC reclaims it. */
+static void cb_release(void *vm, void *cell, uint32_t type) {
+  CapgcLua *cg = vm;
+  global_State *g = cg->g;
+  lua_State *L = g->mainthread;
+  GCObject *o = objof(cg, cell, type);
+  size_t sz = objsize(cg, o);
+  switch (o->tt) {
+    case LUA_VPROTO: {
+      Proto *f = gco2p(o);
+      luaM_freearray(L, f->code, cast_sizet(f->sizecode));
+      luaM_freearray(L, f->p, cast_sizet(f->sizep));
+      luaM_freearray(L, f->k, cast_sizet(f->sizek));
+      luaM_freearray(L, f->lineinfo, cast_sizet(f->sizelineinfo));
+      luaM_freearray(L, f->abslineinfo, cast_sizet(f->sizeabslineinfo));
+      luaM_freearray(L, f->locvars, cast_sizet(f->sizelocvars));
+      luaM_freearray(L, f->upvalues, cast_sizet(f->sizeupvalues));
+      break;
+    }
+    case LUA_VUPVAL:
+      if (upisopen(gco2upv(o))) luaF_unlinkupval(gco2upv(o));
+      break;
+    case LUA_VTABLE: {
+      Table *t = gco2t(o);
+      if (!isdummy(t)) luaM_freearray(L, t->node, cast_sizet(sizenode(t)));
+      luaM_freearray(L, t->array, luaH_realasize(t));
+      break;
+    }
+    case LUA_VTHREAD: freethread(gco2th(o)); break;
+    case LUA_VSHRSTR: luaS_remove(L, gco2ts(o)); break;
+    default: break; /* closures, userdata, long strings: all in the cell */
+  }
+  g->GCdebt -= (l_mem)sz;
+}
+
+/* ---- the heap ------------------------------------------------------- */
+
+static unsigned long long envnum(const char *name, unsigned long long dflt) {
+  const char *s = getenv(name);
+  if (s == NULL || *s == '\0') return dflt;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 0);
+  switch (*end) {
+    case 'K': case 'k': return v << 10;
+    case 'M': case 'm': return v << 20;
+    case 'G': case 'g': return v << 30;
+    default: return v;
+  }
+}
+
+static CapgcLua *getcg(lua_State *L) {
+  global_State *g = G(L);
+  if (hascg(g)) return CG(g);
+  CapgcLua *cg = calloc(1, sizeof *cg);
+  if (cg == NULL) luaD_throw(L, LUA_ERRMEM);
+  cg->g = g;
+  cg->thread_offset = LUA_EXTRASPACE;
+  cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
+  capgc_config_t cfg = capgc_config_default();
+  cfg.mode = CAPGC_MODE_NATIVE;
+  cfg.plan = CAPGC_PLAN_MARKSWEEP;
+  cfg.trigger = CAPGC_TRIGGER_MANUAL; /* Lua paces its own collections */
+  cfg.checked = (uint32_t)cg->checked;
+  cfg.limit = envnum("CAPGC_LUA_LIMIT", 16ull << 30); /* address space, committed as used */
+  capgc_cell_callbacks_t cb = {.vm = cg, .roots = cb_roots, .release = cb_release};
+  capgc_status_t s = capgc_cells_new(&cfg, &cb, &cg->cells);
+  if (s != CAPGC_OK) {
+    fprintf(stderr, "lua-capgc: cannot create the heap: %s\n", capgc_last_error());
+    free(cg);
+    luaD_throw(L, LUA_ERRMEM);
+  }
+  for (uint32_t i = 0; i < NKINDS; i++) {
+    int leaf = kinds[i] == LUA_VSHRSTR || kinds[i] == LUA_VLNGSTR;
+    uint32_t t;
+    s = capgc_cell_type(cg->cells, leaf ? NULL : cb_trace, &t);
+    if (s != CAPGC_OK) fatal("capgc_cell_type", s);
+    cg->tid[kinds[i]] = t;
+    cg->tag[t] = kinds[i];
+  }
+  g->allgc = (GCObject *)(void *)cg;
+  return cg;
+}
+
+GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
+  global_State *g = G(L);
+  CapgcLua *cg = getcg(L);
+  void *p;
+  capgc_status_t s = capgc_cell_alloc(cg->cells, cg->tid[tt], sz, &p);
+  if (l_unlikely(s != CAPGC_OK)) {
+    if (s != CAPGC_E_OUT_OF_MEMORY) fatal("capgc_cell_alloc", s);
+    if (completestate(g) && !g->gcstopem) {
+      luaC_fullgc(L, 1); /* emergency: try to free some memory */
+      s = capgc_cell_alloc(cg->cells, cg->tid[tt], sz, &p);
+    }
+    if (s != CAPGC_OK) luaD_throw(L, LUA_ERRMEM);
+  }
+  if (tt == LUA_VTHREAD) cg->thread_offset = offset;
+  g->GCdebt += (l_mem)sz;
+  GCObject *o = (GCObject *)(void *)((char *)p + offset);
+  o->marked = luaC_white(g);
+  o->tt = cast_byte(tt);
+  o->next = NULL;
+  return o;
+}
+
+GCObject *luaC_newobj(lua_State *L, int tt, size_t sz) {
+  return luaC_newobjdt(L, tt, sz, 0);
+}
+
+void luaC_fix(lua_State *L, GCObject *o) {
+  global_State *g = G(L);
+  o->next = g->fixedgc;
+  g->fixedgc = o;
+}
+
+void luaC_checkfinalizer(lua_State *L, GCObject *o, Table *mt) {
+  global_State *g = G(L);
+  if (tofinalize(o) || gfasttm(g, mt, TM_GC) == NULL || (g->gcstp & GCSTPCLS)) return;
+  l_setbit(o->marked, FINALIZEDBIT);
+  o->next = g->finobj;
+  g->finobj = o;
+}
+
+/* Barriers fire only on black objects, and nothing is ever black. */
+void luaC_barrier_(lua_State *L, GCObject *o, GCObject *v) {
+  (void)L; (void)o; (void)v;
+}
+
+void luaC_barrierback_(lua_State *L, GCObject *o) {
+  (void)L; (void)o;
+}
+
+void luaC_changemode(lua_State *L, int newmode) {
+  G(L)->gckind = cast_byte(newmode); /* accepted; the collector is the same */
+}
+
+/* ---- one collection, in Lua's order -------------------------------- */
+
+static void check(const char *what, capgc_status_t s, CapgcLua *cg) {
+  if (s == CAPGC_OK) return;
+  if (s == CAPGC_E_NOT_A_CELL && !cg->checked) return;
+  fatal(what, s);
+}
+
+/* Upvalues of unmarked threads: their values are marked if the upvalue
+** is; the thread leaves 'twups'. */
+static void remarkupvals(CapgcLua *cg) {
+  global_State *g = cg->g;
+  lua_State **p = &g->twups;
+  lua_State *th;
+  Mk m = {cg, NULL};
+  while ((th = *p) != NULL) {
+    if (ismarked(cg, NULL, obj2gco(th)) && th->openupval != NULL)
+      p = &th->twups;
+    else {
+      *p = th->twups;
+      th->twups = th; /* not in the list any more */
+      for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next)
+        if (ismarked(cg, NULL, obj2gco(uv))) markvalue(&m, uv->v.p);
+    }
+  }
+}
+
+/* Marks values of ephemeron entries whose keys are marked, until none is
+** left to mark. */
+static void convergeephemerons(CapgcLua *cg) {
+  global_State *g = cg->g;
+  Mk m = {cg, NULL};
+  int changed;
+  do {
+    changed = 0;
+    for (GCObject *l = g->ephemeron; l != NULL; l = gco2t(l)->gclist) {
+      Table *h = gco2t(l);
+      for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
+        if (isempty(gval(n)) || !iscollectable(gval(n))) continue;
+        if (!iscleared(cg, gckeyN(n)) && !ismarked(cg, NULL, gcvalue(gval(n)))) {
+          mark(&m, gcvalue(gval(n)));
+          changed = 1;
+        }
+      }
+    }
+    if (changed) check("drain", capgc_cells_drain(cg->cells), cg);
+  } while (changed);
+}
+
+static void clearbykeys(CapgcLua *cg, GCObject *l) {
+  for (; l; l = gco2t(l)->gclist) {
+    Table *h = gco2t(l);
+    for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
+      if (iscleared(cg, gckeyN(n))) setempty(gval(n));
+      if (isempty(gval(n))) clearkey(n);
+    }
+  }
+}
+
+static void clearbyvalues(CapgcLua *cg, GCObject *l, GCObject *f) {
+  for (; l != f; l = gco2t(l)->gclist) {
+    Table *h = gco2t(l);
+    unsigned int asize = luaH_realasize(h);
+    for (unsigned int i = 0; i < asize; i++) {
+      TValue *o = &h->array[i];
+      if (iscleared(cg, gcvalueN(o))) setempty(o);
+    }
+    for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
+      if (iscleared(cg, gcvalueN(gval(n)))) setempty(gval(n));
+      if (isempty(gval(n))) clearkey(n);
+    }
+  }
+}
+
+/* Moves unmarked objects with finalizers (all, if `all`) from 'finobj'
+** to the end of 'tobefnz', in list order. */
+static void separatetobefnz(CapgcLua *cg, int all) {
+  global_State *g = cg->g;
+  GCObject **p = &g->finobj;
+  GCObject **last = &g->tobefnz;
+  while (*last != NULL) last = &(*last)->next;
+  GCObject *o;
+  while ((o = *p) != NULL) {
+    if (!all && ismarked(cg, NULL, o)) p = &o->next;
+    else {
+      *p = o->next;
+      o->next = *last;
+      *last = o;
+      last = &o->next;
+    }
+  }
+}
+
+static void clearcache(CapgcLua *cg) {
+  global_State *g = cg->g;
+  for (int i = 0; i < STRCACHE_N; i++)
+    for (int j = 0; j < STRCACHE_M; j++)
+      if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
+}
+
+static void cycle(lua_State *L) {
+  global_State *g = G(L);
+  CapgcLua *cg = getcg(L);
+  lu_byte oldstopem = g->gcstopem;
+  g->gcstopem = 1; /* no emergency collection inside this one */
+  cg->L = L;
+  g->weak = g->ephemeron = g->allweak = NULL;
+  g->gcstate = GCSatomic;
+  check("begin", capgc_cells_begin(cg->cells), cg);
+  remarkupvals(cg);
+  check("drain", capgc_cells_drain(cg->cells), cg);
+  convergeephemerons(cg);
+  clearbyvalues(cg, g->weak, NULL);
+  clearbyvalues(cg, g->allweak, NULL);
+  GCObject *origweak = g->weak, *origall = g->allweak;
+  separatetobefnz(cg, 0);
+  Mk m = {cg, NULL};
+  for (GCObject *o = g->tobefnz; o != NULL; o = o->next) mark(&m, o); /* resurrect */
+  check("drain", capgc_cells_drain(cg->cells), cg);
+  convergeephemerons(cg);
+  clearbykeys(cg, g->ephemeron);
+  clearbykeys(cg, g->allweak);
+  clearbyvalues(cg, g->weak, origweak);
+  clearbyvalues(cg, g->allweak, origall);
+  clearcache(cg);
+  g->gcstate = GCSswpallgc;
+  check("finish", capgc_cells_finish(cg->cells, NULL), cg);
+  g->weak = g->ephemeron = g->allweak = NULL;
+  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MINSTRTABSIZE)
+    luaS_resize(L, g->strt.size / 2);
+  g->gcstate = GCSpause;
+  g->GCestimate = gettotalbytes(g);
+  g->gcstopem = oldstopem;
+  cg->collections++;
+}
+
+/* The next collection when the memory in use reaches 'pause'% of what it
+** was after this one (Lua's setpause). */
+static void setpause(global_State *g) {
+  int pause = getgcparam(g->gcpause);
+  l_mem estimate = (l_mem)(g->GCestimate / 100);
+  l_mem threshold = (estimate > 0 && pause < MAX_LMEM / estimate) ? estimate * pause : MAX_LMEM;
+  l_mem debt = gettotalbytes(g) - threshold;
+  if (debt > 0) debt = 0;
+  luaE_setdebt(g, debt);
+}
+
+static void dothecall(lua_State *L, void *ud) {
+  UNUSED(ud);
+  luaD_callnoyield(L, L->top.p - 2, 0);
+}
+
+/* Calls the first object's finalizer (Lua's GCTM). */
+static void GCTM(lua_State *L) {
+  global_State *g = G(L);
+  GCObject *o = g->tobefnz;
+  g->tobefnz = o->next;
+  o->next = NULL;
+  resetbit(o->marked, FINALIZEDBIT); /* may be registered again */
+  TValue v;
+  setgcovalue(L, &v, o);
+  const TValue *tm = luaT_gettmbyobj(L, &v, TM_GC);
+  if (!notm(tm)) {
+    lu_byte oldah = L->allowhook;
+    lu_byte oldgcstp = g->gcstp;
+    g->gcstp |= GCSTPGC; /* no collection inside a finalizer */
+    L->allowhook = 0;
+    setobj2s(L, L->top.p++, tm);
+    setobj2s(L, L->top.p++, &v);
+    L->ci->callstatus |= CIST_FIN;
+    int status = luaD_pcall(L, dothecall, NULL, savestack(L, L->top.p - 2), 0);
+    L->ci->callstatus &= ~CIST_FIN;
+    L->allowhook = oldah;
+    g->gcstp = oldgcstp;
+    if (l_unlikely(status != LUA_OK)) {
+      luaE_warnerror(L, "__gc");
+      L->top.p--;
+    }
+  }
+}
+
+static void callallpendingfinalizers(lua_State *L) {
+  global_State *g = G(L);
+  while (g->tobefnz) GCTM(L);
+}
+
+void luaC_step(lua_State *L) {
+  global_State *g = G(L);
+  if (!gcrunning(g)) {
+    luaE_setdebt(g, -2000);
+    return;
+  }
+  cycle(L);
+  setpause(g);
+  if (!g->gcemergency) callallpendingfinalizers(L);
+}
+
+void luaC_fullgc(lua_State *L, int isemergency) {
+  global_State *g = G(L);
+  g->gcemergency = cast_byte(isemergency);
+  cycle(L);
+  setpause(g);
+  g->gcemergency = 0;
+  if (!isemergency) callallpendingfinalizers(L);
+}
+
+void luaC_runtilstate(lua_State *L, int statesmask) {
+  /* Collections are atomic: the collector is always in GCSpause between
+  ** them; any other state asked for is reached by one whole cycle. */
+  if (!(statesmask & bitmask(GCSpause))) luaC_fullgc(L, 0);
+}
+
+void luaC_freeallobjects(lua_State *L) {
+  global_State *g = G(L);
+  g->gcstp = GCSTPCLS; /* no extra finalizers after here */
+  if (!hascg(g)) return; /* nothing was ever allocated */
+  CapgcLua *cg = CG(g);
+  separatetobefnz(cg, 1);
+  callallpendingfinalizers(L);
+  g->fixedgc = NULL;
+  capgc_status_t s = capgc_cells_release_all(cg->cells, NULL);
+  if (s != CAPGC_OK) fatal("capgc_cells_release_all", s);
+  if (getenv("CAPGC_LOG") && strstr(getenv("CAPGC_LOG"), "gc")) {
+    capgc_cell_stats_t st;
+    if (capgc_cells_stats(cg->cells, &st) == CAPGC_OK)
+      fprintf(stderr,
+              "[capgc lua] %llu collections, total pause %.3f ms, max %.3f ms\n",
+              (unsigned long long)st.collections, (double)st.total_pause_ns / 1e6,
+              (double)st.max_pause_ns / 1e6);
+  }
+  capgc_cells_free(cg->cells);
+  free(cg);
+  g->allgc = NULL;
+}

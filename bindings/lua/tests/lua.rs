@@ -1,0 +1,188 @@
+//! Lua 5.4 on CapGC against stock Lua: every script in `tests/scripts/`
+//! runs on `lua-stock` and `lua-capgc` with the same output and status,
+//! and on `lua-capgc` in the checked mode (every traced pointer checked,
+//! the heap verified after every collection); the front end's options;
+//! a C module through `require`; a C program through Lua's C API on both
+//! libraries.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CAPGC: &str = env!("CARGO_BIN_EXE_lua-capgc");
+const STOCK: &str = env!("CARGO_BIN_EXE_lua-stock");
+
+fn here() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lua(bin: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .current_dir(here().join("tests/scripts"))
+        .env("LUA_MEMLIMIT", "64M")
+        .env("CAPGC_LUA_LIMIT", "64M")
+        .env_remove("LUA_INIT")
+        .env_remove("CAPGC_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run lua");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("lua output")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr).replace(CAPGC, "lua").replace(STOCK, "lua")
+    )
+}
+
+fn scripts() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(here().join("tests/scripts"))
+        .expect("tests/scripts")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lua"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 8, "{v:?}");
+    v
+}
+
+#[test]
+fn every_script_behaves_as_on_stock_lua() {
+    for s in scripts() {
+        for mode in ["generational", "incremental"] {
+            let env = [("LUA_GC_MODE", mode)];
+            let stock = text(&lua(STOCK, &[&s], &env, None));
+            let capgc = text(&lua(CAPGC, &[&s], &env, None));
+            assert!(stock.starts_with("status Some(0)"), "{s} on stock: {stock}");
+            assert_eq!(stock, capgc, "{s} ({mode}): stock vs capgc");
+        }
+    }
+}
+
+#[test]
+fn every_script_passes_in_the_checked_mode() {
+    for s in scripts() {
+        let stock = text(&lua(STOCK, &[&s], &[], None));
+        let checked = text(&lua(CAPGC, &[&s], &[("CAPGC_LUA_CHECKED", "1")], None));
+        assert_eq!(stock, checked, "{s}: stock vs checked capgc");
+    }
+}
+
+#[test]
+fn the_front_end_options_and_exit_codes() {
+    let cases: &[(&[&str], Option<&str>)] = &[
+        (&["-e", "print(1 + 1)"], None),
+        (&["-v"], None),
+        (&["-e", "x = 5", "-e", "print(x * 2)"], None),
+        (&["-l", "string", "-e", "print(type(string))"], None),
+        (&["-l", "s=string", "-e", "print(s.upper('hi'))"], None),
+        (&["-"], Some("print('from stdin', ...)")),
+        (&["-", "a", "b"], Some("print(...)")),
+        (&["-e", "print(#arg, arg[0], arg[1], arg[-1])", "churn.lua", "x"], None),
+        (&["-e", "error('boom')"], None),
+        (&["-e", "error({})"], None),
+        (&["-e", "local t = setmetatable({}, {__tostring = function() return 'custom' end}) error(t)"], None),
+        (&["no-such-file.lua"], None),
+        (&["-x"], None),
+        (&["-e"], None),
+        (&["-i"], Some("x = 40\nx + 2\nfunction f()\nreturn 7 end\nf()\n")),
+        (&["-W", "-e", "warn('hello')"], None),
+        (&["-e", "os.exit(3)"], None),
+        (&["-e", "os.exit(false)"], None),
+        (&["-E", "-e", "print(package.path ~= nil)"], None),
+        (&["--", "churn.lua"], None),
+    ];
+    for (args, stdin) in cases {
+        let stock = text(&lua(STOCK, args, &[], *stdin));
+        let capgc = text(&lua(CAPGC, args, &[], *stdin))
+            .replace(" (collector: CapGC)", "");
+        assert_eq!(stock, capgc, "lua {args:?}");
+    }
+    let e = text(&lua(CAPGC, &["-e", "error('boom')"], &[], None));
+    assert!(e.starts_with("status Some(1)") && e.contains("stack traceback"), "{e}");
+    assert!(text(&lua(CAPGC, &["-v"], &[], None)).contains("Lua 5.4"));
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+fn out_dir() -> PathBuf {
+    PathBuf::from(env!("CAPGC_LUA_OUT_DIR"))
+}
+
+#[test]
+fn require_loads_a_c_module() {
+    let so = out_dir().join("cmod.so");
+    let st = Command::new(cc())
+        .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I"])
+        .arg(env!("CAPGC_LUA_INCLUDE"))
+        .arg(here().join("tests/c/cmod.c"))
+        .arg("-o")
+        .arg(&so)
+        .status()
+        .expect("cc");
+    assert!(st.success());
+    let cpath = format!("{}/?.so", out_dir().display());
+    let code = format!("package.cpath = '{cpath}' local m = require('cmod') print(m.twice(21))");
+    for bin in [STOCK, CAPGC] {
+        let o = lua(bin, &["-e", &code], &[], None);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "42\n", "{}", text(&o));
+    }
+}
+
+/// `target/<profile>`, where cargo puts `libcapgc.a`.
+fn profile_dir() -> PathBuf {
+    Path::new(CAPGC).parent().expect("target/<profile>").to_path_buf()
+}
+
+fn libcapgc() -> PathBuf {
+    let dir = profile_dir();
+    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "-p", "capgc", "--lib", "--target-dir"])
+        .arg(dir.parent().expect("target"));
+    if profile != "debug" {
+        cmd.args(["--profile", &profile]);
+    }
+    assert!(cmd.status().expect("cargo build").success());
+    dir.join("libcapgc.a")
+}
+
+#[test]
+fn the_c_api_on_both_libraries() {
+    let mut outs = Vec::new();
+    for flavour in ["stock", "capgc"] {
+        let exe = profile_dir().join(format!("lua-c-test-capi-{flavour}"));
+        let mut cmd = Command::new(cc());
+        cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+            .arg(env!("CAPGC_LUA_INCLUDE"))
+            .arg(here().join("tests/c/capi.c"))
+            .arg(out_dir().join(format!("liblua-{flavour}.a")));
+        if flavour == "capgc" {
+            cmd.arg(libcapgc());
+        }
+        cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc", "-o"])
+            .arg(&exe);
+        assert!(cmd.status().expect("cc").success(), "capi.c ({flavour})");
+        let o = Command::new(&exe).output().expect("run capi");
+        assert!(o.status.success(), "{flavour}: {}", text(&o));
+        outs.push(String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    assert!(outs[0].contains("references survived: yes"), "{}", outs[0]);
+    assert!(outs[0].contains("closing box 3"), "{}", outs[0]);
+    assert_eq!(outs[0], outs[1], "stock vs capgc");
+}
