@@ -17,7 +17,11 @@ fn lua_sources() -> PathBuf {
         .current_dir(&manifest)
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
     let pkg = meta["packages"]
         .as_array()
@@ -27,7 +31,11 @@ fn lua_sources() -> PathBuf {
         .parent()
         .expect("lua-src's directory")
         .join("lua-5.4.9");
-    assert!(dir.join("lgc.c").is_file(), "no Lua 5.4.9 sources in {}", dir.display());
+    assert!(
+        dir.join("lgc.c").is_file(),
+        "no Lua 5.4.9 sources in {}",
+        dir.display()
+    );
     dir
 }
 
@@ -54,7 +62,12 @@ fn main() {
         .expect("read the Lua sources")
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .filter(|p| !matches!(p.file_name().and_then(|n| n.to_str()), Some("lua.c" | "luac.c")))
+        .filter(|p| {
+            !matches!(
+                p.file_name().and_then(|n| n.to_str()),
+                Some("lua.c" | "luac.c")
+            )
+        })
         .collect();
     lua_files.sort();
 
@@ -79,13 +92,21 @@ fn main() {
         println!("cargo:rustc-link-arg-bin={bin}=-Wl,-E");
         println!("cargo:rustc-link-arg-bin={bin}=-Wl,--whole-archive");
         for lib in [format!("lua-front-{flavour}"), format!("lua-{flavour}")] {
-            println!("cargo:rustc-link-arg-bin={bin}={}", out.join(format!("lib{lib}.a")).display());
+            println!(
+                "cargo:rustc-link-arg-bin={bin}={}",
+                out.join(format!("lib{lib}.a")).display()
+            );
         }
         println!("cargo:rustc-link-arg-bin={bin}=-Wl,--no-whole-archive");
         println!("cargo:rustc-link-arg-bin={bin}=-lm");
         println!("cargo:rustc-link-arg-bin={bin}=-ldl");
     }
-    // The drop-in static libraries, where `make -C bindings/lua` finds them.
+    // The drop-in static libraries and Lua's public headers, where `make -C
+    // bindings/lua lib` finds them.
+    std::fs::create_dir_all(out.join("include")).expect("OUT_DIR/include");
+    for h in ["lua.h", "lauxlib.h", "lualib.h", "luaconf.h"] {
+        std::fs::copy(src.join(h), out.join("include").join(h)).expect("copy a Lua header");
+    }
     println!("cargo:rustc-env=CAPGC_LUA_OUT_DIR={}", out.display());
     println!("cargo:rustc-env=CAPGC_LUA_INCLUDE={}", src.display());
     println!("cargo:rerun-if-changed=src/lgc_capgc.c");

@@ -72,14 +72,22 @@ pub struct capgc_cell_visitor_t {
 }
 
 /// Reports the roots: `capgc_cell_visit(v, p)` for each.
-pub type capgc_cell_roots_fn = Option<unsafe extern "C" fn(vm: *mut c_void, v: *mut capgc_cell_visitor_t)>;
+pub type capgc_cell_roots_fn =
+    Option<unsafe extern "C" fn(vm: *mut c_void, v: *mut capgc_cell_visitor_t)>;
 /// Reports every pointer in `cell` (of type `type_`) and in memory the VM
 /// owns on its behalf.
-pub type capgc_cell_trace_fn =
-    Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32, v: *mut capgc_cell_visitor_t)>;
+pub type capgc_cell_trace_fn = Option<
+    unsafe extern "C" fn(
+        vm: *mut c_void,
+        cell: *mut c_void,
+        type_: u32,
+        v: *mut capgc_cell_visitor_t,
+    ),
+>;
 /// `cell` (of type `type_`) is dead: free what the VM owns on its behalf.
 /// Must not call into the cell heap (`CAPGC_E_BUSY`).
-pub type capgc_cell_release_fn = Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32)>;
+pub type capgc_cell_release_fn =
+    Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32)>;
 
 /// The VM's callbacks, given to `capgc_cells_new`. Any may be null
 /// (no roots; nothing to release).
@@ -401,7 +409,10 @@ pub unsafe extern "C" fn capgc_cell_alloc(
 /// `v` is null or a visitor passed to a callback of a cell heap that is
 /// not freed.
 #[no_mangle]
-pub unsafe extern "C" fn capgc_cell_visit(v: *mut capgc_cell_visitor_t, p: *const c_void) -> CapgcStatus {
+pub unsafe extern "C" fn capgc_cell_visit(
+    v: *mut capgc_cell_visitor_t,
+    p: *const c_void,
+) -> CapgcStatus {
     // SAFETY: the caller's contract; shared access to the visitor's Cell.
     let Some(v) = (unsafe { v.as_ref() }) else {
         return crate::ffi::finish(fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null"));

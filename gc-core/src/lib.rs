@@ -27,6 +27,10 @@
 //! - [`ExternRef`] (`export.rs`): references as authenticated bits, for
 //!   code outside tagged memory (the C ABI), and their validated re-entry.
 //! - [`Violation`] (`verify/`): [`Heap::verify`] checks I1–I6, I8, I9.
+//! - [`CellHeap`] (`cells/`): the binding profile for existing VMs — raw
+//!   pointer cells, VM-supplied roots, traces and release, split
+//!   collection — beside the capability heap, sharing its blocks and
+//!   bitmaps.
 //! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
 //!   `CAPGC_LOG=gc`.
 //!
@@ -95,9 +99,7 @@ mod types;
 mod verify;
 mod weak;
 
-pub use cells::{
-    CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker,
-};
+pub use cells::{CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker};
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;

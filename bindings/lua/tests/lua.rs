@@ -44,7 +44,9 @@ fn text(o: &Output) -> String {
         "status {:?}\n--- stdout\n{}--- stderr\n{}",
         o.status.code(),
         String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr).replace(CAPGC, "lua").replace(STOCK, "lua")
+        String::from_utf8_lossy(&o.stderr)
+            .replace(CAPGC, "lua")
+            .replace(STOCK, "lua")
     )
 }
 
@@ -107,12 +109,14 @@ fn the_front_end_options_and_exit_codes() {
     ];
     for (args, stdin) in cases {
         let stock = text(&lua(STOCK, args, &[], *stdin));
-        let capgc = text(&lua(CAPGC, args, &[], *stdin))
-            .replace(" (collector: CapGC)", "");
+        let capgc = text(&lua(CAPGC, args, &[], *stdin)).replace(" (collector: CapGC)", "");
         assert_eq!(stock, capgc, "lua {args:?}");
     }
     let e = text(&lua(CAPGC, &["-e", "error('boom')"], &[], None));
-    assert!(e.starts_with("status Some(1)") && e.contains("stack traceback"), "{e}");
+    assert!(
+        e.starts_with("status Some(1)") && e.contains("stack traceback"),
+        "{e}"
+    );
     assert!(text(&lua(CAPGC, &["-v"], &[], None)).contains("Lua 5.4"));
 }
 
@@ -146,12 +150,19 @@ fn require_loads_a_c_module() {
 
 /// `target/<profile>`, where cargo puts `libcapgc.a`.
 fn profile_dir() -> PathBuf {
-    Path::new(CAPGC).parent().expect("target/<profile>").to_path_buf()
+    Path::new(CAPGC)
+        .parent()
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 fn libcapgc() -> PathBuf {
     let dir = profile_dir();
-    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
+    let profile = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug")
+        .to_string();
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["build", "-p", "capgc", "--lib", "--target-dir"])
         .arg(dir.parent().expect("target"));
@@ -175,8 +186,17 @@ fn the_c_api_on_both_libraries() {
         if flavour == "capgc" {
             cmd.arg(libcapgc());
         }
-        cmd.args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc", "-o"])
-            .arg(&exe);
+        cmd.args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+            "-o",
+        ])
+        .arg(&exe);
         assert!(cmd.status().expect("cc").success(), "capi.c ({flavour})");
         let o = Command::new(&exe).output().expect("run capi");
         assert!(o.status.success(), "{flavour}: {}", text(&o));

@@ -385,7 +385,11 @@ impl TaggedRegion {
         unsafe {
             self.fill_zero(addr, lo - addr.get());
             self.fill_zero(Address(hi), addr.get() + n - hi);
-            libc::madvise(lo as *mut libc::c_void, (hi - lo) as usize, libc::MADV_DONTNEED);
+            libc::madvise(
+                lo as *mut libc::c_void,
+                (hi - lo) as usize,
+                libc::MADV_DONTNEED,
+            );
         }
     }
 

@@ -584,7 +584,11 @@ impl CellHeap {
                     let mut word = base.get();
                     for _ in 0..BLOCK / 512 {
                         let a = sp.alloc.word(Address(word));
-                        let dead = if all { a } else { a & !self.mark.word(Address(word)) };
+                        let dead = if all {
+                            a
+                        } else {
+                            a & !self.mark.word(Address(word))
+                        };
                         let mut bits = dead;
                         while bits != 0 {
                             let b = u64::from(bits.trailing_zeros());
@@ -733,7 +737,9 @@ impl CellHeap {
                     };
                     let n = len.div_ceil(BLOCK) as usize;
                     if (1..n).any(|k| sp.blocks.state(i + k) != BlockState::LargeTail) {
-                        out.push(format!("large cell at {base:#x} does not own its {n} blocks"));
+                        out.push(format!(
+                            "large cell at {base:#x} does not own its {n} blocks"
+                        ));
                     }
                     if sp.alloc.get(Address(base + sp.hdr)) {
                         cells += 1;

@@ -44,7 +44,10 @@ impl CellVm for Vm {
     fn release(&mut self, _ty: CellType, cell: NonNull<u8>) {
         self.released.push(cell.as_ptr() as u64);
         // SAFETY: a dead cell, not yet reclaimed: its words are intact.
-        unsafe { self.seen_at_release.push(cell.as_ptr().cast::<u64>().add(1).read()) };
+        unsafe {
+            self.seen_at_release
+                .push(cell.as_ptr().cast::<u64>().add(1).read())
+        };
     }
 }
 
