@@ -12,8 +12,16 @@ use std::process::Command;
 fn lua_sources() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let target = std::env::var("TARGET").expect("TARGET");
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
+        .arg(target)
         .current_dir(&manifest)
         .output()
         .expect("run cargo metadata");
