@@ -95,13 +95,14 @@ static int dostring(lua_State *L, const char *s, const char *name) {
   return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
 }
 
-/* -l [g=]mod: g = require(mod). */
+/* -l [g=]mod: g = require(mod); "-l mod-v2" requires "mod-v2" (require
+** drops the suffix itself) into global "mod". */
 static int dolibrary(lua_State *L, char *globname) {
+  char *suffix = NULL;
   char *modname = strchr(globname, '=');
   if (modname == NULL) {
     modname = globname;
-    char *suffix = strchr(modname, '-'); /* "mod-v2" is required as "mod" */
-    if (suffix) *suffix = '\0';
+    suffix = strchr(modname, *LUA_IGMARK);
   } else {
     *modname = '\0';
     modname++;
@@ -109,7 +110,10 @@ static int dolibrary(lua_State *L, char *globname) {
   lua_getglobal(L, "require");
   lua_pushstring(L, modname);
   int status = docall(L, 1, 1);
-  if (status == LUA_OK) lua_setglobal(L, globname);
+  if (status == LUA_OK) {
+    if (suffix != NULL) *suffix = '\0';
+    lua_setglobal(L, globname);
+  }
   return report(L, status);
 }
 
@@ -240,43 +244,70 @@ static int handle_luainit(lua_State *L) {
   return dostring(L, init, name);
 }
 
+/* Reads a line after the prompt in _PROMPT or _PROMPT2 (or the default);
+** pushes it without its newline. */
+static int pushline(lua_State *L, int firstline) {
+  char buf[4096];
+  const char *prompt = firstline ? "> " : ">> ";
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") != LUA_TNIL) {
+    prompt = luaL_tolstring(L, -1, NULL); /* any value, through __tostring */
+    lua_remove(L, -2);
+  }
+  fputs(prompt, stdout);
+  fflush(stdout);
+  lua_pop(L, 1);
+  if (fgets(buf, sizeof buf, stdin) == NULL) return 0;
+  size_t l = strlen(buf);
+  if (l > 0 && buf[l - 1] == '\n') buf[--l] = '\0';
+  if (firstline && buf[0] == '=') lua_pushfstring(L, "return %s", buf + 1); /* as Lua 5.2 */
+  else lua_pushlstring(L, buf, l);
+  return 1;
+}
+
+static int incomplete(lua_State *L, int status) {
+  if (status == LUA_ERRSYNTAX) {
+    size_t l;
+    const char *msg = lua_tolstring(L, -1, &l);
+    if (l >= 5 && strcmp(msg + l - 5, "<eof>") == 0) return 1; /* message kept */
+  }
+  return 0;
+}
+
+/* Loads a line, first as 'return line' (an expression to print), else as
+** statements, reading more lines while they are incomplete. Leaves the
+** function (or an error) on the stack; -1 at the end of input. */
+static int loadline(lua_State *L) {
+  lua_settop(L, 0);
+  if (!pushline(L, 1)) return -1;
+  size_t l;
+  const char *line = lua_tolstring(L, 1, &l);
+  const char *retline = lua_pushfstring(L, "return %s;", line);
+  int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+  lua_remove(L, -2);
+  if (status == LUA_OK) {
+    lua_remove(L, 1);
+    return status;
+  }
+  lua_pop(L, 1);
+  for (;;) {
+    line = lua_tolstring(L, 1, &l);
+    status = luaL_loadbuffer(L, line, l, "=stdin");
+    if (!incomplete(L, status) || !pushline(L, 0)) break; /* the error is reported */
+    lua_remove(L, -2); /* the incomplete line's message */
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
+    lua_concat(L, 3);
+  }
+  lua_remove(L, 1);
+  return status;
+}
+
 /* The read-eval-print loop (no line editing). */
 static void doREPL(lua_State *L) {
-  char line[4096];
+  int status;
   const char *oldprogname = progname;
   progname = NULL;
-  for (;;) {
-    fputs(lua_gettop(L) ? ">> " : "> ", stdout);
-    fflush(stdout);
-    if (fgets(line, sizeof line, stdin) == NULL) break;
-    size_t len = strlen(line);
-    if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-    if (lua_gettop(L) == 0) lua_pushlstring(L, line, len);
-    else {
-      lua_pushliteral(L, "\n");
-      lua_pushlstring(L, line, len);
-      lua_concat(L, 3);
-    }
-    const char *chunk = lua_tostring(L, 1);
-    /* First as an expression to print, then as a statement. */
-    const char *ret = lua_pushfstring(L, "return %s", chunk);
-    int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
-    lua_remove(L, -2);
-    if (status != LUA_OK) {
-      lua_pop(L, 1);
-      size_t l;
-      chunk = lua_tolstring(L, 1, &l);
-      status = luaL_loadbuffer(L, chunk, l, "=stdin");
-      if (status == LUA_ERRSYNTAX) {
-        size_t ml;
-        const char *msg = lua_tolstring(L, -1, &ml);
-        if (ml >= 5 && strcmp(msg + ml - 5, "<eof>") == 0) { /* incomplete: read more */
-          lua_pop(L, 1);
-          continue;
-        }
-      }
-    }
-    lua_remove(L, 1); /* the source */
+  while ((status = loadline(L)) != -1) {
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) {
       int n = lua_gettop(L);
@@ -288,7 +319,6 @@ static void doREPL(lua_State *L) {
           message(progname, lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
       }
     } else report(L, status);
-    lua_settop(L, 0);
   }
   lua_settop(L, 0);
   fputs("\n", stdout);

@@ -158,7 +158,7 @@ static void trace_table(Mk *m, Table *h) {
         markkey(m, n); /* strings are never weak */
     }
     linkgclist(h, g->ephemeron);
-  } else { /* weak values (keys strong unless 'k') */
+  } else if (!wk) { /* weak values: keys strong */
     for (unsigned int i = 0; i < asize; i++) {
       TValue *o = &h->array[i];
       if (iscollectable(o) && novariant(gcvalue(o)->tt) == LUA_TSTRING) mark(m, gcvalue(o));
@@ -166,13 +166,16 @@ static void trace_table(Mk *m, Table *h) {
     for (n = gnode(h, 0); n < limit; n++) {
       if (isempty(gval(n))) clearkey(n);
       else {
-        if (!wk || (keyiscollectable(n) && novariant(keytt(n)) == LUA_TSTRING)) markkey(m, n);
+        markkey(m, n);
         if (iscollectable(gval(n)) && novariant(gcvalue(gval(n))->tt) == LUA_TSTRING)
           mark(m, gcvalue(gval(n)));
       }
     }
-    if (wk) linkgclist(h, g->allweak);
-    else linkgclist(h, g->weak);
+    linkgclist(h, g->weak);
+  } else { /* all weak: nothing marked here; strings that stay are marked
+           ** when the table is cleared (an entry emptied by its value
+           ** lets a string key die, as in Lua) */
+    linkgclist(h, g->allweak);
   }
 }
 
