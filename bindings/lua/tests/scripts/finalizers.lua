@@ -57,3 +57,20 @@ collectgarbage()
 print("weak value cleared, key kept during __gc:", seen)
 collectgarbage()
 print("key gone after", next(wk) == nil)
+-- Userdata (file handles) with __gc: finalization order and resurrection.
+local ulog = {}
+local saved
+local umt = {__gc = function(u)
+  ulog[#ulog + 1] = io.type(u) or "userdata"
+  if #ulog == 2 then saved = u end -- resurrect the second one finalized
+end}
+for _ = 1, 3 do
+  local f = io.tmpfile()
+  f:close()
+  debug.setmetatable(f, umt) -- a full userdata with our __gc instead of the file one
+end
+collectgarbage()
+print("userdata finalized", #ulog, saved ~= nil)
+saved = nil
+collectgarbage()
+print("resurrected userdata finalized once", #ulog)
