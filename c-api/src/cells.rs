@@ -28,38 +28,23 @@
 //! capability checks; the slot API is the capability-safe path.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{enum_from, fail, get, put, with_guarded, without_heap, Fail, Guarded};
+use crate::ffi::{
+    enum_from, fail, free_boxed, get, put, put_opt, with_guarded, without_heap, Fail, Guard, Handle,
+};
 use crate::heap::{capgc_config_default, capgc_config_t, CapgcMode, CapgcTrigger, MODES, TRIGGERS};
 use gc_core::{CellConfig, CellCycle, CellHeap, CellStats, CellType, CellVm, Marker};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicBool;
 
 /// A cell heap (opaque): the binding profile. One thread at a time, as a
 /// `capgc_heap_t`.
-pub struct capgc_cells_t {
-    busy: AtomicBool,
-    poisoned: AtomicBool,
-    inner: UnsafeCell<Cells>,
-}
+pub struct capgc_cells_t(Guard<Cells>);
 
-// SAFETY: as capgc_heap_t: `busy` makes every access exclusive; the VM
-// pointer inside is the VM's, used only from calls it makes.
-unsafe impl Sync for capgc_cells_t {}
-// SAFETY: as above.
-unsafe impl Send for capgc_cells_t {}
-
-impl Guarded for capgc_cells_t {
+impl Handle for capgc_cells_t {
     type Inner = Cells;
-    fn busy(&self) -> &AtomicBool {
-        &self.busy
-    }
-    fn poisoned(&self) -> &AtomicBool {
-        &self.poisoned
-    }
-    fn inner(&self) -> *mut Cells {
-        self.inner.get()
+    fn guard(&self) -> &Guard<Cells> {
+        &self.0
     }
 }
 
@@ -314,12 +299,7 @@ pub unsafe extern "C" fn capgc_cells_new(
         } else {
             *get(callbacks, "callbacks")?
         };
-        let cells = Box::new(capgc_cells_t {
-            busy: AtomicBool::new(false),
-            poisoned: AtomicBool::new(false),
-            inner: UnsafeCell::new(cells_from(&c, cb)?),
-        });
-        put(out, Box::into_raw(cells))
+        put(out, Guard::boxed(cells_from(&c, cb)?, capgc_cells_t))
     })
 }
 
@@ -331,12 +311,9 @@ pub unsafe extern "C" fn capgc_cells_new(
 /// on it is in progress or follows.
 #[no_mangle]
 pub unsafe extern "C" fn capgc_cells_free(cells: *mut capgc_cells_t) {
-    if cells.is_null() {
-        return;
-    }
-    // SAFETY: the caller's contract: from Box::into_raw, freed once.
-    let c = unsafe { Box::from_raw(cells) };
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(c)));
+    // SAFETY: the caller's contract: null or from capgc_cells_new, freed
+    // once, nothing else in progress.
+    unsafe { free_boxed(cells) }
 }
 
 macro_rules! on_cells {
@@ -413,28 +390,42 @@ pub unsafe extern "C" fn capgc_cell_visit(
     v: *mut capgc_cell_visitor_t,
     p: *const c_void,
 ) -> CapgcStatus {
+    // SAFETY: the caller's contract (as this function's).
+    let r = unsafe { active_marker(v) }.and_then(|m| {
+        // SAFETY: the marker of the callback in progress (active_marker).
+        if unsafe { (*m).mark(p.cast()) } {
+            Ok(())
+        } else {
+            fail(
+                CapgcStatus::CAPGC_E_NOT_A_CELL,
+                format!("{p:p} is not a pointer into a live cell"),
+            )
+        }
+    });
+    crate::ffi::finish(r)
+}
+
+/// The marker of the callback `v` was passed to, while it runs:
+/// `CAPGC_E_NULL_ARGUMENT` for null, `CAPGC_E_WRONG_PHASE` once the
+/// callback has returned.
+///
+/// # Safety
+/// `v` is null or a visitor of a cell heap that is not freed. The pointer
+/// returned is valid until the callback returns, and nothing else uses the
+/// marker meanwhile (it is set by `CVm::visiting`, cleared after).
+unsafe fn active_marker(v: *mut capgc_cell_visitor_t) -> Result<*mut Marker<'static>, Fail> {
     // SAFETY: the caller's contract; shared access to the visitor's Cell.
     let Some(v) = (unsafe { v.as_ref() }) else {
-        return crate::ffi::finish(fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null"));
+        return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null");
     };
-    let m = v.active.get().cast::<Marker<'_>>();
+    let m = v.active.get().cast::<Marker<'static>>();
     if m.is_null() {
-        return crate::ffi::finish(fail(
+        return fail(
             CapgcStatus::CAPGC_E_WRONG_PHASE,
             "visitor used outside the callback it was passed to",
-        ));
+        );
     }
-    // SAFETY: `active` points at the marker of the callback in progress
-    // (set by `CVm::visiting`, cleared when the callback returns), which
-    // nothing else uses while the callback runs.
-    if unsafe { (*m).mark(p.cast()) } {
-        CapgcStatus::CAPGC_OK
-    } else {
-        crate::ffi::finish(fail(
-            CapgcStatus::CAPGC_E_NOT_A_CELL,
-            format!("{p:p} is not a pointer into a live cell"),
-        ))
-    }
+    Ok(m)
 }
 
 /// Whether the cell `p` points into is marked, from inside a callback
@@ -448,20 +439,12 @@ pub unsafe extern "C" fn capgc_cell_visitor_is_marked(
     p: *const c_void,
     out: *mut bool,
 ) -> CapgcStatus {
-    // SAFETY: the caller's contract.
-    let Some(v) = (unsafe { v.as_ref() }) else {
-        return crate::ffi::finish(fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null"));
-    };
-    let m = v.active.get().cast::<Marker<'_>>();
-    if m.is_null() {
-        return crate::ffi::finish(fail(
-            CapgcStatus::CAPGC_E_WRONG_PHASE,
-            "visitor used outside the callback it was passed to",
-        ));
-    }
-    // SAFETY: as in capgc_cell_visit.
-    let marked = unsafe { (*m).is_marked(p.cast()) };
-    crate::ffi::finish(put(out, marked))
+    // SAFETY: the caller's contract (as capgc_cell_visit's).
+    let r = unsafe { active_marker(v) }.and_then(|m| {
+        // SAFETY: the marker of the callback in progress (active_marker).
+        put(out, unsafe { (*m).is_marked(p.cast()) })
+    });
+    crate::ffi::finish(r)
 }
 
 /// Starts a collection: calls `roots`, marks and traces everything
@@ -533,7 +516,7 @@ pub unsafe extern "C" fn capgc_cells_finish(
         let (heap, mut vm) = c.split();
         let cycle = heap.finish(&mut vm)?;
         c.logged(&cycle);
-        if out.is_null() { Ok(()) } else { put(out, cycle_of(&cycle)) }
+        put_opt(out, cycle_of(&cycle))
     })
 }
 
@@ -550,7 +533,7 @@ pub unsafe extern "C" fn capgc_cells_collect(
         let (heap, mut vm) = c.split();
         let cycle = heap.collect(&mut vm)?;
         c.logged(&cycle);
-        if out.is_null() { Ok(()) } else { put(out, cycle_of(&cycle)) }
+        put_opt(out, cycle_of(&cycle))
     })
 }
 
@@ -568,7 +551,7 @@ pub unsafe extern "C" fn capgc_cells_release_all(
     on_cells!(cells, c => {
         let (heap, mut vm) = c.split();
         let n = heap.release_all(&mut vm)?;
-        if out.is_null() { Ok(()) } else { put(out, n) }
+        put_opt(out, n)
     })
 }
 

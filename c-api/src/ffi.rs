@@ -15,6 +15,7 @@
 use crate::error::{set_last_error, status_of, CapgcStatus};
 use crate::heap::{capgc_heap_t, AnyHeap};
 use gc_core::GcError;
+use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -43,29 +44,60 @@ pub(crate) fn finish(r: Result<(), Fail>) -> CapgcStatus {
     }
 }
 
-/// An opaque C handle with the guarantees above: a busy flag, a poison
-/// flag, and the state they guard.
-pub(crate) trait Guarded {
-    /// What the flags guard.
-    type Inner;
+/// The state behind an opaque C handle (`capgc_heap_t`, `capgc_cells_t`)
+/// with the guarantees above: a busy flag, a poison flag, and the state
+/// they guard.
+pub(crate) struct Guard<T> {
     /// A call is in progress.
-    fn busy(&self) -> &AtomicBool;
+    busy: AtomicBool,
     /// An internal failure left it unusable.
-    fn poisoned(&self) -> &AtomicBool;
-    /// The guarded state, reached only while `busy` is held.
-    fn inner(&self) -> *mut Self::Inner;
+    poisoned: AtomicBool,
+    /// Reached only while `busy` is held.
+    inner: UnsafeCell<T>,
 }
 
-impl Guarded for capgc_heap_t {
+// SAFETY: the state is Send, and `busy` makes every access to it
+// exclusive, whichever thread makes it (a second one is refused).
+unsafe impl<T: Send> Sync for Guard<T> {}
+
+impl<T> Guard<T> {
+    /// A boxed handle around `inner`, as the pointer C gets.
+    pub(crate) fn boxed<H>(inner: T, wrap: impl FnOnce(Guard<T>) -> H) -> *mut H {
+        Box::into_raw(Box::new(wrap(Guard {
+            busy: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            inner: UnsafeCell::new(inner),
+        })))
+    }
+}
+
+/// Frees a handle made by [`Guard::boxed`]; null is ignored, and a panic
+/// while dropping its state does not cross the boundary.
+///
+/// # Safety
+/// `h` is null or from `Guard::boxed`, not yet freed, with no call on it
+/// in progress or to follow.
+pub(crate) unsafe fn free_boxed<H>(h: *mut H) {
+    if h.is_null() {
+        return;
+    }
+    // SAFETY: the caller's contract: from Box::into_raw, freed once.
+    let b = unsafe { Box::from_raw(h) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+}
+
+/// A C handle type: the guard inside it.
+pub(crate) trait Handle {
+    /// What the guard holds.
+    type Inner;
+    /// The guard.
+    fn guard(&self) -> &Guard<Self::Inner>;
+}
+
+impl Handle for capgc_heap_t {
     type Inner = AnyHeap;
-    fn busy(&self) -> &AtomicBool {
-        &self.busy
-    }
-    fn poisoned(&self) -> &AtomicBool {
-        &self.poisoned
-    }
-    fn inner(&self) -> *mut AnyHeap {
-        self.inner.get()
+    fn guard(&self) -> &Guard<AnyHeap> {
+        &self.0
     }
 }
 
@@ -79,23 +111,23 @@ pub(crate) fn with_heap(
 
 /// Runs `f` on the state behind the handle `h`, with every guarantee
 /// above.
-pub(crate) fn with_guarded<G: Guarded>(
-    h: *mut G,
-    f: impl FnOnce(&mut G::Inner) -> Result<(), Fail>,
+pub(crate) fn with_guarded<H: Handle>(
+    h: *mut H,
+    f: impl FnOnce(&mut H::Inner) -> Result<(), Fail>,
 ) -> CapgcStatus {
     // SAFETY: the caller's contract (every export's `# Safety`): `h` is
     // null or a handle from its constructor not yet freed. Only shared
     // access is taken here; the state itself is reached through the flag.
-    let Some(h) = (unsafe { h.as_ref() }) else {
+    let Some(h) = (unsafe { h.as_ref() }).map(H::guard) else {
         return finish(fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "heap is null"));
     };
-    if h.busy().swap(true, Ordering::Acquire) {
+    if h.busy.swap(true, Ordering::Acquire) {
         return finish(fail(
             CapgcStatus::CAPGC_E_BUSY,
             "the heap is in use by another call (another thread, or a callback re-entering it)",
         ));
     }
-    let r = if h.poisoned().load(Ordering::Relaxed) {
+    let r = if h.poisoned.load(Ordering::Relaxed) {
         fail(
             CapgcStatus::CAPGC_E_POISONED,
             "the heap is poisoned: an earlier call panicked or a trace callback failed in a collection",
@@ -103,11 +135,11 @@ pub(crate) fn with_guarded<G: Guarded>(
     } else {
         // SAFETY: the busy flag, just taken, makes this the only access to
         // the state until it is released below.
-        let inner = unsafe { &mut *h.inner() };
+        let inner = unsafe { &mut *h.inner.get() };
         match catch_unwind(AssertUnwindSafe(|| f(inner))) {
             Ok(r) => r,
             Err(_) => {
-                h.poisoned().store(true, Ordering::Relaxed);
+                h.poisoned.store(true, Ordering::Relaxed);
                 fail(
                     CapgcStatus::CAPGC_E_INTERNAL,
                     "internal error (a panic was caught); the heap is poisoned",
@@ -116,9 +148,9 @@ pub(crate) fn with_guarded<G: Guarded>(
         }
     };
     if matches!(r, Err(Fail(CapgcStatus::CAPGC_E_POISONED, _))) {
-        h.poisoned().store(true, Ordering::Relaxed);
+        h.poisoned.store(true, Ordering::Relaxed);
     }
-    h.busy().store(false, Ordering::Release);
+    h.busy.store(false, Ordering::Release);
     finish(r)
 }
 
@@ -142,6 +174,15 @@ pub(crate) fn put<T>(out: *mut T, v: T) -> Result<(), Fail> {
     // write of T and aligned.
     unsafe { out.write(v) };
     Ok(())
+}
+
+/// Writes `v` through `out` unless `out` is null (an optional result).
+pub(crate) fn put_opt<T>(out: *mut T, v: T) -> Result<(), Fail> {
+    if out.is_null() {
+        Ok(())
+    } else {
+        put(out, v)
+    }
 }
 
 /// The value behind an in pointer, or a failure on null.

@@ -7,12 +7,10 @@
 //! any path inside it.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{enum_from, fail, ffi, get, put, without_heap, Fail};
+use crate::ffi::{enum_from, fail, ffi, free_boxed, get, put, put_opt, without_heap, Fail, Guard};
 use crate::stats::{capgc_collection_t, collection_of};
 use capability_heap::{CheriV9, Morello, Native, RiscvStd, SoftCheri, P128};
 use gc_core::{Heap, HeapConfig, Plan, ScanStrategy};
-use std::cell::UnsafeCell;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// How references are represented (`capgc_config_t.mode`).
@@ -168,18 +166,7 @@ pub(crate) enum AnyHeap {
 /// A heap (opaque). One thread at a time: a call while another is in
 /// progress on the same heap is refused with `CAPGC_E_BUSY`.
 #[allow(non_camel_case_types)]
-pub struct capgc_heap_t {
-    /// A call is in progress.
-    pub(crate) busy: AtomicBool,
-    /// An internal failure left the heap unusable.
-    pub(crate) poisoned: AtomicBool,
-    /// Reached only while `busy` is held.
-    pub(crate) inner: UnsafeCell<AnyHeap>,
-}
-
-// SAFETY: the heap inside is Send, and `busy` makes every access to it
-// exclusive, whichever thread makes it (a second one is refused).
-unsafe impl Sync for capgc_heap_t {}
+pub struct capgc_heap_t(pub(crate) Guard<AnyHeap>);
 
 pub(crate) const MODES: [CapgcMode; 3] = [
     CapgcMode::CAPGC_MODE_NATIVE,
@@ -271,12 +258,7 @@ pub unsafe extern "C" fn capgc_heap_new(
         } else {
             *get(config, "config")?
         };
-        let heap = Box::new(capgc_heap_t {
-            busy: AtomicBool::new(false),
-            poisoned: AtomicBool::new(false),
-            inner: UnsafeCell::new(heap_from(&c)?),
-        });
-        put(out, Box::into_raw(heap))
+        put(out, Guard::boxed(heap_from(&c)?, capgc_heap_t))
     })
 }
 
@@ -288,13 +270,9 @@ pub unsafe extern "C" fn capgc_heap_new(
 /// other call on it is in progress or follows.
 #[no_mangle]
 pub unsafe extern "C" fn capgc_heap_free(heap: *mut capgc_heap_t) {
-    if heap.is_null() {
-        return;
-    }
-    // SAFETY: the caller's contract: the heap came from Box::into_raw in
-    // capgc_heap_new and is freed once.
-    let h = unsafe { Box::from_raw(heap) };
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
+    // SAFETY: the caller's contract: null or from capgc_heap_new, freed
+    // once, nothing else in progress.
+    unsafe { free_boxed(heap) }
 }
 
 /// The heap's mode (`capgc_mode_t`) into `*mode` and reference-slot size
@@ -339,7 +317,7 @@ pub unsafe extern "C" fn capgc_collect(
 ) -> CapgcStatus {
     ffi!(heap, h => {
         let c = h.collect()?;
-        if out.is_null() { Ok(()) } else { put(out, collection_of(&c)) }
+        put_opt(out, collection_of(&c))
     })
 }
 
@@ -354,6 +332,6 @@ pub unsafe extern "C" fn capgc_collect_minor(
 ) -> CapgcStatus {
     ffi!(heap, h => {
         let c = h.collect_minor()?;
-        if out.is_null() { Ok(()) } else { put(out, collection_of(&c)) }
+        put_opt(out, collection_of(&c))
     })
 }

@@ -3,7 +3,7 @@
 //! a finalizer — there is no resurrection).
 
 use crate::error::CapgcStatus;
-use crate::ffi::{fail, ffi, put};
+use crate::ffi::{fail, ffi, put, put_opt};
 use crate::refs::{capgc_ref_t, export, import};
 use gc_core::{Ephemeron, Finalizer, WeakRef};
 
@@ -145,7 +145,7 @@ pub unsafe extern "C" fn capgc_finalizer_register(
     ffi!(heap, h => {
         let o = import(h, r)?;
         let f = h.register_finalizer(&o, token)?;
-        if out.is_null() { Ok(()) } else { put(out, capgc_finalizer_t { w: f.to_bits() }) }
+        put_opt(out, capgc_finalizer_t { w: f.to_bits() })
     })
 }
 
@@ -187,6 +187,6 @@ pub unsafe extern "C" fn capgc_finalized_take(
             unsafe { tokens.add(i).write(*t) };
         }
         put(count, got.len())?;
-        if pending.is_null() { Ok(()) } else { put(pending, h.finalized_pending()) }
+        put_opt(pending, h.finalized_pending())
     })
 }
