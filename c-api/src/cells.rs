@@ -156,7 +156,6 @@ pub(crate) struct Cells {
     /// Boxed: its address is what callbacks get, stable for the heap's
     /// life.
     visitor: Box<capgc_cell_visitor_t>,
-    log: bool,
 }
 
 /// The C callbacks as a `CellVm`.
@@ -212,22 +211,6 @@ impl Cells {
             },
         )
     }
-
-    fn logged(&self, c: &CellCycle) {
-        if self.log {
-            let s = self.heap.stats();
-            eprintln!(
-                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms",
-                s.collections,
-                c.live_cells,
-                c.live_bytes >> 10,
-                c.freed_cells,
-                c.freed_bytes >> 10,
-                s.bytes_held >> 10,
-                c.pause.as_secs_f64() * 1e3
-            );
-        }
-    }
 }
 
 fn cells_from(c: &capgc_config_t, cb: capgc_cell_callbacks_t) -> Result<Cells, Fail> {
@@ -250,6 +233,7 @@ fn cells_from(c: &capgc_config_t, cb: capgc_cell_callbacks_t) -> Result<Cells, F
         manual,
         initial_size: c.initial_size,
         growth_factor: c.growth_factor,
+        log: c.log != 0 || gc_core::log_from_env(),
     })?;
     Ok(Cells {
         heap,
@@ -258,7 +242,6 @@ fn cells_from(c: &capgc_config_t, cb: capgc_cell_callbacks_t) -> Result<Cells, F
         visitor: Box::new(capgc_cell_visitor_t {
             active: Cell::new(std::ptr::null_mut()),
         }),
-        log: c.log != 0 || gc_core::log_from_env(),
     })
 }
 
@@ -362,14 +345,9 @@ pub unsafe extern "C" fn capgc_cell_alloc(
         if out.is_null() {
             return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
         }
-        let before = c.heap.stats().collections;
         let (heap, mut vm) = c.split();
         let ty = heap.cell_type(type_)?;
         let p = heap.alloc_with(&mut vm, ty, size as u64)?;
-        if c.heap.stats().collections != before {
-            let last = c.heap.stats().last;
-            c.logged(&last);
-        }
         put(out, p.as_ptr().cast())
     })
 }
@@ -515,7 +493,6 @@ pub unsafe extern "C" fn capgc_cells_finish(
     on_cells!(cells, c => {
         let (heap, mut vm) = c.split();
         let cycle = heap.finish(&mut vm)?;
-        c.logged(&cycle);
         put_opt(out, cycle_of(&cycle))
     })
 }
@@ -532,7 +509,6 @@ pub unsafe extern "C" fn capgc_cells_collect(
     on_cells!(cells, c => {
         let (heap, mut vm) = c.split();
         let cycle = heap.collect(&mut vm)?;
-        c.logged(&cycle);
         put_opt(out, cycle_of(&cycle))
     })
 }

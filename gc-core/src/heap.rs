@@ -52,7 +52,7 @@ pub(crate) struct HeapId(u32);
 
 impl HeapId {
     /// An identity no heap has had, unless all are used.
-    fn fresh() -> Result<HeapId, ConfigError> {
+    pub(crate) fn fresh() -> Result<HeapId, ConfigError> {
         NEXT_HEAP
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
             .map(HeapId)

@@ -1,10 +1,10 @@
 //! Marking cells: the mark bits, the gray stack, and [`Marker`], the
 //! visitor a VM's roots and traces report pointers to.
 
-use super::{CellSpace, CellType, CellVm, TypeInfo};
+use super::{CellSpace, CellVm, TypeInfo};
 use crate::mark_bits::SideBitmap;
 use crate::GcError;
-use capability_heap::{Address, RegionError};
+use capability_heap::Address;
 use std::ptr::NonNull;
 
 /// Mark bits and the cells marked but not yet traced.
@@ -20,7 +20,7 @@ pub(super) struct MarkState {
 impl MarkState {
     pub(super) fn new(base: Address, len: u64) -> Result<MarkState, GcError> {
         Ok(MarkState {
-            bits: SideBitmap::new(base, len).map_err(|e: RegionError| GcError::Region(e))?,
+            bits: SideBitmap::new(base, len)?,
             gray: Vec::new(),
             bad: 0,
             first_bad: None,
@@ -56,7 +56,9 @@ impl MarkState {
 
     /// The mark words of a block.
     pub(super) fn words_mut(&mut self, block: Address, len: u64) -> &mut [u64] {
-        self.bits.words_mut(block, len).unwrap_or(&mut [])
+        self.bits
+            .words_mut(block, len)
+            .expect("a block's mark bits")
     }
 
     /// True when any mark bit below `end` is set.
@@ -144,7 +146,7 @@ impl<'a> Marker<'a> {
     /// Traces marked cells until none is left.
     pub(super) fn drain(&mut self, vm: &mut impl CellVm) {
         while let Some(payload) = self.st.gray.pop() {
-            let ty = CellType(self.space.type_at(payload));
+            let ty = self.space.typed(self.space.type_at(payload));
             // SAFETY: a live cell's payload address: inside the mapped
             // region, never 0.
             let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };

@@ -36,14 +36,27 @@
 //! one. Sweeping is a bitmap word at a time; free large runs go back to
 //! the kernel.
 //!
-//! Safety: this profile is for the unchecked modes only. The VM's
-//! pointers are raw addresses the heap cannot check on use; what it does
-//! check is every pointer a trace reports (one that is not into a live
-//! cell is [`GcError::NotACell`] and is never marked), every type, size
-//! and phase. In the checked configuration ([`CellConfig::checked`])
-//! pointers outside the heap are refused too and every collection ends
-//! with [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri
-//! with its own status: the slot API is the capability-safe path.
+//! Safety: this profile is for the unchecked modes only, and of
+//! DESIGN.md's contract it keeps what raw pointers leave checkable. The
+//! VM's pointers are raw addresses the heap cannot check on use (I1, I5,
+//! I6 need tags: not enforced, as in Native). What it does check:
+//! - I3, for what the collector is told: every pointer a trace or root
+//!   reports must be into a live cell of this heap, or it is
+//!   [`GcError::NotACell`] and never marked, so a stale pointer can never
+//!   keep a freed cell's successor alive or be traced as one;
+//! - I2, as far as it can be seen: headers are outside the payload the VM
+//!   is given, and [`CellHeap::verify`] reports a header that no longer
+//!   names a registered type (a VM buffer overflow); such a cell is never
+//!   traced;
+//! - I4 holds for large runs, which go back to the kernel (zero pages) when
+//!   freed; small cells are reused uninitialised, like `malloc`'s, since
+//!   plain memory has no tags to clear;
+//! - every type (another heap's is [`GcError::WrongHeap`]), size and phase.
+//!
+//! In the checked configuration ([`CellConfig::checked`]) pointers outside
+//! the heap are refused too and every collection ends with
+//! [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri with
+//! its own status: the slot API is the capability-safe path.
 
 mod mark;
 #[cfg(test)]
@@ -51,9 +64,10 @@ mod tests;
 
 pub use mark::Marker;
 
+use crate::heap::HeapId;
 use crate::mark_bits::SideBitmap;
 use crate::policy::block::{BlockState, Blocks, BLOCK};
-use crate::policy::marksweep_space::SizeClasses;
+use crate::policy::marksweep_space::{Cursor, SizeClasses};
 use crate::GcError;
 use capability_heap::{Address, TaggedRegion};
 use mark::MarkState;
@@ -83,6 +97,8 @@ pub struct CellConfig {
     pub initial_size: u64,
     /// The next automatic collection at this many times the live bytes.
     pub growth_factor: f64,
+    /// One line per collection on stderr (`[capgc cells] gc #N …`).
+    pub log: bool,
 }
 
 impl Default for CellConfig {
@@ -94,18 +110,22 @@ impl Default for CellConfig {
             manual: true,
             initial_size: 4 << 20,
             growth_factor: 2.0,
+            log: false,
         }
     }
 }
 
-/// A registered cell type (an index into the heap's type table).
+/// A registered cell type: its heap and its number there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CellType(u32);
+pub struct CellType {
+    heap: HeapId,
+    index: u32,
+}
 
 impl CellType {
-    /// The type's number, as the C ABI passes it.
+    /// The type's number in its heap, as the C ABI passes it.
     pub fn index(self) -> u32 {
-        self.0
+        self.index
     }
 }
 
@@ -176,15 +196,10 @@ struct TypeInfo {
     leaf: bool,
 }
 
-/// The unvisited cells `[next, end)` of a class's current block.
-#[derive(Clone, Copy, Default)]
-struct Cursor {
-    next: u64,
-    end: u64,
-}
-
 /// The memory: blocks, size classes, alloc bits.
 pub(crate) struct CellSpace {
+    /// The heap's identity, carried by its types.
+    id: HeapId,
     region: TaggedRegion,
     blocks: Blocks,
     classes: SizeClasses,
@@ -252,6 +267,15 @@ impl CellSpace {
             .map_or(u32::MAX, |w| w as u32)
     }
 
+    /// This heap's type numbered `index`.
+    #[inline]
+    fn typed(&self, index: u32) -> CellType {
+        CellType {
+            heap: self.id,
+            index,
+        }
+    }
+
     /// True when `p` lies in the heap's memory at all.
     #[inline]
     fn in_heap(&self, p: u64) -> bool {
@@ -286,6 +310,7 @@ impl CellHeap {
         let n = classes.count();
         Ok(CellHeap {
             space: CellSpace {
+                id: HeapId::fresh()?,
                 alloc: SideBitmap::new(base, region.len()).map_err(GcError::Region)?,
                 region,
                 blocks,
@@ -318,13 +343,17 @@ impl CellHeap {
             .filter(|&i| i < u32::MAX)
             .ok_or(GcError::InvalidType(crate::TypeError::TooMany))?;
         self.types.push(TypeInfo { leaf });
-        Ok(CellType(id))
+        Ok(self.typed(id))
+    }
+
+    fn typed(&self, index: u32) -> CellType {
+        self.space.typed(index)
     }
 
     /// The type numbered `index`, if registered.
     pub fn cell_type(&self, index: u32) -> Result<CellType, GcError> {
         if (index as usize) < self.types.len() {
-            Ok(CellType(index))
+            Ok(self.typed(index))
         } else {
             Err(GcError::UnknownCellType(index))
         }
@@ -353,29 +382,31 @@ impl CellHeap {
     #[inline]
     pub fn alloc(&mut self, ty: CellType, size: u64) -> Result<NonNull<u8>, GcError> {
         self.require(CellPhase::Idle, "alloc")?;
-        if ty.0 as usize >= self.types.len() {
-            return Err(GcError::UnknownCellType(ty.0));
+        self.space.id.owns(ty.heap)?;
+        if ty.index as usize >= self.types.len() {
+            return Err(GcError::UnknownCellType(ty.index)); // from a smashed header
         }
         let align = self.config.align;
-        let oom = GcError::OutOfMemory {
+        let limit = self.config.limit;
+        let oom = || GcError::OutOfMemory {
             requested: size,
-            limit: self.config.limit,
+            limit,
         };
         let cell = size
             .checked_add(self.space.hdr + align - 1)
-            .filter(|&c| c <= self.config.limit)
-            .ok_or_else(|| oom.clone())?
+            .filter(|&c| c <= limit)
+            .ok_or_else(oom)?
             & !(align - 1);
         let (payload, bytes) = match self.space.classes.class_of(cell) {
             Some(class) => {
-                let p = self.alloc_small(class).ok_or(oom)?;
+                let p = self.alloc_small(class).ok_or_else(oom)?;
                 (p, self.space.classes.size(class))
             }
-            None => (self.alloc_large(cell).ok_or(oom)?, cell),
+            None => (self.alloc_large(cell).ok_or_else(oom)?, cell),
         };
         let sp = &mut self.space;
         sp.region
-            .write::<u64>(Address(payload - sp.hdr), u64::from(ty.0))
+            .write::<u64>(Address(payload - sp.hdr), u64::from(ty.index))
             .map_err(GcError::Cap)?;
         sp.alloc.put(Address(payload), true);
         self.stats.cells += 1;
@@ -468,7 +499,7 @@ impl CellHeap {
             .space
             .cell_of(p as u64)
             .ok_or(GcError::NotACell(p as u64))?;
-        Ok(CellType(self.space.type_at(payload)))
+        Ok(self.typed(self.space.type_at(payload)))
     }
 
     /// The heap's statistics.
@@ -549,6 +580,18 @@ impl CellHeap {
         self.stats.last = cycle;
         let grown = (cycle.live_bytes as f64 * self.config.growth_factor) as u64;
         self.trigger = grown.max(self.config.initial_size);
+        if self.config.log {
+            eprintln!(
+                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms",
+                self.stats.collections,
+                cycle.live_cells,
+                cycle.live_bytes >> 10,
+                cycle.freed_cells,
+                cycle.freed_bytes >> 10,
+                self.stats.bytes_held >> 10,
+                cycle.pause.as_secs_f64() * 1e3
+            );
+        }
         if self.config.checked {
             if let Some(v) = self.verify().into_iter().next() {
                 return Err(GcError::CellHeapCorrupt(v));
@@ -594,7 +637,7 @@ impl CellHeap {
                             let b = u64::from(bits.trailing_zeros());
                             bits &= bits - 1;
                             let payload = word + b * 8;
-                            let ty = CellType(sp.type_at(payload));
+                            let ty = sp.typed(sp.type_at(payload));
                             // SAFETY: a payload address in the mapped region.
                             vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
                         }
@@ -604,7 +647,7 @@ impl CellHeap {
                 BlockState::LargeHead => {
                     let payload = base.get() + sp.hdr;
                     if sp.alloc.get(Address(payload)) && (all || !self.mark.is_marked(payload)) {
-                        let ty = CellType(sp.type_at(payload));
+                        let ty = sp.typed(sp.type_at(payload));
                         // SAFETY: as above.
                         vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
                     }

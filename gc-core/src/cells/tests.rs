@@ -237,7 +237,7 @@ fn pointers_not_into_live_cells_are_errors_and_never_marked() {
 fn bad_types_sizes_and_configs_are_refused() {
     let (mut h, mut vm, _, leaf) = heap(8);
     assert!(matches!(
-        h.alloc(CellType(99), 8),
+        h.alloc(h.space.typed(99), 8),
         Err(GcError::UnknownCellType(99))
     ));
     assert!(h.cell_type(99).is_err());

@@ -91,9 +91,9 @@ impl SizeClasses {
 
 /// The unvisited cells `[next, end)` of a class's current block.
 #[derive(Clone, Copy, Default)]
-struct Cursor {
-    next: u64,
-    end: u64,
+pub(crate) struct Cursor {
+    pub(crate) next: u64,
+    pub(crate) end: u64,
 }
 
 /// What a sweep found.
