@@ -92,6 +92,44 @@ impl HeapConfig {
     /// are reserved lazily, so a large limit costs address space, not
     /// memory.
     pub const MAX_LIMIT: u64 = 1 << 44;
+
+    /// The nursery of the [`HeapConfig::throughput`] preset: 16 MiB.
+    pub const THROUGHPUT_NURSERY: u64 = 16 << 20;
+
+    /// The **latency** preset, the default: Generational with the nursery
+    /// sized to a 1 ms minor-pause goal (at most 4 MiB). Short pauses, at
+    /// the price of more collections and more objects promoted that die
+    /// soon after.
+    ///
+    /// ```
+    /// use gc_core::HeapConfig;
+    /// assert_eq!(HeapConfig::latency().pause_goal.map(|g| g.as_micros()), Some(1000));
+    /// ```
+    pub fn latency() -> HeapConfig {
+        HeapConfig::default()
+    }
+
+    /// The **throughput** preset: Generational with a fixed 16 MiB nursery
+    /// and no pause goal. Fewer minor collections, each copying a smaller
+    /// share of what was allocated (more objects die before it runs); a
+    /// minor pause is then up to what survives of 16 MiB (tens of
+    /// milliseconds in the worst case, binary-trees' large trees), and the
+    /// nursery and its to-space add up to ~32 MiB of resident memory.
+    /// What binary-trees costs under each preset is the benchmark's
+    /// trade-off table (`workloads --presets latency,throughput`).
+    ///
+    /// ```
+    /// use gc_core::{HeapConfig, Plan};
+    /// let c = HeapConfig { limit: 1 << 32, ..HeapConfig::throughput() };
+    /// assert_eq!((c.plan, c.pause_goal, c.nursery_size), (Plan::Generational, None, 16 << 20));
+    /// ```
+    pub fn throughput() -> HeapConfig {
+        HeapConfig {
+            nursery_size: Self::THROUGHPUT_NURSERY,
+            pause_goal: None,
+            ..HeapConfig::default()
+        }
+    }
 }
 
 impl Default for HeapConfig {

@@ -148,6 +148,9 @@ impl<M: RefMode> Heap<M> {
     pub(crate) fn poison(&mut self) {
         self.poisoned = true;
         self.arena.set_stamp(crate::heap::fresh_stamp());
+        // The allocation fast path tests no flag: a closed block sends it
+        // to the slow path, which refuses a poisoned heap.
+        self.arena.close_bump_block();
     }
 
     /// `raw` as a reference of the current epoch.
@@ -203,7 +206,12 @@ impl<M: RefMode> Heap<M> {
                 .arena
                 .object_at(v.address())
                 .ok_or(GcError::NotAnObject)?;
-            let padded = M::payload_layout(h.len()).ok_or(GcError::NotAnObject)?.size;
+            // The padded length: precomputed for a fixed-size type, so the
+            // check is no CRRL/CRAM computation.
+            let padded = match self.types.fast_by_index(h.ty()).and_then(|f| f.fixed) {
+                Some((len, layout)) if len == h.len() => layout.size,
+                _ => M::payload_layout(h.len()).ok_or(GcError::NotAnObject)?.size,
+            };
             if !M::designates(&v.raw, v.address(), padded) || !M::within_object_rights(&v.raw) {
                 return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
                     .err()

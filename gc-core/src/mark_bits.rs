@@ -131,6 +131,18 @@ impl SideBitmap {
         self.words[(off >> (SHIFT + 6)) as usize]
     }
 
+    /// Sets the bit of a new object's payload (the allocation fast path):
+    /// `addr` is an aligned address of the range, so the word index is
+    /// the only test (and an address outside is a no-op, as in `put`).
+    #[inline(always)]
+    pub(crate) fn set_fresh(&mut self, addr: Address) {
+        let bit = addr.get().wrapping_sub(self.base) >> SHIFT;
+        debug_assert!(self.index(addr).is_some());
+        if let Some(w) = self.words.get_mut((bit / 64) as usize) {
+            *w |= 1 << (bit % 64);
+        }
+    }
+
     /// Sets or clears the bit.
     #[inline(always)]
     pub(crate) fn put(&mut self, addr: Address, value: bool) {

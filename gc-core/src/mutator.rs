@@ -15,19 +15,38 @@
 //! [`GcError::StaleReference`]). Objects that must survive are held in
 //! [`crate::Handle`]s, [`crate::Persistent`]s or root regions.
 
-use crate::object::Header;
+use crate::object::{Header, HEADER_SIZE};
 use crate::plan::generational::barrier;
 use crate::types::{ObjectType, ObjectView, TypeId};
 use crate::{GcError, Heap, ObjRef};
-use capability_heap::{PayloadLayout, Perms, RefMode, Scalar};
+use capability_heap::{Address, PayloadLayout, Perms, RefMode, Scalar};
 
 impl<M: RefMode> Heap<M> {
     // ---- allocation -------------------------------------------------------
 
     /// Allocates a fixed-size object (a `Fixed` or `Custom` type), zeroed.
     /// A safepoint: may collect.
+    ///
+    /// The fast path, taken while the copy space's current block has room
+    /// (Generational and SemiSpace, a small type), is a bump of the cursor
+    /// and the header, alloc bit and reference that `init_object` makes,
+    /// with the type's cell and header precomputed at registration; the
+    /// rest (a new block, a collection, the mark-sweep space) is out of
+    /// line.
     #[inline]
     pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        let fast = self.types.fast(ty)?;
+        if let Some(y) = fast.young {
+            if let Some(raw) = self.place_young(y) {
+                return Ok(self.stamped(raw?));
+            }
+        }
+        self.alloc_slow(ty)
+    }
+
+    /// [`Heap::alloc`] past the fast path.
+    #[inline(never)]
+    fn alloc_slow(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
         let (len, layout) = self.types.fast(ty)?.fixed.ok_or(GcError::WrongKind(ty))?;
         self.alloc_in(ty, len, layout, false)
     }
@@ -173,27 +192,46 @@ impl<M: RefMode> Heap<M> {
 
     // ---- reference fields ----------------------------------------------------
 
-    /// Checks that `offset` is a reference slot of `obj`'s type — the same
-    /// rule the tracer follows (`TypeInfo::for_each_slot`). The common
-    /// case, a type whose slots fit a 64-bit map, is a header read and a
-    /// bit test.
+    /// The fast path of the reference-slot check: the address of slot
+    /// `offset` of `obj` when it is an aligned slot among the first 64 of
+    /// the object's type (its bit is set in the type's precomputed map)
+    /// and the object's header and that slot both lie in the region — one
+    /// containment test covers both, then one header load and a bit test.
+    /// `None` sends the caller to the full check ([`Heap::ref_slot`]),
+    /// which gives the precise error or accepts a slot the map does not
+    /// cover.
     ///
     /// `obj` has passed `live`: in checked modes it is a reference of this
     /// epoch, so it designates a live object and its header is read
     /// without the alloc-bit test; in the unchecked modes a stale holder
     /// reads some header of the heap (memory-safe, and not caught there).
     #[inline(always)]
+    fn ref_slot_fast(&self, obj: &ObjRef<M>, offset: u64) -> Option<Address> {
+        let a = obj.address();
+        let i = offset / M::SLOT_SIZE;
+        let region = self.arena.region();
+        let aligned = (offset | a.get()) % M::SLOT_SIZE == 0;
+        // i < 64 bounds the span: no overflow.
+        if !(aligned
+            && i < 64
+            && region.contains(Header::at(a), HEADER_SIZE + offset + M::SLOT_SIZE))
+        {
+            return None;
+        }
+        // SAFETY: the header lies in the region (checked just above).
+        let h = unsafe { Header::read_unchecked(region, a) };
+        (self.types.mask_by_index(h.ty()) >> i & 1 != 0).then(|| a.add(offset))
+    }
+
+    /// Checks that `offset` is a reference slot of `obj`'s type — the same
+    /// rule the tracer follows (`TypeInfo::for_each_slot`).
+    #[inline(never)]
     fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
         let h = Header::read(self.arena.region(), obj.address())?;
         let i = offset / M::SLOT_SIZE;
         if offset % M::SLOT_SIZE == 0 && i < 64 && self.types.mask_by_index(h.ty()) >> i & 1 != 0 {
             return Ok(());
         }
-        self.ref_slot_slow(obj, offset, h)
-    }
-
-    #[inline(never)]
-    fn ref_slot_slow(&self, obj: &ObjRef<M>, offset: u64, h: Header) -> Result<(), GcError> {
         let ty = self.types.id(h.ty());
         let info = self.types.by_index(h.ty()).ok_or(GcError::NotAnObject)?;
         let view = ObjectView {
@@ -210,17 +248,46 @@ impl<M: RefMode> Heap<M> {
 
     /// Loads the reference in slot `offset` of `obj` (null if none). The
     /// offset must be a reference slot of the object's type.
+    ///
+    /// In the unchecked modes the fast path is the slot check and a plain
+    /// load; in `SoftCheri` the load is checked through `obj`'s
+    /// capability as well.
     #[inline]
     pub fn get_ref(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
+        if !M::CHECKED && !obj.is_null() {
+            if let Some(slot) = self.ref_slot_fast(obj, offset) {
+                // SAFETY: the slot is aligned and inside the region, which
+                // this mode mapped (ref_slot_fast checked both).
+                let raw = unsafe { M::read_slot(self.arena.region(), slot) };
+                return Ok(self.stamped(raw));
+            }
+        }
+        self.get_ref_checked(obj, offset)
+    }
+
+    /// [`Heap::get_ref`] in full: the checked modes, and every refusal.
+    #[inline(never)]
+    fn get_ref_checked(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
         self.live(obj)?;
-        let raw = M::load_ref(self.arena.region(), &obj.raw, offset)?;
-        self.ref_slot(obj, offset)?;
+        let region = self.arena.region();
+        let raw = match self.ref_slot_fast(obj, offset) {
+            Some(_) => M::load_ref(region, &obj.raw, offset)?,
+            None => {
+                let raw = M::load_ref(region, &obj.raw, offset)?;
+                self.ref_slot(obj, offset)?;
+                raw
+            }
+        };
         Ok(self.stamped(raw))
     }
 
     /// Stores `value` (or null) in reference slot `offset` of `obj`. The
     /// offset must be a reference slot of the object's type, and in checked
     /// modes `value` must designate exactly a live object.
+    ///
+    /// The generational barrier follows the store: a block-state test of
+    /// the value, then of the holder, and a push onto the remembered set
+    /// only for an old-to-young store (I9).
     #[inline]
     pub fn set_ref(
         &mut self,
@@ -228,14 +295,47 @@ impl<M: RefMode> Heap<M> {
         offset: u64,
         value: &ObjRef<M>,
     ) -> Result<(), GcError> {
+        // Unchecked modes: `live(obj)` is a null test and `storable(value)`
+        // the poison test, so the fast path is the slot check, the store
+        // and the barrier.
+        if !M::CHECKED && !obj.is_null() && !self.poisoned {
+            if let Some(slot) = self.ref_slot_fast(obj, offset) {
+                // SAFETY: the slot is aligned and inside the region, which
+                // this mode mapped (ref_slot_fast checked both); plain
+                // memory has no tags to clear.
+                unsafe { M::write_slot(self.arena.region_mut(), slot, &value.raw) };
+                self.barrier(obj, offset, value);
+                return Ok(());
+            }
+        }
+        self.set_ref_checked(obj, offset, value)
+    }
+
+    /// [`Heap::set_ref`] in full: the checked modes, and every refusal.
+    #[inline(never)]
+    fn set_ref_checked(
+        &mut self,
+        obj: &ObjRef<M>,
+        offset: u64,
+        value: &ObjRef<M>,
+    ) -> Result<(), GcError> {
         self.live(obj)?;
         self.storable(value)?;
-        self.ref_slot(obj, offset)?;
+        if self.ref_slot_fast(obj, offset).is_none() {
+            self.ref_slot(obj, offset)?;
+        }
         M::store_ref(self.arena.region_mut(), &obj.raw, offset, &value.raw)?;
+        self.barrier(obj, offset, value);
+        Ok(())
+    }
+
+    /// The generational write barrier after a store of `value` in slot
+    /// `offset` of `obj` (I9).
+    #[inline(always)]
+    fn barrier(&mut self, obj: &ObjRef<M>, offset: u64, value: &ObjRef<M>) {
         if self.constraints.barrier && !value.is_null() {
             barrier::post_write(&mut self.arena, obj.address(), offset, value.address());
         }
-        Ok(())
     }
 
     /// The same reference with its permissions narrowed to `keep` (a

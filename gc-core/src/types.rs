@@ -27,6 +27,7 @@
 
 use crate::error::TypeError;
 use crate::heap::HeapId;
+use crate::object::Header;
 use crate::{GcError, Heap};
 use capability_heap::{Address, PayloadLayout, RefMode, Scalar, TaggedRegion};
 use core::fmt;
@@ -295,6 +296,20 @@ pub(crate) struct TypeFast {
     /// The payload length of a fixed-size type, and its layout in the
     /// heap's mode; `None` for arrays.
     pub(crate) fixed: Option<(u64, PayloadLayout)>,
+    /// The bump allocation of a fixed-size type small enough for the copy
+    /// space; `None` for arrays and large types.
+    pub(crate) young: Option<YoungCell>,
+}
+
+/// A fixed-size type's copy-space allocation, precomputed at registration
+/// so the allocation fast path is a bump, one header store, an alloc bit
+/// and a derivation: the header every object of the type starts with, the
+/// cell it takes and the padded payload its reference is bounded to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct YoungCell {
+    pub(crate) header: Header,
+    pub(crate) cell: u64,
+    pub(crate) padded: u64,
 }
 
 /// The types of one heap.
@@ -328,11 +343,19 @@ impl Types {
             Some(len) => Some((len, M::payload_layout(len).ok_or(TypeError::TooLarge(len))?)),
             None => None,
         };
+        let young = fixed.and_then(|(len, layout)| {
+            crate::policy::young_cell::<M>(layout).map(|cell| YoungCell {
+                header: Header::new(index, len, false),
+                cell,
+                padded: layout.size,
+            })
+        });
         self.masks.push(info.ref_mask.unwrap_or(0));
         self.fast.push(TypeFast {
             mask: info.ref_mask.unwrap_or(0),
             mapped: info.ref_mask.is_some(),
             fixed,
+            young,
         });
         self.infos.push(info);
         Ok(TypeId {

@@ -15,9 +15,12 @@
 //! ```
 
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
-use capgc_benches::workloads::{binary_trees, gcbench, BinaryTrees, GcBenchParams};
+use capgc_benches::workloads::{
+    binary_trees, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
+};
 use gc_core::{CollectionKind, Heap, HeapConfig, Plan, ScanStrategy};
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MODES: [&str; 4] = [
@@ -45,6 +48,7 @@ struct Run {
     copied_mib: f64,
     rss_mib: f64,
     nursery_kib: f64,
+    wall_ms: f64,
 }
 
 fn peak_rss_mib() -> f64 {
@@ -56,32 +60,45 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// How the child configures its heap: the latency preset (the default),
+/// the throughput preset, or a fixed nursery of so many KiB.
+fn config_for(plan: Plan, scan: ScanStrategy, nursery: &str) -> HeapConfig {
+    let base = match nursery {
+        "throughput" => HeapConfig::throughput(),
+        _ => HeapConfig::latency(),
+    };
+    let fixed = nursery.parse::<u64>().ok().map(|k| k << 10);
+    HeapConfig {
+        plan,
+        nursery_size: fixed.unwrap_or(base.nursery_size),
+        // A nursery size given on the command line is fixed.
+        pause_goal: if fixed.is_some() {
+            None
+        } else {
+            base.pause_goal
+        },
+        limit: 8 << 30,
+        scan,
+        log: gc_core::log_from_env(),
+        ..base
+    }
+}
+
 fn child<M: RefMode>(
     plan: Plan,
     scan: ScanStrategy,
     workload: &str,
     n: u32,
-    nursery: Option<u64>,
+    nursery: &str,
 ) -> Result<String, String> {
-    let defaults = HeapConfig::default();
-    let cfg = HeapConfig {
-        plan,
-        nursery_size: nursery.unwrap_or(defaults.nursery_size),
-        // A nursery size given on the command line is fixed.
-        pause_goal: if nursery.is_some() {
-            None
-        } else {
-            defaults.pause_goal
-        },
-        limit: 8 << 30,
-        scan,
-        log: gc_core::log_from_env(),
-        ..defaults
-    };
+    let cfg = config_for(plan, scan, nursery);
     let mut h = Heap::<M>::new(cfg).map_err(|e| e.to_string())?;
     let start = Instant::now();
     if workload == "gcbench" {
-        gcbench(&mut h, GcBenchParams::default()).map_err(|e| e.to_string())?;
+        let got = gcbench(&mut h, GcBenchParams::default()).map_err(|e| e.to_string())?;
+        if got.trees != gcbench_expected(GcBenchParams::default()) {
+            return Err(format!("wrong GCBench result: {got:?}"));
+        }
     } else {
         let got = binary_trees(&mut h, n).map_err(|e| e.to_string())?;
         if got != BinaryTrees::expected(n) {
@@ -112,10 +129,7 @@ fn run_child(args: &[String]) -> ! {
     let mode = args[1].as_str();
     let workload = args[2].as_str();
     let n: u32 = args[3].parse().unwrap_or(16);
-    let nursery = args
-        .get(4)
-        .and_then(|k| k.parse::<u64>().ok())
-        .map(|k| k << 10);
+    let nursery = args.get(4).map_or("", String::as_str);
     let r = match mode {
         "native" => child::<Native>(plan, ScanStrategy::TypeMap, workload, n, nursery),
         "p128" => child::<P128>(plan, ScanStrategy::TypeMap, workload, n, nursery),
@@ -160,6 +174,13 @@ fn parse_run(line: &str) -> Run {
     r
 }
 
+/// The median and range of a column, formatted: `median (min–max)`.
+fn spread(runs: &[Run], f: impl Fn(&Run) -> f64) -> String {
+    let lo = runs.iter().map(&f).fold(f64::MAX, f64::min);
+    let hi = runs.iter().map(&f).fold(0.0, f64::max);
+    format!("{:.0} ({lo:.0}–{hi:.0})", median(runs, f))
+}
+
 fn median(runs: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
     let mut v: Vec<f64> = runs.iter().map(f).collect();
     v.sort_by(f64::total_cmp);
@@ -181,6 +202,110 @@ fn memcpy_gbps() -> f64 {
     n as f64 / best / 1e9
 }
 
+/// One column of the comparison: a CapGC configuration or a C peer.
+#[derive(Clone)]
+enum Entry {
+    Capgc {
+        plan: Plan,
+        mode: &'static str,
+        /// "latency", "throughput" or a fixed nursery in KiB (Generational).
+        nursery: String,
+    },
+    Peer {
+        name: &'static str,
+        exe: PathBuf,
+    },
+}
+
+impl Entry {
+    fn plan_label(&self) -> String {
+        match self {
+            Entry::Capgc { plan, nursery, .. } if *plan == Plan::Generational => {
+                if nursery.parse::<u64>().is_ok() {
+                    format!("generational ({nursery} KiB)")
+                } else {
+                    format!("generational ({nursery})")
+                }
+            }
+            Entry::Capgc { plan, .. } => plan.name().to_string(),
+            Entry::Peer { name, .. } => format!("C peer: {name}"),
+        }
+    }
+
+    fn mode_label(&self) -> &str {
+        match self {
+            Entry::Capgc { mode, .. } => mode,
+            Entry::Peer { .. } => "native (C)",
+        }
+    }
+}
+
+/// What a C peer must print: the checksums the Rust workload asserts.
+fn peer_expected(workload: &str, n: u32) -> String {
+    if workload == "gcbench" {
+        let p = GcBenchParams::default();
+        let mut s: String = gcbench_expected(p)
+            .iter()
+            .map(|(d, t)| format!("depth {d}: {t} trees\n"))
+            .collect();
+        s += &format!(
+            "long lived tree: {} nodes\narray[1000] = {:.10}\n",
+            (1u64 << (p.long_lived_depth + 1)) - 1,
+            1.0 / 1000.0
+        );
+        return s;
+    }
+    let e = BinaryTrees::expected(n);
+    let max = n.max(6);
+    let mut s = format!("stretch tree of depth {}\t check: {}\n", max + 1, e.stretch);
+    for (it, d, check) in &e.rounds {
+        s += &format!("{it}\t trees of depth {d}\t check: {check}\n");
+    }
+    s + &format!("long lived tree of depth {max}\t check: {}\n", e.long_lived)
+}
+
+/// Runs `cmd` to completion (its stderr passes through): its stdout, whole-process wall time (ms) and
+/// peak RSS (MiB, from `wait4`).
+fn run_measured(mut cmd: Command) -> Result<(String, f64, f64), String> {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut out)
+        .map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own child, not yet waited for (std's handle
+    // is dropped without waiting); status and usage are valid out
+    // pointers for the call's duration.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64() * 1e3;
+    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!(
+            "failed (wait status {status}; its stderr is above)"
+        ));
+    }
+    Ok((out, wall, usage.ru_maxrss as f64 / 1024.0))
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] \
+         [--modes native,p128,softcheri-morello,softcheri-morello/tags] [--presets latency,throughput] \
+         [--nursery-kib K] [--no-peers]"
+    );
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -189,8 +314,9 @@ fn main() {
     let mut rounds = 3;
     let mut workload = ("binary-trees".to_string(), 16u32);
     let mut plans: Vec<Plan> = Plan::ALL.to_vec();
-    let mut modes: Vec<&str> = MODES.to_vec();
-    let mut nursery_kib = String::new();
+    let mut modes: Vec<&'static str> = MODES.to_vec();
+    let mut presets: Vec<String> = vec!["latency".into(), "throughput".into()];
+    let mut peers = true;
     let mut i = 0;
     while i < args.len() {
         let next = args.get(i + 1).cloned().unwrap_or_default();
@@ -212,8 +338,19 @@ fn main() {
                 plans = next.split(',').filter_map(plan_named).collect();
                 i += 1;
             }
+            "--presets" => {
+                presets = next
+                    .split(',')
+                    .filter(|p| ["latency", "throughput"].contains(p))
+                    .map(str::to_string)
+                    .collect();
+                i += 1;
+            }
             "--nursery-kib" => {
-                nursery_kib = next.clone();
+                if next.parse::<u64>().is_err() {
+                    usage();
+                }
+                presets = vec![next.clone()];
                 i += 1;
             }
             "--modes" => {
@@ -223,17 +360,13 @@ fn main() {
                     .collect();
                 i += 1;
             }
-            other => {
-                eprintln!(
-                    "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] [--modes native,p128,softcheri-morello,softcheri-morello/tags] [--nursery-kib K]  (got {other:?})"
-                );
-                std::process::exit(2);
-            }
+            "--no-peers" => peers = false,
+            _ => usage(),
         }
         i += 1;
     }
-    if plans.is_empty() || modes.is_empty() {
-        eprintln!("no plan or mode selected");
+    if plans.is_empty() || modes.is_empty() || presets.is_empty() {
+        eprintln!("no plan, mode or preset selected");
         std::process::exit(2);
     }
     let exe = std::env::current_exe().expect("own path");
@@ -242,109 +375,215 @@ fn main() {
     } else {
         format!("binary-trees {}", workload.1)
     };
-    let nursery = if nursery_kib.is_empty() {
-        let d = HeapConfig::default();
-        match d.pause_goal {
-            Some(g) => format!(
-                "sized to a {:.1} ms pause goal, at most {} KiB (final size in the last column)",
-                g.as_secs_f64() * 1e3,
-                d.nursery_size >> 10
-            ),
-            None => format!("{} KiB (default)", d.nursery_size >> 10),
+
+    let mut entries = Vec::new();
+    for plan in &plans {
+        let nurseries: Vec<String> = if *plan == Plan::Generational {
+            presets.clone()
+        } else {
+            vec![String::new()]
+        };
+        for nursery in nurseries {
+            for mode in &modes {
+                entries.push(Entry::Capgc {
+                    plan: *plan,
+                    mode,
+                    nursery: nursery.clone(),
+                });
+            }
         }
+    }
+    let peer_dir = PathBuf::from(env!("CAPGC_PEERS_DIR"));
+    let stem = if workload.0 == "gcbench" {
+        "gcbench"
     } else {
-        format!("{nursery_kib} KiB")
+        "binary_trees"
     };
+    let mut missing = Vec::new();
+    if peers {
+        for name in ["malloc", "bdwgc"] {
+            let path = peer_dir.join(format!("{stem}-{name}"));
+            if path.exists() {
+                entries.push(Entry::Peer { name, exe: path });
+            } else {
+                missing.push(name);
+            }
+        }
+    }
+    let d = HeapConfig::latency();
     println!(
-        "workload: {label}, {rounds} interleaved rounds, one process per run, medians; nursery {nursery}\n"
+        "workload: {label}, {rounds} interleaved rounds (A B C … A B C …), one process per run, medians (min–max)\n\
+         presets: latency = nursery sized to a {:.1} ms pause goal, at most {} KiB (final size in the last column); \
+         throughput = fixed {} KiB nursery\n",
+        d.pause_goal.map_or(0.0, |g| g.as_secs_f64() * 1e3),
+        d.nursery_size >> 10,
+        HeapConfig::THROUGHPUT_NURSERY >> 10,
     );
-    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); plans.len() * modes.len()];
+    if !missing.is_empty() {
+        println!(
+            "C peers not built (no C compiler or no bdwgc when this binary was built): {}\n",
+            missing.join(", ")
+        );
+    }
+
+    let expected = peer_expected(&workload.0, workload.1);
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); entries.len()];
     for _ in 0..rounds {
-        for (pi, plan) in plans.iter().enumerate() {
-            for (mi, mode) in modes.iter().enumerate() {
-                let out = Command::new(&exe)
-                    .args([
+        for (ei, e) in entries.iter().enumerate() {
+            let mut cmd;
+            match e {
+                Entry::Capgc {
+                    plan,
+                    mode,
+                    nursery,
+                } => {
+                    cmd = Command::new(&exe);
+                    cmd.args([
                         "--child",
                         plan.name(),
                         mode,
                         &workload.0,
                         &workload.1.to_string(),
-                        &nursery_kib,
-                    ])
-                    .output()
-                    .expect("spawn child");
-                if !out.status.success() {
-                    eprintln!(
-                        "{} {mode}: {}",
-                        plan.name(),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                        nursery,
+                    ]);
+                }
+                Entry::Peer { exe, .. } => {
+                    cmd = Command::new(exe);
+                    if workload.0 != "gcbench" {
+                        cmd.arg(workload.1.to_string());
+                    }
+                }
+            }
+            let (out, wall, rss) = match run_measured(cmd) {
+                Ok(r) => r,
+                Err(err) => {
+                    eprintln!("{} {}: {err}", e.plan_label(), e.mode_label());
                     std::process::exit(1);
                 }
-                let line = String::from_utf8_lossy(&out.stdout);
-                runs[pi * modes.len() + mi].push(parse_run(line.trim()));
-            }
+            };
+            let mut r = match e {
+                Entry::Capgc { .. } => parse_run(out.trim()),
+                Entry::Peer { name, .. } => {
+                    if out != expected {
+                        eprintln!("C peer {name} printed wrong checksums:\n{out}");
+                        std::process::exit(1);
+                    }
+                    Run::default()
+                }
+            };
+            r.wall_ms = wall;
+            r.rss_mib = rss;
+            runs[ei].push(r);
         }
     }
-    println!("| plan | mode | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB | nursery KiB |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (pi, plan) in plans.iter().enumerate() {
-        for (mi, mode) in modes.iter().enumerate() {
-            let r = &runs[pi * modes.len() + mi];
-            let gc = median(r, |x| x.gc_ms);
-            let copied = median(r, |x| x.copied_mib);
-            let rate = if gc > 0.0 {
-                copied * 1.048_576 / gc
-            } else {
-                0.0
-            };
+
+    println!("| plan | mode | wall ms | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB | nursery KiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (ei, e) in entries.iter().enumerate() {
+        let r = &runs[ei];
+        let wall = spread(r, |x| x.wall_ms);
+        if let Entry::Peer { .. } = e {
             println!(
-                "| {} | {mode} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} |",
-                plan.name(),
-                median(r, |x| x.total_ms),
-                gc,
-                median(r, |x| x.p50_ms),
-                median(r, |x| x.p99_ms),
-                median(r, |x| x.max_ms),
-                median(r, |x| x.minor_p99_ms),
-                median(r, |x| x.collections),
-                copied,
-                rate,
-                median(r, |x| x.rss_mib),
-                median(r, |x| x.nursery_kib),
+                "| {} | {} | {wall} | | | | | | | | | | {:.0} | |",
+                e.plan_label(),
+                e.mode_label(),
+                median(r, |x| x.rss_mib)
             );
+            continue;
         }
+        let gc = median(r, |x| x.gc_ms);
+        let copied = median(r, |x| x.copied_mib);
+        let rate = if gc > 0.0 {
+            copied * 1.048_576 / gc
+        } else {
+            0.0
+        };
+        println!(
+            "| {} | {} | {wall} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} |",
+            e.plan_label(),
+            e.mode_label(),
+            median(r, |x| x.total_ms),
+            gc,
+            median(r, |x| x.p50_ms),
+            median(r, |x| x.p99_ms),
+            median(r, |x| x.max_ms),
+            median(r, |x| x.minor_p99_ms),
+            median(r, |x| x.collections),
+            copied,
+            rate,
+            median(r, |x| x.rss_mib),
+            median(r, |x| x.nursery_kib),
+        );
     }
     println!();
-    let total = |pi: usize, mode: &str| {
-        modes
-            .iter()
-            .position(|m| *m == mode)
-            .map(|mi| median(&runs[pi * modes.len() + mi], |x| x.total_ms))
+
+    // Ratios per (plan, preset): the modes against Native.
+    let find = |plan: Plan, nursery: &str, mode: &str| {
+        entries.iter().position(|e| {
+            matches!(e, Entry::Capgc { plan: p, mode: m, nursery: n }
+                if *p == plan && *m == mode && n == nursery)
+        })
     };
-    for (pi, plan) in plans.iter().enumerate() {
-        if let (Some(n), Some(p), Some(c)) = (
-            total(pi, "native"),
-            total(pi, "p128"),
-            total(pi, "softcheri-morello"),
-        ) {
+    for (ei, e) in entries.iter().enumerate() {
+        let Entry::Capgc {
+            plan,
+            mode: "native",
+            nursery,
+        } = e
+        else {
+            continue;
+        };
+        let n = median(&runs[ei], |x| x.wall_ms);
+        let ratio =
+            |mode: &str| find(*plan, nursery, mode).map(|j| median(&runs[j], |x| x.wall_ms) / n);
+        if let (Some(p), Some(c)) = (ratio("p128"), ratio("softcheri-morello")) {
             println!(
-                "{}: Native : P128 : SoftCheri = 1 : {:.2} : {:.2}   (wide pointers {:.2}x, software checks {:.2}x)",
-                plan.name(),
-                p / n,
-                c / n,
-                p / n,
+                "{}: Native : P128 : SoftCheri = 1 : {p:.2} : {c:.2}   (wide pointers {p:.2}x, software checks {:.2}x; wall time)",
+                e.plan_label(),
                 c / p
             );
         }
     }
-    let all_native: Vec<(Plan, f64)> = plans
+    // Every CapGC configuration against the C peers, wall time and peak RSS.
+    let peer = |name: &str| {
+        entries
+            .iter()
+            .position(|e| matches!(e, Entry::Peer { name: n, .. } if *n == name))
+    };
+    for name in ["bdwgc", "malloc"] {
+        let Some(pi) = peer(name) else { continue };
+        println!("\nvs {name} (ratio of medians of wall time; peak RSS):");
+        let pw = median(&runs[pi], |x| x.wall_ms);
+        let pr = median(&runs[pi], |x| x.rss_mib);
+        for (ei, e) in entries.iter().enumerate() {
+            if let Entry::Capgc { .. } = e {
+                let w = &runs[ei];
+                let lo = w.iter().map(|x| x.wall_ms).fold(f64::MAX, f64::min) / pw;
+                let hi = w.iter().map(|x| x.wall_ms).fold(0.0, f64::max) / pw;
+                println!(
+                    "  {} {}: {:.2}x ({lo:.2}–{hi:.2}), RSS {:.2}x",
+                    e.plan_label(),
+                    e.mode_label(),
+                    median(w, |x| x.wall_ms) / pw,
+                    median(w, |x| x.rss_mib) / pr
+                );
+            }
+        }
+    }
+    if let (Some(b), Some(m)) = (peer("bdwgc"), peer("malloc")) {
+        println!(
+            "\nbdwgc vs malloc: {:.2}x",
+            median(&runs[b], |x| x.wall_ms) / median(&runs[m], |x| x.wall_ms)
+        );
+    }
+    let best = entries
         .iter()
         .enumerate()
-        .filter_map(|(pi, p)| total(pi, "native").map(|t| (*p, t)))
-        .collect();
-    if let Some((best, t)) = all_native.iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
-        println!("fastest plan in Native: {} ({t:.0} ms)", best.name());
+        .filter(|(_, e)| e.mode_label() == "native" && matches!(e, Entry::Capgc { .. }))
+        .map(|(i, e)| (e.plan_label(), median(&runs[i], |x| x.wall_ms)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((best, t)) = best {
+        println!("fastest configuration in Native: {best} ({t:.0} ms wall)");
     }
     println!("memcpy bandwidth: {:.2} GB/s (copy GB/s above is bytes copied / GC time, tracing included)", memcpy_gbps());
 }

@@ -510,6 +510,34 @@ impl TaggedRegion {
         Ok(unsafe { self.read_raw(addr) })
     }
 
+    /// Reads a scalar with no region check: the owner's read on a hot path
+    /// that checked the range itself (a collector checking an object's
+    /// header and one of its slots with one containment test). Never
+    /// yields a tag.
+    ///
+    /// # Safety
+    /// `[addr, addr + size_of::<T>())` must lie inside the region.
+    #[inline(always)]
+    pub unsafe fn read_unchecked<T: Scalar>(&self, addr: Address) -> T {
+        // SAFETY: the caller's contract is read_raw's.
+        unsafe { self.read_raw(addr) }
+    }
+
+    /// Writes a scalar with no region check and without touching the
+    /// tags: the owner's write into memory it knows holds none (a fresh
+    /// cell's header).
+    ///
+    /// # Safety
+    /// `[addr, addr + size_of::<T>())` must lie inside the region and, in
+    /// capability memory, no granule it touches may be tagged: data left
+    /// under a set tag is a forgery.
+    #[inline(always)]
+    pub unsafe fn write_unchecked<T: Scalar>(&mut self, addr: Address, value: T) {
+        debug_assert!(self.count_tags(addr, T::SIZE) == 0 || !self.caps);
+        // SAFETY: the caller's contract is write_untracked's.
+        unsafe { self.write_untracked(addr, value) }
+    }
+
     /// Writes a scalar if it fits in the region, clearing the tags it
     /// overwrites in capability memory (I6).
     #[inline(always)]

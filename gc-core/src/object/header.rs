@@ -43,6 +43,29 @@ impl Header {
         region.read::<u128>(Self::at(payload)).map(Header)
     }
 
+    /// The header before `payload`, with no region check.
+    ///
+    /// # Safety
+    /// `[payload - HEADER_SIZE, payload)` must lie inside `region`.
+    #[inline(always)]
+    pub(crate) unsafe fn read_unchecked(region: &TaggedRegion, payload: Address) -> Header {
+        // SAFETY: the caller's contract.
+        Header(unsafe { region.read_unchecked::<u128>(Self::at(payload)) })
+    }
+
+    /// Writes this header before `payload` into fresh memory, with no
+    /// region check and no tag clearing.
+    ///
+    /// # Safety
+    /// `[payload - HEADER_SIZE, payload)` must lie inside `region` and, in
+    /// capability memory, hold no tag (a cell of a block zeroed and
+    /// untagged when it was handed out, not written since).
+    #[inline(always)]
+    pub(crate) unsafe fn write_fresh(self, region: &mut TaggedRegion, payload: Address) {
+        // SAFETY: the caller's contract.
+        unsafe { region.write_unchecked::<u128>(Self::at(payload), self.0) }
+    }
+
     /// Writes this header before `payload`.
     #[inline(always)]
     pub(crate) fn write(self, region: &mut TaggedRegion, payload: Address) -> Result<(), CapFault> {

@@ -22,10 +22,10 @@ use crate::policy::marksweep_space::SweepResult;
 use crate::policy::Arena;
 use crate::roots::Roots;
 use crate::stats::{log_line, CollectionKind, CollectionStats};
-use crate::types::Types;
+use crate::types::{Types, YoungCell};
 use crate::weak::WeakTables;
 use crate::{GcError, Heap};
-use capability_heap::{Address, PayloadLayout, RefMode};
+use capability_heap::{Address, CapFault, PayloadLayout, RefMode};
 use generational::Generational;
 use std::time::Instant;
 
@@ -251,6 +251,27 @@ impl<M: RefMode> Heap<M> {
         } else {
             self.place_mature(layout)
         }
+    }
+
+    /// The allocation fast path ([`Heap::alloc`]): a new object of a
+    /// type's precomputed young cell in the nursery's current block
+    /// (Generational). `None` sends the caller to the slow path, which
+    /// takes a block or collects (and refuses a poisoned heap: poisoning
+    /// closes the block). SemiSpace, whose pacing decides per object, takes
+    /// the slow path.
+    #[inline(always)]
+    pub(crate) fn place_young(&mut self, y: YoungCell) -> Option<Result<M::Ref, CapFault>> {
+        if !self.constraints.nursery {
+            return None;
+        }
+        debug_assert!(!self.poisoned);
+        let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
+        let totals = &mut self.stats.totals;
+        totals.objects_allocated += 1;
+        totals.caps_derived += u64::from(M::CHECKED);
+        totals.bytes_in_use += y.cell;
+        totals.bytes_allocated += y.cell;
+        Some(raw)
     }
 
     /// A cell in the copy space (nursery or semispace).

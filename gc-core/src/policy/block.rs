@@ -183,7 +183,9 @@ impl Blocks {
     /// True when `addr` lies in a copy-space block.
     #[inline(always)]
     pub(crate) fn is_copy(&self, addr: Address) -> bool {
-        self.index_of(addr).is_some_and(|i| self.state[i] == COPY)
+        // `state` has `count` entries: its own bounds test is the range test.
+        let i = (addr.get().wrapping_sub(self.base) / BLOCK) as usize;
+        self.state.get(i) == Some(&COPY)
     }
 
     /// One free block, in state `s`.

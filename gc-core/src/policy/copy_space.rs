@@ -22,6 +22,20 @@ use super::block::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
 use crate::object::HEADER_SIZE;
 use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
+/// Bytes a cell for `layout` takes with cells aligned to `align` (a power
+/// of two, 8 or 16: a mask, not a division).
+#[inline(always)]
+pub(crate) fn cell_size(align: u64, layout: PayloadLayout) -> u64 {
+    (HEADER_SIZE + layout.size + align - 1) & !(align - 1)
+}
+
+/// True when objects of `layout` are allocated in a copy space of cells
+/// aligned to `align` (small enough and no more aligned than a cell).
+#[inline(always)]
+pub(crate) fn fits(align: u64, layout: PayloadLayout) -> bool {
+    layout.align <= align && layout.size <= MAX_SMALL_CELL - HEADER_SIZE
+}
+
 /// A bump-allocated space of blocks.
 pub(crate) struct CopySpace {
     /// Blocks allocated into since the last evacuation.
@@ -68,15 +82,33 @@ impl CopySpace {
     /// Bytes a cell for `layout` takes.
     #[inline(always)]
     pub(crate) fn cell_size(&self, layout: PayloadLayout) -> u64 {
-        // align is a power of two (8 or 16): a mask, not a division.
-        (HEADER_SIZE + layout.size + self.align - 1) & !(self.align - 1)
+        cell_size(self.align, layout)
     }
 
     /// True when objects of `layout` are allocated here (small enough and
     /// no more aligned than a cell).
     #[inline(always)]
     pub(crate) fn fits(&self, layout: PayloadLayout) -> bool {
-        layout.align <= self.align && layout.size <= MAX_SMALL_CELL - HEADER_SIZE
+        fits(self.align, layout)
+    }
+
+    /// Closes the current block to bump allocation (`bump` fails until
+    /// `alloc` takes a new block); its unused tail stays free.
+    pub(crate) fn close_block(&mut self) {
+        self.limit = self.cursor;
+    }
+
+    /// The fast path: a cell of `cell` bytes from the current block, if it
+    /// has room; its start.
+    #[inline(always)]
+    pub(crate) fn bump(&mut self, cell: u64) -> Option<Address> {
+        let at = self.cursor;
+        let end = at + cell;
+        if end > self.limit {
+            return None;
+        }
+        self.cursor = end;
+        Some(Address(at))
     }
 
     /// Bump-allocates a cell of `cell` bytes; returns its start. `None` when
@@ -88,12 +120,10 @@ impl CopySpace {
         region: &mut TaggedRegion,
         cell: u64,
     ) -> Option<Address> {
-        if self.cursor + cell <= self.limit {
-            let at = self.cursor;
-            self.cursor += cell;
-            return Some(Address(at));
+        match self.bump(cell) {
+            Some(at) => Some(at),
+            None => self.alloc_block(blocks, region, cell),
         }
-        self.alloc_block(blocks, region, cell)
     }
 
     #[inline(never)]

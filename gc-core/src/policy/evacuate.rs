@@ -23,7 +23,7 @@ use crate::config::ScanStrategy;
 use crate::object::{Header, HEADER_SIZE};
 use crate::trace::{mapped_slots, object_slots, Tracer};
 use crate::types::Types;
-use capability_heap::{Address, RefMode};
+use capability_heap::{Address, PayloadLayout, RefMode};
 
 /// Where survivors of from-space go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +142,11 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         };
         if let Some(to) = h.forwarded_to() {
             return match Header::read(&self.arena.region, to) {
-                Ok(nh) => self.relocate(&raw, to, nh.len()),
+                // The copy was laid out by `layout`: it has one.
+                Ok(nh) => match self.layout(nh) {
+                    Some(l) => self.relocate_to(&raw, to, l.size),
+                    None => M::to_raw(&M::null()),
+                },
                 Err(_) => raw,
             };
         }
@@ -152,7 +156,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         }
         // A copy-space object is small by construction; a header claiming
         // otherwise (corrupted in an unchecked mode) is kept, not copied.
-        let Some(layout) = M::payload_layout(h.len()).filter(|l| self.arena.copy.fits(*l)) else {
+        let Some(layout) = self.layout(h).filter(|l| self.arena.copy.fits(*l)) else {
             self.keep_in_place(a);
             return raw;
         };
@@ -202,7 +206,18 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         self.r.bytes_copied += bytes;
         self.r.objects_copied += 1;
         self.r.promoted += promoted;
-        self.relocate(&raw, dst, h.len())
+        self.relocate_to(&raw, dst, layout.size)
+    }
+
+    /// The padded layout of the object with header `h`: the type's
+    /// precomputed one for a fixed-size type (no CRRL/CRAM per object),
+    /// computed for an array; `None` for a length no layout fits.
+    #[inline(always)]
+    fn layout(&self, h: Header) -> Option<PayloadLayout> {
+        match self.types.fast_by_index(h.ty()).and_then(|f| f.fixed) {
+            Some((len, layout)) if len == h.len() => Some(layout),
+            _ => M::payload_layout(h.len()),
+        }
     }
 
     /// A from-space object that stays put: marked and scanned in place;
@@ -223,18 +238,15 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         Some((to, Header::read(&self.arena.region, to).ok()?.len()))
     }
 
-    /// I8: a reference to the new copy, derived from the heap authority.
-    /// The new payload was laid out by `payload_layout` inside the region,
-    /// so the derivation cannot fail; if it ever did, the slot would get an
-    /// untagged null and the verifier would report the lost reference.
-    fn relocate(&mut self, old: &M::Raw, new: Address, len: u64) -> M::Raw {
+    /// I8: a reference to the new copy (payload `new`, `padded` bytes),
+    /// derived from the heap authority. The new payload was laid out by
+    /// `layout` inside the region, so the derivation cannot fail; if it
+    /// ever did, the slot would get an untagged null and the verifier
+    /// would report the lost reference.
+    #[inline(always)]
+    fn relocate_to(&mut self, old: &M::Raw, new: Address, padded: u64) -> M::Raw {
         self.r.caps_derived += u64::from(M::CHECKED);
-        let r = M::payload_layout(len)
-            .ok_or(capability_heap::CapFault::Inexact {
-                base: new,
-                len: u128::from(len),
-            })
-            .and_then(|l| M::relocate_raw(&self.arena.auth, old, new, l.size));
+        let r = M::relocate_raw(&self.arena.auth, old, new, padded);
         debug_assert!(r.is_ok(), "I8: re-derivation failed: {r:?}");
         r.unwrap_or_else(|_| M::to_raw(&M::null()))
     }

@@ -81,6 +81,19 @@ pub(crate) enum Area {
     },
 }
 
+/// The alignment of every cell in mode `M`: its payload alignment, 8 or 16.
+pub(crate) fn cell_align<M: RefMode>() -> u64 {
+    M::payload_layout(1).map_or(16, |l| l.align).clamp(8, 16)
+}
+
+/// The copy-space cell an object of `layout` takes in mode `M`, when it is
+/// allocated there (small enough, no more aligned than a cell): what a
+/// fixed-size type precomputes for the allocation fast path.
+pub(crate) fn young_cell<M: RefMode>(layout: PayloadLayout) -> Option<u64> {
+    let align = cell_align::<M>();
+    copy_space::fits(align, layout).then(|| copy_space::cell_size(align, layout))
+}
+
 impl<M: RefMode> Arena<M> {
     /// Maps a region for a heap of `limit` bytes and mints its authority;
     /// `nursery` bounds the copy space (Generational).
@@ -90,7 +103,7 @@ impl<M: RefMode> Arena<M> {
         // private field, never handing it out (only exact object
         // references derived from it); both are dropped with the arena.
         let auth = unsafe { M::authority(&region) }?;
-        let cell_align = M::payload_layout(1).map_or(16, |l| l.align).clamp(8, 16);
+        let cell_align = cell_align::<M>();
         let base = region.base().align_up(BLOCK);
         let len = region.end().get().saturating_sub(base.get());
         Ok(Arena {
@@ -155,6 +168,33 @@ impl<M: RefMode> Arena<M> {
         self.copy.cell_size(layout)
     }
 
+    /// The allocation fast path: bump-allocates a copy-space cell of
+    /// `cell` bytes in the current block and makes it an object with
+    /// `header` (precomputed per type, [`young_cell`]) and a reference
+    /// bounded to `padded` bytes. `None` when the block is full (the slow
+    /// path takes a block or collects).
+    #[inline(always)]
+    pub(crate) fn alloc_young(
+        &mut self,
+        cell: u64,
+        header: Header,
+        padded: u64,
+    ) -> Option<Result<M::Ref, CapFault>> {
+        let payload = self.copy.bump(cell)?.add(HEADER_SIZE);
+        // SAFETY: the cell was just bump-allocated in a copy-space block of
+        // the region, zeroed and untagged when the block was handed out,
+        // and nothing has written it since.
+        unsafe { header.write_fresh(&mut self.region, payload) };
+        self.alloc_bits.set_fresh(payload);
+        Some(M::derive(&self.auth, payload, padded))
+    }
+
+    /// Ends bump allocation into the current copy-space block: the fast
+    /// path fails from now on, until the slow path takes a new block.
+    pub(crate) fn close_bump_block(&mut self) {
+        self.copy.close_block();
+    }
+
     /// A copy-space cell of `cell` bytes; its payload address.
     #[inline(always)]
     pub(crate) fn alloc_copy(&mut self, cell: u64) -> Option<Address> {
@@ -209,7 +249,7 @@ impl<M: RefMode> Arena<M> {
         padded: u64,
     ) -> Result<M::Ref, CapFault> {
         header.write(&mut self.region, payload)?;
-        self.alloc_bits.put(payload, true);
+        self.alloc_bits.set_fresh(payload);
         M::derive(&self.auth, payload, padded)
     }
 

@@ -1,0 +1,67 @@
+//! Builds the C peers of the workloads — benches/c/binary_trees.c and
+//! gcbench.c against glibc malloc/free and against bdwgc (Debian's
+//! `libgc-dev`, found with pkg-config) — into `$OUT_DIR/peers`, so the
+//! `workloads` binary runs them beside CapGC in the same interleaved
+//! rounds. A peer that cannot be built (no C compiler, no bdwgc) is left
+//! out with a warning; the harness says which are missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pkg_config(lib: &str) -> Option<Vec<String>> {
+    let out = Command::new("pkg-config")
+        .args(["--cflags", "--libs", lib])
+        .output()
+        .ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+fn build(cc: &cc::Tool, src: &Path, backend: &str, extra: &[String], out: &Path) -> bool {
+    let mut cmd = cc.to_command();
+    cmd.args(["-std=c11", "-O2", "-w"])
+        .arg(format!("-DBACKEND_{backend}"))
+        .arg(src)
+        .args(extra)
+        .arg("-o")
+        .arg(out);
+    match cmd.status() {
+        Ok(s) if s.success() => true,
+        other => {
+            println!(
+                "cargo:warning=C peer {} not built ({other:?})",
+                out.display()
+            );
+            false
+        }
+    }
+}
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("peers");
+    std::fs::create_dir_all(&out).expect("peers directory");
+    println!("cargo:rustc-env=CAPGC_PEERS_DIR={}", out.display());
+    println!("cargo:rerun-if-changed=c");
+    let cc = cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .opt_level(2)
+        .get_compiler();
+    let bdwgc = pkg_config("bdw-gc");
+    if bdwgc.is_none() {
+        println!(
+            "cargo:warning=bdwgc (pkg-config bdw-gc) not found: the bdwgc peers are not built"
+        );
+    }
+    for w in ["binary_trees", "gcbench"] {
+        let src = Path::new("c").join(format!("{w}.c"));
+        build(&cc, &src, "MALLOC", &[], &out.join(format!("{w}-malloc")));
+        if let Some(flags) = &bdwgc {
+            build(&cc, &src, "BDWGC", flags, &out.join(format!("{w}-bdwgc")));
+        }
+    }
+}
