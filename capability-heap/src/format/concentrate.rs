@@ -33,6 +33,10 @@ pub(super) struct NewBounds {
 /// `getCapBounds`: base (64 bits) and top (65 bits) from the exponent
 /// `e` (already clamped to `MAX_E`), the full mantissas `b`, `t` and the
 /// address `a` as the format extends it to 66 bits.
+///
+/// Exponent 0 — every object smaller than 2^(MW-2) bytes, the common case
+/// of a heap reference — is decoded by the same code with `e` a constant,
+/// so the 128-bit shifts fold away.
 #[inline(always)]
 pub(super) fn bounds<const MW: u32, const MAX_E: u32>(
     e: u32,
@@ -40,6 +44,15 @@ pub(super) fn bounds<const MW: u32, const MAX_E: u32>(
     t: u64,
     a: u128,
 ) -> (u64, u128) {
+    if e == 0 {
+        bounds_at::<MW, MAX_E>(0, b, t, a)
+    } else {
+        bounds_at::<MW, MAX_E>(e, b, t, a)
+    }
+}
+
+#[inline(always)]
+fn bounds_at<const MW: u32, const MAX_E: u32>(e: u32, b: u64, t: u64, a: u128) -> (u64, u128) {
     let a3 = (a >> (e + MW - 3)) as u64 & 7;
     let b3 = b >> (MW - 3);
     let t3 = t >> (MW - 3);

@@ -196,7 +196,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             self.keep_in_place(a);
             return raw;
         }
-        arena.alloc_bits.put(dst, true);
+        arena.alloc_bits.set_fresh(dst);
         if self.full && self.target == Target::Mature {
             // Promoted in a full collection: live for the sweep that follows.
             arena.mark_bits.put(dst, true);
