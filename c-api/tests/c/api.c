@@ -248,6 +248,15 @@ int main(void) {
   CHECK(capgc_heap_new(NULL, &h)); /* NULL config: the defaults */
   capgc_heap_free(h);
   capgc_heap_free(NULL);
+  /* The two presets: latency (the default) and throughput. */
+  ASSERT(d.pause_goal_us == 1000);
+  capgc_config_t t = capgc_config_throughput();
+  ASSERT(t.pause_goal_us == 0 && t.nursery_size == 16u << 20);
+  ASSERT(t.mode == d.mode && t.plan == d.plan && t.limit == d.limit);
+  h = NULL;
+  CHECK(capgc_heap_new(&t, &h));
+  verified(h);
+  capgc_heap_free(h);
   for (size_t i = 0; i < NCONFIGS; i++) run(&CONFIGS[i]);
   printf("api: %zu configurations ok\n", NCONFIGS);
   return 0;

@@ -264,7 +264,6 @@ impl<M: RefMode> Heap<M> {
         if !self.constraints.nursery {
             return None;
         }
-        debug_assert!(!self.poisoned);
         let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
         let totals = &mut self.stats.totals;
         totals.objects_allocated += 1;

@@ -180,6 +180,14 @@ impl Blocks {
         }
     }
 
+    /// True when `addr` lies in a from-space block (what a minor
+    /// collection forwards): one load and a compare.
+    #[inline(always)]
+    pub(crate) fn is_from(&self, addr: Address) -> bool {
+        let i = (addr.get().wrapping_sub(self.base) / BLOCK) as usize;
+        self.state.get(i) == Some(&FROM)
+    }
+
     /// True when `addr` lies in a copy-space block.
     #[inline(always)]
     pub(crate) fn is_copy(&self, addr: Address) -> bool {

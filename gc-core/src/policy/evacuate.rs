@@ -123,6 +123,14 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             return raw;
         }
         let a = M::raw_address(&raw);
+        // A minor collection only forwards: one block-state test.
+        if !self.full {
+            return if self.arena.blocks.is_from(a) {
+                self.forward(raw, a)
+            } else {
+                raw
+            };
+        }
         match self.arena.blocks.space_at(a) {
             Space::From => self.forward(raw, a),
             Space::Mature => {
