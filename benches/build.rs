@@ -22,7 +22,10 @@ fn pkg_config(lib: &str) -> Option<Vec<String>> {
 }
 
 fn build(cc: &cc::Tool, src: &Path, backend: &str, extra: &[String], out: &Path) -> bool {
-    let mut cmd = cc.to_command();
+    // The compiler alone, with exactly the flags of `make -C c-api
+    // bench-programs` (cc's own defaults add frame pointers and debug
+    // information, which would slow the peers down).
+    let mut cmd = Command::new(cc.path());
     cmd.args(["-std=c11", "-O2", "-w"])
         .arg(format!("-DBACKEND_{backend}"))
         .arg(src)
@@ -49,7 +52,6 @@ fn main() {
     let cc = cc::Build::new()
         .cargo_metadata(false)
         .cargo_warnings(false)
-        .opt_level(2)
         .get_compiler();
     let bdwgc = pkg_config("bdw-gc");
     if bdwgc.is_none() {
