@@ -59,11 +59,17 @@ fn main() {
             "cargo:warning=bdwgc (pkg-config bdw-gc) not found: the bdwgc peers are not built"
         );
     }
+    let mut bdwgc_built = bdwgc.is_some();
     for w in ["binary_trees", "gcbench"] {
         let src = Path::new("c").join(format!("{w}.c"));
         build(&cc, &src, "MALLOC", &[], &out.join(format!("{w}-malloc")));
         if let Some(flags) = &bdwgc {
-            build(&cc, &src, "BDWGC", flags, &out.join(format!("{w}-bdwgc")));
+            bdwgc_built &= build(&cc, &src, "BDWGC", flags, &out.join(format!("{w}-bdwgc")));
         }
     }
+    // The tests check the bdwgc peers exactly when they were built.
+    println!(
+        "cargo:rustc-env=CAPGC_PEERS_BDWGC={}",
+        u8::from(bdwgc_built)
+    );
 }

@@ -218,3 +218,29 @@ pub fn gcbench_expected(p: GcBenchParams) -> Vec<(u32, u64)> {
         .map(|d| (d, 2 * (2 * tree_size(p.stretch_depth) / tree_size(d))))
         .collect()
 }
+
+/// What the C peers (benches/c, any backend) print for `workload`
+/// ("binary-trees" or "gcbench") at depth `n`: the checksums the Rust
+/// workloads assert, in the C programs' format.
+pub fn c_peer_output(workload: &str, n: u32) -> String {
+    if workload == "gcbench" {
+        let p = GcBenchParams::default();
+        let mut s: String = gcbench_expected(p)
+            .iter()
+            .map(|(d, t)| format!("depth {d}: {t} trees\n"))
+            .collect();
+        s += &format!(
+            "long lived tree: {} nodes\narray[1000] = {:.10}\n",
+            tree_size(p.long_lived_depth),
+            1.0 / 1000.0
+        );
+        return s;
+    }
+    let e = BinaryTrees::expected(n);
+    let max = n.max(6);
+    let mut s = format!("stretch tree of depth {}\t check: {}\n", max + 1, e.stretch);
+    for (it, d, check) in &e.rounds {
+        s += &format!("{it}\t trees of depth {d}\t check: {check}\n");
+    }
+    s + &format!("long lived tree of depth {max}\t check: {}\n", e.long_lived)
+}

@@ -3,7 +3,7 @@
 
 use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
 use capgc_benches::workloads::{
-    binary_trees, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
+    binary_trees, c_peer_output, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
 };
 use gc_core::{Heap, HeapConfig, Plan, ScanStrategy};
 
@@ -84,4 +84,36 @@ fn gcbench_softcheri_morello() {
 #[test]
 fn gcbench_softcheri_morello_by_tag() {
     bench::<SoftCheri<Morello>>(ScanStrategy::Tags);
+}
+
+/// The C peers the harness runs (benches/build.rs) print exactly the
+/// checksums the Rust workloads assert: glibc malloc always, bdwgc when
+/// it was found at build time (CI installs it and checks that it ran).
+#[test]
+fn c_peers_print_the_rust_checksums() {
+    let dir = std::path::Path::new(env!("CAPGC_PEERS_DIR"));
+    let mut peers = vec!["malloc"];
+    if env!("CAPGC_PEERS_BDWGC") == "1" {
+        peers.push("bdwgc");
+    }
+    for peer in peers {
+        for (stem, workload, args) in [
+            ("binary_trees", "binary-trees", vec!["10"]),
+            ("binary_trees", "binary-trees", vec!["13"]),
+            ("gcbench", "gcbench", vec![]),
+        ] {
+            let exe = dir.join(format!("{stem}-{peer}"));
+            let out = std::process::Command::new(&exe)
+                .args(&args)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+            assert!(out.status.success(), "{}", exe.display());
+            let n = args.first().map_or(0, |a| a.parse().unwrap());
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                c_peer_output(workload, n),
+                "{peer} {workload} {args:?}"
+            );
+        }
+    }
 }

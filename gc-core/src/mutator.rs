@@ -27,17 +27,22 @@ impl<M: RefMode> Heap<M> {
     /// Allocates a fixed-size object (a `Fixed` or `Custom` type), zeroed.
     /// A safepoint: may collect.
     ///
-    /// The fast path, taken while the copy space's current block has room
-    /// (Generational and SemiSpace, a small type), is a bump of the cursor
-    /// and the header, alloc bit and reference that `init_object` makes,
-    /// with the type's cell and header precomputed at registration; the
-    /// rest (a new block, a collection, the mark-sweep space) is out of
-    /// line.
+    /// The fast path, for a small type — in Generational and SemiSpace a
+    /// bump of the copy space's cursor, in MarkSweep the next free cell of the type's size
+    /// class, then the header, alloc bit and reference that `init_object`
+    /// makes, with the type's cell, class and header precomputed at
+    /// registration — is inline; the rest (a new block, a collection,
+    /// large objects) is out of line.
     #[inline]
     pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
         let fast = self.types.fast(ty)?;
         if let Some(y) = fast.young {
-            if let Some(raw) = self.place_young(y) {
+            let placed = if self.constraints.moves_objects {
+                self.place_young(y)
+            } else {
+                self.place_small(y)
+            };
+            if let Some(raw) = placed {
                 return Ok(self.stamped(raw?));
             }
         }

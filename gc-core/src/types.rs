@@ -305,11 +305,15 @@ pub(crate) struct TypeFast {
 /// so the allocation fast path is a bump, one header store, an alloc bit
 /// and a derivation: the header every object of the type starts with, the
 /// cell it takes and the padded payload its reference is bounded to.
+/// The same type's mark-sweep size class and its cell size (`class`, set
+/// by [`Heap::register_type`], which knows the heap's size classes) make
+/// MarkSweep's allocation a cursor step the same way.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct YoungCell {
     pub(crate) header: Header,
     pub(crate) cell: u64,
     pub(crate) padded: u64,
+    pub(crate) class: Option<(u16, u64)>,
 }
 
 /// The types of one heap.
@@ -348,6 +352,7 @@ impl Types {
                 header: Header::new(index, len, false),
                 cell,
                 padded: layout.size,
+                class: None,
             })
         });
         self.masks.push(info.ref_mask.unwrap_or(0));
@@ -362,6 +367,17 @@ impl Types {
             heap: self.heap,
             index,
         })
+    }
+
+    /// Records the mark-sweep size class of the fixed-size type `id`.
+    fn set_class(&mut self, id: TypeId, class: u16, bytes: u64) {
+        if let Some(y) = self
+            .fast
+            .get_mut(id.index as usize)
+            .and_then(|f| f.young.as_mut())
+        {
+            y.class = Some((class, bytes));
+        }
     }
 
     /// The type `id` names, if it is one of this heap's.
@@ -463,7 +479,16 @@ impl<M: RefMode> Heap<M> {
     /// Registers a type.
     pub fn register_type(&mut self, ty: ObjectType) -> Result<TypeId, GcError> {
         self.usable()?;
-        self.types.register::<M>(&ty)
+        let id = self.types.register::<M>(&ty)?;
+        let fixed = self.types.fast(id)?.fixed;
+        if let Some((_, layout)) = fixed {
+            if let Some(crate::policy::MatureCell::Small { class, bytes }) =
+                self.arena.mature_cell(layout)
+            {
+                self.types.set_class(id, class, bytes);
+            }
+        }
+        Ok(id)
     }
 
     /// Registers the common record shape: `refs` reference slots, then

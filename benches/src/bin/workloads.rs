@@ -16,7 +16,7 @@
 
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
 use capgc_benches::workloads::{
-    binary_trees, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
+    binary_trees, c_peer_output, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
 };
 use gc_core::{CollectionKind, Heap, HeapConfig, Plan, ScanStrategy};
 use std::path::PathBuf;
@@ -240,30 +240,6 @@ impl Entry {
     }
 }
 
-/// What a C peer must print: the checksums the Rust workload asserts.
-fn peer_expected(workload: &str, n: u32) -> String {
-    if workload == "gcbench" {
-        let p = GcBenchParams::default();
-        let mut s: String = gcbench_expected(p)
-            .iter()
-            .map(|(d, t)| format!("depth {d}: {t} trees\n"))
-            .collect();
-        s += &format!(
-            "long lived tree: {} nodes\narray[1000] = {:.10}\n",
-            (1u64 << (p.long_lived_depth + 1)) - 1,
-            1.0 / 1000.0
-        );
-        return s;
-    }
-    let e = BinaryTrees::expected(n);
-    let max = n.max(6);
-    let mut s = format!("stretch tree of depth {}\t check: {}\n", max + 1, e.stretch);
-    for (it, d, check) in &e.rounds {
-        s += &format!("{it}\t trees of depth {d}\t check: {check}\n");
-    }
-    s + &format!("long lived tree of depth {max}\t check: {}\n", e.long_lived)
-}
-
 /// Runs `cmd` to completion (its stderr passes through): its stdout, whole-process wall time (ms) and
 /// peak RSS (MiB, from `wait4`).
 fn run_measured(mut cmd: Command) -> Result<(String, f64, f64), String> {
@@ -426,7 +402,7 @@ fn main() {
         );
     }
 
-    let expected = peer_expected(&workload.0, workload.1);
+    let expected = c_peer_output(&workload.0, workload.1);
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); entries.len()];
     for _ in 0..rounds {
         for (ei, e) in entries.iter().enumerate() {

@@ -253,15 +253,17 @@ impl<M: RefMode> Heap<M> {
         }
     }
 
-    /// The allocation fast path ([`Heap::alloc`]): a new object of a
-    /// type's precomputed young cell in the nursery's current block
-    /// (Generational). `None` sends the caller to the slow path, which
-    /// takes a block or collects (and refuses a poisoned heap: poisoning
-    /// closes the block). SemiSpace, whose pacing decides per object, takes
-    /// the slow path.
+    /// The allocation fast path of the moving plans ([`Heap::alloc`]): a
+    /// new object of a type's precomputed young cell in the copy space's
+    /// current block. `None` sends the caller to the slow path, which takes
+    /// a block or collects (and refuses a poisoned heap: poisoning closes
+    /// the block). SemiSpace, whose pacing decides per object, checks the
+    /// trigger first.
     #[inline(always)]
     pub(crate) fn place_young(&mut self, y: YoungCell) -> Option<Result<M::Ref, CapFault>> {
-        if !self.constraints.nursery {
+        if !self.constraints.nursery
+            && (self.poisoned || self.stats.totals.bytes_in_use + y.cell > self.pacer.trigger)
+        {
             return None;
         }
         let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
@@ -270,6 +272,30 @@ impl<M: RefMode> Heap<M> {
         totals.caps_derived += u64::from(M::CHECKED);
         totals.bytes_in_use += y.cell;
         totals.bytes_allocated += y.cell;
+        Some(raw)
+    }
+
+    /// MarkSweep's allocation fast path ([`Heap::alloc`]): the next free
+    /// cell of the type's size class in its current block, when the pacing
+    /// would not collect first and the heap is usable. `None` sends the
+    /// caller to the slow path (another block, a collection, the error).
+    #[inline(always)]
+    pub(crate) fn place_small(&mut self, y: YoungCell) -> Option<Result<M::Ref, CapFault>> {
+        let (class, bytes) = y.class?;
+        let totals = &self.stats.totals;
+        if self.constraints.moves_objects
+            || self.poisoned
+            || totals.bytes_in_use + bytes > self.pacer.trigger
+        {
+            return None;
+        }
+        let raw = self.arena.alloc_small_fast(class, y.header, y.padded)?;
+        let totals = &mut self.stats.totals;
+        totals.objects_allocated += 1;
+        totals.caps_derived += u64::from(M::CHECKED);
+        totals.bytes_in_use += bytes;
+        totals.bytes_allocated += bytes;
+        self.pacer.mature_bytes += bytes;
         Some(raw)
     }
 

@@ -148,16 +148,24 @@ impl MarkSweepSpace {
         alloc_bits: &SideBitmap,
         class: u16,
     ) -> Option<Address> {
-        // Fast path: the next cell of the class's current block is free
-        // (always so in a fresh block).
+        match self.alloc_fast(alloc_bits, class) {
+            Some(p) => Some(p),
+            None => self.alloc_slow(blocks, region, alloc_bits, class),
+        }
+    }
+
+    /// The fast path: the next cell of the class's current block, if it is
+    /// free (always so in a fresh block); its payload address.
+    #[inline(always)]
+    pub(crate) fn alloc_fast(&mut self, alloc_bits: &SideBitmap, class: u16) -> Option<Address> {
         let size = self.classes.size(class);
-        let c = &mut self.cursors[class as usize];
+        let c = self.cursors.get_mut(class as usize)?;
         let payload = Address(c.next + HEADER_SIZE);
         if c.next < c.end && !alloc_bits.get(payload) {
             c.next += size;
             return Some(payload);
         }
-        self.alloc_slow(blocks, region, alloc_bits, class)
+        None
     }
 
     /// [`MarkSweepSpace::alloc`] past its fast path: skips taken cells,

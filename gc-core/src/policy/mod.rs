@@ -189,6 +189,21 @@ impl<M: RefMode> Arena<M> {
         Some(M::derive(&self.auth, payload, padded))
     }
 
+    /// MarkSweep's allocation fast path: the next cell of `class` in its
+    /// current block, if free, made an object by `init_object` (its
+    /// header, alloc bit and reference). `None` when the block has no next
+    /// free cell (the slow path moves on).
+    #[inline(always)]
+    pub(crate) fn alloc_small_fast(
+        &mut self,
+        class: u16,
+        header: Header,
+        padded: u64,
+    ) -> Option<Result<M::Ref, CapFault>> {
+        let payload = self.small.alloc_fast(&self.alloc_bits, class)?;
+        Some(self.init_object(payload, header, padded))
+    }
+
     /// Ends bump allocation into the current copy-space block: the fast
     /// path fails from now on, until the slow path takes a new block.
     pub(crate) fn close_bump_block(&mut self) {
