@@ -168,27 +168,39 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             self.keep_in_place(a);
             return raw;
         };
+        // A fixed-size type's copy-space cell and size class were
+        // precomputed at registration: no per-object lookup.
+        let fixed = self
+            .types
+            .fast_by_index(h.ty())
+            .and_then(|f| f.young)
+            .filter(|y| y.padded == layout.size);
         let arena = &mut *self.arena;
         let dst = match self.target {
             Target::CopySpace => {
-                let cell = arena.copy.cell_size(layout);
+                let cell = fixed.map_or_else(|| arena.copy.cell_size(layout), |y| y.cell);
                 arena
                     .copy
                     .alloc(&mut arena.blocks, &mut arena.region, cell)
                     .map(|c| (c.add(HEADER_SIZE), 0))
             }
-            Target::Mature => match arena.small.class_of(layout) {
-                Some(class) => arena
-                    .small
-                    .alloc(
-                        &mut arena.blocks,
-                        &mut arena.region,
-                        &arena.alloc_bits,
-                        class,
-                    )
-                    .map(|p| (p, arena.small.classes.size(class))),
-                None => None,
-            },
+            Target::Mature => {
+                let class = match fixed.and_then(|y| y.class) {
+                    Some((class, _)) => Some(class),
+                    None => arena.small.class_of(layout),
+                };
+                class.and_then(|class| {
+                    arena
+                        .small
+                        .alloc(
+                            &mut arena.blocks,
+                            &mut arena.region,
+                            &arena.alloc_bits,
+                            class,
+                        )
+                        .map(|p| (p, arena.small.classes.size(class)))
+                })
+            }
         };
         let Some((dst, promoted)) = dst else {
             // No room: the object stays where it is, as if pinned.
