@@ -10,8 +10,9 @@
 //! goal, so runs compare).
 
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gc_core::{Heap, HeapConfig, Plan};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use gc_core::{Heap, HeapConfig, ObjRef, Plan};
 use std::hint::black_box;
 
 const OPS: u64 = 1000;
@@ -25,6 +26,24 @@ fn heap<M: RefMode>() -> Heap<M> {
         ..HeapConfig::default()
     })
     .expect("heap")
+}
+
+/// `OPS` reference stores of `value` into the two slots of `holder`.
+fn stores<M: RefMode>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    h: &mut Heap<M>,
+    holder: ObjRef<M>,
+    value: ObjRef<M>,
+) {
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for i in 0..OPS {
+                h.set_ref(&holder, Heap::<M>::ref_offset(i as u32 & 1), &value)
+                    .unwrap();
+            }
+        })
+    });
 }
 
 fn bench_mode<M: RefMode>(c: &mut Criterion) {
@@ -42,28 +61,11 @@ fn bench_mode<M: RefMode>(c: &mut Criterion) {
     });
 
     // Young holder, young value: the barrier's filter, no remembering.
-    g.bench_function("set_ref_young", |b| {
-        let holder = h.alloc(node).unwrap();
-        let value = h.alloc(node).unwrap();
-        b.iter(|| {
-            for i in 0..OPS {
-                h.set_ref(&holder, Heap::<M>::ref_offset(i as u32 & 1), &value)
-                    .unwrap();
-            }
-        })
-    });
-
+    let (holder, value) = (h.alloc(node).unwrap(), h.alloc(node).unwrap());
+    stores(&mut g, "set_ref_young", &mut h, holder, value);
     // Old holder, old value (both pinned in the mature space).
-    g.bench_function("set_ref_old", |b| {
-        let holder = h.alloc_pinned(node).unwrap();
-        let value = h.alloc_pinned(node).unwrap();
-        b.iter(|| {
-            for i in 0..OPS {
-                h.set_ref(&holder, Heap::<M>::ref_offset(i as u32 & 1), &value)
-                    .unwrap();
-            }
-        })
-    });
+    let (holder, value) = (h.alloc_pinned(node).unwrap(), h.alloc_pinned(node).unwrap());
+    stores(&mut g, "set_ref_old", &mut h, holder, value);
 
     g.bench_function("handle_push_pop", |b| {
         let obj = h.alloc(node).unwrap();

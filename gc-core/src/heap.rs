@@ -206,12 +206,12 @@ impl<M: RefMode> Heap<M> {
                 .arena
                 .object_at(v.address())
                 .ok_or(GcError::NotAnObject)?;
-            // The padded length: precomputed for a fixed-size type, so the
-            // check is no CRRL/CRAM computation.
-            let padded = match self.types.fast_by_index(h.ty()).and_then(|f| f.fixed) {
-                Some((len, layout)) if len == h.len() => layout.size,
-                _ => M::payload_layout(h.len()).ok_or(GcError::NotAnObject)?.size,
-            };
+            let padded = self
+                .types
+                .layout_of::<M>(h)
+                .ok_or(GcError::NotAnObject)?
+                .0
+                .size;
             if !M::designates(&v.raw, v.address(), padded) || !M::within_object_rights(&v.raw) {
                 return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
                     .err()

@@ -207,7 +207,8 @@ impl<M: RefMode> Heap<M> {
     /// cover.
     ///
     /// `obj` has passed `live`: in checked modes it is a reference of this
-    /// epoch, so it designates a live object and its header is read
+    /// epoch, so it designates a live object (I3) and its header is read —
+    /// by the collector, not through the mutator's capability (I2) —
     /// without the alloc-bit test; in the unchecked modes a stale holder
     /// reads some header of the heap (memory-safe, and not caught there).
     #[inline(always)]

@@ -410,6 +410,27 @@ impl Types {
         self.fast.get(index as usize)
     }
 
+    /// The padded layout of the object whose header is `h`: its
+    /// fixed-size type's precomputed one (with the type's young cell and
+    /// size class), or, for an array, computed from the header's length;
+    /// `None` for a length no layout fits. The one rule the stored-reference
+    /// check (`Heap::storable`) and the evacuator share, so neither computes
+    /// CRRL/CRAM or a size class per object.
+    #[inline(always)]
+    pub(crate) fn layout_of<M: RefMode>(
+        &self,
+        h: Header,
+    ) -> Option<(PayloadLayout, Option<YoungCell>)> {
+        match self.fast_by_index(h.ty()) {
+            Some(TypeFast {
+                fixed: Some((len, layout)),
+                young,
+                ..
+            }) if *len == h.len() => Some((*layout, *young)),
+            _ => M::payload_layout(h.len()).map(|l| (l, None)),
+        }
+    }
+
     /// The slot bitmap of the type at `index` (0 when it has none: then
     /// the full rule is asked, `TypeInfo::is_ref_slot`).
     #[inline(always)]

@@ -9,6 +9,8 @@
 //! a reference (`gc_core` crate docs), a tagged `RawCap` from bits, a
 //! public authority or sealing root (`capability_heap::mode::collector`).
 
+mod common;
+
 use capability_heap::{
     Address, CapFault, CheriV9, Format, Morello, Perm, Perms, RiscvStd, SoftCheri,
 };
@@ -540,10 +542,7 @@ fn trace_callback_panics<F: Format>(plan: Plan) {
     assert_eq!(h.get_ref(&o, 16).map(drop), Err(GcError::TracePanicked));
     h.verify().ok();
     // In a collection: the heap is poisoned, explicitly.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = h.collect();
-    std::panic::set_hook(hook);
+    let r = common::collect_quietly(&mut h);
     assert_eq!(r.map(drop), Err(GcError::Poisoned));
     assert!(h.is_poisoned());
     assert_eq!(h.get(ho).map(drop), Err(GcError::Poisoned));

@@ -59,7 +59,8 @@ impl Header {
     /// # Safety
     /// `[payload - HEADER_SIZE, payload)` must lie inside `region` and, in
     /// capability memory, hold no tag (a cell of a block zeroed and
-    /// untagged when it was handed out, not written since).
+    /// untagged when it was handed out, not written since: I4), or the
+    /// header's bits would sit under a set tag (I6).
     #[inline(always)]
     pub(crate) unsafe fn write_fresh(self, region: &mut TaggedRegion, payload: Address) {
         // SAFETY: the caller's contract.

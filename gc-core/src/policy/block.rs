@@ -184,16 +184,21 @@ impl Blocks {
     /// collection forwards): one load and a compare.
     #[inline(always)]
     pub(crate) fn is_from(&self, addr: Address) -> bool {
+        self.state_is(addr, FROM)
+    }
+
+    /// True when `addr` lies in a block whose raw state is `s`. `state`
+    /// has `count` entries, so its own bounds test is the range test.
+    #[inline(always)]
+    fn state_is(&self, addr: Address, s: u16) -> bool {
         let i = (addr.get().wrapping_sub(self.base) / BLOCK) as usize;
-        self.state.get(i) == Some(&FROM)
+        self.state.get(i) == Some(&s)
     }
 
     /// True when `addr` lies in a copy-space block.
     #[inline(always)]
     pub(crate) fn is_copy(&self, addr: Address) -> bool {
-        // `state` has `count` entries: its own bounds test is the range test.
-        let i = (addr.get().wrapping_sub(self.base) / BLOCK) as usize;
-        self.state.get(i) == Some(&COPY)
+        self.state_is(addr, COPY)
     }
 
     /// One free block, in state `s`.

@@ -23,7 +23,7 @@ use crate::config::ScanStrategy;
 use crate::object::{Header, HEADER_SIZE};
 use crate::trace::{mapped_slots, object_slots, Tracer};
 use crate::types::Types;
-use capability_heap::{Address, PayloadLayout, RefMode};
+use capability_heap::{Address, RefMode};
 
 /// Where survivors of from-space go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,9 +150,9 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         };
         if let Some(to) = h.forwarded_to() {
             return match Header::read(&self.arena.region, to) {
-                // The copy was laid out by `layout`: it has one.
-                Ok(nh) => match self.layout(nh) {
-                    Some(l) => self.relocate_to(&raw, to, l.size),
+                // The copy was laid out by `layout_of`: it has one.
+                Ok(nh) => match self.types.layout_of::<M>(nh) {
+                    Some((l, _)) => self.relocate_to(&raw, to, l.size),
                     None => M::to_raw(&M::null()),
                 },
                 Err(_) => raw,
@@ -164,17 +164,16 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         }
         // A copy-space object is small by construction; a header claiming
         // otherwise (corrupted in an unchecked mode) is kept, not copied.
-        let Some(layout) = self.layout(h).filter(|l| self.arena.copy.fits(*l)) else {
+        // A fixed-size type's layout, copy-space cell and size class were
+        // precomputed at registration: no per-object computation.
+        let Some((layout, fixed)) = self
+            .types
+            .layout_of::<M>(h)
+            .filter(|(l, _)| self.arena.copy.fits(*l))
+        else {
             self.keep_in_place(a);
             return raw;
         };
-        // A fixed-size type's copy-space cell and size class were
-        // precomputed at registration: no per-object lookup.
-        let fixed = self
-            .types
-            .fast_by_index(h.ty())
-            .and_then(|f| f.young)
-            .filter(|y| y.padded == layout.size);
         let arena = &mut *self.arena;
         let dst = match self.target {
             Target::CopySpace => {
@@ -229,17 +228,6 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         self.relocate_to(&raw, dst, layout.size)
     }
 
-    /// The padded layout of the object with header `h`: the type's
-    /// precomputed one for a fixed-size type (no CRRL/CRAM per object),
-    /// computed for an array; `None` for a length no layout fits.
-    #[inline(always)]
-    fn layout(&self, h: Header) -> Option<PayloadLayout> {
-        match self.types.fast_by_index(h.ty()).and_then(|f| f.fixed) {
-            Some((len, layout)) if len == h.len() => Some(layout),
-            _ => M::payload_layout(h.len()),
-        }
-    }
-
     /// A from-space object that stays put: marked and scanned in place;
     /// its block is remembered so that only such blocks are walked when
     /// from-space is released.
@@ -260,7 +248,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
 
     /// I8: a reference to the new copy (payload `new`, `padded` bytes),
     /// derived from the heap authority. The new payload was laid out by
-    /// `layout` inside the region, so the derivation cannot fail; if it
+    /// `Types::layout_of` inside the region, so the derivation cannot fail; if it
     /// ever did, the slot would get an untagged null and the verifier
     /// would report the lost reference.
     #[inline(always)]

@@ -182,8 +182,12 @@ impl<M: RefMode> Arena<M> {
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.copy.bump(cell)?.add(HEADER_SIZE);
         // SAFETY: the cell was just bump-allocated in a copy-space block of
-        // the region, zeroed and untagged when the block was handed out,
-        // and nothing has written it since.
+        // the region, zeroed and untagged when the block was handed out
+        // (I4), and nothing has written it since: the header store leaves
+        // no data under a tag (I6) and needs no tag clearing. As in
+        // `init_object`, the header is the collector's write (I2) and the
+        // reference is derived with exact bounds over the padded payload
+        // and object permissions (I1, I5).
         unsafe { header.write_fresh(&mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
         Some(M::derive(&self.auth, payload, padded))

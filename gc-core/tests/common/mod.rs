@@ -21,6 +21,18 @@ pub fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
     (h, node)
 }
 
+/// A collection expected to meet a panicking trace callback, with the
+/// panic message kept off the test output.
+pub fn collect_quietly<M: RefMode>(
+    h: &mut Heap<M>,
+) -> Result<gc_core::CollectionStats, gc_core::GcError> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = h.collect();
+    std::panic::set_hook(hook);
+    r
+}
+
 pub fn data<M: RefMode>() -> u64 {
     Heap::<M>::data_offset(2)
 }
