@@ -101,11 +101,30 @@ pub enum CapgcStatus {
     CAPGC_E_NOT_A_CELL = 35,
     /// The cell heap's verifier found a violation (checked mode).
     CAPGC_E_CORRUPT = 36,
+    /// An unsealed reference crossed a compartment boundary: between
+    /// compartments references travel sealed (`capgc_seal`).
+    CAPGC_E_COMPARTMENT_VIOLATION = 37,
+    /// A sealed reference used as an object: only its owner unseals it.
+    CAPGC_E_SEALED = 38,
+    /// The slot holds no sealed reference.
+    CAPGC_E_NOT_SEALED = 39,
+    /// A compartment that does not own the sealed reference tried to
+    /// unseal it.
+    CAPGC_E_UNSEAL_DENIED = 40,
+    /// The compartment was torn down.
+    CAPGC_E_COMPARTMENT_DESTROYED = 41,
+    /// The sealed reference's export was released by a whole-heap
+    /// collection that found no stored copy of it.
+    CAPGC_E_SEALED_REVOKED = 42,
+    /// The compartment id names no compartment of this split heap.
+    CAPGC_E_INVALID_COMPARTMENT = 43,
+    /// Every object type for compartments has been used.
+    CAPGC_E_TOO_MANY_COMPARTMENTS = 44,
 }
 
 impl CapgcStatus {
     /// Every status, in order.
-    pub(crate) const ALL: [CapgcStatus; 37] = [
+    pub(crate) const ALL: [CapgcStatus; 45] = [
         CapgcStatus::CAPGC_OK,
         CapgcStatus::CAPGC_E_NULL_ARGUMENT,
         CapgcStatus::CAPGC_E_INVALID_ENUM,
@@ -143,6 +162,14 @@ impl CapgcStatus {
         CapgcStatus::CAPGC_E_WRONG_PHASE,
         CapgcStatus::CAPGC_E_NOT_A_CELL,
         CapgcStatus::CAPGC_E_CORRUPT,
+        CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
+        CapgcStatus::CAPGC_E_SEALED,
+        CapgcStatus::CAPGC_E_NOT_SEALED,
+        CapgcStatus::CAPGC_E_UNSEAL_DENIED,
+        CapgcStatus::CAPGC_E_COMPARTMENT_DESTROYED,
+        CapgcStatus::CAPGC_E_SEALED_REVOKED,
+        CapgcStatus::CAPGC_E_INVALID_COMPARTMENT,
+        CapgcStatus::CAPGC_E_TOO_MANY_COMPARTMENTS,
     ];
 
     /// The C name, `"CAPGC_E_STALE"` and the like.
@@ -188,6 +215,14 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
         GcError::NotACell(_) => CapgcStatus::CAPGC_E_NOT_A_CELL,
         GcError::UnknownCellType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
         GcError::CellHeapCorrupt(_) => CapgcStatus::CAPGC_E_CORRUPT,
+        GcError::CompartmentViolation => CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
+        GcError::SealedReference => CapgcStatus::CAPGC_E_SEALED,
+        GcError::NotSealed => CapgcStatus::CAPGC_E_NOT_SEALED,
+        GcError::UnsealDenied => CapgcStatus::CAPGC_E_UNSEAL_DENIED,
+        GcError::CompartmentDestroyed => CapgcStatus::CAPGC_E_COMPARTMENT_DESTROYED,
+        GcError::SealedRevoked => CapgcStatus::CAPGC_E_SEALED_REVOKED,
+        GcError::InvalidCompartment => CapgcStatus::CAPGC_E_INVALID_COMPARTMENT,
+        GcError::TooManyCompartments => CapgcStatus::CAPGC_E_TOO_MANY_COMPARTMENTS,
     }
 }
 
@@ -223,7 +258,7 @@ pub extern "C" fn capgc_status_name(status: u32) -> *const c_char {
 }
 
 /// The names, nul-terminated, in status order.
-const NAMES: [&[u8]; 37] = [
+const NAMES: [&[u8]; 45] = [
     b"CAPGC_OK\0",
     b"CAPGC_E_NULL_ARGUMENT\0",
     b"CAPGC_E_INVALID_ENUM\0",
@@ -261,6 +296,14 @@ const NAMES: [&[u8]; 37] = [
     b"CAPGC_E_WRONG_PHASE\0",
     b"CAPGC_E_NOT_A_CELL\0",
     b"CAPGC_E_CORRUPT\0",
+    b"CAPGC_E_COMPARTMENT_VIOLATION\0",
+    b"CAPGC_E_SEALED\0",
+    b"CAPGC_E_NOT_SEALED\0",
+    b"CAPGC_E_UNSEAL_DENIED\0",
+    b"CAPGC_E_COMPARTMENT_DESTROYED\0",
+    b"CAPGC_E_SEALED_REVOKED\0",
+    b"CAPGC_E_INVALID_COMPARTMENT\0",
+    b"CAPGC_E_TOO_MANY_COMPARTMENTS\0",
 ];
 
 #[cfg(test)]

@@ -189,6 +189,12 @@ pub enum CapgcViolation {
     CAPGC_VIOLATION_UNREMEMBERED_SLOT = 9,
     /// I6: a tag outside a reference slot.
     CAPGC_VIOLATION_TAG_OUTSIDE_REF_SLOT = 10,
+    /// I7: an unsealed reference outside the compartment's region.
+    CAPGC_VIOLATION_FOREIGN_REFERENCE = 11,
+    /// I7: a sealed reference that designates no live export.
+    CAPGC_VIOLATION_UNEXPORTED_SEALED = 12,
+    /// I7: the compartment's authority exceeds its region.
+    CAPGC_VIOLATION_AUTHORITY_OUTSIDE_REGION = 13,
 }
 
 fn location(at: RefLocation) -> u64 {
@@ -198,7 +204,8 @@ fn location(at: RefLocation) -> u64 {
         | RefLocation::Persistent(i)
         | RefLocation::Weak(i)
         | RefLocation::Ephemeron(i)
-        | RefLocation::Finalizer(i) => u64::from(i),
+        | RefLocation::Finalizer(i)
+        | RefLocation::ExportTable(i) => u64::from(i),
         RefLocation::RootRegion { index, .. } => index,
     }
 }
@@ -241,6 +248,21 @@ fn violation_of(v: &Violation) -> capgc_violation_t {
             K::CAPGC_VIOLATION_TAG_OUTSIDE_REF_SLOT,
             addr.get(),
             object.get(),
+        ),
+        Violation::ForeignReference { at, target } => (
+            K::CAPGC_VIOLATION_FOREIGN_REFERENCE,
+            location(at),
+            target.get(),
+        ),
+        Violation::UnexportedSealed { at, target } => (
+            K::CAPGC_VIOLATION_UNEXPORTED_SEALED,
+            location(at),
+            target.get(),
+        ),
+        Violation::AuthorityOutsideRegion { base, top } => (
+            K::CAPGC_VIOLATION_AUTHORITY_OUTSIDE_REGION,
+            base.get(),
+            top as u64,
         ),
     };
     let invariant = v.invariant()[1..].parse().unwrap_or(0);

@@ -92,6 +92,32 @@ pub enum GcError {
     /// The cell heap's verifier found a violation (checked
     /// configuration): the description.
     CellHeapCorrupt(String),
+    /// An unsealed reference crossed a compartment boundary: another
+    /// compartment's object (or memory outside this compartment) offered
+    /// to this one as a plain reference. Between compartments references
+    /// travel sealed ([`crate::Compartments::seal`]).
+    CompartmentViolation,
+    /// A sealed reference used as an object: it can be stored, copied and
+    /// handed back to its owner, never dereferenced.
+    SealedReference,
+    /// The slot holds no sealed reference (an ordinary reference, data or
+    /// null where a sealed one was asked for).
+    NotSealed,
+    /// A compartment that does not own the sealed reference tried to
+    /// unseal it: its authority or object type refused it.
+    UnsealDenied,
+    /// The compartment was torn down: its sealed references, its id and
+    /// its heap are dead.
+    CompartmentDestroyed,
+    /// The sealed reference's export was released by a whole-heap
+    /// collection that found no stored copy of it (a sealed reference
+    /// kept only in a local lives until the next whole-heap collection).
+    SealedRevoked,
+    /// The compartment id names no compartment of this split heap.
+    InvalidCompartment,
+    /// Every object type (or compartment slot) this format offers has
+    /// been handed out: object types are never reused.
+    TooManyCompartments,
 }
 
 /// Why a [`crate::HeapConfig`] (or a root-region size) cannot be used.
@@ -181,6 +207,27 @@ impl fmt::Display for GcError {
             GcError::NotACell(p) => write!(f, "{p:#x} is not a pointer into a live cell"),
             GcError::UnknownCellType(t) => write!(f, "unknown cell type {t}"),
             GcError::CellHeapCorrupt(v) => write!(f, "cell heap verification failed: {v}"),
+            GcError::CompartmentViolation => write!(
+                f,
+                "compartment violation: an unsealed reference to another compartment"
+            ),
+            GcError::SealedReference => {
+                write!(f, "sealed reference used as an object: only its owner unseals it")
+            }
+            GcError::NotSealed => write!(f, "the slot holds no sealed reference"),
+            GcError::UnsealDenied => write!(
+                f,
+                "unseal denied: the sealed reference belongs to another compartment"
+            ),
+            GcError::CompartmentDestroyed => write!(f, "the compartment was torn down"),
+            GcError::SealedRevoked => write!(
+                f,
+                "sealed reference revoked: its export was released by a whole-heap collection"
+            ),
+            GcError::InvalidCompartment => write!(f, "no such compartment in this heap"),
+            GcError::TooManyCompartments => {
+                write!(f, "every object type for compartments has been used")
+            }
         }
     }
 }

@@ -107,6 +107,17 @@ impl Key {
     }
 }
 
+impl Key {
+    /// A MAC over `words` (the full 64 bits): sealed-reference tokens.
+    pub(crate) fn mac_words(&self, words: &[u64]) -> u64 {
+        let mut h = SipHasher24::new_with_keys(self.0[0], self.0[1]);
+        for w in words {
+            h.write_u64(*w);
+        }
+        h.finish()
+    }
+}
+
 impl core::fmt::Debug for Key {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Key(..)")

@@ -96,6 +96,11 @@ pub struct Heap<M: RefMode> {
     pub(crate) key: crate::export::Key,
     /// A trace callback panicked during a collection.
     pub(crate) poisoned: bool,
+    /// The unchecked modes' reference fast paths are off: the heap is
+    /// poisoned, or a compartment (whose stores check containment).
+    pub(crate) slow: bool,
+    /// Set when the heap is a compartment of a [`crate::Compartments`].
+    pub(crate) link: Option<Box<crate::compartment::Link<M>>>,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -121,6 +126,8 @@ impl<M: RefMode> Heap<M> {
             stats,
             key,
             poisoned: false,
+            slow: false,
+            link: None,
             config,
             _not_sync: PhantomData,
         })
@@ -147,6 +154,7 @@ impl<M: RefMode> Heap<M> {
     /// Every reference handed out so far becomes stale with it.
     pub(crate) fn poison(&mut self) {
         self.poisoned = true;
+        self.slow = true;
         self.arena.set_stamp(crate::heap::fresh_stamp());
         // The allocation fast path tests no flag: a closed block sends it
         // to the slow path, which refuses a poisoned heap.
@@ -183,6 +191,8 @@ impl<M: RefMode> Heap<M> {
     fn not_live(&self, r: &ObjRef<M>) -> GcError {
         if r.is_null() {
             GcError::NullReference
+        } else if self.link.is_some() && !self.arena.region().contains(r.address(), 1) {
+            self.foreign(r.address())
         } else if self.poisoned {
             GcError::Poisoned
         } else {
@@ -201,6 +211,9 @@ impl<M: RefMode> Heap<M> {
             return Ok(());
         }
         self.live(v)?;
+        if !M::CHECKED && self.link.is_some() && !self.arena.region().contains(v.address(), 1) {
+            return Err(self.foreign(v.address()));
+        }
         if M::CHECKED {
             let h = self
                 .arena

@@ -26,7 +26,12 @@
 //! - `trace/`: slot enumeration, marking, the ephemeron fixpoint.
 //! - [`ExternRef`] (`export.rs`): references as authenticated bits, for
 //!   code outside tagged memory (the C ABI), and their validated re-entry.
-//! - [`Violation`] (`verify/`): [`Heap::verify`] checks I1–I6, I8, I9.
+//! - [`Compartments`] (`compartment/`): one heap split into compartments,
+//!   each a [`Heap`] with its own region, authority and object type;
+//!   [`SealedRef`]s between them, export tables, independent and
+//!   whole-heap collection, teardown, the non-local access report.
+//! - [`Violation`] (`verify/`): [`Heap::verify`] checks I1–I6, I8, I9,
+//!   and I7 in compartments.
 //! - [`CellHeap`] (`cells/`): the binding profile for existing VMs — raw
 //!   pointer cells, VM-supplied roots, traces and release, split
 //!   collection — beside the capability heap, sharing its blocks and
@@ -82,6 +87,7 @@
 //! ```
 
 mod cells;
+mod compartment;
 mod config;
 mod error;
 mod export;
@@ -100,6 +106,9 @@ mod verify;
 mod weak;
 
 pub use cells::{CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker};
+pub use compartment::{
+    CompartmentId, Compartments, PairStats, SealedRef, WholeHeapStats, NO_COMPARTMENT,
+};
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;

@@ -212,7 +212,7 @@ impl<M: RefMode> Heap<M> {
     /// without the alloc-bit test; in the unchecked modes a stale holder
     /// reads some header of the heap (memory-safe, and not caught there).
     #[inline(always)]
-    fn ref_slot_fast(&self, obj: &ObjRef<M>, offset: u64) -> Option<Address> {
+    pub(crate) fn ref_slot_fast(&self, obj: &ObjRef<M>, offset: u64) -> Option<Address> {
         let a = obj.address();
         let i = offset / M::SLOT_SIZE;
         let region = self.arena.region();
@@ -232,7 +232,7 @@ impl<M: RefMode> Heap<M> {
     /// Checks that `offset` is a reference slot of `obj`'s type — the same
     /// rule the tracer follows (`TypeInfo::for_each_slot`).
     #[inline(never)]
-    fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
+    pub(crate) fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
         let h = Header::read(self.arena.region(), obj.address())?;
         let i = offset / M::SLOT_SIZE;
         if offset % M::SLOT_SIZE == 0 && i < 64 && self.types.mask_by_index(h.ty()) >> i & 1 != 0 {
@@ -260,7 +260,7 @@ impl<M: RefMode> Heap<M> {
     /// capability as well.
     #[inline]
     pub fn get_ref(&self, obj: &ObjRef<M>, offset: u64) -> Result<ObjRef<M>, GcError> {
-        if !M::CHECKED && !obj.is_null() {
+        if !M::CHECKED && !obj.is_null() && !self.slow {
             if let Some(slot) = self.ref_slot_fast(obj, offset) {
                 // SAFETY: the slot is aligned and inside the region, which
                 // this mode mapped (ref_slot_fast checked both).
@@ -284,6 +284,9 @@ impl<M: RefMode> Heap<M> {
                 raw
             }
         };
+        if self.is_sealed_here(&raw) {
+            return Err(GcError::SealedReference);
+        }
         Ok(self.stamped(raw))
     }
 
@@ -304,7 +307,7 @@ impl<M: RefMode> Heap<M> {
         // Unchecked modes: `live(obj)` is a null test and `storable(value)`
         // the poison test, so the fast path is the slot check, the store
         // and the barrier.
-        if !M::CHECKED && !obj.is_null() && !self.poisoned {
+        if !M::CHECKED && !obj.is_null() && !self.slow {
             if let Some(slot) = self.ref_slot_fast(obj, offset) {
                 // SAFETY: the slot is aligned and inside the region, which
                 // this mode mapped (ref_slot_fast checked both); plain

@@ -113,6 +113,9 @@ pub(crate) struct Roots<M: RefMode> {
     next_scope: u64,
     persistents: Slab<M::Ref>,
     regions: Slab<RootRegion>,
+    /// The export-table chunks of a compartment (`compartment/`): roots
+    /// no token names, so no mutator can release one.
+    pub(crate) exports: Vec<M::Ref>,
 }
 
 impl<M: RefMode> Roots<M> {
@@ -124,12 +127,18 @@ impl<M: RefMode> Roots<M> {
             next_scope: 1,
             persistents: Slab::new(),
             regions: Slab::new(),
+            exports: Vec::new(),
         }
     }
 
     /// Traces every root with `t`, writing back what it returns (I8).
     pub(crate) fn trace<T: Tracer<M>>(&mut self, t: &mut T) {
-        for r in self.handles.iter_mut().chain(self.persistents.iter_mut()) {
+        for r in self
+            .handles
+            .iter_mut()
+            .chain(self.persistents.iter_mut())
+            .chain(self.exports.iter_mut())
+        {
             let raw = M::to_raw(r);
             let n = t.trace(raw);
             if n != raw {
@@ -158,6 +167,9 @@ impl<M: RefMode> Roots<M> {
         }
         for (i, r) in self.persistents.iter() {
             f(RefLocation::Persistent(i), *r);
+        }
+        for (i, r) in self.exports.iter().enumerate() {
+            f(RefLocation::ExportTable(i as u32), *r);
         }
         for (ri, rr) in self.regions.iter() {
             for s in rr.ref_slots() {
@@ -365,7 +377,40 @@ impl<M: RefMode> Heap<M> {
         self.usable()?;
         let rr = self.root_region(id)?;
         let raw = M::load_root(&rr.memory, rr.slot(index)?)?;
+        if self.is_sealed_here(&raw) {
+            return Err(GcError::SealedReference);
+        }
         Ok(self.stamped(raw))
+    }
+
+    /// Loads root-region slot `index` as the sealed form it holds
+    /// ([`GcError::NotSealed`] otherwise): for `Compartments`.
+    pub(crate) fn root_get_sealed_form(
+        &self,
+        id: RootRegionId,
+        index: u64,
+    ) -> Result<M::Ref, GcError> {
+        self.usable()?;
+        let rr = self.root_region(id)?;
+        let raw = M::load_root(&rr.memory, rr.slot(index)?)?;
+        if !self.is_sealed_here(&raw) {
+            return Err(GcError::NotSealed);
+        }
+        Ok(raw)
+    }
+
+    /// Stores a sealed form in root-region slot `index` (validated by
+    /// `Compartments`): a root the whole-heap collection follows.
+    pub(crate) fn root_set_sealed_form(
+        &mut self,
+        id: RootRegionId,
+        index: u64,
+        raw: &M::Ref,
+    ) -> Result<(), GcError> {
+        self.usable()?;
+        let rr = self.root_region_mut(id)?;
+        let slot = rr.slot(index)?;
+        Ok(M::store_root(&mut rr.memory, slot, raw)?)
     }
 
     /// True when root-region slot `index` holds a reference (its tag).

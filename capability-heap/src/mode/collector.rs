@@ -198,6 +198,62 @@ pub trait Collector: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'st
     /// # Safety
     /// As [`Collector::read_slot`].
     unsafe fn write_raw_slot(region: &mut TaggedRegion, slot: Address, value: &Self::Raw);
+
+    /// What a compartment seals with: in `SoftCheri` over a format with
+    /// software object types, the sealing capability of its one object
+    /// type (Seal and Unseal, bounds `[otype, otype + 1)`); otherwise the
+    /// object type as a number, which seals nothing by itself (see
+    /// [`Collector::seal`]).
+    type Sealer: Debug + Send;
+
+    /// The sealer of object type `otype`.
+    ///
+    /// # Safety
+    /// As [`Collector::authority`]: the caller is the collector that hands
+    /// out object types (one per compartment, never twice); it keeps the
+    /// sealer to itself.
+    unsafe fn sealer(otype: u32) -> Result<Self::Sealer, CapFault>;
+
+    /// The sealed form of `[at, at + len)` — an export-table entry of the
+    /// region `auth` governs — under `sealer`: a reference its holder can
+    /// store, copy and hand back but not dereference, that only the same
+    /// authority and sealer turn back into an address ([`Collector::unseal`]).
+    ///
+    /// - `SoftCheri` with software object types (Morello, CHERI v9): the
+    ///   entry's exact capability (load permissions only), sealed (CSeal)
+    ///   with the compartment's object type. Every access through it is a
+    ///   seal violation; CUnseal needs the sealer.
+    /// - `SoftCheri<RiscvStd>` (no software object types): the entry's
+    ///   exact capability with *no* permissions — tagged, so unforgeable,
+    ///   and useless for any access; only the owner's authority, whose
+    ///   bounds contain the entry, re-derives a usable capability to it.
+    /// - The unchecked modes: the entry's address with bit 0 set (no object
+    ///   payload is odd), which the heap's accessors refuse.
+    fn seal(
+        auth: &Self::Authority,
+        sealer: &Self::Sealer,
+        at: Address,
+        len: u64,
+    ) -> Result<Self::Ref, CapFault>;
+
+    /// The entry a sealed form designates, when `auth` and `sealer` are
+    /// the ones that sealed it: the form is tagged (checked modes), sealed
+    /// with `sealer`'s object type (otype formats) or permissionless
+    /// (`RiscvStd`), exact (address = base), and inside `auth`'s bounds.
+    /// Another compartment's authority or sealer is refused with the fault
+    /// the hardware would raise (otype mismatch, bounds).
+    fn unseal(
+        auth: &Self::Authority,
+        sealer: &Self::Sealer,
+        r: &Self::Ref,
+    ) -> Result<(Address, u64), CapFault>;
+
+    /// True when `r` is a sealed form ([`Collector::seal`]): the collector
+    /// never follows one and the mutator cannot dereference one.
+    fn is_sealed_form(r: &Self::Ref) -> bool;
+
+    /// The bounds `(base, top)` of an authority: what it can derive into.
+    fn authority_span(auth: &Self::Authority) -> (Address, u128);
 }
 
 /// The sealing root of format `F`: bounds `[0, 2^OTYPE_BITS)` over the

@@ -11,6 +11,12 @@ use crate::format::Format;
 use crate::tagged::{RegionError, Scalar, GRANULE};
 use crate::{Address, CapFault, Capability, Perms, TaggedRegion};
 
+/// True when format `F` has software object types to seal with (Morello,
+/// CHERI v9; not the RISC-V standard format).
+fn has_software_otypes<F: Format>() -> bool {
+    F::is_software_otype(16)
+}
+
 /// Full CHERI semantics in software, in format `F`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftCheri<F: Format>(core::marker::PhantomData<F>);
@@ -93,6 +99,75 @@ impl<F: Format> Collector for SoftCheri<F> {
         // SAFETY: the caller guarantees an aligned slot inside the region;
         // a tagged RawCap carries a capability's own tag.
         unsafe { region.write_granule(slot, value.bits(), value.tag()) }
+    }
+
+    type Sealer = Capability<F>;
+
+    unsafe fn sealer(otype: u32) -> Result<Capability<F>, CapFault> {
+        if !has_software_otypes::<F>() {
+            // No software sealing in this format: the sealer is never used
+            // to seal (see `seal`), only carried.
+            return Ok(Capability::null());
+        }
+        if !F::is_software_otype(otype) {
+            return Err(CapFault::InvalidOtype {
+                otype: u64::from(otype),
+            });
+        }
+        // SAFETY: the caller's contract is mint_sealing_root's; the root is
+        // narrowed to one object type at once and dropped.
+        let root = unsafe { collector::mint_sealing_root::<F>() };
+        root.try_set_address(Address(u64::from(otype)))?
+            .set_bounds_exact(1)
+    }
+
+    fn seal(
+        auth: &Capability<F>,
+        sealer: &Capability<F>,
+        at: Address,
+        len: u64,
+    ) -> Result<Capability<F>, CapFault> {
+        if has_software_otypes::<F>() {
+            auth.derive_exact(at, len, Perms::LOAD | Perms::LOAD_CAP)?
+                .seal(sealer)
+        } else {
+            auth.derive_exact(at, len, Perms::NONE)
+        }
+    }
+
+    fn unseal(
+        auth: &Capability<F>,
+        sealer: &Capability<F>,
+        r: &Capability<F>,
+    ) -> Result<(Address, u64), CapFault> {
+        if !r.tag() {
+            return Err(CapFault::TagViolation);
+        }
+        let open = if has_software_otypes::<F>() {
+            r.unseal(sealer)?
+        } else if r.is_sealed() || r.perms() != Perms::NONE {
+            return Err(CapFault::NotSealed);
+        } else {
+            *r
+        };
+        let base = open.base();
+        let len = u64::try_from(open.length()).map_err(|_| CapFault::NotSealed)?;
+        if open.address() != base {
+            return Err(CapFault::NotSealed);
+        }
+        // The owner's authority must contain the entry: another
+        // compartment's is refused as the hardware would refuse a load.
+        auth.check_access(base, len.max(1), Perms::NONE, 1)?;
+        Ok((base, len))
+    }
+
+    fn authority_span(auth: &Capability<F>) -> (Address, u128) {
+        (auth.base(), auth.top())
+    }
+
+    #[inline]
+    fn is_sealed_form(r: &Capability<F>) -> bool {
+        r.tag() && (r.is_sealed() || (!has_software_otypes::<F>() && r.perms() == Perms::NONE))
     }
 }
 

@@ -197,6 +197,40 @@ impl<W: Width> Collector for Unchecked<W> {
         // SAFETY: the caller's contract is write_slot's.
         unsafe { Self::write_slot(region, slot, value) }
     }
+
+    type Sealer = u32;
+
+    unsafe fn sealer(otype: u32) -> Result<u32, CapFault> {
+        Ok(otype)
+    }
+
+    fn seal(auth: &RegionBounds, _: &u32, at: Address, len: u64) -> Result<Self::Ref, CapFault> {
+        Self::derive(auth, at, len)?;
+        Ok(UncheckedRef {
+            word: W::pack(Address(at.get() | 1), len),
+        })
+    }
+
+    fn unseal(auth: &RegionBounds, _: &u32, r: &Self::Ref) -> Result<(Address, u64), CapFault> {
+        let a = W::addr(r.word).get();
+        if a & 1 == 0 {
+            return Err(CapFault::NotSealed);
+        }
+        let at = Address(a & !1);
+        // The length is not carried by a `Native` form: one slot.
+        let len = W::ALIGN;
+        Self::derive(auth, at, len)?;
+        Ok((at, len))
+    }
+
+    fn authority_span(auth: &RegionBounds) -> (Address, u128) {
+        (auth.base, u128::from(auth.end.get()))
+    }
+
+    #[inline(always)]
+    fn is_sealed_form(r: &Self::Ref) -> bool {
+        W::addr(r.word).get() & 1 == 1
+    }
 }
 
 impl<W: Width> RefMode for Unchecked<W> {

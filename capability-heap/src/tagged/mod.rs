@@ -134,7 +134,55 @@ impl core::fmt::Debug for TaggedRegion {
     }
 }
 
+/// The addresses of a retired region ([`TaggedRegion::retire`]): no
+/// memory, no access, and no other mapping there until it is dropped.
+pub struct Reservation {
+    _map: Mapping,
+    base: u64,
+    len: u64,
+}
+
+// SAFETY: a reservation owns its (inaccessible) mapping exclusively and
+// never touches its pages: it only unmaps them when dropped.
+unsafe impl Send for Reservation {}
+// SAFETY: as Send: &self methods read two integers.
+unsafe impl Sync for Reservation {}
+
+impl core::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Reservation[{:#x}, {:#x})", self.base, self.base + self.len)
+    }
+}
+
+impl Reservation {
+    /// First reserved byte of the former region.
+    pub fn base(&self) -> Address {
+        Address(self.base)
+    }
+
+    /// One past the former region's last byte.
+    pub fn end(&self) -> Address {
+        Address(self.base + self.len)
+    }
+}
+
 impl TaggedRegion {
+    /// Unmaps the region's memory (data and tags go back to the OS; every
+    /// access to it faults) but keeps its addresses reserved until the
+    /// returned [`Reservation`] is dropped, so that nothing mapped later
+    /// can alias it: what a torn-down compartment leaves behind, so that a
+    /// stale reference to it resolves to "destroyed", never to whatever
+    /// the OS would map there next.
+    pub fn retire(mut self) -> Result<Reservation, RegionError> {
+        self._data.retire().map_err(RegionError::Map)?;
+        let (base, len) = (self.base, self.len);
+        Ok(Reservation {
+            _map: self._data,
+            base,
+            len,
+        })
+    }
+
     /// Maps `len` bytes (rounded up to whole pages) of capability memory,
     /// page-aligned, with a guard page on each side.
     pub fn new(len: u64) -> Result<TaggedRegion, RegionError> {

@@ -88,6 +88,32 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// Discards every page of the mapping and leaves its addresses
+    /// reserved, inaccessible (`PROT_NONE`), until the mapping is dropped:
+    /// the memory goes back to the OS, and no later mapping can be placed
+    /// at these addresses meanwhile.
+    pub(super) fn retire(&mut self) -> Result<(), i32> {
+        // SAFETY: MAP_FIXED over exactly this mapping's own range, which
+        // its owner gave up (`TaggedRegion::retire` consumes the region):
+        // nothing references its pages any more.
+        let p = unsafe {
+            libc::mmap(
+                self.ptr.cast(),
+                self.len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(errno());
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: ptr/len are exactly what mmap returned; nothing borrows

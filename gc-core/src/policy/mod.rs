@@ -120,6 +120,38 @@ impl<M: RefMode> Arena<M> {
         })
     }
 
+    /// The sealed form of the export entry `[at, at + len)` of this
+    /// region, under `sealer` (I7: from this region's authority only).
+    pub(crate) fn seal(
+        &self,
+        sealer: &M::Sealer,
+        at: Address,
+        len: u64,
+    ) -> Result<M::Ref, CapFault> {
+        M::seal(&self.auth, sealer, at, len)
+    }
+
+    /// The entry a sealed form designates, if this region's authority and
+    /// `sealer` sealed it.
+    pub(crate) fn unseal(
+        &self,
+        sealer: &M::Sealer,
+        r: &M::Ref,
+    ) -> Result<(Address, u64), CapFault> {
+        M::unseal(&self.auth, sealer, r)
+    }
+
+    /// The authority's bounds `(base, top)` (the verifier's I7 check).
+    pub(crate) fn authority_span(&self) -> (Address, u128) {
+        M::authority_span(&self.auth)
+    }
+
+    /// Gives up the arena: its region, to be retired (a torn-down
+    /// compartment); the authority is dropped here, before the region.
+    pub(crate) fn into_region(self) -> TaggedRegion {
+        self.region
+    }
+
     /// The region, for the mode's checked accesses.
     #[inline(always)]
     pub(crate) fn region(&self) -> &TaggedRegion {

@@ -1,5 +1,5 @@
 //! The heap verifier: checks the heap-safety contract (DESIGN.md I1–I6,
-//! I8, I9; I7 arrives with compartments) over the whole heap and reports
+//! I8, I9, and I7 for compartments) over the whole heap and reports
 //! every violation it finds, with its location.
 //!
 //! What is checked, by invariant (each quoted from DESIGN.md, "The
@@ -18,8 +18,8 @@
 //!   capability ever covered it for a store).
 //! - **I3 liveness** — "every tagged reference designates a live object of
 //!   its own compartment, or is sealed and designates an exported object."
-//!   Every reference designates a live (allocated) object (one
-//!   compartment until compartments land).
+//!   Every unsealed reference designates a live (allocated) object of
+//!   this heap; sealed ones are I7's.
 //! - **I4 no stale capability** — "freed memory has no tag set and is
 //!   zeroed before reuse; nothing tagged points into freed memory or
 //!   from-space." Free cells and free blocks are zero and hold no tag;
@@ -45,7 +45,19 @@
 //!   every slot of an object outside the nursery that refers into the
 //!   nursery is in the remembered set.
 //!
-//! I7 (compartment isolation) arrives with compartments. Where each
+//! - **I7 compartment isolation** — "a compartment's mutator and
+//!   collector hold authority over its own region only; no unsealed
+//!   reference crosses." (Compartments:) the heap authority's bounds are
+//!   exactly the compartment's region; every unsealed reference anywhere
+//!   in the compartment (slots, roots, weak tables) is inside its region;
+//!   every sealed reference into its own region designates a live entry
+//!   of its export table that its own sealer accepts.
+//!   [`crate::Compartments::verify`] checks the rest across compartments:
+//!   regions disjoint, and every sealed reference into another live
+//!   compartment designates a live export of it (I3's "sealed and
+//!   designates an exported object").
+//!
+//! Where each
 //! invariant is *upheld* (not just checked) the code says so by its number:
 //! I1/I5 at [`crate::policy::Arena`]'s derivation, I2 in
 //! [`crate::object`], I4 in the spaces' sweeps and block hand-out, I6 in
@@ -93,6 +105,8 @@ pub enum RefLocation {
     Ephemeron(u32),
     /// Finalization registration entry `n`.
     Finalizer(u32),
+    /// Export-table chunk `n` of a compartment (a root).
+    ExportTable(u32),
 }
 
 /// One broken invariant.
@@ -161,6 +175,31 @@ pub enum Violation {
         /// The tagged granule.
         addr: Address,
     },
+    /// I7: an unsealed reference to memory outside this compartment's
+    /// region (another compartment's object, or anything else).
+    ForeignReference {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I7 (and I3): a sealed reference that designates no live export
+    /// entry of the compartment it points into, or that compartment's
+    /// sealer does not accept.
+    UnexportedSealed {
+        /// Where the reference is.
+        at: RefLocation,
+        /// Its address.
+        target: Address,
+    },
+    /// I7: the compartment's authority covers more (or other) memory than
+    /// its own region.
+    AuthorityOutsideRegion {
+        /// The authority's base.
+        base: Address,
+        /// The authority's top (65 bits).
+        top: u128,
+    },
 }
 
 impl Violation {
@@ -173,6 +212,9 @@ impl Violation {
             Violation::TagInFreeMemory { .. } | Violation::DirtyFreeMemory { .. } => "I4",
             Violation::WidenedReference { .. } => "I5",
             Violation::TagOutsideRefSlot { .. } => "I6",
+            Violation::ForeignReference { .. }
+            | Violation::UnexportedSealed { .. }
+            | Violation::AuthorityOutsideRegion { .. } => "I7",
             Violation::IntoEvacuatedSpace { .. } => "I8",
             Violation::UnrememberedSlot { .. } => "I9",
         }
@@ -180,10 +222,14 @@ impl Violation {
 }
 
 impl<M: RefMode> Heap<M> {
-    /// Checks I1–I6, I8 and I9 over the whole heap; `Err` lists every
-    /// violation.
+    /// Checks I1–I6, I8 and I9 over the whole heap, and I7 when the heap is
+    /// a compartment (its authority, unsealed foreign references, sealed
+    /// references into its own export table); `Err` lists every violation.
     pub fn verify(&self) -> Result<(), Vec<Violation>> {
         let mut v = Vec::new();
+        if self.link.is_some() {
+            self.check_authority(&mut v);
+        }
         self.roots
             .for_each(|at, r| self.check_reference(&r, at, &mut v));
         self.weak
@@ -240,6 +286,9 @@ impl<M: RefMode> Heap<M> {
             return;
         }
         let target = M::address(raw);
+        if self.link.is_some() && self.check_isolation(raw, at, v) {
+            return;
+        }
         if self.arena.is_evacuated(target) {
             v.push(Violation::IntoEvacuatedSpace { at, target });
             return;
