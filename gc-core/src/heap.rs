@@ -205,31 +205,48 @@ impl<M: RefMode> Heap<M> {
     /// no rights beyond an object reference's (I1, I3, I5) — a narrowed,
     /// widened or forged capability would otherwise keep nothing alive or
     /// smuggle rights in.
+    #[inline]
     pub(crate) fn storable(&self, v: &ObjRef<M>) -> Result<(), GcError> {
+        if !M::CHECKED {
+            // Nothing to check in a healthy heap that is no compartment.
+            return if self.slow {
+                self.storable_unchecked(v)
+            } else {
+                Ok(())
+            };
+        }
         self.usable()?;
         if v.is_null() {
             return Ok(());
         }
         self.live(v)?;
-        if !M::CHECKED && self.link.is_some() && !self.arena.region().contains(v.address(), 1) {
-            return Err(self.foreign(v.address()));
+        let h = self
+            .arena
+            .object_at(v.address())
+            .ok_or(GcError::NotAnObject)?;
+        let padded = self
+            .types
+            .layout_of::<M>(h)
+            .ok_or(GcError::NotAnObject)?
+            .0
+            .size;
+        if !M::designates(&v.raw, v.address(), padded) || !M::within_object_rights(&v.raw) {
+            return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
+                .err()
+                .map_or(GcError::NotAnObject, GcError::Cap));
         }
-        if M::CHECKED {
-            let h = self
-                .arena
-                .object_at(v.address())
-                .ok_or(GcError::NotAnObject)?;
-            let padded = self
-                .types
-                .layout_of::<M>(h)
-                .ok_or(GcError::NotAnObject)?
-                .0
-                .size;
-            if !M::designates(&v.raw, v.address(), padded) || !M::within_object_rights(&v.raw) {
-                return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
-                    .err()
-                    .map_or(GcError::NotAnObject, GcError::Cap));
-            }
+        Ok(())
+    }
+
+    /// [`Heap::storable`] in the unchecked modes when the heap is poisoned
+    /// or a compartment: the poison test, and the value inside this
+    /// compartment's region (I7).
+    #[cold]
+    #[inline(never)]
+    fn storable_unchecked(&self, v: &ObjRef<M>) -> Result<(), GcError> {
+        self.usable()?;
+        if !v.is_null() && self.link.is_some() && !self.arena.region().contains(v.address(), 1) {
+            return Err(self.foreign(v.address()));
         }
         Ok(())
     }

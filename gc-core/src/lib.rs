@@ -75,6 +75,21 @@
 //! # Ok::<(), GcError>(())
 //! ```
 //!
+//! **Threat model** (DESIGN.md "Threat model", restated precisely). In
+//! `SoftCheri`, code that manipulates the heap only through CapGC — an
+//! interpreter's scripts, a VM on the slot API, through this crate or the
+//! C ABI — cannot forge a reference, reach outside an object, widen
+//! permissions, use a stale reference, or reach another compartment's
+//! objects: each is refused with its own [`GcError`] and the verifier
+//! passes afterwards. Native code in the same process can still write any
+//! byte of the process, SoftCheri's tag bitmaps included: what stops it
+//! fabricating a *valid* reference is the ABI's authentication (a MAC per
+//! heap for [`ExternRef`], per split heap for sealed tokens) and, on CHERI
+//! hardware, the tag. The unchecked modes (`Native`, `P128`) keep the
+//! API's refusals (null, types, slots, compartment crossings, sealed
+//! slots) but check no bounds, permissions or epochs: they are the
+//! baseline the capability cost is measured against.
+//!
 //! There is no way back from bits to a reference:
 //!
 //! ```compile_fail,E0599

@@ -215,6 +215,7 @@ impl<M: RefMode> Heap<M> {
     }
 
     /// Roots `obj` in the innermost scope (or the base scope).
+    #[inline]
     pub fn handle(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
         self.storable(obj)?;
         let key = self.roots.handles.push(obj.raw)?;

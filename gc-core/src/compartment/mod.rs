@@ -116,6 +116,8 @@
 
 mod link;
 mod reach;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use link::Link;
 

@@ -501,6 +501,12 @@ impl<M: RefMode> Arena<M> {
         &self.auth
     }
 
+    /// Swaps in another authority (the I7 negative test: one that covers
+    /// another region), returning the old one.
+    pub(crate) fn corrupt_swap_authority(&mut self, auth: M::Authority) -> M::Authority {
+        core::mem::replace(&mut self.auth, auth)
+    }
+
     /// A block's address and state, to find quarantined blocks.
     pub(crate) fn corrupt_blocks(&self) -> Vec<(Address, BlockState)> {
         (0..self.blocks.high_water())

@@ -313,6 +313,9 @@ fn violations_name_their_invariants() {
         (Violation::DirtyFreeMemory { addr: a }, "I4"),
         (Violation::WidenedReference { at, target: a }, "I5"),
         (Violation::TagOutsideRefSlot { object: a, addr: a }, "I6"),
+        (Violation::ForeignReference { at, target: a }, "I7"),
+        (Violation::UnexportedSealed { at, target: a }, "I7"),
+        (Violation::AuthorityOutsideRegion { base: a, top: 0 }, "I7"),
         (Violation::IntoEvacuatedSpace { at, target: a }, "I8"),
         (Violation::UnrememberedSlot { slot: a }, "I9"),
     ];
