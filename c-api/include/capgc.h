@@ -150,6 +150,26 @@ typedef enum {
   CAPGC_E_NOT_A_CELL = 35,
   // The cell heap's verifier found a violation (checked mode).
   CAPGC_E_CORRUPT = 36,
+  // An unsealed reference crossed a compartment boundary: between
+  // compartments references travel sealed (`capgc_seal`).
+  CAPGC_E_COMPARTMENT_VIOLATION = 37,
+  // A sealed reference used as an object: only its owner unseals it
+  // (`capgc_unseal`); load it with `capgc_get_sealed`.
+  CAPGC_E_SEALED_REFERENCE = 38,
+  // The slot holds no sealed reference.
+  CAPGC_E_NOT_SEALED = 39,
+  // A compartment that does not own the sealed reference tried to
+  // unseal it.
+  CAPGC_E_UNSEAL_DENIED = 40,
+  // The compartment was torn down.
+  CAPGC_E_COMPARTMENT_DESTROYED = 41,
+  // The sealed reference's export was released by a whole-heap
+  // collection that found no stored copy of it.
+  CAPGC_E_SEALED_REVOKED = 42,
+  // The compartment id names no compartment of this split heap.
+  CAPGC_E_INVALID_COMPARTMENT = 43,
+  // Every object type for compartments has been used.
+  CAPGC_E_TOO_MANY_COMPARTMENTS = 44,
 } capgc_status_t;
 
 // How references are represented (`capgc_config_t.mode`).
@@ -282,6 +302,12 @@ enum capgc_violation_kind_t
   CAPGC_VIOLATION_UNREMEMBERED_SLOT = 9,
   // I6: a tag outside a reference slot.
   CAPGC_VIOLATION_TAG_OUTSIDE_REF_SLOT = 10,
+  // I7: an unsealed reference outside the compartment's region.
+  CAPGC_VIOLATION_FOREIGN_REFERENCE = 11,
+  // I7: a sealed reference that designates no live export.
+  CAPGC_VIOLATION_UNEXPORTED_SEALED = 12,
+  // I7: the compartment's authority exceeds its region.
+  CAPGC_VIOLATION_AUTHORITY_OUTSIDE_REGION = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -303,6 +329,10 @@ typedef struct capgc_cells_t capgc_cells_t;
 // A heap (opaque). One thread at a time: a call while another is in
 // progress on the same heap is refused with `CAPGC_E_BUSY`.
 typedef struct capgc_heap_t capgc_heap_t;
+
+// A heap split into compartments (opaque). One thread at a time, as a
+// `capgc_heap_t`.
+typedef struct capgc_split_heap_t capgc_split_heap_t;
 
 // A read-only view of the object being traced (opaque; valid during
 // the callback only).
@@ -405,6 +435,37 @@ typedef struct {
   capgc_cell_cycle_t last;
 } capgc_cell_stats_t;
 
+// A compartment of a split heap: a token valid in the split heap that
+// created it (any bits are safe to pass).
+typedef uint64_t capgc_compartment_t;
+
+// A reference by value. All zero is null.
+typedef struct {
+  // The payload address.
+  uint64_t addr;
+  // Authentication (SoftCheri); 0 in Native and P128.
+  uint64_t meta;
+} capgc_ref_t;
+
+// A sealed reference: another compartment's object, which its holder can
+// store, copy and hand back, but only the owner can open
+// (`capgc_unseal`). Authenticated: bits the split heap did not hand out
+// are `CAPGC_E_FORGED`. Valid across collections; a whole-heap
+// collection revokes it (`CAPGC_E_SEALED_REVOKED`) unless a copy is
+// stored in a compartment's object or root region. Two tokens for the
+// same export may differ in their bits (they record the compartment they
+// came through): compare them with `capgc_sealed_same`.
+typedef struct {
+  // Opaque.
+  uint64_t w[4];
+} capgc_sealed_t;
+
+// A root region: an array of reference slots the VM owns.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_region_t;
+
 // What one collection did.
 typedef struct {
   // Sequence number (1 for the first).
@@ -429,13 +490,59 @@ typedef struct {
   uint64_t caps_derived;
 } capgc_collection_t;
 
-// A reference by value. All zero is null.
+// What a whole-heap collection (`capgc_split_heap_collect`) did.
 typedef struct {
-  // The payload address.
+  // Exports nothing reached, released (their sealed references are
+  // revoked): what frees a cycle through several compartments.
+  uint64_t exports_released;
+  // Exports still live.
+  uint64_t exports_live;
+  // The cross-compartment marking, nanoseconds.
+  uint64_t marking_ns;
+  // The whole pause (marking, releasing, every compartment's full
+  // collection), nanoseconds.
+  uint64_t pause_ns;
+  // Compartments collected (the live ones).
+  uint64_t compartments;
+} capgc_whole_heap_stats_t;
+
+// Cross-compartment operations counted for one ordered pair
+// `(from, to)`: `to` owns the objects, `from` acted.
+typedef struct {
+  // Sealed references created for `from` to `to`'s objects.
+  uint64_t created;
+  // Sealed references to `to`'s objects that came through `from`,
+  // unsealed by `to`.
+  uint64_t unsealed;
+  // Sealed references to `to`'s objects stored in `from`'s objects or
+  // root regions.
+  uint64_t stored;
+  // Refusals: an unsealed reference to `to`'s memory offered to
+  // `from`, an unseal by `from` of a reference `to` owns, a sealed
+  // reference of a torn-down `to` used by `from`.
+  uint64_t refused;
+} capgc_pair_stats_t;
+
+// One violation of the heap-safety contract that `capgc_heap_verify`
+// found.
+typedef struct {
+  // The invariant broken: 1 to 9 (DESIGN.md I1–I9).
+  uint32_t invariant;
+  // What was found where (`capgc_violation_kind_t`).
+  uint32_t kind;
+  // The object, slot, granule or byte concerned.
   uint64_t addr;
-  // Authentication (SoftCheri); 0 in Native and P128.
-  uint64_t meta;
-} capgc_ref_t;
+  // The address the reference points at (reference violations).
+  uint64_t target;
+} capgc_violation_t;
+
+// A violation `capgc_split_heap_verify` found, and where.
+typedef struct {
+  // The compartment whose memory, roots or authority break it.
+  capgc_compartment_t compartment;
+  // What was found (as `capgc_heap_verify` reports it).
+  capgc_violation_t violation;
+} capgc_compartment_violation_t;
 
 // A registered type: valid in the heap that registered it.
 typedef uint64_t capgc_type_t;
@@ -458,11 +565,18 @@ typedef struct {
   uint64_t w[2];
 } capgc_persistent_t;
 
-// A root region: an array of reference slots the VM owns.
+// A weak reference.
 typedef struct {
   // Opaque.
   uint64_t w[2];
-} capgc_region_t;
+} capgc_weak_t;
+
+// An ephemeron: a (key, value) pair whose value lives exactly as long as
+// its key is reachable through something else.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_ephemeron_t;
 
 // Cumulative statistics of a heap.
 typedef struct {
@@ -494,35 +608,9 @@ typedef struct {
   capgc_collection_t last;
 } capgc_stats_t;
 
-// One violation of the heap-safety contract that `capgc_heap_verify`
-// found.
-typedef struct {
-  // The invariant broken: 1 to 9 (DESIGN.md I1–I9).
-  uint32_t invariant;
-  // What was found where (`capgc_violation_kind_t`).
-  uint32_t kind;
-  // The object, slot, granule or byte concerned.
-  uint64_t addr;
-  // The address the reference points at (reference violations).
-  uint64_t target;
-} capgc_violation_t;
-
 // A trace callback: report every reference slot of the object in `view`
 // with `capgc_visit(visitor, offset)`. `ctx` is what was registered.
 typedef void (*capgc_trace_fn)(void *ctx, const capgc_view_t *view, capgc_visitor_t *visitor);
-
-// A weak reference.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_weak_t;
-
-// An ephemeron: a (key, value) pair whose value lives exactly as long as
-// its key is reachable through something else.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_ephemeron_t;
 
 // A finalization registration.
 typedef struct {
@@ -670,6 +758,484 @@ capgc_status_t capgc_cells_stats(capgc_cells_t *cells, capgc_cell_stats_t *out);
 // # Safety
 // `cells` is from `capgc_cells_new`; `count` is null or writable.
 capgc_status_t capgc_cells_verify(capgc_cells_t *cells, size_t *count);
+
+// Creates an empty split heap for the mode and format of `config` (null:
+// the defaults, SoftCheri Morello) into `*out`; `config` is also what
+// `capgc_compartment_new` uses when given none. Free it with
+// `capgc_split_heap_free`.
+//
+// # Safety
+// `config` is null or points to a `capgc_config_t`; `out` points to
+// writable storage for a pointer.
+capgc_status_t capgc_split_heap_new(const capgc_config_t *config, capgc_split_heap_t **out);
+
+// Frees a split heap: every compartment, and every reference, token and
+// sealed reference of it, is meaningless afterwards. Null is ignored.
+//
+// # Safety
+// `split` is null or a split heap from `capgc_split_heap_new` not yet
+// freed, and no other call on it is in progress or follows.
+void capgc_split_heap_free(capgc_split_heap_t *split);
+
+// The split heap's mode (`capgc_mode_t`) into `*mode` and
+// reference-slot size in bytes into `*slot_size` (8 in Native, 16
+// otherwise); either may be null.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `mode` and
+// `slot_size` are null or writable.
+capgc_status_t capgc_split_heap_mode(capgc_split_heap_t *split,
+                                     uint32_t *mode,
+                                     uint64_t *slot_size);
+
+// Creates a compartment — a heap of its own, with its own region,
+// authority and object type — from `config` (null: the split heap's),
+// whose mode and format must be the split heap's
+// (`CAPGC_E_INVALID_CONFIG` otherwise; the plan may differ), and stores
+// its token in `*out`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `config` is null
+// or points to a `capgc_config_t`; `out` is writable.
+capgc_status_t capgc_compartment_new(capgc_split_heap_t *split,
+                                     const capgc_config_t *config,
+                                     capgc_compartment_t *out);
+
+// Tears compartment `c` down: its heap and memory go, its addresses stay
+// reserved, and every sealed reference to its objects — in C or in
+// another compartment's memory — is `CAPGC_E_COMPARTMENT_DESTROYED` from
+// now on; the other compartments keep working.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_destroy(capgc_split_heap_t *split, capgc_compartment_t c);
+
+// The number of live exports of compartment `c` (its objects that
+// sealed references designate).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_exports(capgc_split_heap_t *split,
+                                         capgc_compartment_t c,
+                                         uint64_t *out);
+
+// The object type compartment `c` seals with (a software object type of
+// Morello and CHERI v9; a number Native, P128 and the RISC-V standard
+// format carry but do not check).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_object_type(capgc_split_heap_t *split,
+                                             capgc_compartment_t c,
+                                             uint32_t *out);
+
+// Seals `obj`, an object of compartment `owner`, for compartment
+// `holder`: the owner exports it (once per object: sealing it again
+// designates the same export) and `*out` gets the sealed reference. A
+// safepoint of `owner`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_seal(capgc_split_heap_t *split,
+                          capgc_compartment_t owner,
+                          capgc_ref_t obj,
+                          capgc_compartment_t holder,
+                          capgc_sealed_t *out);
+
+// Opens a sealed reference: `by` must own it (`CAPGC_E_UNSEAL_DENIED`
+// otherwise, counted); `*out` gets the object, a reference of `by`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `sealed` points
+// to a `capgc_sealed_t`; `out` is writable.
+capgc_status_t capgc_unseal(capgc_split_heap_t *split,
+                            capgc_compartment_t by,
+                            const capgc_sealed_t *sealed,
+                            capgc_ref_t *out);
+
+// The compartment that owns a sealed reference (the one that can
+// unseal it).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `sealed` points
+// to a `capgc_sealed_t`; `out` is writable.
+capgc_status_t capgc_sealed_owner(capgc_split_heap_t *split,
+                                  const capgc_sealed_t *sealed,
+                                  capgc_compartment_t *out);
+
+// Whether two sealed references designate the same export (the same
+// object), whichever compartments they came through.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `a` and `b` point
+// to `capgc_sealed_t`s; `out` is writable.
+capgc_status_t capgc_sealed_same(capgc_split_heap_t *split,
+                                 const capgc_sealed_t *a,
+                                 const capgc_sealed_t *b,
+                                 bool *out);
+
+// Stores a sealed reference in reference slot `offset` of `holder`, an
+// object of compartment `c`, with the write barrier.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `sealed` points
+// to a `capgc_sealed_t`.
+capgc_status_t capgc_set_sealed(capgc_split_heap_t *split,
+                                capgc_compartment_t c,
+                                capgc_ref_t holder,
+                                uint64_t offset,
+                                const capgc_sealed_t *sealed);
+
+// Loads the sealed reference in reference slot `offset` of `holder`, an
+// object of compartment `c` (`CAPGC_E_NOT_SEALED` if the slot holds
+// anything else).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_get_sealed(capgc_split_heap_t *split,
+                                capgc_compartment_t c,
+                                capgc_ref_t holder,
+                                uint64_t offset,
+                                capgc_sealed_t *out);
+
+// Stores a sealed reference in slot `index` of root region `region` of
+// compartment `c`: a root, which keeps the export alive across
+// whole-heap collections.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `sealed` points
+// to a `capgc_sealed_t`.
+capgc_status_t capgc_region_set_sealed(capgc_split_heap_t *split,
+                                       capgc_compartment_t c,
+                                       capgc_region_t region,
+                                       uint64_t index,
+                                       const capgc_sealed_t *sealed);
+
+// Loads the sealed reference in slot `index` of root region `region` of
+// compartment `c` (`CAPGC_E_NOT_SEALED` if it holds anything else).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_region_get_sealed(capgc_split_heap_t *split,
+                                       capgc_compartment_t c,
+                                       capgc_region_t region,
+                                       uint64_t index,
+                                       capgc_sealed_t *out);
+
+// Collects compartment `c` alone (a full collection of its plan): its
+// exports are roots, the other compartments are untouched, and every
+// sealed reference stays valid. `c`'s references from before are stale
+// afterwards. `out` (may be null) gets what it did.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is null or
+// writable.
+capgc_status_t capgc_compartment_collect(capgc_split_heap_t *split,
+                                         capgc_compartment_t c,
+                                         capgc_collection_t *out);
+
+// The whole-heap collection: marks across compartments from their own
+// roots, releases every export nothing reaches (a cycle through several
+// compartments goes; its sealed references are revoked), then collects
+// every compartment — every reference of every compartment is stale
+// afterwards. `out` (may be null) gets what it did.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is null or
+// writable.
+capgc_status_t capgc_split_heap_collect(capgc_split_heap_t *split, capgc_whole_heap_stats_t *out);
+
+// The counts of the ordered pair `(from, to)` (`to` owns the objects,
+// `from` acted); both must be compartments of this split heap, live or
+// torn down.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_split_heap_pair_stats(capgc_split_heap_t *split,
+                                           capgc_compartment_t from,
+                                           capgc_compartment_t to,
+                                           capgc_pair_stats_t *out);
+
+// The non-local access report (what `CAPGC_LOG=compartments` prints: one
+// line per ordered pair with a count), nul-terminated, into `buf` (`cap`
+// bytes); `*len` gets its length without the nul.
+// `CAPGC_E_BUFFER_TOO_SMALL` when it does not fit (`*len` says how much
+// is needed).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `buf` is valid
+// for `cap` writes; `len` is writable.
+capgc_status_t capgc_split_heap_report(capgc_split_heap_t *split,
+                                       char *buf,
+                                       size_t cap,
+                                       size_t *len);
+
+// Checks the heap-safety contract in every live compartment (I1–I9,
+// I7's isolation included) and across them (regions disjoint, every
+// sealed reference into a live compartment designates a live export).
+// `*count` gets the number of violations (0: sound); the first `cap` are
+// written to `out`, each with its compartment.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is valid
+// for `cap` writes (null when 0); `count` is writable.
+capgc_status_t capgc_split_heap_verify(capgc_split_heap_t *split,
+                                       capgc_compartment_violation_t *out,
+                                       size_t cap,
+                                       size_t *count);
+
+// Registers the record shape in compartment `c` (as `capgc_type_record`):
+// a type of `c` only.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_type_record(capgc_split_heap_t *split,
+                                             capgc_compartment_t c,
+                                             uint32_t refs,
+                                             uint64_t data,
+                                             capgc_type_t *out);
+
+// Allocates an object of a fixed-size type of compartment `c` (as
+// `capgc_alloc`): a safepoint of `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_alloc(capgc_split_heap_t *split,
+                                       capgc_compartment_t c,
+                                       capgc_type_t ty,
+                                       capgc_ref_t *out);
+
+// Reads the u64 at `offset` of an object of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_read_u64(capgc_split_heap_t *split,
+                                          capgc_compartment_t c,
+                                          capgc_ref_t r,
+                                          uint64_t offset,
+                                          uint64_t *out);
+
+// Writes a u64 at `offset` of an object of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_write_u64(capgc_split_heap_t *split,
+                                           capgc_compartment_t c,
+                                           capgc_ref_t r,
+                                           uint64_t offset,
+                                           uint64_t v);
+
+// Loads the reference in slot `offset` of an object of compartment `c`
+// (a slot holding a sealed reference is `CAPGC_E_SEALED_REFERENCE`:
+// load it with `capgc_get_sealed`).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_get_ref(capgc_split_heap_t *split,
+                                         capgc_compartment_t c,
+                                         capgc_ref_t obj,
+                                         uint64_t offset,
+                                         capgc_ref_t *out);
+
+// Stores `value` (or null) in reference slot `offset` of an object of
+// compartment `c`, with the write barrier; `value` must be `c`'s
+// (`CAPGC_E_COMPARTMENT_VIOLATION` otherwise: seal it).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_set_ref(capgc_split_heap_t *split,
+                                         capgc_compartment_t c,
+                                         capgc_ref_t obj,
+                                         uint64_t offset,
+                                         capgc_ref_t value);
+
+// Creates a root region of `slots` reference slots in compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_region_new(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            uint64_t slots,
+                                            capgc_region_t *out);
+
+// Frees a root region of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_region_free(capgc_split_heap_t *split,
+                                             capgc_compartment_t c,
+                                             capgc_region_t region);
+
+// Stores `r` (or null), a reference of compartment `c`, in slot `index`
+// of one of `c`'s root regions.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_region_set(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            capgc_region_t region,
+                                            uint64_t index,
+                                            capgc_ref_t r);
+
+// The reference in slot `index` of a root region of compartment `c`
+// (data is `CAPGC_E_UNTAGGED`; a sealed reference
+// `CAPGC_E_SEALED_REFERENCE`: load it with `capgc_region_get_sealed`).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_region_get(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            capgc_region_t region,
+                                            uint64_t index,
+                                            capgc_ref_t *out);
+
+// Opens a nested handle scope in compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_scope_open(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            capgc_scope_t *out);
+
+// Closes the innermost scope of compartment `c` and its handles.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_scope_close(capgc_split_heap_t *split,
+                                             capgc_compartment_t c,
+                                             capgc_scope_t scope);
+
+// Roots `r`, a reference of compartment `c`, in `c`'s innermost scope.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_handle_new(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            capgc_ref_t r,
+                                            capgc_handle_t *out);
+
+// The reference a handle of compartment `c` holds.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_handle_get(capgc_split_heap_t *split,
+                                            capgc_compartment_t c,
+                                            capgc_handle_t hd,
+                                            capgc_ref_t *out);
+
+// Roots `r`, a reference of compartment `c`, until
+// `capgc_compartment_persistent_release`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_persistent_new(capgc_split_heap_t *split,
+                                                capgc_compartment_t c,
+                                                capgc_ref_t r,
+                                                capgc_persistent_t *out);
+
+// The reference a persistent root of compartment `c` holds.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_persistent_get(capgc_split_heap_t *split,
+                                                capgc_compartment_t c,
+                                                capgc_persistent_t p,
+                                                capgc_ref_t *out);
+
+// Releases a persistent root of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_persistent_release(capgc_split_heap_t *split,
+                                                    capgc_compartment_t c,
+                                                    capgc_persistent_t p);
+
+// A weak reference, in compartment `c`, to `r`, a reference of `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_weak_new(capgc_split_heap_t *split,
+                                          capgc_compartment_t c,
+                                          capgc_ref_t r,
+                                          capgc_weak_t *out);
+
+// The target of a weak reference of compartment `c`, or null once it
+// was collected.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_weak_get(capgc_split_heap_t *split,
+                                          capgc_compartment_t c,
+                                          capgc_weak_t wk,
+                                          capgc_ref_t *out);
+
+// Releases a weak reference of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_weak_release(capgc_split_heap_t *split,
+                                              capgc_compartment_t c,
+                                              capgc_weak_t wk);
+
+// An ephemeron of compartment `c` keyed by `key` holding `value`, both
+// references of `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_ephemeron_new(capgc_split_heap_t *split,
+                                               capgc_compartment_t c,
+                                               capgc_ref_t key,
+                                               capgc_ref_t value,
+                                               capgc_ephemeron_t *out);
+
+// The key and value of an ephemeron of compartment `c`, or two nulls
+// once the key died.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `key` and `value`
+// are writable.
+capgc_status_t capgc_compartment_ephemeron_get(capgc_split_heap_t *split,
+                                               capgc_compartment_t c,
+                                               capgc_ephemeron_t e,
+                                               capgc_ref_t *key,
+                                               capgc_ref_t *value);
+
+// Releases an ephemeron of compartment `c`.
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`.
+capgc_status_t capgc_compartment_ephemeron_release(capgc_split_heap_t *split,
+                                                   capgc_compartment_t c,
+                                                   capgc_ephemeron_t e);
+
+// Compartment `c`'s statistics (as `capgc_heap_stats`).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_stats(capgc_split_heap_t *split,
+                                       capgc_compartment_t c,
+                                       capgc_stats_t *out);
 
 // The message of the last call that failed on this thread (empty if none
 // has). Borrowed: valid until the next failing call on this thread.

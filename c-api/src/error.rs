@@ -104,8 +104,9 @@ pub enum CapgcStatus {
     /// An unsealed reference crossed a compartment boundary: between
     /// compartments references travel sealed (`capgc_seal`).
     CAPGC_E_COMPARTMENT_VIOLATION = 37,
-    /// A sealed reference used as an object: only its owner unseals it.
-    CAPGC_E_SEALED = 38,
+    /// A sealed reference used as an object: only its owner unseals it
+    /// (`capgc_unseal`); load it with `capgc_get_sealed`.
+    CAPGC_E_SEALED_REFERENCE = 38,
     /// The slot holds no sealed reference.
     CAPGC_E_NOT_SEALED = 39,
     /// A compartment that does not own the sealed reference tried to
@@ -163,7 +164,7 @@ impl CapgcStatus {
         CapgcStatus::CAPGC_E_NOT_A_CELL,
         CapgcStatus::CAPGC_E_CORRUPT,
         CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
-        CapgcStatus::CAPGC_E_SEALED,
+        CapgcStatus::CAPGC_E_SEALED_REFERENCE,
         CapgcStatus::CAPGC_E_NOT_SEALED,
         CapgcStatus::CAPGC_E_UNSEAL_DENIED,
         CapgcStatus::CAPGC_E_COMPARTMENT_DESTROYED,
@@ -216,7 +217,7 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
         GcError::UnknownCellType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
         GcError::CellHeapCorrupt(_) => CapgcStatus::CAPGC_E_CORRUPT,
         GcError::CompartmentViolation => CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
-        GcError::SealedReference => CapgcStatus::CAPGC_E_SEALED,
+        GcError::SealedReference => CapgcStatus::CAPGC_E_SEALED_REFERENCE,
         GcError::NotSealed => CapgcStatus::CAPGC_E_NOT_SEALED,
         GcError::UnsealDenied => CapgcStatus::CAPGC_E_UNSEAL_DENIED,
         GcError::CompartmentDestroyed => CapgcStatus::CAPGC_E_COMPARTMENT_DESTROYED,
@@ -297,7 +298,7 @@ const NAMES: [&[u8]; 45] = [
     b"CAPGC_E_NOT_A_CELL\0",
     b"CAPGC_E_CORRUPT\0",
     b"CAPGC_E_COMPARTMENT_VIOLATION\0",
-    b"CAPGC_E_SEALED\0",
+    b"CAPGC_E_SEALED_REFERENCE\0",
     b"CAPGC_E_NOT_SEALED\0",
     b"CAPGC_E_UNSEAL_DENIED\0",
     b"CAPGC_E_COMPARTMENT_DESTROYED\0",

@@ -14,6 +14,7 @@
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
 //! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
+//! | `compartments.rs` | split heaps, compartments, sealed references, the non-local access report |
 //!
 //! Every export goes through `ffi.rs`: panics are caught (the heap is then
 //! poisoned), null and invalid arguments are statuses, a second thread on
@@ -24,6 +25,7 @@
 #![allow(non_camel_case_types)]
 
 mod cells;
+mod compartments;
 mod error;
 mod ffi;
 mod heap;
@@ -34,6 +36,7 @@ mod types;
 mod weak;
 
 pub use cells::*;
+pub use compartments::*;
 pub use error::*;
 pub use heap::*;
 pub use refs::*;

@@ -112,6 +112,12 @@ fn the_binding_profile_misuse_suite() {
     assert!(out.contains("heap intact (unchecked, checked)"), "{out}");
 }
 
+#[test]
+fn compartments_sealing_and_the_attacks() {
+    let out = run("compartments", &[]);
+    assert!(out.contains("configurations ok"), "{out}");
+}
+
 /// Compiles a workload of `benches/c` against capgc.h.
 fn build_workload(name: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));

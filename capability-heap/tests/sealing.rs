@@ -15,7 +15,10 @@ struct Two<M: RefMode> {
 }
 
 fn two<M: RefMode>() -> Two<M> {
-    let regions = [M::new_region(1 << 16).unwrap(), M::new_region(1 << 16).unwrap()];
+    let regions = [
+        M::new_region(1 << 16).unwrap(),
+        M::new_region(1 << 16).unwrap(),
+    ];
     // SAFETY: this test plays both collectors: authorities and sealers stay
     // in the struct, dropped with the regions.
     let auths = [0, 1].map(|i| unsafe { M::authority(&regions[i]) }.unwrap());
@@ -36,7 +39,11 @@ fn round_trip<M: RefMode>() {
     let (at, _) = M::unseal(&t.auths[0], &t.sealers[0], &s).unwrap();
     assert_eq!(at, entry);
     // The other compartment's authority and sealer refuse it.
-    assert!(M::unseal(&t.auths[1], &t.sealers[1], &s).is_err(), "{}", M::NAME);
+    assert!(
+        M::unseal(&t.auths[1], &t.sealers[1], &s).is_err(),
+        "{}",
+        M::NAME
+    );
     // An object reference is no sealed form.
     let obj = M::derive(&t.auths[0], entry, 16).unwrap();
     assert!(!M::is_sealed_form(&obj));

@@ -217,3 +217,33 @@ proptest! {
         }
     }
 }
+
+/// A retired region keeps its addresses: no later mapping lands there
+/// while the reservation lives, and its memory is gone from the process
+/// (`/proc/self/maps` shows it inaccessible).
+#[test]
+fn retired_regions_keep_their_addresses() {
+    let r = capability_heap::TaggedRegion::new(1 << 20).unwrap();
+    let (base, end) = (r.base(), r.end());
+    let grave = r.retire().unwrap();
+    assert_eq!((grave.base(), grave.end()), (base, end));
+    let later: Vec<_> = (0..64)
+        .map(|_| capability_heap::TaggedRegion::new(1 << 20).unwrap())
+        .collect();
+    for l in &later {
+        assert!(
+            l.end() <= base || l.base() >= end,
+            "{l:?} aliases {grave:?}"
+        );
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let line = maps
+        .lines()
+        .find(|l| {
+            let lo = u64::from_str_radix(l.split('-').next().unwrap(), 16).unwrap();
+            let hi = u64::from_str_radix(l.split(['-', ' ']).nth(1).unwrap(), 16).unwrap();
+            lo <= base.get() && base.get() < hi
+        })
+        .expect("the reservation is mapped");
+    assert!(line.contains("---p"), "{line}");
+}

@@ -212,7 +212,10 @@ impl fmt::Display for GcError {
                 "compartment violation: an unsealed reference to another compartment"
             ),
             GcError::SealedReference => {
-                write!(f, "sealed reference used as an object: only its owner unseals it")
+                write!(
+                    f,
+                    "sealed reference used as an object: only its owner unseals it"
+                )
             }
             GcError::NotSealed => write!(f, "the slot holds no sealed reference"),
             GcError::UnsealDenied => write!(

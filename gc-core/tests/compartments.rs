@@ -120,7 +120,11 @@ fn unsealed_foreign_is_refused_everywhere<M: RefMode>(plan: Plan) {
     assert_eq!(ha.persist(&f).map(|_| ()), cv, "persistent");
     assert_eq!(ha.weak_new(&f).map(|_| ()), cv, "weak reference");
     assert_eq!(ha.ephemeron_new(&f, &mine).map(|_| ()), cv, "ephemeron key");
-    assert_eq!(ha.ephemeron_new(&mine, &f).map(|_| ()), cv, "ephemeron value");
+    assert_eq!(
+        ha.ephemeron_new(&mine, &f).map(|_| ()),
+        cv,
+        "ephemeron value"
+    );
     let h = ha.handle(&mine).unwrap();
     assert_eq!(ha.set_handle(h, &f), cv, "handle update");
     let p = ha.persist(&mine).unwrap();
@@ -204,7 +208,9 @@ fn independent_collections_keep_sealed_references<M: RefMode>(plan: Plan) {
     }
     // The sealed form is the same bits after the holder moved: sealed,
     // exact bounds, same object type.
-    let again = w.get_sealed(a, &obj(&w, a, holders[0]), slot::<M>(1)).unwrap();
+    let again = w
+        .get_sealed(a, &obj(&w, a, holders[0]), slot::<M>(1))
+        .unwrap();
     assert_eq!(again.raw(), raw_before);
     assert_eq!(w.exports(b).unwrap(), n as usize);
 }
@@ -239,7 +245,10 @@ fn cross_compartment_cycles<M: RefMode>(plan: Plan) {
         w.collect(b).unwrap();
     }
     assert_eq!(w.exports(a).unwrap() + w.exports(b).unwrap(), 3);
-    assert!(w.unseal(a, &sx).is_ok(), "independent collections keep the cycle");
+    assert!(
+        w.unseal(a, &sx).is_ok(),
+        "independent collections keep the cycle"
+    );
     assert!(w.heap(a).unwrap().weak_get(wx).unwrap().is_some());
     assert!(w.heap(b).unwrap().weak_get(wy).unwrap().is_some());
     let all = w.collect_all().unwrap();
@@ -264,7 +273,8 @@ fn teardown<M: RefMode>(plan: Plan) {
     let victim = rooted(&mut w, b, t[1], 5);
     let s = w.seal(b, &obj(&w, b, victim), a).unwrap();
     let holder = rooted(&mut w, a, t[0], 0);
-    w.set_sealed(a, &obj(&w, a, holder), slot::<M>(0), &s).unwrap();
+    w.set_sealed(a, &obj(&w, a, holder), slot::<M>(0), &s)
+        .unwrap();
     let rr = w.heap_mut(a).unwrap().root_region_new(1).unwrap();
     w.root_set_sealed(a, rr, 0, &s).unwrap();
     let tokens = w.sealed_to_bits(&s);
@@ -273,7 +283,8 @@ fn teardown<M: RefMode>(plan: Plan) {
     assert_eq!(w.unseal(b, &s).map(|_| ()), gone);
     assert_eq!(w.unseal(a, &s).map(|_| ()), gone);
     assert_eq!(
-        w.get_sealed(a, &obj(&w, a, holder), slot::<M>(0)).map(|_| ()),
+        w.get_sealed(a, &obj(&w, a, holder), slot::<M>(0))
+            .map(|_| ()),
         gone
     );
     assert_eq!(w.root_get_sealed(a, rr, 0).map(|_| ()), gone);
@@ -293,7 +304,8 @@ fn teardown<M: RefMode>(plan: Plan) {
     let e = obj(&w, a, extra);
     assert_eq!(w.heap(a).unwrap().read::<u64>(&e, data::<M>()), Ok(6));
     assert_eq!(
-        w.get_sealed(a, &obj(&w, a, holder), slot::<M>(0)).map(|_| ()),
+        w.get_sealed(a, &obj(&w, a, holder), slot::<M>(0))
+            .map(|_| ()),
         gone,
         "the stale sealed reference survives collections, still refused"
     );
@@ -381,6 +393,45 @@ fn many_exports<M: RefMode>(plan: Plan) {
     verified(&w);
 }
 
+/// A reference of another compartment used to reach memory through this
+/// compartment's heap: reads, writes, slot loads and header queries are
+/// all refused (CompartmentViolation in the checked modes, the region's
+/// bounds in the unchecked ones), and the object is untouched.
+fn foreign_memory_is_out_of_reach<M: RefMode>(plan: Plan) {
+    let (mut w, c, t) = world::<M>(plan, 2);
+    let (a, b) = (c[0], c[1]);
+    let victim = rooted(&mut w, b, t[1], 77);
+    let v = obj(&w, b, victim);
+    let ha = w.heap_mut(a).unwrap();
+    let refused = |e: &GcError| {
+        matches!(
+            e,
+            GcError::CompartmentViolation
+                | GcError::Cap(capability_heap::CapFault::OutsideRegion { .. })
+                | GcError::NotAnObject
+        )
+    };
+    let e = ha.read::<u64>(&v, data::<M>()).unwrap_err();
+    assert!(refused(&e), "read: {e:?}");
+    let e = ha.write::<u64>(&v, data::<M>(), 1).unwrap_err();
+    assert!(refused(&e), "write: {e:?}");
+    let e = ha.get_ref(&v, 0).unwrap_err();
+    assert!(refused(&e), "get_ref: {e:?}");
+    let e = ha.set_ref(&v, 0, &ObjRef::null()).unwrap_err();
+    assert!(refused(&e), "set_ref into it: {e:?}");
+    let e = ha.type_of(&v).unwrap_err();
+    assert!(refused(&e), "type_of: {e:?}");
+    let e = ha.pin(&v).unwrap_err();
+    assert!(refused(&e), "pin: {e:?}");
+    let mut buf = [0u8; 8];
+    let e = ha.read_bytes(&v, 0, &mut buf).unwrap_err();
+    assert!(refused(&e), "read_bytes: {e:?}");
+    ha.collect().unwrap();
+    let v = obj(&w, b, victim);
+    assert_eq!(w.heap(b).unwrap().read::<u64>(&v, data::<M>()), Ok(77));
+    verified(&w);
+}
+
 macro_rules! suite {
     ($m:ident, $mode:ty) => {
         mod $m {
@@ -403,6 +454,7 @@ macro_rules! suite {
             each_plan!(teardown);
             each_plan!(forged_tokens);
             each_plan!(many_exports);
+            each_plan!(foreign_memory_is_out_of_reach);
         }
     };
 }

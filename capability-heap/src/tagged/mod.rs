@@ -150,7 +150,12 @@ unsafe impl Sync for Reservation {}
 
 impl core::fmt::Debug for Reservation {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Reservation[{:#x}, {:#x})", self.base, self.base + self.len)
+        write!(
+            f,
+            "Reservation[{:#x}, {:#x})",
+            self.base,
+            self.base + self.len
+        )
     }
 }
 

@@ -518,7 +518,8 @@ impl<M: RefMode> Compartments<M> {
     ) -> Result<(), GcError> {
         let ci = self.index(c)? as u32;
         self.check_sealed(s, ci)?;
-        self.heap_mut(c)?.store_sealed_form(holder, offset, &s.raw)?;
+        self.heap_mut(c)?
+            .store_sealed_form(holder, offset, &s.raw)?;
         self.count(ci, s.owner, |p| p.stored += 1);
         Ok(())
     }
@@ -582,7 +583,10 @@ impl<M: RefMode> Compartments<M> {
             return Err(GcError::Forged);
         };
         let l = h.link()?;
-        let (at, _) = h.arena.unseal(&l.sealer, &raw).map_err(|_| GcError::Forged)?;
+        let (at, _) = h
+            .arena
+            .unseal(&l.sealer, &raw)
+            .map_err(|_| GcError::Forged)?;
         let entry = h.entry_at(at).ok_or(GcError::Forged)?;
         let e = l.exports.entries[entry as usize];
         if !e.live {
@@ -615,10 +619,10 @@ impl<M: RefMode> Compartments<M> {
         let mut reached: Vec<HashSet<u32>> = vec![HashSet::new(); n];
         let mut sealed = Vec::new();
         let mut work: Vec<Vec<Address>> = vec![Vec::new(); n];
-        for i in 0..n {
+        for (i, seen) in seen.iter_mut().enumerate() {
             if let Some(h) = self.live_heap(i as u32) {
                 h.usable()?;
-                h.reach(true, &[], &mut seen[i], &mut sealed)?;
+                h.reach(true, &[], seen, &mut sealed)?;
             }
         }
         loop {
@@ -696,7 +700,7 @@ impl<M: RefMode> Compartments<M> {
         };
         // If retiring fails the region is unmapped with the heap all the
         // same; the slot stays `Retiring`, which resolves as destroyed.
-        let grave = heap.into_region().retire()?;
+        let grave = (*heap).into_region().retire()?;
         self.slots[i] = Slot::Destroyed(grave);
         if self.log {
             eprintln!("capgc compartments: destroyed compartment {i}");
@@ -867,7 +871,7 @@ impl<M: RefMode> Drop for Compartments<M> {
 
 impl<M: RefMode> Heap<M> {
     /// Gives up the heap's region (a torn-down compartment).
-    fn into_region(self: Box<Self>) -> capability_heap::TaggedRegion {
+    fn into_region(self) -> capability_heap::TaggedRegion {
         self.arena.into_region()
     }
 }

@@ -69,7 +69,12 @@ fn cannot_touch<M: RefMode>(plan: Plan) {
         "{} {derived:?}",
         M::NAME
     );
-    let relocated = M::relocate_raw(ha.arena.corrupt_authority(), &M::to_raw(&victim.raw), at, 48);
+    let relocated = M::relocate_raw(
+        ha.arena.corrupt_authority(),
+        &M::to_raw(&victim.raw),
+        at,
+        48,
+    );
     assert!(relocated.is_err(), "{} {relocated:?}", M::NAME);
     assert!(ha.arena.seal(sealer, at, M::SLOT_SIZE).is_err());
     // a's authority cannot open b's sealed references either.
@@ -120,7 +125,11 @@ fn i7_unexported_sealed<M: RefMode>() {
     let ha = w.heap(a).unwrap();
     let fake = ha
         .arena
-        .seal(&ha.link().unwrap().sealer, x.address().add(M::SLOT_SIZE), M::SLOT_SIZE)
+        .seal(
+            &ha.link().unwrap().sealer,
+            x.address().add(M::SLOT_SIZE),
+            M::SLOT_SIZE,
+        )
         .unwrap();
     poke(&mut w, a, &holder, &fake);
     let expect = Violation::UnexportedSealed {
@@ -151,7 +160,10 @@ fn i7_sealed_reference_to_a_released_export() {
     w.heap_mut(b).unwrap().release_entry(e).unwrap();
     let holder = rooted(&mut w, a, ta);
     poke(&mut w, a, &holder, &s.raw);
-    w.heap(a).unwrap().verify().expect("a cannot tell: b's table");
+    w.heap(a)
+        .unwrap()
+        .verify()
+        .expect("a cannot tell: b's table");
     assert_eq!(
         w.verify().unwrap_err(),
         vec![(
