@@ -1,6 +1,12 @@
 //! Benchmarks for CapGC: the GC workloads ([`workloads`]) shared by the
-//! tests, the criterion benches in `benches/` and the `workloads` binary,
-//! which runs a workload under every reference mode, interleaved, and
-//! reports medians and ratios.
+//! tests, the criterion benches in `benches/` and the harness binaries —
+//! `workloads`, which runs a workload under every reference mode,
+//! interleaved, and `compartments`, which runs a host-and-plugins scenario
+//! on a split heap and measures independent against whole-heap
+//! collection. What the binaries share: the mode and plan names and the
+//! dispatch to a mode ([`cli`]), medians and ranges of rounds
+//! ([`summary`]).
 
+pub mod cli;
+pub mod summary;
 pub mod workloads;

@@ -10,9 +10,10 @@
 use capability_heap::RefMode;
 use gc_core::{GcError, Handle, Heap, ObjRef, TypeId};
 
-/// Builds a complete binary tree of `depth` bottom-up; returns a handle in
-/// the caller's scope.
-fn bottom_up<M: RefMode>(h: &mut Heap<M>, node: TypeId, depth: u32) -> Result<Handle, GcError> {
+/// Builds a complete binary tree of `depth` bottom-up (`2^(depth+1) - 1`
+/// objects of type `node`, children in reference slots 0 and 1); returns
+/// a handle in the caller's scope.
+pub fn bottom_up<M: RefMode>(h: &mut Heap<M>, node: TypeId, depth: u32) -> Result<Handle, GcError> {
     if depth == 0 {
         let n = h.alloc(node)?;
         return h.handle(&n);

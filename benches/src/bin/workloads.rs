@@ -14,7 +14,9 @@
 //! cargo run --release -p capgc-benches --bin workloads -- gcbench --rounds 3 --plans generational
 //! ```
 
-use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
+use capability_heap::RefMode;
+use capgc_benches::cli::{modes_named, plan_named, run_in, PerMode};
+use capgc_benches::summary::{median, range, spread};
 use capgc_benches::workloads::{
     binary_trees, c_peer_output, gcbench, gcbench_expected, BinaryTrees, GcBenchParams,
 };
@@ -23,16 +25,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MODES: [&str; 4] = [
-    "native",
-    "p128",
-    "softcheri-morello",
-    "softcheri-morello/tags",
-];
-
-fn plan_named(s: &str) -> Option<Plan> {
-    Plan::ALL.into_iter().find(|p| p.name() == s)
-}
+/// The modes compared by default (`--modes` selects any of
+/// [`capgc_benches::cli::MODES`]).
+const DEFAULT_MODES: &str = "native,p128,softcheri-morello,softcheri-morello/tags";
 
 /// One run's figures, as the child prints them (one line, space-separated
 /// `key=value`).
@@ -84,13 +79,28 @@ fn config_for(plan: Plan, scan: ScanStrategy, nursery: &str) -> HeapConfig {
     }
 }
 
-fn child<M: RefMode>(
+/// One child's run: a workload under one plan and nursery.
+struct Child<'a> {
     plan: Plan,
-    scan: ScanStrategy,
-    workload: &str,
+    workload: &'a str,
     n: u32,
-    nursery: &str,
-) -> Result<String, String> {
+    nursery: &'a str,
+}
+
+impl PerMode for Child<'_> {
+    type Output = Result<String, String>;
+    fn run<M: RefMode>(self, scan: ScanStrategy) -> Self::Output {
+        child::<M>(self, scan)
+    }
+}
+
+fn child<M: RefMode>(run: Child<'_>, scan: ScanStrategy) -> Result<String, String> {
+    let Child {
+        plan,
+        workload,
+        n,
+        nursery,
+    } = run;
     let cfg = config_for(plan, scan, nursery);
     let mut h = Heap::<M>::new(cfg).map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -130,14 +140,13 @@ fn run_child(args: &[String]) -> ! {
     let workload = args[2].as_str();
     let n: u32 = args[3].parse().unwrap_or(16);
     let nursery = args.get(4).map_or("", String::as_str);
-    let r = match mode {
-        "native" => child::<Native>(plan, ScanStrategy::TypeMap, workload, n, nursery),
-        "p128" => child::<P128>(plan, ScanStrategy::TypeMap, workload, n, nursery),
-        "softcheri-morello" => {
-            child::<SoftCheri<Morello>>(plan, ScanStrategy::TypeMap, workload, n, nursery)
-        }
-        _ => child::<SoftCheri<Morello>>(plan, ScanStrategy::Tags, workload, n, nursery),
+    let run = Child {
+        plan,
+        workload,
+        n,
+        nursery,
     };
+    let r = run_in(mode, run).unwrap_or_else(|| Err(format!("unknown mode {mode:?}")));
     match r {
         Ok(line) => {
             println!("{line}");
@@ -172,19 +181,6 @@ fn parse_run(line: &str) -> Run {
         }
     }
     r
-}
-
-/// The median and range of a column, formatted: `median (min–max)`.
-fn spread(runs: &[Run], f: impl Fn(&Run) -> f64) -> String {
-    let lo = runs.iter().map(&f).fold(f64::MAX, f64::min);
-    let hi = runs.iter().map(&f).fold(0.0, f64::max);
-    format!("{:.0} ({lo:.0}–{hi:.0})", median(runs, f))
-}
-
-fn median(runs: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
-    let mut v: Vec<f64> = runs.iter().map(f).collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// memcpy bandwidth of this machine (GB/s), for the copy-throughput column.
@@ -276,7 +272,7 @@ fn run_measured(mut cmd: Command) -> Result<(String, f64, f64), String> {
 fn usage() -> ! {
     eprintln!(
         "usage: workloads [binary-trees N | gcbench] [--rounds R] [--plans marksweep,semispace,generational] \
-         [--modes native,p128,softcheri-morello,softcheri-morello/tags] [--presets latency,throughput] \
+         [--modes native,p128,softcheri-morello,softcheri-morello/tags,softcheri-cheri-v9,softcheri-riscv-std] [--presets latency,throughput] \
          [--nursery-kib K] [--no-peers]"
     );
     std::process::exit(2);
@@ -290,7 +286,7 @@ fn main() {
     let mut rounds = 3;
     let mut workload = ("binary-trees".to_string(), 16u32);
     let mut plans: Vec<Plan> = Plan::ALL.to_vec();
-    let mut modes: Vec<&'static str> = MODES.to_vec();
+    let mut modes = modes_named(DEFAULT_MODES).expect("the default modes exist");
     let mut presets: Vec<String> = vec!["latency".into(), "throughput".into()];
     let mut peers = true;
     let mut i = 0;
@@ -330,10 +326,10 @@ fn main() {
                 i += 1;
             }
             "--modes" => {
-                modes = MODES
-                    .into_iter()
-                    .filter(|m| next.split(',').any(|x| x == *m))
-                    .collect();
+                modes = modes_named(&next).unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    usage()
+                });
                 i += 1;
             }
             "--no-peers" => peers = false,
@@ -457,7 +453,7 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (ei, e) in entries.iter().enumerate() {
         let r = &runs[ei];
-        let wall = spread(r, |x| x.wall_ms);
+        let wall = spread(r, |x| x.wall_ms, 0);
         if let Entry::Peer { .. } = e {
             println!(
                 "| {} | {} | {wall} | | | | | | | | | | {:.0} | |",
@@ -534,8 +530,8 @@ fn main() {
         for (ei, e) in entries.iter().enumerate() {
             if let Entry::Capgc { .. } = e {
                 let w = &runs[ei];
-                let lo = w.iter().map(|x| x.wall_ms).fold(f64::MAX, f64::min) / pw;
-                let hi = w.iter().map(|x| x.wall_ms).fold(0.0, f64::max) / pw;
+                let (lo, hi) = range(w, |x| x.wall_ms);
+                let (lo, hi) = (lo / pw, hi / pw);
                 println!(
                     "  {} {}: {:.2}x ({lo:.2}–{hi:.2}), RSS {:.2}x",
                     e.plan_label(),
