@@ -19,7 +19,7 @@ use crate::object::ObjRef;
 use crate::types::TypeId;
 use crate::{GcError, Heap};
 use capability_heap::{Address, RefMode};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// Reference slots per chunk; slot 0 is unused.
@@ -43,6 +43,8 @@ pub(crate) struct Exports {
     /// Payload addresses of the chunks (pinned: they never move), in the
     /// order of `Roots::exports`.
     chunks: Vec<Address>,
+    /// Chunk payload address → chunk number (`entry_at`'s lookup).
+    by_base: BTreeMap<u64, u32>,
     pub(crate) entries: Vec<Entry>,
     free: Vec<u32>,
     /// Exported object → entry, valid for the epoch `by_target_epoch`
@@ -78,6 +80,7 @@ impl<M: RefMode> Heap<M> {
             exports: Exports {
                 ty,
                 chunks: Vec::new(),
+                by_base: BTreeMap::new(),
                 entries: Vec::new(),
                 free: Vec::new(),
                 by_target: HashMap::new(),
@@ -132,13 +135,11 @@ impl<M: RefMode> Heap<M> {
     /// The export entry at `addr`, if `addr` is exactly one.
     pub(crate) fn entry_at(&self, addr: Address) -> Option<u32> {
         let x = &self.link.as_deref()?.exports;
-        let span = Self::ref_offset(CHUNK_SLOTS);
-        x.chunks.iter().enumerate().find_map(|(c, base)| {
-            let off = addr.get().checked_sub(base.get())?;
-            let slot = off / M::SLOT_SIZE;
-            (off < span && off % M::SLOT_SIZE == 0 && slot >= 1)
-                .then(|| c as u32 * PER_CHUNK + (slot as u32 - 1))
-        })
+        let (&base, &c) = x.by_base.range(..=addr.get()).next_back()?;
+        let off = addr.get() - base;
+        let slot = off / M::SLOT_SIZE;
+        (off < Self::ref_offset(CHUNK_SLOTS) && off % M::SLOT_SIZE == 0 && slot >= 1)
+            .then(|| c * PER_CHUNK + (slot as u32 - 1))
     }
 
     /// The chunk holding entry `e`, and the entry's offset in it.
@@ -194,6 +195,8 @@ impl<M: RefMode> Heap<M> {
                 let chunk = grown?;
                 self.roots.exports.push(chunk.raw);
                 let x = &mut self.link_mut()?.exports;
+                x.by_base
+                    .insert(chunk.address().get(), x.chunks.len() as u32);
                 x.chunks.push(chunk.address());
                 let first = (x.chunks.len() as u32 - 1) * PER_CHUNK;
                 x.entries

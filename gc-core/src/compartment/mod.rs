@@ -614,46 +614,18 @@ impl<M: RefMode> Compartments<M> {
     /// collects every compartment.
     pub fn collect_all(&mut self) -> Result<WholeHeapStats, GcError> {
         let start = Instant::now();
-        let n = self.slots.len();
-        let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); n];
-        let mut reached: Vec<HashSet<u32>> = vec![HashSet::new(); n];
-        let mut sealed = Vec::new();
-        let mut work: Vec<Vec<Address>> = vec![Vec::new(); n];
-        for (i, seen) in seen.iter_mut().enumerate() {
-            if let Some(h) = self.live_heap(i as u32) {
-                h.usable()?;
-                h.reach(true, &[], seen, &mut sealed)?;
-            }
-        }
-        loop {
-            for raw in sealed.drain(..) {
-                let owner = self.lock().owner_of(M::address(&raw));
-                let Some(h) = self.live_heap(owner) else {
-                    continue;
-                };
-                let Ok(l) = h.link() else { continue };
-                let Some(e) = h
-                    .arena
-                    .unseal(&l.sealer, &raw)
-                    .ok()
-                    .and_then(|(at, _)| h.entry_at(at))
-                else {
-                    continue;
-                };
-                if reached[owner as usize].insert(e) {
-                    if let Ok(t) = h.entry_target(e) {
-                        work[owner as usize].push(t.address());
-                    }
+        let mut st = Vec::with_capacity(self.slots.len());
+        for i in 0..self.slots.len() as u32 {
+            st.push(match self.live_heap(i) {
+                Some(h) => {
+                    h.usable()?;
+                    Some(h.new_reach()?)
                 }
-            }
-            let Some(i) = work.iter().position(|w| !w.is_empty()) else {
-                break;
-            };
-            let starts = std::mem::take(&mut work[i]);
-            if let Some(h) = self.live_heap(i as u32) {
-                h.reach(false, &starts, &mut seen[i], &mut sealed)?;
-            }
+                None => None,
+            });
         }
+        let reached = self.mark_across(&mut st)?;
+        drop(st);
         let marking = start.elapsed();
         let mut stats = WholeHeapStats {
             marking,
@@ -684,6 +656,58 @@ impl<M: RefMode> Compartments<M> {
             self.log_report();
         }
         Ok(stats)
+    }
+
+    /// The cross-compartment marking (`reach.rs`) to a fixpoint: from
+    /// every compartment's own roots, then from the targets of every
+    /// export a sealed reference found so far designates. The reached
+    /// exports, per compartment.
+    fn mark_across(
+        &self,
+        st: &mut [Option<reach::Reach<M>>],
+    ) -> Result<Vec<HashSet<u32>>, GcError> {
+        let n = st.len();
+        let mut reached: Vec<HashSet<u32>> = vec![HashSet::new(); n];
+        let mut work: Vec<Vec<Address>> = vec![Vec::new(); n];
+        for (i, r) in st.iter_mut().enumerate() {
+            if let (Some(h), Some(r)) = (self.live_heap(i as u32), r.as_mut()) {
+                h.reach(true, &[], r)?;
+            }
+        }
+        loop {
+            let sealed: Vec<M::Ref> = st
+                .iter_mut()
+                .flatten()
+                .flat_map(|r| r.sealed.drain(..))
+                .collect();
+            for raw in sealed {
+                let owner = self.lock().owner_of(M::address(&raw));
+                let Some(h) = self.live_heap(owner) else {
+                    continue;
+                };
+                let Ok(l) = h.link() else { continue };
+                let Some(e) = h
+                    .arena
+                    .unseal(&l.sealer, &raw)
+                    .ok()
+                    .and_then(|(at, _)| h.entry_at(at))
+                else {
+                    continue;
+                };
+                if reached[owner as usize].insert(e) {
+                    if let Ok(t) = h.entry_target(e) {
+                        work[owner as usize].push(t.address());
+                    }
+                }
+            }
+            let Some(i) = work.iter().position(|w| !w.is_empty()) else {
+                return Ok(reached);
+            };
+            let starts = std::mem::take(&mut work[i]);
+            if let (Some(h), Some(r)) = (self.live_heap(i as u32), st[i].as_mut()) {
+                h.reach(false, &starts, r)?;
+            }
+        }
     }
 
     /// Tears compartment `c` down: its heap is dropped and its region

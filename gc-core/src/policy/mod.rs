@@ -313,6 +313,18 @@ impl<M: RefMode> Arena<M> {
 
     // ---- objects -----------------------------------------------------------
 
+    /// True when a live object's payload starts at `a` (its alloc bit).
+    #[inline(always)]
+    pub(crate) fn is_object(&self, a: Address) -> bool {
+        self.alloc_bits.get(a)
+    }
+
+    /// A side bitmap over this region, all clear (the whole-heap
+    /// collection's cross-compartment marks).
+    pub(crate) fn new_bitmap(&self) -> Result<SideBitmap, GcError> {
+        Ok(SideBitmap::new(self.region.base(), self.region.len())?)
+    }
+
     /// The header of the live object whose payload starts at `payload`
     /// (its alloc bit is set), if there is one.
     #[inline(always)]
