@@ -820,6 +820,19 @@ capgc_status_t capgc_compartment_exports(capgc_split_heap_t *split,
                                          capgc_compartment_t c,
                                          uint64_t *out);
 
+// Compartment `c`'s import table, one entry: how many sealed references
+// to compartment `owner`'s objects `c`'s objects and root regions hold
+// (read off `c`'s memory, so it never goes stale; `owner` may have been
+// torn down).
+//
+// # Safety
+// `split` is a split heap from `capgc_split_heap_new`; `out` is
+// writable.
+capgc_status_t capgc_compartment_imports(capgc_split_heap_t *split,
+                                         capgc_compartment_t c,
+                                         capgc_compartment_t owner,
+                                         uint64_t *out);
+
 // The object type compartment `c` seals with (a software object type of
 // Morello and CHERI v9; a number Native, P128 and the RISC-V standard
 // format carry but do not check).

@@ -447,6 +447,24 @@ pub unsafe extern "C" fn capgc_compartment_exports(
     split_ffi!(split, w => put(out, w.exports(id(c))? as u64))
 }
 
+/// Compartment `c`'s import table, one entry: how many sealed references
+/// to compartment `owner`'s objects `c`'s objects and root regions hold
+/// (read off `c`'s memory, so it never goes stale; `owner` may have been
+/// torn down).
+///
+/// # Safety
+/// `split` is a split heap from `capgc_split_heap_new`; `out` is
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_compartment_imports(
+    split: *mut capgc_split_heap_t,
+    c: capgc_compartment_t,
+    owner: capgc_compartment_t,
+    out: *mut u64,
+) -> CapgcStatus {
+    split_ffi!(split, w => put(out, w.imports_from(id(c), id(owner))?))
+}
+
 /// The object type compartment `c` seals with (a software object type of
 /// Morello and CHERI v9; a number Native, P128 and the RISC-V standard
 /// format carry but do not check).

@@ -93,6 +93,14 @@ fn seal_store_unseal<M: RefMode>(plan: Plan) {
         "{ab:?}"
     );
     assert_eq!(w.pair_stats(b, a), gc_core::PairStats::default());
+    // a's import table: one sealed reference to b; b imports nothing.
+    let imports = w.imports(a).unwrap();
+    assert_eq!(
+        imports.into_iter().collect::<Vec<_>>(),
+        vec![(b.index(), 1)]
+    );
+    assert!(w.imports(b).unwrap().is_empty());
+    assert_eq!(w.imports_from(a, b), Ok(1));
     assert!(w.report_table().contains("0 -> 1"));
     // A slot with an ordinary reference (or null) holds no sealed one.
     assert_eq!(
@@ -292,6 +300,8 @@ fn teardown<M: RefMode>(plan: Plan) {
     assert_eq!(w.sealed_from_bits(tokens).map(|_| ()), gone);
     assert_eq!(w.heap(b).map(|_| ()), gone);
     assert_eq!(w.destroy(b), gone);
+    // a's import table still lists what it holds of b (slot and root).
+    assert_eq!(w.imports_from(a, b), Ok(2));
     assert!(w.pair_stats(a, b).refused >= 5);
     // A new compartment never aliases the old one.
     let d = w.create(config(plan)).unwrap();

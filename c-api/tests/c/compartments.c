@@ -114,6 +114,11 @@ static capgc_sealed_t seal_store_unseal(capgc_split_heap_t *s, comp_t a, comp_t 
   CHECK(capgc_set_sealed(s, a.id, holder, g_slot, &sl));
   CHECK(capgc_get_sealed(s, a.id, holder, g_slot, &back));
   ASSERT(same_bits(&back, &sl));
+  uint64_t imported = 9;
+  CHECK(capgc_compartment_imports(s, a.id, b.id, &imported));
+  ASSERT(imported == 1); /* a's import table: the one sealed slot */
+  CHECK(capgc_compartment_imports(s, b.id, a.id, &imported));
+  ASSERT(imported == 0);
   EXPECT(capgc_unseal(s, a.id, &back, &got), CAPGC_E_UNSEAL_DENIED);
   CHECK(capgc_unseal(s, b.id, &back, &got));
   ASSERT(data_of(s, &b, got) == 42);

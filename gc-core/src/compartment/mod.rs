@@ -20,6 +20,12 @@
 //!   sealed form is opened with the unsealing compartment's *own*
 //!   authority and sealer, which refuse another compartment's (an
 //!   otype mismatch, or bounds) — [`GcError::UnsealDenied`].
+//! - Export and import tables: a compartment's *export table* is its
+//!   list of objects other compartments may hold sealed — roots of its
+//!   independent collections; its *import table*
+//!   ([`Compartments::imports`]) is the sealed references its own memory
+//!   holds, which its collector copies and never follows, and which the
+//!   whole-heap collection follows into their owners.
 //! - An unsealed reference offered to another compartment — stored in a
 //!   slot, a root region, a handle, a persistent, a weak table or an
 //!   ephemeron — is [`GcError::CompartmentViolation`], counted.
@@ -425,6 +431,30 @@ impl<M: RefMode> Compartments<M> {
     /// other modes carry but do not check).
     pub fn object_type(&self, c: CompartmentId) -> Result<u32, GcError> {
         Ok(self.heap(c)?.link()?.otype)
+    }
+
+    /// Compartment `c`'s import table: how many sealed references to each
+    /// other compartment (by index; [`NO_COMPARTMENT`] for none's) its
+    /// objects and root regions hold. It is read off `c`'s own memory —
+    /// the sealed forms its collector meets — rather than kept beside it,
+    /// because a slot holding one can be overwritten by a store or by data
+    /// (I6) without the split heap hearing of it; a separate table would
+    /// go stale, this one cannot. Objects not yet found dead by a
+    /// collection of `c` still count.
+    pub fn imports(&self, c: CompartmentId) -> Result<BTreeMap<u32, u64>, GcError> {
+        let h = self.heap(c)?;
+        let shared = self.lock();
+        let mut out = BTreeMap::new();
+        h.for_each_sealed(|_, raw| *out.entry(shared.owner_of(M::address(&raw))).or_insert(0) += 1);
+        Ok(out)
+    }
+
+    /// How many sealed references to `owner`'s objects compartment `c`
+    /// holds (one entry of [`Compartments::imports`]; `owner` may have
+    /// been torn down).
+    pub fn imports_from(&self, c: CompartmentId, owner: CompartmentId) -> Result<u64, GcError> {
+        self.index(owner)?;
+        Ok(self.imports(c)?.get(&owner.index).copied().unwrap_or(0))
     }
 
     /// The number of live exports of a compartment.

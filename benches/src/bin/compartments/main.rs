@@ -3,11 +3,11 @@
 //! - `report`: a host and its plugins on one split heap — sealed API
 //!   objects and callbacks across, a misbehaving plugin refused, a plugin
 //!   unloaded, a whole-heap collection — then the non-local access table
-//!   and the whole-heap statistics ([`scenario`]). Exit 1 if a refusal
+//!   and the whole-heap statistics ([`mod@scenario`]). Exit 1 if a refusal
 //!   did not happen or the split heap does not verify.
 //! - `measure`: independent against whole-heap collection for 2, 4 and 16
 //!   compartments, live data split evenly and skewed; the sealed
-//!   reference round trip per mode ([`measure`]). Markdown tables of
+//!   reference round trip per mode ([`mod@measure`]). Markdown tables of
 //!   medians over interleaved rounds.
 //!
 //! ```text
