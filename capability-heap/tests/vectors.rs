@@ -1,4 +1,5 @@
-//! Every row of every file in `../shared/vectors`, for all three formats.
+//! Every row of every file of the reference vectors (`capability-heap/vectors`,
+//! a verbatim copy of `../shared/vectors`), for all three formats.
 //!
 //! A custom harness (`harness = false`) so the rows checked per file are
 //! always printed. Arguments: optional format directory names (`128`,
@@ -313,10 +314,35 @@ fn check_format<F: Format>(dir: &Path, report: &mut Report) {
     });
 }
 
+/// The in-repository copy must be the reference, byte for byte, when the
+/// reference is beside the checkout (CI has it there).
+fn same_as_shared(copy: &std::path::Path, shared: &std::path::Path) {
+    if !shared.join("README.md").is_file() {
+        return;
+    }
+    let mut files = 0;
+    for d in ["128", "128m", "128r"] {
+        for e in std::fs::read_dir(shared.join(d)).expect("shared vectors") {
+            let name = e.expect("entry").file_name();
+            let a = std::fs::read(shared.join(d).join(&name)).expect("shared file");
+            let b = std::fs::read(copy.join(d).join(&name)).unwrap_or_default();
+            assert!(a == b, "vectors/{d}/{name:?} differs from ../shared/vectors");
+            files += 1;
+        }
+    }
+    println!("in-repository vectors identical to ../shared/vectors ({files} files)");
+}
+
 fn main() {
-    let dir = std::env::var_os("CAPGC_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"));
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = match std::env::var_os("CAPGC_VECTORS") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let copy = here.join("vectors");
+            same_as_shared(&copy, &here.join("../../shared/vectors"));
+            copy
+        }
+    };
     assert!(
         dir.join("README.md").is_file(),
         "vectors not found at {} (set CAPGC_VECTORS)",
