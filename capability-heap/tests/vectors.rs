@@ -326,7 +326,10 @@ fn same_as_shared(copy: &std::path::Path, shared: &std::path::Path) {
             let name = e.expect("entry").file_name();
             let a = std::fs::read(shared.join(d).join(&name)).expect("shared file");
             let b = std::fs::read(copy.join(d).join(&name)).unwrap_or_default();
-            assert!(a == b, "vectors/{d}/{name:?} differs from ../shared/vectors");
+            assert!(
+                a == b,
+                "vectors/{d}/{name:?} differs from ../shared/vectors"
+            );
             files += 1;
         }
     }
