@@ -39,7 +39,7 @@
 //! model; each case ends by unrooting everything, after which a
 //! whole-heap collection leaves no export and no object.
 
-use capability_heap::{Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
+use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
 use gc_core::{
     CompartmentId, Compartments, GcError, Heap, HeapConfig, ObjRef, Plan, RootRegionId,
     ScanStrategy, SealedRef, TypeId, WeakRef,
@@ -968,6 +968,10 @@ proptest! {
     #[test]
     fn compartments_morello_by_tag((n, ops) in ops()) {
         run::<SoftCheri<Morello>>(n, &ops, ScanStrategy::Tags);
+    }
+    #[test]
+    fn compartments_cheri_v9((n, ops) in ops()) {
+        run::<SoftCheri<CheriV9>>(n, &ops, ScanStrategy::TypeMap);
     }
     #[test]
     fn compartments_riscv_by_tag((n, ops) in ops()) {
