@@ -6,6 +6,13 @@
 //! - [`binary_trees`]: the Computer Language Benchmarks Game program.
 //! - [`gcbench`]: Ellis, Kovac and Boehm's GCBench (top-down and bottom-up
 //!   tree construction beside a long-lived tree and a large array).
+//! - [`churn`](mod@churn): a rooted array whose slots are replaced by new small lists.
+//! - [`large`](mod@large): byte arrays spanning the sizes SoftCheri must pad.
+//! - [`live_sweep`](mod@live_sweep): a fixed allocation volume at a chosen live size.
+
+pub mod churn;
+pub mod large;
+pub mod live_sweep;
 
 use capability_heap::RefMode;
 use gc_core::{GcError, Handle, Heap, ObjRef, TypeId};

@@ -117,3 +117,36 @@ fn c_peers_print_the_rust_checksums() {
         }
     }
 }
+
+/// churn and large under every plan: the model's result, a heap that
+/// verifies, and (large) padding only where the format needs it.
+fn churn_and_large<M: RefMode>(scan: ScanStrategy) -> u64 {
+    use capgc_benches::workloads::churn::{churn, churn_expected, ChurnParams};
+    use capgc_benches::workloads::large::{large, large_checksum, LargeParams};
+    let mut padding = 0;
+    for plan in Plan::ALL {
+        let mut h = Heap::<M>::new(config(plan, scan)).unwrap();
+        let p = ChurnParams::with_slots(2000);
+        assert_eq!(churn(&mut h, p).unwrap(), churn_expected(p), "{plan:?}");
+        let p = LargeParams {
+            allocations: 300,
+            ..LargeParams::default()
+        };
+        let got = large(&mut h, p).unwrap();
+        assert_eq!(got.checksum, large_checksum(p), "{plan:?}");
+        padding = got.padding_bytes;
+        assert!(h.stats().collections > 0);
+        h.collect().unwrap();
+        h.verify().unwrap();
+    }
+    padding
+}
+
+#[test]
+fn churn_and_large_native_and_softcheri() {
+    let native = churn_and_large::<Native>(ScanStrategy::TypeMap);
+    let morello = churn_and_large::<SoftCheri<Morello>>(ScanStrategy::TypeMap);
+    let v9 = churn_and_large::<SoftCheri<CheriV9>>(ScanStrategy::Tags);
+    assert!(native < 8 * 300, "native pads to 8 bytes only: {native}");
+    assert!(morello > native && v9 > native, "{morello} {v9} {native}");
+}

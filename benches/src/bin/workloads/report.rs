@@ -1,0 +1,247 @@
+//! The report as text: the markdown table of medians that the harness
+//! prints and writes to `results.md`, and the ratios under it — Native :
+//! P128 : SoftCheri per plan and preset, every configuration against the
+//! C peers — which [`ratios`] computes once for the text and the JSON.
+
+use crate::results::{Configuration, Ratio, Summary};
+use crate::workload::Workload;
+use std::fmt::Write;
+
+/// The mode label of a C peer's row.
+pub const PEER_MODE: &str = "native (C)";
+
+/// Whether `c` is a C peer's row.
+pub fn is_peer(c: &Configuration) -> bool {
+    c.mode == PEER_MODE
+}
+
+/// `plan mode`, with the live size when the run has several.
+fn name(c: &Configuration, sized: bool) -> String {
+    if sized {
+        format!("{} @ {} MiB live {}", c.plan, c.size, c.mode)
+    } else {
+        format!("{} {}", c.plan, c.mode)
+    }
+}
+
+fn sized(configs: &[Configuration]) -> bool {
+    configs.iter().any(|c| c.size != configs[0].size)
+}
+
+fn ratio(c: &Configuration, of: &Configuration, sized: bool) -> Ratio {
+    let base = of.summary.get("wall_ms");
+    Ratio {
+        config: name(c, sized),
+        against: name(of, sized),
+        wall: c.summary.get("wall_ms") / base,
+        wall_min: c.summary.min.get("wall_ms").copied().unwrap_or(0.0) / base,
+        wall_max: c.summary.max.get("wall_ms").copied().unwrap_or(0.0) / base,
+        rss: c.summary.get("rss_mib") / of.summary.get("rss_mib"),
+    }
+}
+
+/// Every mode against Native of the same plan, preset and size; every
+/// CapGC configuration against each C peer; bdwgc against malloc.
+pub fn ratios(configs: &[Configuration]) -> Vec<Ratio> {
+    let sized = sized(configs);
+    let mut out = Vec::new();
+    for native in configs.iter().filter(|c| c.mode == "native") {
+        for c in configs {
+            if c.mode != "native" && !is_peer(c) && c.plan == native.plan && c.size == native.size {
+                out.push(ratio(c, native, sized));
+            }
+        }
+    }
+    for peer in configs.iter().filter(|c| is_peer(c)) {
+        for c in configs.iter().filter(|c| !is_peer(c)) {
+            out.push(ratio(c, peer, sized));
+        }
+    }
+    let peer = |n: &str| configs.iter().find(|c| c.plan == format!("C peer: {n}"));
+    if let (Some(b), Some(m)) = (peer("bdwgc"), peer("malloc")) {
+        out.push(ratio(b, m, sized));
+    }
+    out
+}
+
+/// Columns only some workloads have: header and cell.
+type Extra = (&'static str, fn(&Summary) -> String);
+
+fn extra_columns(w: Workload) -> Vec<Extra> {
+    match w {
+        Workload::Large(_) => vec![
+            ("requested MiB", |s| {
+                format!("{:.0}", s.get("requested_mib"))
+            }),
+            ("padding MiB", |s| format!("{:.1}", s.get("padding_mib"))),
+            ("padding %", |s| {
+                format!(
+                    "{:.2}",
+                    100.0 * s.get("padding_mib") / s.get("requested_mib")
+                )
+            }),
+        ],
+        Workload::LiveSweep(_) => vec![
+            ("live MiB", |s| format!("{:.1}", s.get("live_mib"))),
+            ("sweep GCs", |s| {
+                format!("{:.0}", s.get("sweep_collections"))
+            }),
+            ("ms / GC", |s| format!("{:.3}", per_collection(s, false))),
+            ("full GCs", |s| {
+                format!("{:.0}", s.get("sweep_full_collections"))
+            }),
+            ("ms / full GC", |s| {
+                format!("{:.3}", per_collection(s, true))
+            }),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// live-sweep's figure: GC time per collection of the allocation phase
+/// (all collections, or the full ones alone); 0 where there were none.
+pub fn per_collection(s: &Summary, full: bool) -> f64 {
+    let (gc, n) = if full {
+        (s.get("sweep_full_gc_ms"), s.get("sweep_full_collections"))
+    } else {
+        (s.get("sweep_gc_ms"), s.get("sweep_collections"))
+    };
+    if n > 0.0 {
+        gc / n
+    } else {
+        0.0
+    }
+}
+
+/// `median (min–max)` of `key`.
+fn spread(s: &Summary, key: &str) -> String {
+    let (lo, hi) = (s.min[key], s.max[key]);
+    format!("{:.0} ({lo:.0}–{hi:.0})", s.get(key))
+}
+
+fn table(out: &mut String, w: Workload, configs: &[Configuration]) {
+    let extra = extra_columns(w);
+    let heads: String = extra.iter().map(|(h, _)| format!(" {h} |")).collect();
+    let aligns: String = extra.iter().map(|_| "---:|").collect();
+    let _ = writeln!(out, "| plan | mode | wall ms | cpu ms | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB | nursery KiB |{heads}");
+    let _ = writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{aligns}"
+    );
+    for c in configs {
+        let s = &c.summary;
+        let (wall, cpu) = (spread(s, "wall_ms"), spread(s, "cpu_ms"));
+        if is_peer(c) {
+            let blanks = " |".repeat(extra.len());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {wall} | {cpu} | | | | | | | | | | {:.0} | |{blanks}",
+                c.plan,
+                c.mode,
+                s.get("rss_mib")
+            );
+            continue;
+        }
+        let gc = s.get("gc_ms");
+        let copied = s.get("copied_mib");
+        let rate = if gc > 0.0 {
+            copied * 1.048_576 / gc
+        } else {
+            0.0
+        };
+        let cells: String = extra.iter().map(|(_, f)| format!(" {} |", f(s))).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {wall} | {cpu} | {:.0} | {gc:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {copied:.0} | {rate:.2} | {:.0} | {:.0} |{cells}",
+            c.plan,
+            c.mode,
+            s.get("total_ms"),
+            s.get("p50_ms"),
+            s.get("p99_ms"),
+            s.get("max_ms"),
+            s.get("minor_p99_ms"),
+            s.get("collections"),
+            s.get("rss_mib"),
+            s.get("nursery_kib"),
+        );
+    }
+}
+
+/// The whole report: `header`, the table, the ratios, the memcpy line.
+pub fn markdown(
+    header: &str,
+    w: Workload,
+    configs: &[Configuration],
+    ratios: &[Ratio],
+    memcpy_gbps: f64,
+) -> String {
+    let mut out = String::from(header);
+    table(&mut out, w, configs);
+    out.push('\n');
+    let find = |config: &str, against: &str| {
+        ratios
+            .iter()
+            .find(|r| r.config == config && r.against == against)
+            .map(|r| r.wall)
+    };
+    let sized = sized(configs);
+    for native in configs.iter().filter(|c| c.mode == "native") {
+        let n = name(native, sized);
+        let other = |mode: &str| n.strip_suffix("native").map(|p| format!("{p}{mode}"));
+        let p = other("p128").and_then(|c| find(&c, &n));
+        let c = other("softcheri-morello").and_then(|c| find(&c, &n));
+        if let (Some(p), Some(c)) = (p, c) {
+            let label = n.trim_end_matches(" native");
+            let _ = writeln!(
+                out,
+                "{label}: Native : P128 : SoftCheri = 1 : {p:.2} : {c:.2}   (wide pointers {p:.2}x, software checks {:.2}x; wall time)",
+                c / p
+            );
+        }
+    }
+    for peer in ["bdwgc", "malloc"] {
+        let against = format!("C peer: {peer} {PEER_MODE}");
+        let rows: Vec<&Ratio> = ratios
+            .iter()
+            .filter(|r| r.against == against && !r.config.starts_with("C peer"))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\nvs {peer} (ratio of medians of wall time; peak RSS):"
+        );
+        for r in rows {
+            let _ = writeln!(
+                out,
+                "  {}: {:.2}x ({:.2}–{:.2}), RSS {:.2}x",
+                r.config, r.wall, r.wall_min, r.wall_max, r.rss
+            );
+        }
+    }
+    if let Some(r) = ratios
+        .iter()
+        .find(|r| r.config.starts_with("C peer: bdwgc"))
+    {
+        let _ = writeln!(out, "\nbdwgc vs malloc: {:.2}x", r.wall);
+    }
+    let best = configs
+        .iter()
+        .filter(|c| c.mode == "native")
+        .min_by(|a, b| {
+            a.summary
+                .get("wall_ms")
+                .total_cmp(&b.summary.get("wall_ms"))
+        });
+    if let Some(b) = best {
+        let _ = writeln!(
+            out,
+            "fastest configuration in Native: {} ({:.0} ms wall)",
+            name(b, sized).trim_end_matches(" native"),
+            b.summary.get("wall_ms")
+        );
+    }
+    let _ = writeln!(out, "memcpy bandwidth: {memcpy_gbps:.2} GB/s (copy GB/s above is bytes copied / GC time, tracing included)");
+    out
+}

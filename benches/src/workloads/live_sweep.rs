@@ -1,0 +1,99 @@
+//! live-sweep: one step of the sweep over live sizes — build
+//! `live_bytes` of long-lived trees, then allocate `garbage_bytes` of
+//! short-lived ones and time the collections that allocation causes. The
+//! harness runs it once per live size (1 MiB, 2 MiB, … up to
+//! `--max-live`) at the same allocation volume, so what changes between
+//! steps is what a collection must trace: a tracing collector's cost per
+//! collection follows live data, not the heap's size, and Generational's
+//! minor collections should not follow it at all.
+
+use super::bottom_up;
+use capability_heap::RefMode;
+use gc_core::{CollectionKind, GcError, Heap, ObjectType};
+use std::time::Duration;
+
+/// Depth of one tree of live data (2047 nodes).
+const LIVE_DEPTH: u32 = 10;
+/// Depth of one short-lived tree (127 nodes).
+const GARBAGE_DEPTH: u32 = 6;
+
+/// One step's size.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveSweepParams {
+    /// Live data to build, bytes of cells (headers included).
+    pub live_bytes: u64,
+    /// Bytes of cells allocated while it is live.
+    pub garbage_bytes: u64,
+}
+
+/// What the allocation phase cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiveSweep {
+    /// Bytes in use after a full collection of the live data alone.
+    pub live_bytes: u64,
+    /// Trees of live data built.
+    pub trees: u64,
+    /// Trees still reachable at the end (all of them, in a correct run).
+    pub trees_found: u64,
+    /// Collections during the allocation phase.
+    pub collections: u64,
+    /// Their pause time.
+    pub gc: Duration,
+    /// The full (whole-heap) collections among them.
+    pub full_collections: u64,
+    /// Their pause time.
+    pub full_gc: Duration,
+}
+
+/// Bytes of one two-reference node's cell in mode `M`.
+fn node_cell<M: RefMode>() -> u64 {
+    let payload = 2 * Heap::<M>::SLOT;
+    gc_core::HEADER_SIZE + M::payload_layout(payload).map_or(payload, |l| l.size)
+}
+
+fn tree_nodes(depth: u32) -> u64 {
+    (1 << (depth + 1)) - 1
+}
+
+/// live-sweep's step: see the module doc.
+pub fn live_sweep<M: RefMode>(h: &mut Heap<M>, p: LiveSweepParams) -> Result<LiveSweep, GcError> {
+    let node = h.record_type(2, 0)?;
+    let array_ty = h.register_type(ObjectType::RefArray)?;
+    let per_tree = tree_nodes(LIVE_DEPTH) * node_cell::<M>();
+    let trees = p.live_bytes.div_ceil(per_tree).max(1);
+    let scope = h.open_scope();
+    let live = h.alloc_array(array_ty, trees)?;
+    let live = h.handle(&live)?;
+    for i in 0..trees {
+        let inner = h.open_scope();
+        let t = bottom_up(h, node, LIVE_DEPTH)?;
+        let a = h.get(live)?;
+        h.set_ref(&a, i * Heap::<M>::SLOT, &h.get(t)?)?;
+        h.close_scope(inner)?;
+    }
+    let live_bytes = h.collect()?.live_bytes;
+    let before = (h.pauses().count(None), h.pauses().total(None));
+    let full = Some(CollectionKind::Full);
+    let before_full = (h.pauses().count(full), h.pauses().total(full));
+    let per_garbage = tree_nodes(GARBAGE_DEPTH) * node_cell::<M>();
+    for _ in 0..p.garbage_bytes.div_ceil(per_garbage) {
+        let inner = h.open_scope();
+        bottom_up(h, node, GARBAGE_DEPTH)?;
+        h.close_scope(inner)?;
+    }
+    let a = h.get(live)?;
+    let mut found = 0;
+    for i in 0..trees {
+        found += u64::from(!h.get_ref(&a, i * Heap::<M>::SLOT)?.is_null());
+    }
+    h.close_scope(scope)?;
+    Ok(LiveSweep {
+        live_bytes,
+        trees,
+        trees_found: found,
+        collections: h.pauses().count(None) - before.0,
+        gc: h.pauses().total(None) - before.1,
+        full_collections: h.pauses().count(full) - before_full.0,
+        full_gc: h.pauses().total(full) - before_full.1,
+    })
+}

@@ -1,0 +1,146 @@
+//! The `workloads` binary end to end on tiny workloads: it writes
+//! `results.json` that parses back with the structure promised (every
+//! configuration, its rounds, its summary, the parameters and the
+//! machine), `results.md`, and SVG charts.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs the harness with `args` into a fresh folder named `name`; the
+/// folder and the parsed JSON.
+fn run(name: &str, args: &[&str]) -> (PathBuf, Value) {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&out);
+    let status = Command::new(env!("CARGO_BIN_EXE_workloads"))
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("the harness runs");
+    assert!(status.success(), "workloads {args:?}");
+    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    (
+        out,
+        serde_json::from_str(&json).expect("results.json parses"),
+    )
+}
+
+fn assert_svg(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        text.starts_with("<svg") || text.starts_with("<?xml"),
+        "{} is not SVG",
+        path.display()
+    );
+}
+
+/// Every configuration has `rounds` runs and a median, min and max of
+/// each figure, min ≤ median ≤ max.
+fn assert_configurations(v: &Value, rounds: usize) -> &Vec<Value> {
+    let configs = v["configurations"].as_array().expect("configurations");
+    assert!(!configs.is_empty());
+    for c in configs {
+        assert!(c["plan"].is_string() && c["mode"].is_string() && c["size"].is_u64());
+        let runs = c["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), rounds, "{c}");
+        for r in runs {
+            assert!(r["wall_ms"].as_f64().unwrap() > 0.0);
+            assert!(r["cpu_ms"].as_f64().unwrap() >= 0.0);
+        }
+        let s = &c["summary"];
+        for key in ["wall_ms", "cpu_ms", "gc_ms", "p99_ms", "rss_mib"] {
+            let (lo, mid, hi) = (
+                s["min"][key].as_f64().unwrap(),
+                s["median"][key].as_f64().unwrap(),
+                s["max"][key].as_f64().unwrap(),
+            );
+            assert!(lo <= mid && mid <= hi, "{key}: {lo} {mid} {hi}");
+        }
+    }
+    configs
+}
+
+#[test]
+fn binary_trees_writes_json_markdown_and_charts() {
+    let (out, v) = run(
+        "harness-binary-trees",
+        &[
+            "binary-trees",
+            "6",
+            "--rounds",
+            "2",
+            "--plans",
+            "marksweep,generational",
+            "--modes",
+            "native,p128,softcheri-morello",
+            "--presets",
+            "latency",
+        ],
+    );
+    assert_eq!(v["parameters"]["workload"], "binary-trees");
+    assert_eq!(v["parameters"]["rounds"], 2);
+    assert!(v["machine"]["cpus"].as_u64().unwrap() >= 1);
+    assert!(v["machine"]["memcpy_gbps"].as_f64().unwrap() > 0.0);
+    let configs = assert_configurations(&v, 2);
+    // 2 plans × 3 modes, and the malloc peer at least.
+    assert!(configs.len() >= 7, "{}", configs.len());
+    assert!(configs.iter().any(|c| c["plan"] == "C peer: malloc"));
+    let ratios = v["ratios"].as_array().expect("ratios");
+    assert!(ratios
+        .iter()
+        .any(|r| r["config"] == "marksweep softcheri-morello"
+            && r["against"] == "marksweep native"
+            && r["wall"].as_f64().unwrap() > 0.0));
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("| plan | mode | wall ms | cpu ms |") && md.contains("C peer: malloc"));
+    assert_svg(&out.join("time.svg"));
+    assert_svg(&out.join("pauses.svg"));
+    assert!(!out.join("live.svg").exists());
+}
+
+#[test]
+fn new_workloads_run_from_the_harness() {
+    let common = [
+        "--rounds",
+        "1",
+        "--plans",
+        "semispace",
+        "--modes",
+        "native,softcheri-morello",
+    ];
+    let (_, v) = run("harness-churn", &[&["churn", "500"][..], &common].concat());
+    assert_eq!(assert_configurations(&v, 1).len(), 2);
+
+    let (_, v) = run("harness-large", &[&["large", "200"][..], &common].concat());
+    let configs = assert_configurations(&v, 1);
+    let padding = |mode: &str| {
+        let c = configs.iter().find(|c| c["mode"] == mode).unwrap();
+        c["summary"]["median"]["padding_mib"].as_f64().unwrap()
+    };
+    assert!(
+        padding("softcheri-morello") > padding("native"),
+        "CRRL pads past the threshold"
+    );
+
+    let (out, v) = run(
+        "harness-live-sweep",
+        &[&["live-sweep", "--max-live", "4"][..], &common].concat(),
+    );
+    let configs = assert_configurations(&v, 1);
+    let sizes: Vec<u64> = configs
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 1, 2, 2, 4, 4]);
+    for c in configs {
+        assert!(
+            c["summary"]["median"]["sweep_collections"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        assert!(c["summary"]["median"]["live_mib"].as_f64().unwrap() > 0.5);
+    }
+    assert_svg(&out.join("live.svg"));
+}
