@@ -67,29 +67,20 @@
 //!
 //! Files: this one (the split heap, compartments, sealed references),
 //! `collection.rs` (collection, the report, the verifier), `heap.rs`
-//! (inside one compartment). Two helpers mirror private ones of the heap
-//! sections — `checked_config` here (`heap.rs`'s configuration checks,
-//! kept in step by a test) and `violation_of` in `collection.rs`
-//! (`stats.rs`'s) — so that this section could be added without touching
-//! those files; they belong there, made `pub(crate)`, when those files
-//! are next changed.
+//! (inside one compartment). Configurations are checked by `heap.rs`'s
+//! `checked_config_of`, statistics and violations mapped by `stats.rs`'s
+//! `stats_of` and `violation_of`: one home each.
 
 use crate::error::CapgcStatus;
 use crate::ffi::{
-    enum_from, fail, free_boxed, get, put, put_opt, with_guarded, without_heap, Fail, Guard,
+    fail, free_boxed, get, put, put_opt, with_guarded, without_heap, Fail, Guard,
     Handle as GuardedHandle,
 };
-use crate::heap::{
-    capgc_config_default, capgc_config_t, CapgcFormat, CapgcMode, CapgcPlan, CapgcScan,
-    CapgcTrigger, MODES, TRIGGERS,
-};
+use crate::heap::{capgc_config_default, capgc_config_t, CapgcFormat, CapgcMode};
 use crate::refs::{capgc_ref_t, export, import};
 use crate::roots::capgc_region_t;
 use capability_heap::{CheriV9, Morello, Native, RefMode, RiscvStd, SoftCheri, P128};
-use gc_core::{
-    CompartmentId, Compartments, HeapConfig, ObjRef, Plan, RootRegionId, ScanStrategy, SealedRef,
-};
-use std::time::Duration;
+use gc_core::{CompartmentId, Compartments, HeapConfig, ObjRef, RootRegionId, SealedRef};
 
 /// A compartment of a split heap: a token valid in the split heap that
 /// created it (any bits are safe to pass).
@@ -209,56 +200,17 @@ impl AnySplit {
 /// (the same refusals; mirrors `heap.rs`'s private `heap_from`).
 fn checked_config(c: &capgc_config_t) -> Result<(Kind, HeapConfig), Fail> {
     use CapgcFormat as F;
-    let mode = enum_from(c.mode, &MODES, "capgc_mode_t")?;
-    let formats = [
-        F::CAPGC_FORMAT_MORELLO,
-        F::CAPGC_FORMAT_CHERI_V9,
-        F::CAPGC_FORMAT_RISCV_STD,
-    ];
-    let format = enum_from(c.format, &formats, "capgc_format_t")?;
-    let plans = [
-        CapgcPlan::CAPGC_PLAN_MARKSWEEP,
-        CapgcPlan::CAPGC_PLAN_SEMISPACE,
-        CapgcPlan::CAPGC_PLAN_GENERATIONAL,
-    ];
-    let plan = match enum_from(c.plan, &plans, "capgc_plan_t")? {
-        CapgcPlan::CAPGC_PLAN_MARKSWEEP => Plan::MarkSweep,
-        CapgcPlan::CAPGC_PLAN_SEMISPACE => Plan::SemiSpace,
-        CapgcPlan::CAPGC_PLAN_GENERATIONAL => Plan::Generational,
-    };
-    if enum_from(c.trigger, &TRIGGERS, "capgc_trigger_t")? == CapgcTrigger::CAPGC_TRIGGER_MANUAL {
-        return fail(
-            CapgcStatus::CAPGC_E_INVALID_CONFIG,
-            "CAPGC_TRIGGER_MANUAL is for the binding profile (capgc_cells_new): a compartment collects its nursery when it fills",
-        );
-    }
-    if c.checked != 0 {
-        return fail(
-            CapgcStatus::CAPGC_E_INVALID_CONFIG,
-            "checked is for the binding profile (capgc_cells_new); a split heap's verifier is capgc_split_heap_verify",
-        );
-    }
-    let scans = [CapgcScan::CAPGC_SCAN_TYPE_MAP, CapgcScan::CAPGC_SCAN_TAGS];
-    let scan = match enum_from(c.scan, &scans, "capgc_scan_t")? {
-        CapgcScan::CAPGC_SCAN_TYPE_MAP => ScanStrategy::TypeMap,
-        CapgcScan::CAPGC_SCAN_TAGS => ScanStrategy::Tags,
-    };
+    let (mode, format, config) = crate::heap::checked_config_of(
+        c,
+        "a compartment",
+        "a split heap's verifier is capgc_split_heap_verify",
+    )?;
     let kind = match (mode, format) {
         (CapgcMode::CAPGC_MODE_NATIVE, _) => Kind::Native,
         (CapgcMode::CAPGC_MODE_P128, _) => Kind::P128,
         (CapgcMode::CAPGC_MODE_SOFTCHERI, F::CAPGC_FORMAT_MORELLO) => Kind::Morello,
         (CapgcMode::CAPGC_MODE_SOFTCHERI, F::CAPGC_FORMAT_CHERI_V9) => Kind::CheriV9,
         (CapgcMode::CAPGC_MODE_SOFTCHERI, F::CAPGC_FORMAT_RISCV_STD) => Kind::RiscvStd,
-    };
-    let config = HeapConfig {
-        plan,
-        scan,
-        limit: c.limit,
-        initial_size: c.initial_size,
-        nursery_size: c.nursery_size,
-        pause_goal: (c.pause_goal_us != 0).then(|| Duration::from_micros(c.pause_goal_us)),
-        growth_factor: c.growth_factor,
-        log: c.log != 0 || gc_core::log_from_env(),
     };
     Ok((kind, config))
 }

@@ -203,7 +203,15 @@ pub(crate) const TRIGGERS: [CapgcTrigger; 2] = [
     CapgcTrigger::CAPGC_TRIGGER_MANUAL,
 ];
 
-fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
+/// The checked configuration `c` describes: its mode, its format and the
+/// heap configuration. `heap` names what is being made and `verifier`
+/// its verifier, for the messages ("an object heap", "an object heap's
+/// verifier is capgc_heap_verify").
+pub(crate) fn checked_config_of(
+    c: &capgc_config_t,
+    heap: &str,
+    verifier: &str,
+) -> Result<(CapgcMode, CapgcFormat, HeapConfig), Fail> {
     let mode = enum_from(c.mode, &MODES, "capgc_mode_t")?;
     let format = enum_from(c.format, &FORMATS, "capgc_format_t")?;
     let plan = match enum_from(c.plan, &PLANS, "capgc_plan_t")? {
@@ -214,13 +222,13 @@ fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
     if enum_from(c.trigger, &TRIGGERS, "capgc_trigger_t")? == CapgcTrigger::CAPGC_TRIGGER_MANUAL {
         return fail(
             CapgcStatus::CAPGC_E_INVALID_CONFIG,
-            "CAPGC_TRIGGER_MANUAL is for the binding profile (capgc_cells_new): an object heap collects its nursery when it fills",
+            format!("CAPGC_TRIGGER_MANUAL is for the binding profile (capgc_cells_new): {heap} collects its nursery when it fills"),
         );
     }
     if c.checked != 0 {
         return fail(
             CapgcStatus::CAPGC_E_INVALID_CONFIG,
-            "checked is for the binding profile (capgc_cells_new); an object heap's verifier is capgc_heap_verify",
+            format!("checked is for the binding profile (capgc_cells_new); {verifier}"),
         );
     }
     let scan = match enum_from(c.scan, &SCANS, "capgc_scan_t")? {
@@ -237,6 +245,15 @@ fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
         growth_factor: c.growth_factor,
         log: c.log != 0 || gc_core::log_from_env(),
     };
+    Ok((mode, format, config))
+}
+
+fn heap_from(c: &capgc_config_t) -> Result<AnyHeap, Fail> {
+    let (mode, format, config) = checked_config_of(
+        c,
+        "an object heap",
+        "an object heap's verifier is capgc_heap_verify",
+    )?;
     Ok(match (mode, format) {
         (CapgcMode::CAPGC_MODE_NATIVE, _) => AnyHeap::Native(Heap::new(config)?),
         (CapgcMode::CAPGC_MODE_P128, _) => AnyHeap::P128(Heap::new(config)?),

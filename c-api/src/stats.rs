@@ -32,6 +32,26 @@ pub struct capgc_collection_t {
     pub caps_derived: u64,
 }
 
+/// A heap's statistics as C sees them (`capgc_heap_stats`,
+/// `capgc_compartment_stats`).
+pub(crate) fn stats_of(s: &gc_core::HeapStats) -> capgc_stats_t {
+    capgc_stats_t {
+        collections: s.collections,
+        total_pause_ns: s.total_pause.as_nanos() as u64,
+        max_pause_ns: s.max_pause.as_nanos() as u64,
+        objects_allocated: s.objects_allocated,
+        bytes_allocated: s.bytes_allocated,
+        caps_derived: s.caps_derived,
+        checks: s.checks,
+        bytes_in_use: s.bytes_in_use,
+        heap_bytes: s.heap_bytes,
+        peak_heap_bytes: s.peak_heap_bytes,
+        nursery_bytes: s.nursery_bytes,
+        bytes_copied: s.bytes_copied,
+        last: s.last.as_ref().map(collection_of).unwrap_or_default(),
+    }
+}
+
 pub(crate) fn collection_of(c: &CollectionStats) -> capgc_collection_t {
     capgc_collection_t {
         number: c.number,
@@ -89,24 +109,7 @@ pub unsafe extern "C" fn capgc_heap_stats(
     heap: *mut crate::capgc_heap_t,
     out: *mut capgc_stats_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => {
-        let s = h.stats();
-        put(out, capgc_stats_t {
-            collections: s.collections,
-            total_pause_ns: s.total_pause.as_nanos() as u64,
-            max_pause_ns: s.max_pause.as_nanos() as u64,
-            objects_allocated: s.objects_allocated,
-            bytes_allocated: s.bytes_allocated,
-            caps_derived: s.caps_derived,
-            checks: s.checks,
-            bytes_in_use: s.bytes_in_use,
-            heap_bytes: s.heap_bytes,
-            peak_heap_bytes: s.peak_heap_bytes,
-            nursery_bytes: s.nursery_bytes,
-            bytes_copied: s.bytes_copied,
-            last: s.last.as_ref().map(collection_of).unwrap_or_default(),
-        })
-    })
+    ffi!(heap, h => put(out, stats_of(&h.stats())))
 }
 
 /// The `CAPGC_LOG=gc` line of the last collection, nul-terminated, into
@@ -210,7 +213,8 @@ fn location(at: RefLocation) -> u64 {
     }
 }
 
-fn violation_of(v: &Violation) -> capgc_violation_t {
+/// A violation as C sees it (`capgc_heap_verify`, `capgc_split_heap_verify`).
+pub(crate) fn violation_of(v: &Violation) -> capgc_violation_t {
     use CapgcViolation as K;
     let (kind, addr, target) = match *v {
         Violation::InexactReference { at, target } => (

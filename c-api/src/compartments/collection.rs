@@ -4,8 +4,8 @@
 use super::{capgc_compartment_t, capgc_split_heap_t, id};
 use crate::error::CapgcStatus;
 use crate::ffi::{bytes_mut, fail, put, put_opt};
-use crate::stats::{capgc_collection_t, capgc_violation_t, collection_of, CapgcViolation};
-use gc_core::{GcError, RefLocation, Violation};
+use crate::stats::{capgc_collection_t, capgc_violation_t, collection_of};
+use gc_core::GcError;
 use std::ffi::c_char;
 
 /// Cross-compartment operations counted for one ordered pair
@@ -188,7 +188,7 @@ pub unsafe extern "C" fn capgc_split_heap_verify(
         for (i, (c, x)) in v.iter().take(cap).enumerate() {
             let rec = capgc_compartment_violation_t {
                 compartment: c.to_bits(),
-                violation: violation_of(x),
+                violation: crate::stats::violation_of(x),
             };
             // SAFETY: the caller's contract: `out` holds `cap` entries and
             // i < cap.
@@ -196,83 +196,4 @@ pub unsafe extern "C" fn capgc_split_heap_verify(
         }
         put(count, v.len())
     })
-}
-
-/// Where a violation was found, as one word (mirrors `stats.rs`).
-fn location(at: RefLocation) -> u64 {
-    match at {
-        RefLocation::Slot(a) => a.get(),
-        RefLocation::Handle(i)
-        | RefLocation::Persistent(i)
-        | RefLocation::Weak(i)
-        | RefLocation::Ephemeron(i)
-        | RefLocation::Finalizer(i)
-        | RefLocation::ExportTable(i) => u64::from(i),
-        RefLocation::RootRegion { index, .. } => index,
-    }
-}
-
-/// A violation as C sees it (mirrors `stats.rs`'s private `violation_of`,
-/// which `capgc_heap_verify` uses).
-fn violation_of(v: &Violation) -> capgc_violation_t {
-    use CapgcViolation as K;
-    let (kind, addr, target) = match *v {
-        Violation::InexactReference { at, target } => (
-            K::CAPGC_VIOLATION_INEXACT_REFERENCE,
-            location(at),
-            target.get(),
-        ),
-        Violation::DanglingReference { at, target } => (
-            K::CAPGC_VIOLATION_DANGLING_REFERENCE,
-            location(at),
-            target.get(),
-        ),
-        Violation::TaggedHeader { object } => (K::CAPGC_VIOLATION_TAGGED_HEADER, object.get(), 0),
-        Violation::CorruptHeader { object } => (K::CAPGC_VIOLATION_CORRUPT_HEADER, object.get(), 0),
-        Violation::TagInFreeMemory { addr } => {
-            (K::CAPGC_VIOLATION_TAG_IN_FREE_MEMORY, addr.get(), 0)
-        }
-        Violation::DirtyFreeMemory { addr } => {
-            (K::CAPGC_VIOLATION_DIRTY_FREE_MEMORY, addr.get(), 0)
-        }
-        Violation::WidenedReference { at, target } => (
-            K::CAPGC_VIOLATION_WIDENED_REFERENCE,
-            location(at),
-            target.get(),
-        ),
-        Violation::IntoEvacuatedSpace { at, target } => (
-            K::CAPGC_VIOLATION_INTO_EVACUATED_SPACE,
-            location(at),
-            target.get(),
-        ),
-        Violation::UnrememberedSlot { slot } => {
-            (K::CAPGC_VIOLATION_UNREMEMBERED_SLOT, slot.get(), 0)
-        }
-        Violation::TagOutsideRefSlot { object, addr } => (
-            K::CAPGC_VIOLATION_TAG_OUTSIDE_REF_SLOT,
-            addr.get(),
-            object.get(),
-        ),
-        Violation::ForeignReference { at, target } => (
-            K::CAPGC_VIOLATION_FOREIGN_REFERENCE,
-            location(at),
-            target.get(),
-        ),
-        Violation::UnexportedSealed { at, target } => (
-            K::CAPGC_VIOLATION_UNEXPORTED_SEALED,
-            location(at),
-            target.get(),
-        ),
-        Violation::AuthorityOutsideRegion { base, top } => (
-            K::CAPGC_VIOLATION_AUTHORITY_OUTSIDE_REGION,
-            base.get(),
-            top as u64,
-        ),
-    };
-    capgc_violation_t {
-        invariant: v.invariant()[1..].parse().unwrap_or(0),
-        kind: kind as u32,
-        addr,
-        target,
-    }
 }

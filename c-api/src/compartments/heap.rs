@@ -10,7 +10,7 @@ use crate::error::CapgcStatus;
 use crate::ffi::{fail, put};
 use crate::refs::{capgc_ref_t, export};
 use crate::roots::{capgc_handle_t, capgc_persistent_t, capgc_region_t, capgc_scope_t};
-use crate::stats::{capgc_stats_t, collection_of};
+use crate::stats::capgc_stats_t;
 use crate::types::{capgc_type_t, type_of};
 use crate::weak::{capgc_ephemeron_t, capgc_weak_t};
 use capability_heap::RefMode;
@@ -452,21 +452,6 @@ pub unsafe extern "C" fn capgc_compartment_stats(
     out: *mut capgc_stats_t,
 ) -> CapgcStatus {
     split_ffi!(split, w => {
-        let s = w.heap(id(c))?.stats();
-        put(out, capgc_stats_t {
-            collections: s.collections,
-            total_pause_ns: s.total_pause.as_nanos() as u64,
-            max_pause_ns: s.max_pause.as_nanos() as u64,
-            objects_allocated: s.objects_allocated,
-            bytes_allocated: s.bytes_allocated,
-            caps_derived: s.caps_derived,
-            checks: s.checks,
-            bytes_in_use: s.bytes_in_use,
-            heap_bytes: s.heap_bytes,
-            peak_heap_bytes: s.peak_heap_bytes,
-            nursery_bytes: s.nursery_bytes,
-            bytes_copied: s.bytes_copied,
-            last: s.last.as_ref().map(collection_of).unwrap_or_default(),
-        })
+        put(out, crate::stats::stats_of(&w.heap(id(c))?.stats()))
     })
 }
