@@ -284,6 +284,7 @@ impl<M: RefMode> Heap<M> {
                 raw
             }
         };
+        // I7: a sealed reference held here is not an object of this heap.
         if self.is_sealed_here(&raw) {
             return Err(GcError::SealedReference);
         }

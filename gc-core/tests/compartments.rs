@@ -341,6 +341,8 @@ fn forged_tokens<M: RefMode>(plan: Plan) {
     // Out of range.
     let bogus = CompartmentId::from_bits(a.to_bits() + 100);
     assert_eq!(w.heap(bogus).map(|_| ()), Err(GcError::InvalidCompartment));
+    assert_eq!(w.imports_from(a, bogus), Err(GcError::InvalidCompartment));
+    assert_eq!(w.imports_from(a, c2[0]), Err(GcError::WrongHeap));
     // Sealed tokens: any altered bit is refused.
     let bits = w.sealed_to_bits(&s);
     assert_eq!(w.sealed_from_bits(bits).unwrap(), s);

@@ -142,6 +142,23 @@ impl<M: RefMode> Heap<M> {
             .then(|| c * PER_CHUNK + (slot as u32 - 1))
     }
 
+    /// The export entry the sealed form `raw` designates, when this
+    /// compartment's own authority and sealer open it (I7: no other
+    /// compartment's do).
+    pub(crate) fn export_of(&self, raw: &M::Ref) -> Option<u32> {
+        let l = self.link.as_deref()?;
+        let (at, _) = self.arena.unseal(&l.sealer, raw).ok()?;
+        self.entry_at(at)
+    }
+
+    /// True when `raw` designates a live export of this compartment (I3:
+    /// "sealed and designates an exported object").
+    pub(crate) fn designates_live_export(&self, raw: &M::Ref) -> bool {
+        self.export_of(raw)
+            .zip(self.link.as_deref())
+            .is_some_and(|(e, l)| l.exports.entries[e as usize].live)
+    }
+
     /// The chunk holding entry `e`, and the entry's offset in it.
     fn chunk_of(&self, e: u32) -> Result<(ObjRef<M>, u64), GcError> {
         let raw = *self
@@ -321,17 +338,8 @@ impl<M: RefMode> Heap<M> {
     ) -> bool {
         let target = M::address(raw);
         if self.is_sealed_here(raw) {
-            if self.arena.region().contains(target, 1) {
-                let ok = self.link.as_deref().is_some_and(|l| {
-                    self.arena
-                        .unseal(&l.sealer, raw)
-                        .ok()
-                        .and_then(|(a, _)| self.entry_at(a))
-                        .is_some_and(|e| l.exports.entries[e as usize].live)
-                });
-                if !ok {
-                    v.push(crate::Violation::UnexportedSealed { at, target });
-                }
+            if self.arena.region().contains(target, 1) && !self.designates_live_export(raw) {
+                v.push(crate::Violation::UnexportedSealed { at, target });
             }
             return true;
         }

@@ -291,11 +291,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The compartment whose region (live or retired) holds `addr`.
     pub(crate) fn owner_of(&self, addr: Address) -> u32 {
-        let a = addr.get();
-        self.places
-            .iter()
-            .find(|p| p.base <= a && a < p.end)
-            .map_or(NO_COMPARTMENT, |p| p.index)
+        owner_in(&self.places, addr)
     }
 
     pub(crate) fn pair(&mut self, from: u32, to: u32) -> &mut PairStats {
@@ -303,11 +299,24 @@ impl Shared {
     }
 }
 
+/// The compartment among `places` whose region (live or retired) holds
+/// `addr`, or [`NO_COMPARTMENT`].
+fn owner_in(places: &[Place], addr: Address) -> u32 {
+    let a = addr.get();
+    places
+        .iter()
+        .find(|p| p.base <= a && a < p.end)
+        .map_or(NO_COMPARTMENT, |p| p.index)
+}
+
 /// A compartment's slot: live, or torn down (its addresses reserved
 /// until the split heap is dropped).
 enum Slot<M: RefMode> {
     Live(Box<Heap<M>>),
-    Destroyed(Reservation),
+    /// Held for its drop: the addresses stay reserved until then.
+    Destroyed {
+        _grave: Reservation,
+    },
     /// Being torn down (or its retirement failed): as destroyed.
     Retiring,
 }
@@ -402,7 +411,7 @@ impl<M: RefMode> Compartments<M> {
     pub fn heap(&self, c: CompartmentId) -> Result<&Heap<M>, GcError> {
         match &self.slots[self.index(c)?] {
             Slot::Live(h) => Ok(h),
-            Slot::Destroyed(_) | Slot::Retiring => Err(GcError::CompartmentDestroyed),
+            Slot::Destroyed { .. } | Slot::Retiring => Err(GcError::CompartmentDestroyed),
         }
     }
 
@@ -411,7 +420,7 @@ impl<M: RefMode> Compartments<M> {
         let i = self.index(c)?;
         match &mut self.slots[i] {
             Slot::Live(h) => Ok(h),
-            Slot::Destroyed(_) | Slot::Retiring => Err(GcError::CompartmentDestroyed),
+            Slot::Destroyed { .. } | Slot::Retiring => Err(GcError::CompartmentDestroyed),
         }
     }
 
@@ -465,7 +474,7 @@ impl<M: RefMode> Compartments<M> {
     fn live_heap(&self, index: u32) -> Option<&Heap<M>> {
         match self.slots.get(index as usize)? {
             Slot::Live(h) => Some(h),
-            Slot::Destroyed(_) | Slot::Retiring => None,
+            Slot::Destroyed { .. } | Slot::Retiring => None,
         }
     }
 
@@ -480,7 +489,7 @@ impl<M: RefMode> Compartments<M> {
                 h.entry_live(s.entry, s.gen)?;
                 Ok(h)
             }
-            Some(Slot::Destroyed(_) | Slot::Retiring) => {
+            Some(Slot::Destroyed { .. } | Slot::Retiring) => {
                 self.count(user, s.owner, |p| p.refused += 1);
                 Err(GcError::CompartmentDestroyed)
             }
@@ -519,16 +528,9 @@ impl<M: RefMode> Compartments<M> {
     /// and the export entry it designates gives the object.
     pub fn unseal(&mut self, by: CompartmentId, s: &SealedRef<M>) -> Result<ObjRef<M>, GcError> {
         let bi = self.index(by)? as u32;
-        let _ = self.heap(by)?;
-        self.check_sealed(s, bi)?;
         let h = self.heap(by)?;
-        let l = h.link()?;
-        let opened = h.arena.unseal(&l.sealer, &s.raw);
-        let Ok((at, _)) = opened else {
-            self.count(bi, s.owner, |p| p.refused += 1);
-            return Err(GcError::UnsealDenied);
-        };
-        if h.entry_at(at) != Some(s.entry) {
+        self.check_sealed(s, bi)?;
+        if h.export_of(&s.raw) != Some(s.entry) {
             self.count(bi, s.owner, |p| p.refused += 1);
             return Err(GcError::UnsealDenied);
         }
@@ -612,13 +614,8 @@ impl<M: RefMode> Compartments<M> {
             }
             return Err(GcError::Forged);
         };
-        let l = h.link()?;
-        let (at, _) = h
-            .arena
-            .unseal(&l.sealer, &raw)
-            .map_err(|_| GcError::Forged)?;
-        let entry = h.entry_at(at).ok_or(GcError::Forged)?;
-        let e = l.exports.entries[entry as usize];
+        let entry = h.export_of(&raw).ok_or(GcError::Forged)?;
+        let e = h.link()?.exports.entries[entry as usize];
         if !e.live {
             return Err(GcError::SealedRevoked);
         }
@@ -715,13 +712,7 @@ impl<M: RefMode> Compartments<M> {
                 let Some(h) = self.live_heap(owner) else {
                     continue;
                 };
-                let Ok(l) = h.link() else { continue };
-                let Some(e) = h
-                    .arena
-                    .unseal(&l.sealer, &raw)
-                    .ok()
-                    .and_then(|(at, _)| h.entry_at(at))
-                else {
+                let Some(e) = h.export_of(&raw) else {
                     continue;
                 };
                 if reached[owner as usize].insert(e) {
@@ -755,7 +746,7 @@ impl<M: RefMode> Compartments<M> {
         // If retiring fails the region is unmapped with the heap all the
         // same; the slot stays `Retiring`, which resolves as destroyed.
         let grave = (*heap).into_region().retire()?;
-        self.slots[i] = Slot::Destroyed(grave);
+        self.slots[i] = Slot::Destroyed { _grave: grave };
         if self.log {
             eprintln!("capgc compartments: destroyed compartment {i}");
             self.log_report();
@@ -839,23 +830,13 @@ impl<M: RefMode> Compartments<M> {
             }
             h.for_each_sealed(|at, raw| {
                 let target = M::address(&raw);
-                let owner = places
-                    .iter()
-                    .find(|p| p.base <= target.get() && target.get() < p.end)
-                    .map(|p| p.index);
-                let ok = match owner {
-                    Some(o) if o == i as u32 => true, // checked by h.verify
-                    Some(o) => match self.live_heap(o) {
-                        None => true,
-                        Some(oh) => oh.link().is_ok_and(|l| {
-                            oh.arena
-                                .unseal(&l.sealer, &raw)
-                                .ok()
-                                .and_then(|(a, _)| oh.entry_at(a))
-                                .is_some_and(|e| l.exports.entries[e as usize].live)
-                        }),
-                    },
-                    None => false,
+                let ok = match owner_in(&places, target) {
+                    NO_COMPARTMENT => false,
+                    o if o == i as u32 => true, // checked by h.verify
+                    // A torn-down owner's: refused with its own error.
+                    o => self
+                        .live_heap(o)
+                        .map_or(true, |oh| oh.designates_live_export(&raw)),
                 };
                 if !ok {
                     out.push((id, Violation::UnexportedSealed { at, target }));
@@ -911,11 +892,6 @@ impl<M: RefMode> Compartments<M> {
 
 impl<M: RefMode> Drop for Compartments<M> {
     fn drop(&mut self) {
-        for s in &self.slots {
-            if let Slot::Destroyed(r) = s {
-                debug_assert!(r.base() < r.end());
-            }
-        }
         if self.log {
             eprintln!("capgc compartments: final report");
             self.log_report();
