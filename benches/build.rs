@@ -4,6 +4,13 @@
 //! `workloads` binary runs them beside CapGC in the same interleaved
 //! rounds. A peer that cannot be built (no C compiler, no bdwgc) is left
 //! out with a warning; the harness says which are missing.
+//!
+//! The same two programs against `capgc.h` (`-DBACKEND_CAPGC`) are built
+//! into static libraries linked into this crate, their `main` renamed
+//! `capgc_peer_binary_trees` / `capgc_peer_gcbench` (`src/c_peers.rs`
+//! calls them; the `capgc_*` functions they call come from the `capgc`
+//! crate, the C ABI's own code): the harness runs them in a process of
+//! its own like the other peers, with no libcapgc to install first.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +74,25 @@ fn main() {
             bdwgc_built &= build(&cc, &src, "BDWGC", flags, &out.join(format!("{w}-bdwgc")));
         }
     }
+    for (w, lib) in [
+        ("binary_trees", "capgc_peer_binary_trees"),
+        ("gcbench", "capgc_peer_gcbench"),
+    ] {
+        // The flags of `make -C c-api bench-programs`, no debug
+        // information or frame pointers (cc's defaults).
+        cc::Build::new()
+            .file(Path::new("c").join(format!("{w}.c")))
+            .include("../c-api/include")
+            .define("BACKEND_CAPGC", None)
+            .define("main", lib)
+            .flag("-std=c11")
+            .opt_level(2)
+            .debug(false)
+            .force_frame_pointer(false)
+            .warnings(false)
+            .compile(lib);
+    }
+    println!("cargo:rerun-if-changed=../c-api/include/capgc.h");
     // The tests check the bdwgc peers exactly when they were built.
     println!(
         "cargo:rustc-env=CAPGC_PEERS_BDWGC={}",

@@ -5,8 +5,12 @@
 //! on a split heap and measures independent against whole-heap
 //! collection. What the binaries share: the mode and plan names and the
 //! dispatch to a mode ([`cli`]), medians and ranges of rounds
-//! ([`summary`]).
+//! ([`summary`]), the C peers on `capgc.h` linked in ([`c_peers`]).
 
+// The C peers call the C ABI: link its code (nothing in Rust names it).
+extern crate capgc;
+
+pub mod c_peers;
 pub mod cli;
 pub mod summary;
 pub mod workloads;

@@ -76,24 +76,57 @@ fn binary_trees_writes_json_markdown_and_charts() {
             "native,p128,softcheri-morello",
             "--presets",
             "latency",
+            "--c-plans",
+            "marksweep,generational",
         ],
     );
     assert_eq!(v["parameters"]["workload"], "binary-trees");
     assert_eq!(v["parameters"]["rounds"], 2);
     assert!(v["machine"]["cpus"].as_u64().unwrap() >= 1);
     assert!(v["machine"]["memcpy_gbps"].as_f64().unwrap() > 0.0);
+    assert!(v["machine"]["memset_gbps"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["machine"]["date"].as_str().unwrap().len(), 10);
     let configs = assert_configurations(&v, 2);
-    // 2 plans × 3 modes, and the malloc peer at least.
-    assert!(configs.len() >= 7, "{}", configs.len());
+    // 2 plans × 3 modes in Rust and on capgc.h, and the malloc peer at least.
+    assert!(configs.len() >= 13, "{}", configs.len());
     assert!(configs.iter().any(|c| c["plan"] == "C peer: malloc"));
+    let config = |plan: &str, mode: &str| {
+        configs
+            .iter()
+            .find(|c| c["plan"] == plan && c["mode"] == mode)
+            .unwrap_or_else(|| panic!("no {plan} {mode}"))
+    };
+    for plan in ["marksweep", "generational (latency)"] {
+        for mode in ["native", "p128", "softcheri-morello"] {
+            config(&format!("C on capgc.h: {plan}"), mode);
+        }
+    }
+    let median = |c: &Value, key: &str| c["summary"]["median"][key].as_f64().unwrap();
+    // The counters: allocation everywhere, checks and derived
+    // capabilities in SoftCheri alone, more bytes with 16-byte slots.
+    let (native, p128, cheri) = (
+        config("marksweep", "native"),
+        config("marksweep", "p128"),
+        config("marksweep", "softcheri-morello"),
+    );
+    assert!(median(native, "allocated_mib") > 0.0);
+    assert!(median(p128, "allocated_mib") > median(native, "allocated_mib"));
+    assert!(median(cheri, "checks_m") > 0.0 && median(cheri, "caps_derived_m") > 0.0);
+    assert_eq!(median(native, "checks_m"), 0.0);
     let ratios = v["ratios"].as_array().expect("ratios");
     assert!(ratios
         .iter()
         .any(|r| r["config"] == "marksweep softcheri-morello"
             && r["against"] == "marksweep native"
             && r["wall"].as_f64().unwrap() > 0.0));
+    assert!(ratios.iter().any(
+        |r| r["config"] == "C on capgc.h: marksweep softcheri-morello"
+            && r["against"] == "marksweep softcheri-morello"
+    ));
     let md = std::fs::read_to_string(out.join("results.md")).unwrap();
     assert!(md.contains("| plan | mode | wall ms | cpu ms |") && md.contains("C peer: malloc"));
+    assert!(md.contains("caps derived M") && md.contains("memset:"));
+    assert!(md.contains("the C program on capgc.h vs the same plan and mode"));
     assert_svg(&out.join("time.svg"));
     assert_svg(&out.join("pauses.svg"));
     assert!(!out.join("live.svg").exists());
@@ -141,6 +174,7 @@ fn new_workloads_run_from_the_harness() {
                 > 0.0
         );
         assert!(c["summary"]["median"]["live_mib"].as_f64().unwrap() > 0.5);
+        assert!(c["summary"]["median"]["forced_full_ms"].as_f64().unwrap() > 0.0);
     }
     assert_svg(&out.join("live.svg"));
 }

@@ -24,6 +24,11 @@ pub struct LiveSweepParams {
     pub live_bytes: u64,
     /// Bytes of cells allocated while it is live.
     pub garbage_bytes: u64,
+    /// Full collections forced after the allocation phase, each timed
+    /// ([`LiveSweep::forced_full`] is their median): whatever the
+    /// allocation phase's collections were, these measure what one full
+    /// collection of this much live data costs.
+    pub forced_full: u32,
 }
 
 /// What the allocation phase cost.
@@ -43,6 +48,8 @@ pub struct LiveSweep {
     pub full_collections: u64,
     /// Their pause time.
     pub full_gc: Duration,
+    /// The median pause of the forced full collections.
+    pub forced_full: Duration,
 }
 
 /// Bytes of one two-reference node's cell in mode `M`.
@@ -81,6 +88,19 @@ pub fn live_sweep<M: RefMode>(h: &mut Heap<M>, p: LiveSweepParams) -> Result<Liv
         bottom_up(h, node, GARBAGE_DEPTH)?;
         h.close_scope(inner)?;
     }
+    let (collections, gc) = (
+        h.pauses().count(None) - before.0,
+        h.pauses().total(None) - before.1,
+    );
+    let (full_collections, full_gc) = (
+        h.pauses().count(full) - before_full.0,
+        h.pauses().total(full) - before_full.1,
+    );
+    let mut forced = Vec::new();
+    for _ in 0..p.forced_full.max(1) {
+        forced.push(h.collect()?.pause);
+    }
+    forced.sort();
     let a = h.get(live)?;
     let mut found = 0;
     for i in 0..trees {
@@ -91,9 +111,10 @@ pub fn live_sweep<M: RefMode>(h: &mut Heap<M>, p: LiveSweepParams) -> Result<Liv
         live_bytes,
         trees,
         trees_found: found,
-        collections: h.pauses().count(None) - before.0,
-        gc: h.pauses().total(None) - before.1,
-        full_collections: h.pauses().count(full) - before_full.0,
-        full_gc: h.pauses().total(full) - before_full.1,
+        collections,
+        gc,
+        full_collections,
+        full_gc,
+        forced_full: forced[forced.len() / 2],
     })
 }

@@ -1,8 +1,10 @@
 //! The report as SVG charts, drawn with `plotters`' SVG backend:
 //! `time.svg` (median wall time per plan, one bar per mode, min–max error
-//! bars), `pauses.svg` (pause p50 / p90 / p99 / p99.9 / max per
-//! configuration, log scale) and, for live-sweep, `live.svg` (GC time per
-//! collection against live data, one line per configuration).
+//! bars), `pauses.svg` (pause p50 / p90 / p99 / p99.9 / max, one row
+//! per configuration, log scale) and, for live-sweep, `live.svg` (a full
+//! collection's pause, and GC time per collection while allocating,
+//! against live data, one line per configuration; the other two charts
+//! show its largest step).
 
 use crate::report::{is_peer, per_collection};
 use crate::results::Configuration;
@@ -22,7 +24,16 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     v
 }
 
-/// Median wall time per plan (groups) and mode (bars), with min–max.
+/// A plan label short enough for an axis: `gen. (latency)`,
+/// `capgc.h: semispace`, `C: malloc`.
+fn short(plan: &str) -> String {
+    plan.replace("C on capgc.h: ", "capgc.h: ")
+        .replace("C peer: ", "C: ")
+        .replace("generational", "gen.")
+}
+
+/// Median wall time per plan (groups) and mode (bars), with min–max; a
+/// group's bars are centred on it whatever modes it has.
 fn time(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
     let groups = distinct(configs.iter().map(|c| c.plan.as_str()));
     let modes = distinct(configs.iter().map(|c| c.mode.as_str()));
@@ -30,10 +41,10 @@ fn time(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         .iter()
         .filter_map(|c| c.summary.max.get("wall_ms"))
         .fold(1.0f64, |a, b| a.max(*b));
-    let root = SVGBackend::new(path, (160 + 110 * groups.len() as u32, 480)).into_drawing_area();
+    let root = SVGBackend::new(path, (240 + 130 * groups.len() as u32, 520)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = builder(&root, title)
-        .build_cartesian_2d(-0.5f64..groups.len() as f64 - 0.5, 0.0..top * 1.1)?;
+        .build_cartesian_2d(-0.5f64..groups.len() as f64 - 0.5, 0.0..top * 1.35)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -41,16 +52,26 @@ fn time(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() < 1e-6 && i >= 0.0 {
-                groups
-                    .get(i as usize)
-                    .map_or(String::new(), |g| g.to_string())
+                groups.get(i as usize).map_or(String::new(), |g| short(g))
             } else {
                 String::new()
             }
         })
         .y_desc("wall ms (median, min–max)")
         .draw()?;
-    let width = 0.8 / modes.len() as f64;
+    let per_group: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| {
+            distinct(
+                configs
+                    .iter()
+                    .filter(|c| c.plan == *g)
+                    .map(|c| c.mode.as_str()),
+            )
+        })
+        .collect();
+    let most = per_group.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let width = 0.8 / most as f64;
     for (mi, mode) in modes.iter().enumerate() {
         let color = Palette99::pick(mi).to_rgba();
         let bars: Vec<(f64, &Configuration)> = configs
@@ -58,7 +79,10 @@ fn time(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
             .filter(|c| c.mode == *mode)
             .filter_map(|c| {
                 let g = groups.iter().position(|g| *g == c.plan)?;
-                Some((g as f64 - 0.4 + width * (mi as f64 + 0.5), c))
+                let here = &per_group[g];
+                let k = here.iter().position(|m| m == mode)?;
+                let left = g as f64 - width * here.len() as f64 / 2.0;
+                Some((left + width * (k as f64 + 0.5), c))
             })
             .collect();
         chart
@@ -83,7 +107,7 @@ fn time(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
             )
         }))?;
     }
-    finish(&mut chart, &root, SeriesLabelPosition::UpperRight)
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)
 }
 
 /// A chart's frame: its title, margin and axis label areas.
@@ -150,57 +174,85 @@ const QUANTILES: [(&str, &str); 5] = [
     ("max", "max_ms"),
 ];
 
-/// Pause percentiles per CapGC configuration, one line each, log scale.
+/// The pause distribution of every CapGC configuration, one row each: a
+/// line from p50 to the longest pause on a log axis, a marker at each of
+/// [`QUANTILES`] (the C peers have no pauses to show).
 fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
     let configs: Vec<&Configuration> = configs.iter().filter(|c| !is_peer(c)).collect();
     let floor = 1e-3;
-    let values = |c: &Configuration| -> Vec<f64> {
-        QUANTILES
-            .iter()
-            .map(|(_, k)| c.summary.get(k).max(floor))
-            .collect()
-    };
+    let value = |c: &Configuration, k: &str| c.summary.get(k).max(floor);
     let top = configs
         .iter()
-        .flat_map(|c| values(c))
+        .flat_map(|c| QUANTILES.iter().map(|(_, k)| value(c, k)))
         .fold(floor * 10.0, f64::max);
-    let root = SVGBackend::new(path, (820, 520)).into_drawing_area();
+    let rows = configs.len().max(1);
+    let root = SVGBackend::new(path, (1000, 110 + 26 * rows as u32)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = builder(&root, title)
-        .right_y_label_area_size(10)
-        .build_cartesian_2d(
-            -0.2f64..QUANTILES.len() as f64 + 1.8,
-            (floor..top * 2.0).log_scale(),
-        )?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(300)
+        .build_cartesian_2d((floor..top * 2.0).log_scale(), -0.5f64..rows as f64 - 0.5)?;
+    let names: Vec<String> = configs
+        .iter()
+        .map(|c| format!("{} {}", c.plan, c.mode))
+        .collect();
     chart
         .configure_mesh()
-        .x_labels(QUANTILES.len() + 2)
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                QUANTILES
-                    .get(i as usize)
-                    .map_or(String::new(), |q| q.0.to_string())
+        .disable_y_mesh()
+        .y_labels(rows)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                names
+                    .get(rows - 1 - i as usize)
+                    .cloned()
+                    .unwrap_or_default()
             } else {
                 String::new()
             }
         })
-        .y_desc("pause ms (median over rounds)")
+        .x_desc("pause ms (median over rounds; log scale)")
         .draw()?;
-    for (i, c) in configs.iter().enumerate() {
-        let points: Vec<(f64, f64)> = values(c)
-            .into_iter()
-            .enumerate()
-            .map(|(x, y)| (x as f64, y))
-            .collect();
-        line(&mut chart, i, format!("{} {}", c.plan, c.mode), points)?;
+    let y = |i: usize| (rows - 1 - i) as f64;
+    chart.draw_series(configs.iter().enumerate().map(|(i, c)| {
+        PathElement::new(
+            [(value(c, "p50_ms"), y(i)), (value(c, "max_ms"), y(i))],
+            BLACK.mix(0.5).stroke_width(1),
+        )
+    }))?;
+    for (qi, (label, key)) in QUANTILES.iter().enumerate() {
+        let color = Palette99::pick(qi).to_rgba();
+        chart
+            .draw_series(
+                configs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Circle::new((value(c, key), y(i)), 5, color.filled())),
+            )?
+            .label(*label)
+            .legend(move |(x, y)| Circle::new((x + 5, y), 5, color.filled()));
     }
-    finish(&mut chart, &root, SeriesLabelPosition::UpperRight)
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
-/// live-sweep: GC ms per collection against live MiB, one line per
-/// plan and mode.
-fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
+/// One panel of `live.svg`: `figure` of every plan and mode against
+/// live MiB, log–log.
+fn live_panel(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    configs: &[Configuration],
+    title: &str,
+    y_desc: &str,
+    figure: fn(&Configuration) -> f64,
+) -> Drawn {
     let lines = distinct(configs.iter().map(|c| c.plan.as_str()))
         .into_iter()
         .flat_map(|p| {
@@ -209,33 +261,26 @@ fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
                 .map(move |m| (p, m))
         })
         .collect::<Vec<_>>();
-    let top = configs
-        .iter()
-        .map(|c| per_collection(&c.summary, false))
-        .fold(1e-3, f64::max);
+    let floor = 1e-3;
+    let top = configs.iter().map(figure).fold(floor * 10.0, f64::max);
     let right = configs
         .iter()
         .map(|c| c.summary.get("live_mib"))
         .fold(2.0, f64::max);
-    let root = SVGBackend::new(path, (820, 520)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = builder(&root, title)
-        .build_cartesian_2d((0.5f64..right * 1.5).log_scale(), 0.0..top * 1.1)?;
+    let mut chart = builder(area, title).build_cartesian_2d(
+        (0.5f64..right * 1.5).log_scale(),
+        (floor..top * 2.0).log_scale(),
+    )?;
     chart
         .configure_mesh()
         .x_desc("live data, MiB (after a full collection)")
-        .y_desc("GC ms per collection (median)")
+        .y_desc(y_desc)
         .draw()?;
     for (i, (plan, mode)) in lines.iter().enumerate() {
         let mut points: Vec<(f64, f64)> = configs
             .iter()
             .filter(|c| c.plan == *plan && c.mode == *mode)
-            .map(|c| {
-                (
-                    c.summary.get("live_mib").max(0.5),
-                    per_collection(&c.summary, false),
-                )
-            })
+            .map(|c| (c.summary.get("live_mib").max(0.5), figure(c).max(floor)))
             .collect();
         if points.is_empty() {
             continue;
@@ -243,7 +288,39 @@ fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         line(&mut chart, i, format!("{plan} {mode}"), points)?;
     }
-    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// live-sweep, two panels against live MiB: a full collection's pause
+/// (forced after the allocation phase; it must grow with live data), and
+/// the allocation phase's GC time per collection (for Generational, minor
+/// collections, which should not).
+fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
+    let root = SVGBackend::new(path, (1400, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(700);
+    live_panel(
+        &left,
+        configs,
+        &format!("{title}: one full collection"),
+        "full collection ms (median)",
+        |c| c.summary.get("forced_full_ms"),
+    )?;
+    live_panel(
+        &right,
+        configs,
+        "same allocation volume: GC ms per collection",
+        "GC ms per collection while allocating (median)",
+        |c| per_collection(&c.summary, false),
+    )?;
+    root.present()?;
+    Ok(())
 }
 
 /// Draws the charts for `configs` into `dir`; the paths written.
@@ -254,16 +331,37 @@ pub fn draw(
     sweep: bool,
 ) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
-    let mut one = |file: &str, f: fn(&Path, &[Configuration], &str) -> Drawn, title: String| {
+    // live-sweep's time and pause charts show its largest step (one bar
+    // per plan and mode); live.svg shows every step.
+    let largest = configs.iter().map(|c| c.size).max().unwrap_or(0);
+    let last: Vec<Configuration> = configs
+        .iter()
+        .filter(|c| !sweep || c.size == largest)
+        .cloned()
+        .collect();
+    let mut one = |file: &str,
+                   f: fn(&Path, &[Configuration], &str) -> Drawn,
+                   configs: &[Configuration],
+                   title: String| {
         let path = dir.join(file);
         f(&path, configs, &title).map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
         Ok::<(), String>(())
     };
-    one("time.svg", time, format!("{label}: wall time"))?;
-    one("pauses.svg", pauses, format!("{label}: pause percentiles"))?;
+    let label = if sweep {
+        format!("{label} at {largest} MiB")
+    } else {
+        label.to_string()
+    };
+    one("time.svg", time, &last, format!("{label}: wall time"))?;
+    one(
+        "pauses.svg",
+        pauses,
+        &last,
+        format!("{label}: pause percentiles"),
+    )?;
     if sweep {
-        one("live.svg", live, format!("{label}: GC cost vs live data"))?;
+        one("live.svg", live, configs, "live-sweep".to_string())?;
     }
     Ok(written)
 }

@@ -107,6 +107,7 @@ fn run_workload<M: RefMode>(h: &mut Heap<M>, w: Workload, r: &mut Run) -> Result
             let p = LiveSweepParams {
                 live_bytes: u64::from(live_mib) << 20,
                 garbage_bytes: SWEEP_GARBAGE_MIB << 20,
+                forced_full: 3,
             };
             let got = live_sweep(h, p).map_err(e)?;
             if got.trees_found != got.trees {
@@ -118,6 +119,7 @@ fn run_workload<M: RefMode>(h: &mut Heap<M>, w: Workload, r: &mut Run) -> Result
             r.sweep_gc_ms = ms(got.gc);
             r.sweep_full_collections = got.full_collections as f64;
             r.sweep_full_gc_ms = ms(got.full_gc);
+            r.forced_full_ms = ms(got.forced_full);
         }
     }
     Ok(())
@@ -143,6 +145,9 @@ fn child<M: RefMode>(run: Child<'_>, scan: ScanStrategy) -> Result<Run, String> 
     r.minor_p99_ms = ms(p.percentile(Some(CollectionKind::Minor), 0.99));
     r.collections = s.collections as f64;
     r.copied_mib = s.bytes_copied as f64 / MIB;
+    r.allocated_mib = s.bytes_allocated as f64 / MIB;
+    r.caps_derived_m = s.caps_derived as f64 / 1e6;
+    r.checks_m = s.checks as f64 / 1e6;
     r.rss_mib = peak_rss_mib();
     r.nursery_kib = (s.nursery_bytes >> 10) as f64;
     Ok(r)

@@ -8,9 +8,11 @@
 //! interleaved round by round so they share the machine's noise. Reported
 //! per configuration: wall and CPU time, total time, GC time, pause p50 /
 //! p99 / max (all collections, and minor ones alone for Generational),
-//! collections, bytes copied, copy throughput, peak RSS; then the ratios
-//! Native : P128 : SoftCheri per plan and the machine's memcpy bandwidth
-//! for reference.
+//! collections, bytes allocated and copied, copy throughput, capabilities
+//! derived, checks performed, peak RSS; then the ratios Native : P128 :
+//! SoftCheri per plan, against the C peers (the same program on malloc,
+//! bdwgc and `capgc.h`), and the machine's memcpy and memset bandwidth for
+//! reference.
 //!
 //! - [`child`]: the child process's side, one run.
 //! - [`workload`]: the workloads by name and their steps.
@@ -43,19 +45,24 @@ use workload::Workload;
 /// [`capgc_benches::cli::MODES`]).
 const DEFAULT_MODES: &str = "native,p128,softcheri-morello,softcheri-morello/tags";
 
-/// memcpy bandwidth of this machine (GB/s), for the copy-throughput column.
-fn memcpy_gbps() -> f64 {
+/// memcpy and memset bandwidth of this machine (GB/s; the best of five
+/// passes over 64 MiB), beside the copy-throughput column.
+fn bandwidths() -> (f64, f64) {
     let n = 64 << 20;
     let src = vec![1u8; n];
     let mut dst = vec![0u8; n];
-    let mut best = f64::MAX;
-    for _ in 0..5 {
+    let (mut copy, mut set) = (f64::MAX, f64::MAX);
+    for i in 0..5u8 {
         let t = Instant::now();
         dst.copy_from_slice(std::hint::black_box(&src));
-        best = best.min(t.elapsed().as_secs_f64());
+        copy = copy.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(&dst);
+        let t = Instant::now();
+        dst.fill(std::hint::black_box(i));
+        set = set.min(t.elapsed().as_secs_f64());
         std::hint::black_box(&dst);
     }
-    n as f64 / best / 1e9
+    (n as f64 / copy / 1e9, n as f64 / set / 1e9)
 }
 
 /// One column of the comparison: a CapGC configuration or a C peer.
@@ -69,31 +76,41 @@ enum Entry {
         /// The workload (for live-sweep, this entry's step).
         workload: Workload,
     },
+    /// A C program: on malloc or bdwgc (an executable of its own), or on
+    /// `capgc.h` (this binary, `--c-peer STEM MODE PLAN [N]`).
     Peer {
-        name: &'static str,
+        /// `C peer: malloc`, `C on capgc.h: generational (latency)`, …
+        label: String,
+        /// [`report::PEER_MODE`], or the CapGC mode it runs in.
+        mode: String,
         exe: PathBuf,
+        args: Vec<String>,
     },
+}
+
+/// The plan label of a CapGC configuration (with its preset or nursery).
+fn plan_label(plan: Plan, nursery: &str) -> String {
+    match plan {
+        Plan::Generational if nursery.parse::<u64>().is_ok() => {
+            format!("generational ({nursery} KiB)")
+        }
+        Plan::Generational => format!("generational ({nursery})"),
+        _ => plan.name().to_string(),
+    }
 }
 
 impl Entry {
     fn plan_label(&self) -> String {
         match self {
-            Entry::Capgc { plan, nursery, .. } if *plan == Plan::Generational => {
-                if nursery.parse::<u64>().is_ok() {
-                    format!("generational ({nursery} KiB)")
-                } else {
-                    format!("generational ({nursery})")
-                }
-            }
-            Entry::Capgc { plan, .. } => plan.name().to_string(),
-            Entry::Peer { name, .. } => format!("C peer: {name}"),
+            Entry::Capgc { plan, nursery, .. } => plan_label(*plan, nursery),
+            Entry::Peer { label, .. } => label.clone(),
         }
     }
 
     fn mode_label(&self) -> &str {
         match self {
             Entry::Capgc { mode, .. } => mode,
-            Entry::Peer { .. } => report::PEER_MODE,
+            Entry::Peer { mode, .. } => mode,
         }
     }
 
@@ -104,7 +121,7 @@ impl Entry {
         }
     }
 
-    fn command(&self, exe: &Path, w: Workload) -> Command {
+    fn command(&self, exe: &Path) -> Command {
         match self {
             Entry::Capgc {
                 plan,
@@ -118,28 +135,38 @@ impl Entry {
                     .arg(nursery);
                 cmd
             }
-            Entry::Peer { exe, .. } => {
+            Entry::Peer { exe, args, .. } => {
                 let mut cmd = Command::new(exe);
-                if let Workload::BinaryTrees(n) = w {
-                    cmd.arg(n.to_string());
-                }
+                cmd.args(args);
                 cmd
             }
         }
     }
 }
 
-/// Runs `cmd` to completion (its stderr passes through): its stdout, and
-/// a [`Run`] with the whole process's wall time, CPU time (user + system)
-/// and peak RSS (from `wait4`).
-fn run_measured(mut cmd: Command) -> Result<(String, Run), String> {
+/// Runs `cmd` to completion: its stdout, and a [`Run`] with the whole
+/// process's wall time, CPU time (user + system) and peak RSS (from
+/// `wait4`). Its stderr passes through, or with `quiet` is kept and shown
+/// only if it fails (the C peers name their backend there).
+fn run_measured(mut cmd: Command, quiet: bool) -> Result<(String, Run), String> {
     use std::io::Read;
     let start = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .map_err(|e| e.to_string())?;
+    let err = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            s
+        })
+    });
     let mut out = String::new();
     child
         .stdout
@@ -156,9 +183,12 @@ fn run_measured(mut cmd: Command) -> Result<(String, Run), String> {
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = start.elapsed().as_secs_f64() * 1e3;
     if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!(
-            "failed (wait status {status}; its stderr is above)"
-        ));
+        let err = err.and_then(|t| t.join().ok()).unwrap_or_default();
+        return Err(if quiet {
+            format!("failed (wait status {status}): {}", err.trim_end())
+        } else {
+            format!("failed (wait status {status}; its stderr is above)")
+        });
     }
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
     let run = Run {
@@ -175,7 +205,7 @@ fn usage() -> ! {
         "usage: workloads [binary-trees N | gcbench | churn SLOTS | large ARRAYS | live-sweep] [--rounds R] \
          [--plans marksweep,semispace,generational] \
          [--modes native,p128,softcheri-morello,softcheri-morello/tags,softcheri-cheri-v9,softcheri-riscv-std] \
-         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--max-live MIB] [--out DIR]"
+         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--max-live MIB] [--out DIR]"
     );
     std::process::exit(2);
 }
@@ -188,6 +218,8 @@ struct Options {
     modes: Vec<&'static str>,
     presets: Vec<String>,
     peers: bool,
+    /// The plans the C program on capgc.h runs under.
+    c_plans: Vec<Plan>,
     out: PathBuf,
 }
 
@@ -208,8 +240,10 @@ fn parse_args(args: &[String]) -> Options {
         modes: modes_named(DEFAULT_MODES).expect("the default modes exist"),
         presets: vec!["latency".into(), "throughput".into()],
         peers: true,
+        c_plans: Vec::new(),
         out: default_out(),
     };
+    let mut c_plans = None;
     let mut max_live = None;
     let mut i = 0;
     while i < args.len() {
@@ -252,6 +286,10 @@ fn parse_args(args: &[String]) -> Options {
                 });
                 i += 1;
             }
+            "--c-plans" => {
+                c_plans = Some(next.split(',').filter_map(plan_named).collect::<Vec<_>>());
+                i += 1;
+            }
             "--max-live" => {
                 max_live = Some(next.parse::<u32>().unwrap_or_else(|_| usage()));
                 i += 1;
@@ -268,6 +306,16 @@ fn parse_args(args: &[String]) -> Options {
     if let (Workload::LiveSweep(_), Some(m)) = (o.workload, max_live) {
         o.workload = Workload::LiveSweep(m);
     }
+    // By default the C program on capgc.h runs under Generational, or the
+    // first plan selected without it.
+    o.c_plans = c_plans.unwrap_or_else(|| {
+        let first = if o.plans.contains(&Plan::Generational) {
+            Some(Plan::Generational)
+        } else {
+            o.plans.first().copied()
+        };
+        first.into_iter().collect()
+    });
     if o.plans.is_empty() || o.modes.is_empty() || o.presets.is_empty() || o.rounds == 0 {
         eprintln!("no plan, mode, preset or round selected");
         std::process::exit(2);
@@ -300,14 +348,48 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
     }
     let peer_dir = PathBuf::from(env!("CAPGC_PEERS_DIR"));
     let mut missing = Vec::new();
-    if let (true, Some(stem)) = (o.peers, o.workload.peer_stem()) {
-        for name in ["malloc", "bdwgc"] {
-            let path = peer_dir.join(format!("{stem}-{name}"));
-            if path.exists() {
-                entries.push(Entry::Peer { name, exe: path });
-            } else {
-                missing.push(name);
-            }
+    let Some(stem) = o.workload.peer_stem().filter(|_| o.peers) else {
+        return (entries, missing);
+    };
+    // binary-trees takes its depth; GCBench runs at its original size.
+    let size: Vec<String> = match o.workload {
+        Workload::BinaryTrees(n) => vec![n.to_string()],
+        _ => Vec::new(),
+    };
+    for name in ["malloc", "bdwgc"] {
+        let path = peer_dir.join(format!("{stem}-{name}"));
+        if path.exists() {
+            entries.push(Entry::Peer {
+                label: format!("C peer: {name}"),
+                mode: report::PEER_MODE.to_string(),
+                exe: path,
+                args: size.clone(),
+            });
+        } else {
+            missing.push(name);
+        }
+    }
+    // On capgc.h: the `--c-plans` (Generational with capgc.h's default,
+    // the latency preset), in every selected mode C can ask for.
+    let exe = std::env::current_exe().expect("own path");
+    for plan in &o.c_plans {
+        for mode in &o.modes {
+            let Some(c_mode) = capgc_benches::c_peers::c_mode(mode) else {
+                continue;
+            };
+            let mut args = vec![
+                "--c-peer".to_string(),
+                stem.to_string(),
+                c_mode.to_string(),
+                plan.name().to_string(),
+            ];
+            args.extend(size.iter().cloned());
+            entries.push(Entry::Peer {
+                label: format!("{}{}", report::CAPGC_H, plan_label(*plan, "latency")),
+                mode: mode.to_string(),
+                exe: exe.clone(),
+                args,
+            });
         }
     }
     (entries, missing)
@@ -361,15 +443,16 @@ fn run_rounds(o: &Options, entries: &[Entry]) -> Vec<Vec<Run>> {
                 eprintln!("{msg}");
                 std::process::exit(1)
             };
-            let (out, measured) = run_measured(e.command(&exe, o.workload)).unwrap_or_else(|err| {
-                fail(format!("{} {}: {err}", e.plan_label(), e.mode_label()))
-            });
+            let (out, measured) = run_measured(e.command(&exe), matches!(e, Entry::Peer { .. }))
+                .unwrap_or_else(|err| {
+                    fail(format!("{} {}: {err}", e.plan_label(), e.mode_label()))
+                });
             let mut r = match e {
                 Entry::Capgc { .. } => serde_json::from_str::<Run>(out.trim())
                     .unwrap_or_else(|err| fail(format!("unreadable child figures {out:?}: {err}"))),
-                Entry::Peer { name, .. } => {
+                Entry::Peer { label, mode, .. } => {
                     if Some(&out) != expected.as_ref() {
-                        fail(format!("C peer {name} printed wrong checksums:\n{out}"));
+                        fail(format!("{label} {mode} printed wrong checksums:\n{out}"));
                     }
                     Run::default()
                 }
@@ -411,8 +494,15 @@ fn write_out(o: &Options, results: &Results, markdown: &str) -> Result<Vec<PathB
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--child") {
-        child::run_child(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("--child") => child::run_child(&args[1..]),
+        Some("--c-peer") => {
+            let status = args
+                .get(1)
+                .and_then(|stem| capgc_benches::c_peers::run(stem, &args[2..]));
+            std::process::exit(status.unwrap_or(2))
+        }
+        _ => {}
     }
     let o = parse_args(&args);
     let (entries, missing) = entries(&o);
@@ -431,13 +521,14 @@ fn main() {
         })
         .collect();
     let ratios = report::ratios(&configurations);
-    let machine = Machine::here(memcpy_gbps());
+    let (memcpy, memset) = bandwidths();
+    let machine = Machine::here(memcpy, memset);
     let markdown = report::markdown(
         &header,
         o.workload,
         &configurations,
         &ratios,
-        machine.memcpy_gbps,
+        (machine.memcpy_gbps, machine.memset_gbps),
     );
     print!("{}", &markdown[header.len()..]);
     let results = Results {

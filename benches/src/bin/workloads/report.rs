@@ -7,12 +7,16 @@ use crate::results::{Configuration, Ratio, Summary};
 use crate::workload::Workload;
 use std::fmt::Write;
 
-/// The mode label of a C peer's row.
+/// The mode label of the malloc and bdwgc peers' rows.
 pub const PEER_MODE: &str = "native (C)";
 
-/// Whether `c` is a C peer's row.
+/// What the plan labels of the C peer on `capgc.h` start with.
+pub const CAPGC_H: &str = "C on capgc.h: ";
+
+/// Whether `c` is a C program's row (malloc, bdwgc or `capgc.h`), whose
+/// figures are the process's alone (wall and CPU time, peak RSS).
 pub fn is_peer(c: &Configuration) -> bool {
-    c.mode == PEER_MODE
+    c.mode == PEER_MODE || c.plan.starts_with(CAPGC_H)
 }
 
 /// `plan mode`, with the live size when the run has several.
@@ -40,26 +44,42 @@ fn ratio(c: &Configuration, of: &Configuration, sized: bool) -> Ratio {
     }
 }
 
-/// Every mode against Native of the same plan, preset and size; every
-/// CapGC configuration against each C peer; bdwgc against malloc.
+/// Every mode against Native of the same plan, preset and size (the C
+/// program on `capgc.h` too); every configuration against malloc and
+/// bdwgc; bdwgc against malloc; the C program on `capgc.h` against the
+/// same plan and mode through the Rust API.
 pub fn ratios(configs: &[Configuration]) -> Vec<Ratio> {
     let sized = sized(configs);
     let mut out = Vec::new();
     for native in configs.iter().filter(|c| c.mode == "native") {
         for c in configs {
-            if c.mode != "native" && !is_peer(c) && c.plan == native.plan && c.size == native.size {
+            if c.mode != "native"
+                && c.mode != PEER_MODE
+                && c.plan == native.plan
+                && c.size == native.size
+            {
                 out.push(ratio(c, native, sized));
             }
         }
     }
-    for peer in configs.iter().filter(|c| is_peer(c)) {
-        for c in configs.iter().filter(|c| !is_peer(c)) {
+    for peer in configs.iter().filter(|c| c.mode == PEER_MODE) {
+        for c in configs.iter().filter(|c| c.mode != PEER_MODE) {
             out.push(ratio(c, peer, sized));
         }
     }
     let peer = |n: &str| configs.iter().find(|c| c.plan == format!("C peer: {n}"));
     if let (Some(b), Some(m)) = (peer("bdwgc"), peer("malloc")) {
         out.push(ratio(b, m, sized));
+    }
+    for c in configs {
+        if let Some(plan) = c.plan.strip_prefix(CAPGC_H) {
+            let rust = configs
+                .iter()
+                .find(|r| r.plan == plan && r.mode == c.mode && r.size == c.size);
+            if let Some(r) = rust {
+                out.push(ratio(c, r, sized));
+            }
+        }
     }
     out
 }
@@ -93,6 +113,9 @@ fn extra_columns(w: Workload) -> Vec<Extra> {
             ("ms / full GC", |s| {
                 format!("{:.3}", per_collection(s, true))
             }),
+            ("forced full GC ms", |s| {
+                format!("{:.2}", s.get("forced_full_ms"))
+            }),
         ],
         _ => Vec::new(),
     }
@@ -123,10 +146,10 @@ fn table(out: &mut String, w: Workload, configs: &[Configuration]) {
     let extra = extra_columns(w);
     let heads: String = extra.iter().map(|(h, _)| format!(" {h} |")).collect();
     let aligns: String = extra.iter().map(|_| "---:|").collect();
-    let _ = writeln!(out, "| plan | mode | wall ms | cpu ms | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | copied MiB | copy GB/s | peak RSS MiB | nursery KiB |{heads}");
+    let _ = writeln!(out, "| plan | mode | wall ms | cpu ms | total ms | gc ms | pause p50 ms | p99 ms | max ms | minor p99 ms | GCs | allocated MiB | copied MiB | copy GB/s | caps derived M | checks M | peak RSS MiB | nursery KiB |{heads}");
     let _ = writeln!(
         out,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{aligns}"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{aligns}"
     );
     for c in configs {
         let s = &c.summary;
@@ -135,7 +158,7 @@ fn table(out: &mut String, w: Workload, configs: &[Configuration]) {
             let blanks = " |".repeat(extra.len());
             let _ = writeln!(
                 out,
-                "| {} | {} | {wall} | {cpu} | | | | | | | | | | {:.0} | |{blanks}",
+                "| {} | {} | {wall} | {cpu} | | | | | | | | | | | | | {:.0} | |{blanks}",
                 c.plan,
                 c.mode,
                 s.get("rss_mib")
@@ -152,7 +175,7 @@ fn table(out: &mut String, w: Workload, configs: &[Configuration]) {
         let cells: String = extra.iter().map(|(_, f)| format!(" {} |", f(s))).collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {wall} | {cpu} | {:.0} | {gc:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {copied:.0} | {rate:.2} | {:.0} | {:.0} |{cells}",
+            "| {} | {} | {wall} | {cpu} | {:.0} | {gc:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {copied:.0} | {rate:.2} | {:.1} | {:.1} | {:.0} | {:.0} |{cells}",
             c.plan,
             c.mode,
             s.get("total_ms"),
@@ -161,19 +184,23 @@ fn table(out: &mut String, w: Workload, configs: &[Configuration]) {
             s.get("max_ms"),
             s.get("minor_p99_ms"),
             s.get("collections"),
+            s.get("allocated_mib"),
+            s.get("caps_derived_m"),
+            s.get("checks_m"),
             s.get("rss_mib"),
             s.get("nursery_kib"),
         );
     }
 }
 
-/// The whole report: `header`, the table, the ratios, the memcpy line.
+/// The whole report: `header`, the table, the ratios, the memcpy and
+/// memset bandwidths (GB/s).
 pub fn markdown(
     header: &str,
     w: Workload,
     configs: &[Configuration],
     ratios: &[Ratio],
-    memcpy_gbps: f64,
+    (memcpy_gbps, memset_gbps): (f64, f64),
 ) -> String {
     let mut out = String::from(header);
     table(&mut out, w, configs);
@@ -226,6 +253,26 @@ pub fn markdown(
     {
         let _ = writeln!(out, "\nbdwgc vs malloc: {:.2}x", r.wall);
     }
+    let via_c: Vec<&Ratio> = ratios
+        .iter()
+        .filter(|r| r.config.starts_with(CAPGC_H) && !r.against.starts_with("C "))
+        .collect();
+    if !via_c.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nthe C program on capgc.h vs the same plan and mode through the Rust API (wall time):"
+        );
+        for r in via_c {
+            let _ = writeln!(
+                out,
+                "  {}: {:.2}x ({:.2}–{:.2})",
+                r.config.trim_start_matches(CAPGC_H),
+                r.wall,
+                r.wall_min,
+                r.wall_max
+            );
+        }
+    }
     let best = configs
         .iter()
         .filter(|c| c.mode == "native")
@@ -242,6 +289,6 @@ pub fn markdown(
             b.summary.get("wall_ms")
         );
     }
-    let _ = writeln!(out, "memcpy bandwidth: {memcpy_gbps:.2} GB/s (copy GB/s above is bytes copied / GC time, tracing included)");
+    let _ = writeln!(out, "memcpy bandwidth: {memcpy_gbps:.2} GB/s, memset: {memset_gbps:.2} GB/s (copy GB/s above is bytes copied / GC time, tracing included)");
     out
 }

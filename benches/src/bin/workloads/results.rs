@@ -41,6 +41,13 @@ pub struct Run {
     pub collections: f64,
     /// Bytes copied by moving collections, MiB.
     pub copied_mib: f64,
+    /// Bytes of cells allocated, MiB.
+    pub allocated_mib: f64,
+    /// Capabilities derived (allocation and collection), millions.
+    pub caps_derived_m: f64,
+    /// Capability checks performed on mutator accesses, millions (0 in
+    /// the unchecked modes, which perform none).
+    pub checks_m: f64,
     /// Final nursery size, KiB (Generational).
     pub nursery_kib: f64,
     /// large: bytes asked for, MiB.
@@ -57,6 +64,9 @@ pub struct Run {
     pub sweep_full_collections: f64,
     /// live-sweep: their time, ms.
     pub sweep_full_gc_ms: f64,
+    /// live-sweep: one full collection of the live data alone, ms (the
+    /// median of those forced after the allocation phase).
+    pub forced_full_ms: f64,
 }
 
 /// Median, least and greatest of every figure of a configuration's runs.
@@ -168,13 +178,31 @@ pub struct Machine {
     pub kernel: String,
     /// memcpy bandwidth measured before the run, GB/s.
     pub memcpy_gbps: f64,
+    /// memset bandwidth measured before the run, GB/s.
+    pub memset_gbps: f64,
     /// When the run ended, seconds since the Unix epoch.
     pub unix_time: u64,
+    /// The same, as a UTC date (`YYYY-MM-DD`).
+    pub date: String,
+}
+
+/// The UTC civil date of `unix` seconds (Howard Hinnant's `civil_from_days`).
+pub fn utc_date(unix: u64) -> String {
+    let z = (unix / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 impl Machine {
-    /// This machine, with the bandwidth measured by the caller.
-    pub fn here(memcpy_gbps: f64) -> Machine {
+    /// This machine, with the bandwidths measured by the caller.
+    pub fn here(memcpy_gbps: f64, memset_gbps: f64) -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let field = |text: &str, key: &str| {
             text.lines()
@@ -187,15 +215,18 @@ impl Machine {
             .trim()
             .parse::<f64>()
             .unwrap_or(0.0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         Machine {
             cpu: field(&read("/proc/cpuinfo"), "model name"),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             memory_mib: mem_kib / 1024.0,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             memcpy_gbps,
-            unix_time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            memset_gbps,
+            unix_time: now,
+            date: utc_date(now),
         }
     }
 }
@@ -218,6 +249,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dates_are_civil() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(1_796_255_999), "2026-12-02");
+        assert_eq!(utc_date(1_796_256_000), "2026-12-03");
+    }
+
+    #[test]
     fn every_figure_is_summed_up() {
         let runs: Vec<Run> = [3.0, 1.0, 2.0]
             .iter()
@@ -231,7 +270,7 @@ mod tests {
         assert_eq!(s.get("wall_ms"), 2.0);
         assert_eq!(s.min["padding_mib"], 2.0);
         assert_eq!(s.max["padding_mib"], 6.0);
-        assert_eq!(s.median.len(), 21);
+        assert_eq!(s.median.len(), 25);
         assert!(Summary::of(&[]).median.is_empty());
     }
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Regenerates the results page, docs/results.md, and its charts beside it
+# in docs/results/: the purecap cost comparison (the `workloads` harness)
+# on every workload, each in one run with its configurations interleaved.
+#
+#   benches/results.sh            # the page (about 10 minutes on 2 cores)
+#   benches/results.sh --quick    # the same sections at toy sizes (CI's smoke)
+#
+# Run it on a quiet machine: every ratio on the page is measured side by
+# side within one run, but a busy machine widens the min–max ranges.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+quick=0
+page=docs/results.md
+rel=results/
+charts=docs/results
+if [[ ${1:-} == --quick ]]; then
+  quick=1
+  page=target/capgc-results/quick/results.md
+  charts=target/capgc-results/quick
+  rel=
+fi
+mkdir -p "$charts" "$(dirname "$page")"
+cargo build --release -q -p capgc-benches
+harness=$root/target/release/workloads
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# name | arguments (the full-size run) | arguments (--quick)
+sections=(
+  "binary-trees|binary-trees 16 --rounds 3|binary-trees 8 --rounds 1 --plans marksweep,generational --presets latency"
+  "gcbench|gcbench --rounds 3|gcbench --rounds 1 --plans generational --modes native,softcheri-morello --presets latency"
+  "churn|churn 50000 --rounds 3 --presets latency|churn 500 --rounds 1 --plans semispace --modes native,softcheri-morello"
+  "large|large 20000 --rounds 3 --presets latency|large 200 --rounds 1 --plans marksweep --modes native,softcheri-morello"
+  "live-sweep|live-sweep --max-live 1024 --rounds 3 --plans marksweep,semispace,generational --modes native,p128,softcheri-morello --presets latency|live-sweep --max-live 4 --rounds 1 --plans marksweep,generational --modes native,softcheri-morello --presets latency"
+)
+
+body=$(mktemp)
+trap 'rm -f "$body"' EXIT
+for s in "${sections[@]}"; do
+  IFS='|' read -r name full small <<< "$s"
+  args=$full
+  [[ $quick == 1 ]] && args=$small
+  out=$root/target/capgc-results/page/$name
+  echo "== $name: workloads $args" >&2
+  # shellcheck disable=SC2086 # the arguments are words
+  "$harness" $args --out "$out" > /dev/null
+  python3 - "$out/results.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["configurations"], "no configurations"
+for c in r["configurations"]:
+    assert c["runs"] and c["summary"]["median"]["wall_ms"] > 0, c["plan"]
+EOF
+  {
+    echo "## $name"
+    echo
+    echo '```sh'
+    echo "cargo run --release -p capgc-benches --bin workloads -- $args"
+    echo '```'
+    echo
+    sed -e '/^written: /d' "$out/results.md"
+    echo
+    for svg in "$out"/*.svg; do
+      base=$(basename "$svg" .svg)
+      cp "$svg" "$charts/$name-$base.svg"
+      echo "![$name: $base](${rel}$name-$base.svg)"
+      echo
+    done
+  } >> "$body"
+done
+
+json=$root/target/capgc-results/page/binary-trees/results.json
+machine=$(python3 - "$json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["machine"]
+print("{}, {} CPUs, {:.0f} GiB, Linux {}; memcpy {:.2f} GB/s, memset {:.2f} GB/s".format(
+    m["cpu"], m["cpus"], m["memory_mib"] / 1024, m["kernel"], m["memcpy_gbps"], m["memset_gbps"]))
+EOF
+)
+date=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["machine"]["date"])' "$json")
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+{
+  echo "# CapGC results — $date"
+  echo
+  echo "The purecap cost comparison on every workload of the harness, produced by"
+  echo
+  echo '```sh'
+  if [[ $quick == 1 ]]; then echo "benches/results.sh --quick"; else echo "benches/results.sh"; fi
+  echo '```'
+  echo
+  echo "at commit \`$commit\`$dirty, on $machine;"
+  echo "load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after."
+  echo "Each section is one run of the harness (the command under its heading):"
+  echo "every configuration in a process of its own, interleaved round by round"
+  echo "(A B C … A B C …), medians with min–max over the rounds; every ratio is"
+  echo "taken within that run. Modes: \`native\` (8-byte references, no checks),"
+  echo "\`p128\` (16-byte references, no checks), \`softcheri-morello\` (every"
+  echo "capability check in software, Morello format; \`/tags\`: scanning by tag"
+  echo "bits instead of the type map). C peers: the same program on glibc"
+  echo "malloc/free, on bdwgc (Debian's libgc-dev) and on CapGC through \`capgc.h\`."
+  echo "Figures: wall and CPU time of the whole process, the workload's own time,"
+  echo "GC time, pause percentiles (the pause chart gives p50/p90/p99/p99.9/max),"
+  echo "collections, bytes allocated and copied, copy throughput (bytes copied /"
+  echo "GC time, tracing included; compare with memcpy above), capabilities"
+  echo "derived and capability checks performed (0 in the unchecked modes, which"
+  echo "perform none), peak RSS. live-sweep builds 1 MiB … 1 GiB of live data and"
+  echo "allocates the same 128 MiB at each size: \`live.svg\` plots one full"
+  echo "collection (forced after the allocation phase) and the allocation phase's"
+  echo "GC time per collection against live data."
+  echo
+  cat "$body"
+} > "$page"
+echo "written: $page and $charts/*.svg" >&2
