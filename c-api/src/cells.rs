@@ -29,7 +29,8 @@
 
 use crate::error::CapgcStatus;
 use crate::ffi::{
-    enum_from, fail, free_boxed, get, put, put_opt, with_guarded, without_heap, Fail, Guard, Handle,
+    enum_from, fail, free_boxed, get, put, put_opt, with_guarded, without_heap, writable, Fail,
+    Guard, Handle,
 };
 use crate::heap::{capgc_config_default, capgc_config_t, CapgcMode, CapgcTrigger, MODES, TRIGGERS};
 use gc_core::{CellConfig, CellCycle, CellHeap, CellStats, CellType, CellVm, Marker};
@@ -262,9 +263,7 @@ pub unsafe extern "C" fn capgc_cells_new(
     out: *mut *mut capgc_cells_t,
 ) -> CapgcStatus {
     without_heap(|| {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let c = if config.is_null() {
             capgc_config_t {
                 mode: CapgcMode::CAPGC_MODE_NATIVE as u32,
@@ -318,9 +317,7 @@ pub unsafe extern "C" fn capgc_cell_type(
     out: *mut u32,
 ) -> CapgcStatus {
     on_cells!(cells, c => {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let t = c.heap.register_type(trace.is_none())?;
         c.traces.push(trace);
         put(out, t.index())
@@ -342,9 +339,7 @@ pub unsafe extern "C" fn capgc_cell_alloc(
     out: *mut *mut c_void,
 ) -> CapgcStatus {
     on_cells!(cells, c => {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let (heap, mut vm) = c.split();
         let ty = heap.cell_type(type_)?;
         let p = heap.alloc_with(&mut vm, ty, size as u64)?;

@@ -73,7 +73,7 @@
 
 use crate::error::CapgcStatus;
 use crate::ffi::{
-    fail, free_boxed, get, put, put_opt, with_guarded, without_heap, Fail, Guard,
+    fail, free_boxed, get, put, put_opt, with_guarded, without_heap, writable, Fail, Guard,
     Handle as GuardedHandle,
 };
 use crate::heap::{capgc_config_default, capgc_config_t, CapgcFormat, CapgcMode};
@@ -277,9 +277,7 @@ pub unsafe extern "C" fn capgc_split_heap_new(
     out: *mut *mut capgc_split_heap_t,
 ) -> CapgcStatus {
     without_heap(|| {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let defaults = if config.is_null() {
             capgc_config_default()
         } else {
@@ -347,9 +345,7 @@ pub unsafe extern "C" fn capgc_compartment_new(
     out: *mut capgc_compartment_t,
 ) -> CapgcStatus {
     with_guarded(split, |s| {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let c = if config.is_null() {
             s.defaults
         } else {
@@ -453,9 +449,7 @@ pub unsafe extern "C" fn capgc_seal(
 ) -> CapgcStatus {
     split_ffi!(split, w => {
         // Checked first: a refused call exports nothing and counts nothing.
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let o = import_in(w, id(owner), obj)?;
         let s = w.seal(id(owner), &o, id(holder))?;
         sealed_out(w, &s, out)
@@ -476,9 +470,7 @@ pub unsafe extern "C" fn capgc_unseal(
     out: *mut capgc_ref_t,
 ) -> CapgcStatus {
     split_ffi!(split, w => {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let s = sealed_in(w, sealed)?;
         let o = w.unseal(id(by), &s)?;
         put(out, export(w.heap(id(by))?, &o)?)

@@ -165,11 +165,19 @@ pub(crate) fn without_heap(f: impl FnOnce() -> Result<(), Fail>) -> CapgcStatus 
     }
 }
 
-/// Writes `v` through the out pointer `out`, or fails on null.
-pub(crate) fn put<T>(out: *mut T, v: T) -> Result<(), Fail> {
+/// Refuses a null out pointer before a call acts: a call that creates
+/// something (an object, a root, a type, an export) checks its out pointer
+/// first, so a refused call leaves nothing behind that C cannot name.
+pub(crate) fn writable<T>(out: *mut T) -> Result<(), Fail> {
     if out.is_null() {
         return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
     }
+    Ok(())
+}
+
+/// Writes `v` through the out pointer `out`, or fails on null.
+pub(crate) fn put<T>(out: *mut T, v: T) -> Result<(), Fail> {
+    writable(out)?;
     // SAFETY: the caller's contract: a non-null out pointer is valid for a
     // write of T and aligned.
     unsafe { out.write(v) };

@@ -7,7 +7,9 @@
 //! any path inside it.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{enum_from, fail, ffi, free_boxed, get, put, put_opt, without_heap, Fail, Guard};
+use crate::ffi::{
+    enum_from, fail, ffi, free_boxed, get, put, put_opt, without_heap, writable, Fail, Guard,
+};
 use crate::stats::{capgc_collection_t, collection_of};
 use capability_heap::{CheriV9, Morello, Native, RiscvStd, SoftCheri, P128};
 use gc_core::{Heap, HeapConfig, Plan, ScanStrategy};
@@ -281,9 +283,7 @@ pub unsafe extern "C" fn capgc_heap_new(
     out: *mut *mut capgc_heap_t,
 ) -> CapgcStatus {
     without_heap(|| {
-        if out.is_null() {
-            return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "out pointer is null");
-        }
+        writable(out)?;
         let c = if config.is_null() {
             capgc_config_default()
         } else {

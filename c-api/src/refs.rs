@@ -13,7 +13,7 @@
 //! reference bits never reach C at all.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{bytes, bytes_mut, fail, ffi, put, Fail};
+use crate::ffi::{bytes, bytes_mut, fail, ffi, put, writable, Fail};
 use crate::types::{capgc_type_t, type_of};
 use capability_heap::{Perm, Perms, RefMode, Scalar};
 use gc_core::{ExternRef, Heap, ObjRef};
@@ -108,7 +108,7 @@ pub unsafe extern "C" fn capgc_alloc(
     ty: capgc_type_t,
     out: *mut capgc_ref_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => { let o = h.alloc(type_of(ty))?; put(out, export(h, &o)?) })
+    ffi!(heap, h => { writable(out)?; let o = h.alloc(type_of(ty))?; put(out, export(h, &o)?) })
 }
 
 /// Allocates an object that never moves (in every plan).
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn capgc_alloc_pinned(
     ty: capgc_type_t,
     out: *mut capgc_ref_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => { let o = h.alloc_pinned(type_of(ty))?; put(out, export(h, &o)?) })
+    ffi!(heap, h => { writable(out)?; let o = h.alloc_pinned(type_of(ty))?; put(out, export(h, &o)?) })
 }
 
 /// Allocates an array: `len` references (all null) of a reference-array
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn capgc_alloc_array(
     len: u64,
     out: *mut capgc_ref_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => { let o = h.alloc_array(type_of(ty), len)?; put(out, export(h, &o)?) })
+    ffi!(heap, h => { writable(out)?; let o = h.alloc_array(type_of(ty), len)?; put(out, export(h, &o)?) })
 }
 
 fn read<M: RefMode, T: Scalar>(

@@ -17,7 +17,7 @@
 //! one `CAPGC_E_STALE_HANDLE`.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{ffi, put, Fail};
+use crate::ffi::{ffi, put, writable, Fail};
 use crate::refs::{capgc_ref_t, export, import};
 use crate::types::{capgc_type_t, type_of};
 use capability_heap::RefMode;
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn capgc_scope_open(
     heap: *mut crate::capgc_heap_t,
     out: *mut capgc_scope_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => put(out, capgc_scope_t { w: h.open_scope().to_bits() }))
+    ffi!(heap, h => { writable(out)?; put(out, capgc_scope_t { w: h.open_scope().to_bits() }) })
 }
 
 /// Closes the innermost scope and its handles (`CAPGC_E_SCOPE_MISMATCH`
@@ -95,6 +95,7 @@ pub unsafe extern "C" fn capgc_handle_new(
     out: *mut capgc_handle_t,
 ) -> CapgcStatus {
     ffi!(heap, h => {
+        writable(out)?;
         let o = import(h, r)?;
         put(out, capgc_handle_t { w: h.handle(&o)?.to_bits() })
     })
@@ -137,6 +138,7 @@ pub unsafe extern "C" fn capgc_persistent_new(
     out: *mut capgc_persistent_t,
 ) -> CapgcStatus {
     ffi!(heap, h => {
+        writable(out)?;
         let o = import(h, r)?;
         put(out, capgc_persistent_t { w: h.persist(&o)?.to_bits() })
     })
@@ -190,7 +192,7 @@ pub unsafe extern "C" fn capgc_region_new(
     slots: u64,
     out: *mut capgc_region_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => put(out, capgc_region_t { w: h.root_region_new(slots)?.to_bits() }))
+    ffi!(heap, h => { writable(out)?; put(out, capgc_region_t { w: h.root_region_new(slots)?.to_bits() }) })
 }
 
 /// Frees a root region; its slots stop being roots.

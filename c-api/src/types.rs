@@ -8,7 +8,7 @@
 //! padding) are ignored.
 
 use crate::error::CapgcStatus;
-use crate::ffi::{bytes_mut, fail, ffi, put, without_heap};
+use crate::ffi::{bytes_mut, fail, ffi, put, without_heap, writable};
 use gc_core::{ObjectType, ObjectView, TraceClosure, TypeId};
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -60,7 +60,7 @@ pub unsafe extern "C" fn capgc_type_record(
     data: u64,
     out: *mut capgc_type_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => put(out, h.record_type(refs, data)?.to_bits()))
+    ffi!(heap, h => { writable(out)?; put(out, h.record_type(refs, data)?.to_bits()) })
 }
 
 /// Registers a fixed-size type of `size` bytes whose reference slots are
@@ -79,6 +79,7 @@ pub unsafe extern "C" fn capgc_type_fixed(
     out: *mut capgc_type_t,
 ) -> CapgcStatus {
     ffi!(heap, h => {
+        writable(out)?;
         let offs = if count == 0 {
             Vec::new()
         } else if offsets.is_null() {
@@ -101,7 +102,7 @@ pub unsafe extern "C" fn capgc_type_ref_array(
     heap: *mut crate::capgc_heap_t,
     out: *mut capgc_type_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => put(out, h.register_type(ObjectType::RefArray)?.to_bits()))
+    ffi!(heap, h => { writable(out)?; put(out, h.register_type(ObjectType::RefArray)?.to_bits()) })
 }
 
 /// Registers a byte-array type (no references; length given at
@@ -114,7 +115,7 @@ pub unsafe extern "C" fn capgc_type_byte_array(
     heap: *mut crate::capgc_heap_t,
     out: *mut capgc_type_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => put(out, h.register_type(ObjectType::ByteArray)?.to_bits()))
+    ffi!(heap, h => { writable(out)?; put(out, h.register_type(ObjectType::ByteArray)?.to_bits()) })
 }
 
 /// The callback and its context, made shareable: the heap calls it only
@@ -161,6 +162,7 @@ pub unsafe extern "C" fn capgc_type_custom(
     out: *mut capgc_type_t,
 ) -> CapgcStatus {
     ffi!(heap, h => {
+        writable(out)?;
         let Some(f) = trace else {
             return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "trace callback is null");
         };

@@ -3,7 +3,7 @@
 //! a finalizer — there is no resurrection).
 
 use crate::error::CapgcStatus;
-use crate::ffi::{fail, ffi, put, put_opt};
+use crate::ffi::{fail, ffi, put, put_opt, writable};
 use crate::refs::{capgc_ref_t, export, import};
 use gc_core::{Ephemeron, Finalizer, WeakRef};
 
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn capgc_weak_new(
     r: capgc_ref_t,
     out: *mut capgc_weak_t,
 ) -> CapgcStatus {
-    ffi!(heap, h => { let o = import(h, r)?; put(out, capgc_weak_t { w: h.weak_new(&o)?.to_bits() }) })
+    ffi!(heap, h => { writable(out)?; let o = import(h, r)?; put(out, capgc_weak_t { w: h.weak_new(&o)?.to_bits() }) })
 }
 
 /// The target of a weak reference, or null once it was collected.
@@ -91,6 +91,7 @@ pub unsafe extern "C" fn capgc_ephemeron_new(
     out: *mut capgc_ephemeron_t,
 ) -> CapgcStatus {
     ffi!(heap, h => {
+        writable(out)?;
         let (k, v) = (import(h, key)?, import(h, value)?);
         put(out, capgc_ephemeron_t { w: h.ephemeron_new(&k, &v)?.to_bits() })
     })

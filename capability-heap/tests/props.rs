@@ -1,26 +1,19 @@
 //! Property tests of the capability model, for all three formats:
 //! monotonicity (I5), encode/decode round trip, tag clearing by data
 //! writes (I6), and checked accesses that never leave their bounds.
+//!
+//! The derivation model (the operations, what each must give, the
+//! monotonicity lattice) lives in `capgc_model::cap`, shared with the
+//! `capability_ops` fuzz target; this file generates its first seven
+//! operations with proptest.
 
-use capability_heap::mode::collector::mint_sealing_root;
 use capability_heap::mode::Collector;
 use capability_heap::{
     Address, CapFault, Capability, CheriV9, Format, Morello, Perms, RefMode, RiscvStd, SoftCheri,
     TaggedRegion, GRANULE,
 };
+use capgc_model::cap::{authority, perms_from_bits, Op};
 use proptest::prelude::*;
-
-/// One derivation step applied to a capability.
-#[derive(Clone, Debug)]
-enum Op {
-    SetAddr(u64),
-    AddOffset(i64),
-    SetBounds(u64),
-    SetBoundsExact(u64),
-    AndPerms(u16),
-    SealUnseal(u64),
-    ClearTag,
-}
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -32,102 +25,6 @@ fn op() -> impl Strategy<Value = Op> {
         (0u64..64).prop_map(Op::SealUnseal),
         Just(Op::ClearTag),
     ]
-}
-
-fn perms_from_bits(bits: u16) -> Perms {
-    capability_heap::Perm::ALL
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| bits >> i & 1 != 0)
-        .fold(Perms::NONE, |acc, (_, p)| acc | Perms::from(p))
-}
-
-/// A tagged capability over `[base, base+len)` derived from the root of a
-/// region's authority, with a random address inside.
-fn start<F: Format>(region: &TaggedRegion) -> Capability<F> {
-    authority::<F>(region)
-}
-
-/// The region's authority. The test owns the region and plays its
-/// collector: the authority never leaves the test and dies before the
-/// region.
-fn authority<F: Format>(region: &TaggedRegion) -> Capability<F> {
-    // SAFETY: see above.
-    unsafe { region.mint_authority::<F>() }.expect("exact authority")
-}
-
-fn apply<F: Format>(c: Capability<F>, op: &Op, sealer: &Capability<F>) -> Capability<F> {
-    match *op {
-        Op::SetAddr(a) => {
-            let a = c
-                .base()
-                .get()
-                .wrapping_add(a % (1 << 24))
-                .wrapping_sub(1 << 12);
-            c.set_address(Address(a))
-        }
-        Op::AddOffset(d) => c.add_offset(d),
-        Op::SetBounds(l) => c.set_bounds(l).unwrap_or(c.cleared()),
-        Op::SetBoundsExact(l) => c.set_bounds_exact(l).unwrap_or(c.cleared()),
-        Op::AndPerms(p) => c.and_perms(perms_from_bits(p)).unwrap_or(c.cleared()),
-        Op::SealUnseal(t) => {
-            let auth = sealer.set_address(sealer.base().add(t));
-            match c.seal(&auth) {
-                Ok(s) => {
-                    assert!(s.is_sealed());
-                    // A sealed capability cannot be used or changed.
-                    assert_eq!(
-                        s.check_access(s.address(), 1, Perms::LOAD, 1),
-                        Err(CapFault::SealViolation)
-                    );
-                    assert!(!s.set_bounds(0).is_ok_and(|x| x.tag()));
-                    s.unseal(&auth).expect("unseal with the sealing type")
-                }
-                Err(_) => c,
-            }
-        }
-        Op::ClearTag => c.cleared(),
-    }
-}
-
-/// `child` is no wider than `parent` in bounds or permissions, and not
-/// tagged unless the parent was.
-fn assert_monotone<F: Format>(parent: &Capability<F>, child: &Capability<F>) {
-    if !parent.tag() {
-        assert!(!child.tag(), "tag revived: {parent:?} -> {child:?}");
-        return;
-    }
-    if child.tag() {
-        assert!(
-            child.base() >= parent.base(),
-            "base widened: {parent:?} -> {child:?}"
-        );
-        assert!(
-            child.top() <= parent.top(),
-            "top widened: {parent:?} -> {child:?}"
-        );
-        assert_eq!(
-            child.perm_word() & !parent.perm_word(),
-            0,
-            "perms widened: {parent:?} -> {child:?}"
-        );
-        assert!(child.is_subset_of(parent));
-    }
-}
-
-fn monotone<F: Format>(ops: &[Op]) {
-    let region = TaggedRegion::for_format::<F>(1 << 16).unwrap();
-    let root = start::<F>(&region);
-    // Sealing authority over the object-type space (fails to seal in 128r).
-    // SAFETY: the test plays the collector that owns the object types.
-    let sealer = unsafe { mint_sealing_root::<F>() }.set_address(Address(4));
-    let mut c = root;
-    for op in ops {
-        let next = apply(c, op, &sealer);
-        assert_monotone(&c, &next);
-        assert_monotone(&root, &next);
-        c = next;
-    }
 }
 
 fn roundtrip<F: Format>(off: u64, len: u64, perms: u16, addr_off: u64) {
@@ -322,7 +219,7 @@ macro_rules! format_props {
                 #![proptest_config(ProptestConfig::with_cases(256))]
                 #[test]
                 fn no_op_widens_or_revives(ops in prop::collection::vec(op(), 1..24)) {
-                    monotone::<$f>(&ops);
+                    capgc_model::cap::run::<$f>(&ops);
                 }
                 #[test]
                 fn decode_encode_roundtrip(off: u64, len: u64, perms: u16, a: u64) {

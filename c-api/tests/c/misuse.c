@@ -223,7 +223,8 @@ static void run(const config_t *c) {
   if (checked(c)) {
     EXPECT(capgc_read_u64(h, a, data, &v), CAPGC_E_STALE);
     EXPECT(capgc_set_ref(h, a, 0, capgc_null()), CAPGC_E_STALE);
-    EXPECT(capgc_handle_new(h, a, NULL), CAPGC_E_STALE);
+    capgc_handle_t stale_root;
+    EXPECT(capgc_handle_new(h, a, &stale_root), CAPGC_E_STALE);
   } /* NOT CAUGHT in Native/P128: it still names the (moved-from) address. */
   still_usable(h);
 

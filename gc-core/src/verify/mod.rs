@@ -333,23 +333,23 @@ impl<M: RefMode> Heap<M> {
             v.push(Violation::CorruptHeader { object: payload });
             return;
         };
-        // References by type map (every mode).
-        let _ = for_each_slot::<M>(
-            region,
-            &self.types,
-            ScanStrategy::TypeMap,
-            payload,
-            |slot| {
-                // SAFETY: for_each_slot yields aligned slots inside the region.
-                let r = unsafe { M::read_slot(region, slot) };
-                self.check_reference(&r, RefLocation::Slot(slot), v);
-                let young = M::is_valid(&r) && self.arena.space_at(M::address(&r)) == Space::Copy;
-                if young && remset.is_some_and(|rs| rs.binary_search(&slot).is_err()) {
-                    v.push(Violation::UnrememberedSlot { slot });
-                }
-            },
-        );
-        // I6: every tag in the cell is in a reference slot of the type.
+        // The reference slots are the ones the collector scans: by type map,
+        // or — under `ScanStrategy::Tags`, where the tags are the truth —
+        // every tagged granule of the payload (a tagged union whose tag word
+        // flipped keeps a valid reference the collector kept alive, and it
+        // is checked here like any other).
+        let scan = self.config.scan;
+        let _ = for_each_slot::<M>(region, &self.types, scan, payload, |slot| {
+            // SAFETY: for_each_slot yields aligned slots inside the region.
+            let r = unsafe { M::read_slot(region, slot) };
+            self.check_reference(&r, RefLocation::Slot(slot), v);
+            let young = M::is_valid(&r) && self.arena.space_at(M::address(&r)) == Space::Copy;
+            if young && remset.is_some_and(|rs| rs.binary_search(&slot).is_err()) {
+                v.push(Violation::UnrememberedSlot { slot });
+            }
+        });
+        // I6: every tag in the cell is in a reference slot: of the type, or
+        // under by-tag scanning, anywhere in the payload.
         let view = ObjectView {
             region,
             payload,
@@ -357,7 +357,8 @@ impl<M: RefMode> Heap<M> {
         };
         for g in region.tagged_granules(payload, end.offset_from(payload)) {
             let off = g.offset_from(payload);
-            if off >= len || info.is_ref_slot(off, &view, M::SLOT_SIZE) != Ok(true) {
+            let by_tag = scan == ScanStrategy::Tags && off % M::SLOT_SIZE == 0;
+            if off >= len || !by_tag && info.is_ref_slot(off, &view, M::SLOT_SIZE) != Ok(true) {
                 v.push(Violation::TagOutsideRefSlot {
                     object: payload,
                     addr: g,
