@@ -11,6 +11,7 @@
 //! calls them; the `capgc_*` functions they call come from the `capgc`
 //! crate, the C ABI's own code): the harness runs them in a process of
 //! its own like the other peers, with no libcapgc to install first.
+//! The Scheme interpreter of `bindings/scheme` is linked in the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,6 +93,28 @@ fn main() {
             .warnings(false)
             .compile(lib);
     }
+    // The Scheme interpreter of bindings/scheme, whole, its `main`
+    // renamed `capgc_scheme_main` (`src/scheme.rs` calls it): the
+    // harness's real-VM workload, built with its Makefile's flags.
+    let scheme = Path::new("../bindings/scheme/src");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(scheme)
+        .expect("bindings/scheme/src")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    cc::Build::new()
+        .files(&sources)
+        .include("../c-api/include")
+        .define("_POSIX_C_SOURCE", "200809L")
+        .define("main", "capgc_scheme_main")
+        .flag("-std=c11")
+        .opt_level(2)
+        .debug(false)
+        .force_frame_pointer(false)
+        .warnings(false)
+        .compile("capgc_scheme");
+    println!("cargo:rerun-if-changed=../bindings/scheme/src");
     println!("cargo:rerun-if-changed=../c-api/include/capgc.h");
     // The tests check the bdwgc peers exactly when they were built.
     println!(

@@ -32,6 +32,7 @@ sections=(
   "gcbench|gcbench --rounds 3|gcbench --rounds 1 --plans generational --modes native,softcheri-morello --presets latency"
   "churn|churn 50000 --rounds 3 --presets latency|churn 500 --rounds 1 --plans semispace --modes native,softcheri-morello"
   "large|large 20000 --rounds 3 --presets latency|large 200 --rounds 1 --plans marksweep --modes native,softcheri-morello"
+  "scheme|binary-trees 14 --scheme --rounds 3 --presets latency --modes native,p128,softcheri-morello,softcheri-morello/tags --c-plans generational|binary-trees 6 --scheme --rounds 1 --plans semispace --modes native,softcheri-morello --no-peers"
   "live-sweep|live-sweep --max-live 1024 --rounds 3 --plans marksweep,semispace,generational --modes native,p128,softcheri-morello --presets latency|live-sweep --max-live 4 --rounds 1 --plans marksweep,generational --modes native,softcheri-morello --presets latency"
 )
 
@@ -108,7 +109,10 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
   echo "perform none), peak RSS. live-sweep builds 1 MiB … 1 GiB of live data and"
   echo "allocates the same 128 MiB at each size: \`live.svg\` plots one full"
   echo "collection (forced after the allocation phase) and the allocation phase's"
-  echo "GC time per collection against live data."
+  echo "GC time per collection against live data. The scheme section runs"
+  echo "binary-trees in the Scheme interpreter of \`bindings/scheme\` (a whole VM in C"
+  echo "on \`capgc.h\`, every heap object a CapGC object) beside the same program"
+  echo "through the Rust API and the C peers."
   echo
   cat "$body"
 } > "$page"

@@ -2,14 +2,23 @@
 //! crate (`build.rs` compiles them with their `main` renamed): the third
 //! C peer of the harness, the same binary-trees and GCBench that run on
 //! glibc malloc and bdwgc, here on CapGC through its C ABI — what a VM
-//! written in C gets.
+//! written in C gets. The Scheme interpreter of `bindings/scheme` (a
+//! whole VM in C on `capgc.h`) is linked in the same way ([`scheme`]).
 
 use std::ffi::{c_char, c_int, CString};
 
 extern "C" {
     fn capgc_peer_binary_trees(argc: c_int, argv: *mut *mut c_char) -> c_int;
     fn capgc_peer_gcbench(argc: c_int, argv: *mut *mut c_char) -> c_int;
+    fn capgc_scheme_main(argc: c_int, argv: *mut *mut c_char) -> c_int;
 }
+
+/// The Scheme program the harness times: binary-trees, printing what the
+/// other binary-trees print (`-- DEPTH` after it on the command line).
+pub const SCHEME_BINARY_TREES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../bindings/scheme/tests/bench/binary-trees.scm"
+);
 
 /// The peers' names, as [`run`] takes them: the stems of the other
 /// peers' executables.
@@ -28,6 +37,21 @@ pub fn c_mode(mode: &str) -> Option<&'static str> {
     })
 }
 
+/// The interpreter's flags for mode `mode` (a harness mode name), if it
+/// runs in it: `--mode native|p128|morello|cheri-v9|riscv-std`, and
+/// `--scan tags` for scanning by tag.
+pub fn scheme_mode(mode: &str) -> Option<Vec<&'static str>> {
+    let (base, tags) = match mode.strip_suffix("/tags") {
+        Some(base) => (base, true),
+        None => (mode, false),
+    };
+    let mut flags = vec!["--mode", c_mode(base)?];
+    if tags {
+        flags.extend(["--scan", "tags"]);
+    }
+    Some(flags)
+}
+
 /// Runs peer `stem` with `args` (what its command line would be, after
 /// the program name): its exit status, or `None` for an unknown stem or
 /// an argument with a NUL in it. It prints on this process's stdout and
@@ -38,7 +62,24 @@ pub fn run(stem: &str, args: &[String]) -> Option<i32> {
         "gcbench" => capgc_peer_gcbench,
         _ => return None,
     };
-    let args: Vec<CString> = std::iter::once(format!("{stem}-capgc"))
+    call_main(main, &format!("{stem}-capgc"), args)
+}
+
+/// Runs the Scheme interpreter with `args` (its command line after the
+/// program name: `--mode M --plan P FILE -- ARGS`): its exit status, or
+/// `None` for an argument with a NUL in it. As [`run`], it prints on this
+/// process's stdout and may `exit` the process.
+pub fn scheme(args: &[String]) -> Option<i32> {
+    call_main(capgc_scheme_main, "scheme", args)
+}
+
+/// Calls a C `main` with `name` and `args` as its `argv`.
+fn call_main(
+    main: unsafe extern "C" fn(c_int, *mut *mut c_char) -> c_int,
+    name: &str,
+    args: &[String],
+) -> Option<i32> {
+    let args: Vec<CString> = std::iter::once(name.to_string())
         .chain(args.iter().cloned())
         .map(CString::new)
         .collect::<Result<_, _>>()

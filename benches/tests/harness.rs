@@ -178,3 +178,53 @@ fn new_workloads_run_from_the_harness() {
     }
     assert_svg(&out.join("live.svg"));
 }
+
+/// `--scheme`: binary-trees in the Scheme interpreter (linked in, on
+/// `capgc.h`) under every plan and mode selected, its output checked
+/// against the other binary-trees' (the harness fails on a difference),
+/// and its ratio against the same plan and mode through the Rust API.
+#[test]
+fn scheme_interpreter_runs_beside_the_rust_workload() {
+    let (out, v) = run(
+        "scheme",
+        &[
+            "binary-trees",
+            "8",
+            "--rounds",
+            "2",
+            "--plans",
+            "semispace,generational",
+            "--presets",
+            "latency",
+            "--modes",
+            "native,softcheri-morello/tags,softcheri-riscv-std",
+            "--no-peers",
+            "--scheme",
+        ],
+    );
+    let configs = assert_configurations(&v, 2);
+    for plan in ["semispace", "generational (latency)"] {
+        for mode in ["native", "softcheri-morello/tags", "softcheri-riscv-std"] {
+            let label = format!("Scheme on capgc.h: {plan}");
+            assert!(
+                configs
+                    .iter()
+                    .any(|c| c["plan"] == label.as_str() && c["mode"] == mode),
+                "no row {label} {mode}"
+            );
+            let ratio = v["ratios"].as_array().unwrap().iter().find(|r| {
+                r["config"] == format!("{label} {mode}").as_str()
+                    && r["against"] == format!("{plan} {mode}").as_str()
+            });
+            assert!(
+                ratio.is_some_and(|r| r["wall"].as_f64().unwrap() > 0.0),
+                "no ratio of {label} {mode} against the Rust API"
+            );
+        }
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        md.contains("binary-trees in the Scheme interpreter"),
+        "{md}"
+    );
+}

@@ -77,7 +77,8 @@ enum Entry {
         workload: Workload,
     },
     /// A C program: on malloc or bdwgc (an executable of its own), or on
-    /// `capgc.h` (this binary, `--c-peer STEM MODE PLAN [N]`).
+    /// `capgc.h` (this binary, `--c-peer STEM MODE PLAN [N]`), or the
+    /// Scheme interpreter on `capgc.h` (this binary, `--scheme ARGS`).
     Peer {
         /// `C peer: malloc`, `C on capgc.h: generational (latency)`, …
         label: String,
@@ -205,7 +206,7 @@ fn usage() -> ! {
         "usage: workloads [binary-trees N | gcbench | churn SLOTS | large ARRAYS | live-sweep] [--rounds R] \
          [--plans marksweep,semispace,generational] \
          [--modes native,p128,softcheri-morello,softcheri-morello/tags,softcheri-cheri-v9,softcheri-riscv-std] \
-         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--max-live MIB] [--out DIR]"
+         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--scheme] [--max-live MIB] [--out DIR]"
     );
     std::process::exit(2);
 }
@@ -220,6 +221,9 @@ struct Options {
     peers: bool,
     /// The plans the C program on capgc.h runs under.
     c_plans: Vec<Plan>,
+    /// Also run binary-trees in the Scheme interpreter (every plan and
+    /// mode selected).
+    scheme: bool,
     out: PathBuf,
 }
 
@@ -241,6 +245,7 @@ fn parse_args(args: &[String]) -> Options {
         presets: vec!["latency".into(), "throughput".into()],
         peers: true,
         c_plans: Vec::new(),
+        scheme: false,
         out: default_out(),
     };
     let mut c_plans = None;
@@ -299,6 +304,7 @@ fn parse_args(args: &[String]) -> Options {
                 i += 1;
             }
             "--no-peers" => o.peers = false,
+            "--scheme" => o.scheme = true,
             _ => usage(),
         }
         i += 1;
@@ -316,6 +322,10 @@ fn parse_args(args: &[String]) -> Options {
         };
         first.into_iter().collect()
     });
+    if o.scheme && !matches!(o.workload, Workload::BinaryTrees(_)) {
+        eprintln!("--scheme runs binary-trees in the interpreter: select binary-trees N");
+        std::process::exit(2);
+    }
     if o.plans.is_empty() || o.modes.is_empty() || o.presets.is_empty() || o.rounds == 0 {
         eprintln!("no plan, mode, preset or round selected");
         std::process::exit(2);
@@ -346,6 +356,32 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
             }
         }
     }
+    let exe = std::env::current_exe().expect("own path");
+    if let (true, Workload::BinaryTrees(n)) = (o.scheme, o.workload) {
+        // The interpreter under every plan and mode selected, with
+        // capgc.h's default configuration (Generational: the latency
+        // preset).
+        for plan in &o.plans {
+            for mode in &o.modes {
+                let Some(flags) = capgc_benches::c_peers::scheme_mode(mode) else {
+                    continue;
+                };
+                let mut args = vec!["--scheme".to_string(), "--plan".into(), plan.name().into()];
+                args.extend(flags.iter().map(|f| f.to_string()));
+                args.extend([
+                    capgc_benches::c_peers::SCHEME_BINARY_TREES.to_string(),
+                    "--".into(),
+                    n.to_string(),
+                ]);
+                entries.push(Entry::Peer {
+                    label: format!("{}{}", report::SCHEME, plan_label(*plan, "latency")),
+                    mode: mode.to_string(),
+                    exe: exe.clone(),
+                    args,
+                });
+            }
+        }
+    }
     let peer_dir = PathBuf::from(env!("CAPGC_PEERS_DIR"));
     let mut missing = Vec::new();
     let Some(stem) = o.workload.peer_stem().filter(|_| o.peers) else {
@@ -371,7 +407,6 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
     }
     // On capgc.h: the `--c-plans` (Generational with capgc.h's default,
     // the latency preset), in every selected mode C can ask for.
-    let exe = std::env::current_exe().expect("own path");
     for plan in &o.c_plans {
         for mode in &o.modes {
             let Some(c_mode) = capgc_benches::c_peers::c_mode(mode) else {
@@ -501,6 +536,9 @@ fn main() {
                 .get(1)
                 .and_then(|stem| capgc_benches::c_peers::run(stem, &args[2..]));
             std::process::exit(status.unwrap_or(2))
+        }
+        Some("--scheme") => {
+            std::process::exit(capgc_benches::c_peers::scheme(&args[1..]).unwrap_or(2))
         }
         _ => {}
     }

@@ -13,10 +13,32 @@ pub const PEER_MODE: &str = "native (C)";
 /// What the plan labels of the C peer on `capgc.h` start with.
 pub const CAPGC_H: &str = "C on capgc.h: ";
 
-/// Whether `c` is a C program's row (malloc, bdwgc or `capgc.h`), whose
-/// figures are the process's alone (wall and CPU time, peak RSS).
+/// What the plan labels of the Scheme interpreter's rows start with.
+pub const SCHEME: &str = "Scheme on capgc.h: ";
+
+/// The rows of programs on the C ABI, each compared with the same plan
+/// and mode through the Rust API: their label prefix, and what the ratio
+/// line calls them.
+const VIA_C: [(&str, &str); 2] = [
+    (CAPGC_H, "the C program on capgc.h"),
+    (
+        SCHEME,
+        "binary-trees in the Scheme interpreter (bindings/scheme) on capgc.h",
+    ),
+];
+
+/// The plan of a row on the C ABI (its label without the prefix).
+fn via_c(c: &Configuration) -> Option<&str> {
+    VIA_C
+        .iter()
+        .find_map(|(prefix, _)| c.plan.strip_prefix(prefix))
+}
+
+/// Whether `c` is a C program's row (malloc, bdwgc, `capgc.h`, the
+/// interpreter), whose figures are the process's alone (wall and CPU
+/// time, peak RSS).
 pub fn is_peer(c: &Configuration) -> bool {
-    c.mode == PEER_MODE || c.plan.starts_with(CAPGC_H)
+    c.mode == PEER_MODE || via_c(c).is_some()
 }
 
 /// `plan mode`, with the live size when the run has several.
@@ -72,7 +94,7 @@ pub fn ratios(configs: &[Configuration]) -> Vec<Ratio> {
         out.push(ratio(b, m, sized));
     }
     for c in configs {
-        if let Some(plan) = c.plan.strip_prefix(CAPGC_H) {
+        if let Some(plan) = via_c(c) {
             let rust = configs
                 .iter()
                 .find(|r| r.plan == plan && r.mode == c.mode && r.size == c.size);
@@ -253,20 +275,27 @@ pub fn markdown(
     {
         let _ = writeln!(out, "\nbdwgc vs malloc: {:.2}x", r.wall);
     }
-    let via_c: Vec<&Ratio> = ratios
-        .iter()
-        .filter(|r| r.config.starts_with(CAPGC_H) && !r.against.starts_with("C "))
-        .collect();
-    if !via_c.is_empty() {
+    for (prefix, what) in VIA_C {
+        let rows: Vec<&Ratio> = ratios
+            .iter()
+            .filter(|r| {
+                r.config.starts_with(prefix)
+                    && !r.against.starts_with("C ")
+                    && !r.against.starts_with(prefix)
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             out,
-            "\nthe C program on capgc.h vs the same plan and mode through the Rust API (wall time):"
+            "\n{what} vs the same plan and mode through the Rust API (wall time):"
         );
-        for r in via_c {
+        for r in rows {
             let _ = writeln!(
                 out,
                 "  {}: {:.2}x ({:.2}–{:.2})",
-                r.config.trim_start_matches(CAPGC_H),
+                r.config.trim_start_matches(prefix),
                 r.wall,
                 r.wall_min,
                 r.wall_max

@@ -1,0 +1,16 @@
+;; compartments/alice-2.scm — part three: alice again (the same VM as part
+;; one: her globals are still there).
+(define (say . xs) (for-each display xs) (newline))
+(say "[" (compartment-name) "] part three")
+(define back (import 'returned))
+(define opened (unseal back))
+(say "[" (compartment-name) "] unsealed what bob returned: " opened)
+(say "[" (compartment-name) "] the very same object: " (eq? opened secret))
+(define theirs (import 'bob-data))
+(say "[" (compartment-name) "] bob's data is sealed: " (sealed? theirs))
+(unseal theirs)
+(say "[" (compartment-name) "] cannot open bob's data")
+(collect-all)
+(say "[" (compartment-name) "] after a whole-heap collection: " (unseal (import 'returned)))
+(say "[" (compartment-name) "] heap verifier violations: " (verify-heap))
+(display (compartment-report))
