@@ -598,7 +598,7 @@ typedef struct {
   uint64_t bytes_in_use;
   // Bytes of blocks the heap holds (its footprint).
   uint64_t heap_bytes;
-  // Largest footprint seen after a collection.
+  // The largest footprint so far (the most blocks held at once).
   uint64_t peak_heap_bytes;
   // The nursery size now (Generational).
   uint64_t nursery_bytes;

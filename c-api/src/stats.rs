@@ -90,7 +90,7 @@ pub struct capgc_stats_t {
     pub bytes_in_use: u64,
     /// Bytes of blocks the heap holds (its footprint).
     pub heap_bytes: u64,
-    /// Largest footprint seen after a collection.
+    /// The largest footprint so far (the most blocks held at once).
     pub peak_heap_bytes: u64,
     /// The nursery size now (Generational).
     pub nursery_bytes: u64,

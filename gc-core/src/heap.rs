@@ -258,6 +258,7 @@ impl<M: RefMode> Heap<M> {
         let mut s = self.stats.totals;
         s.checks += self.stats.checks.get();
         s.heap_bytes = u64::from(self.arena.blocks_in_use()) * BLOCK;
+        s.peak_heap_bytes = u64::from(self.arena.peak_blocks()) * BLOCK;
         s
     }
 

@@ -399,3 +399,47 @@ fn heaps_are_independent_across_threads() {
         assert_eq!(th.join().unwrap(), t as u64);
     }
 }
+
+/// The peak footprint is the most the heap ever held, between
+/// collections too: never below the footprint now, and it stays up after
+/// a collection gives blocks back.
+fn peak_footprint_is_a_high_water_mark<M: RefMode>(plan: gc_core::Plan) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan,
+        initial_size: 1 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let bytes = h.register_type(ObjectType::ByteArray).unwrap();
+    let arr = h.register_type(ObjectType::RefArray).unwrap();
+    let list = h.alloc_array(arr, 64).unwrap();
+    let keep = h.persist(&list).unwrap();
+    for i in 0..64 {
+        let b = h.alloc_array(bytes, 256 << 10).unwrap();
+        let l = h.get_persistent(keep).unwrap();
+        h.set_ref(&l, i * Heap::<M>::SLOT, &b).unwrap();
+        let s = h.stats();
+        assert!(s.peak_heap_bytes >= s.heap_bytes, "{plan:?}: {s:?}");
+    }
+    let full = h.stats();
+    h.release(keep).unwrap();
+    h.collect().unwrap();
+    let after = h.stats();
+    assert!(
+        after.heap_bytes < full.heap_bytes,
+        "{plan:?}: the collection kept the arrays"
+    );
+    assert!(
+        after.peak_heap_bytes >= full.heap_bytes,
+        "{plan:?}: {full:?} then {after:?}"
+    );
+}
+
+#[test]
+fn peak_footprint_every_plan() {
+    for plan in gc_core::Plan::ALL {
+        peak_footprint_is_a_high_water_mark::<Native>(plan);
+        peak_footprint_is_a_high_water_mark::<SoftCheri<Morello>>(plan);
+    }
+}

@@ -216,7 +216,6 @@ impl<M: RefMode> Heap<M> {
         totals.total_pause += c.pause;
         totals.max_pause = totals.max_pause.max(c.pause);
         totals.heap_bytes = u64::from(self.arena.blocks_in_use()) * crate::policy::block::BLOCK;
-        totals.peak_heap_bytes = totals.peak_heap_bytes.max(totals.heap_bytes);
         if let (PlanState::Generational(g), CollectionKind::Minor) = (&mut self.plan, kind) {
             if let Some(goal) = self.config.pause_goal {
                 g.nursery

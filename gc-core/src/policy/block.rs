@@ -103,6 +103,8 @@ pub(crate) struct Blocks {
     /// Blocks that may be handed out (the heap limit).
     budget: u32,
     in_use: u32,
+    /// The most blocks ever in use at once (the peak footprint).
+    peak: u32,
     hint: usize,
     /// One past the highest block ever handed out: blocks above it were
     /// never touched (the verifier skips them).
@@ -120,6 +122,7 @@ impl Blocks {
             dirty: ZeroedArray::new(count)?,
             budget,
             in_use: 0,
+            peak: 0,
             hint: 0,
             high_water: 0,
         })
@@ -143,6 +146,11 @@ impl Blocks {
     /// Blocks in use.
     pub(crate) fn in_use(&self) -> u32 {
         self.in_use
+    }
+
+    /// The most blocks in use at once so far.
+    pub(crate) fn peak(&self) -> u32 {
+        self.peak
     }
 
     /// Sets the state of a block in use (not to or from `Free`).
@@ -212,6 +220,7 @@ impl Blocks {
             .find(|&i| self.state[i] == FREE)?;
         self.state[i] = s.encode();
         self.in_use += 1;
+        self.peak = self.peak.max(self.in_use);
         self.hint = i + 1;
         self.high_water = self.high_water.max(i + 1);
         Some(i)
@@ -247,6 +256,7 @@ impl Blocks {
                     *s = LARGE_TAIL;
                 }
                 self.in_use += n as u32;
+                self.peak = self.peak.max(self.in_use);
                 self.high_water = self.high_water.max(i + 1);
                 return Some(first);
             }

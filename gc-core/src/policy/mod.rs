@@ -403,6 +403,11 @@ impl<M: RefMode> Arena<M> {
         self.blocks.in_use()
     }
 
+    /// The most blocks in use at once so far.
+    pub(crate) fn peak_blocks(&self) -> u32 {
+        self.blocks.peak()
+    }
+
     /// Bytes of blocks the copy space holds.
     pub(crate) fn copy_bytes(&self) -> u64 {
         self.copy.blocks_held() as u64 * BLOCK
