@@ -227,4 +227,16 @@ fn scheme_interpreter_runs_beside_the_rust_workload() {
         md.contains("binary-trees in the Scheme interpreter"),
         "{md}"
     );
+    // The charts again from the JSON alone.
+    let again = out.join("redrawn");
+    let status = Command::new(env!("CARGO_BIN_EXE_workloads"))
+        .arg("--charts-from")
+        .arg(out.join("results.json"))
+        .arg(&again)
+        .status()
+        .expect("the harness runs");
+    assert!(status.success());
+    for svg in ["time.svg", "pauses.svg"] {
+        assert_svg(&again.join(svg));
+    }
 }

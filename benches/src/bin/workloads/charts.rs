@@ -245,13 +245,14 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
 }
 
 /// One panel of `live.svg`: `figure` of every plan and mode against
-/// live MiB, log–log.
+/// live MiB, log–log (a step where `figure` is `None`, no data, is left
+/// out of its line).
 fn live_panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     configs: &[Configuration],
     title: &str,
     y_desc: &str,
-    figure: fn(&Configuration) -> f64,
+    figure: fn(&Configuration) -> Option<f64>,
 ) -> Drawn {
     let lines = distinct(configs.iter().map(|c| c.plan.as_str()))
         .into_iter()
@@ -262,7 +263,10 @@ fn live_panel(
         })
         .collect::<Vec<_>>();
     let floor = 1e-3;
-    let top = configs.iter().map(figure).fold(floor * 10.0, f64::max);
+    let top = configs
+        .iter()
+        .filter_map(figure)
+        .fold(floor * 10.0, f64::max);
     let right = configs
         .iter()
         .map(|c| c.summary.get("live_mib"))
@@ -280,7 +284,7 @@ fn live_panel(
         let mut points: Vec<(f64, f64)> = configs
             .iter()
             .filter(|c| c.plan == *plan && c.mode == *mode)
-            .map(|c| (c.summary.get("live_mib").max(0.5), figure(c).max(floor)))
+            .filter_map(|c| Some((c.summary.get("live_mib").max(0.5), figure(c)?.max(floor))))
             .collect();
         if points.is_empty() {
             continue;
@@ -310,14 +314,16 @@ fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         configs,
         &format!("{title}: one full collection"),
         "full collection ms (median)",
-        |c| c.summary.get("forced_full_ms"),
+        |c| Some(c.summary.get("forced_full_ms")),
     )?;
     live_panel(
         &right,
         configs,
         "same allocation volume: GC ms per collection",
-        "GC ms per collection while allocating (median)",
-        |c| per_collection(&c.summary, false),
+        "GC ms per collection while allocating (median; none: left out)",
+        // A step whose allocation phase collected nothing (the heap grew
+        // to hold it) has no figure, not a zero one.
+        |c| (c.summary.get("sweep_collections") > 0.0).then(|| per_collection(&c.summary, false)),
     )?;
     root.present()?;
     Ok(())

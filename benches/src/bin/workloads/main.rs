@@ -206,7 +206,8 @@ fn usage() -> ! {
         "usage: workloads [binary-trees N | gcbench | churn SLOTS | large ARRAYS | live-sweep] [--rounds R] \
          [--plans marksweep,semispace,generational] \
          [--modes native,p128,softcheri-morello,softcheri-morello/tags,softcheri-cheri-v9,softcheri-riscv-std] \
-         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--scheme] [--max-live MIB] [--out DIR]"
+         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--scheme] [--max-live MIB] [--out DIR]\n       \
+         workloads --charts-from RESULTS.json DIR"
     );
     std::process::exit(2);
 }
@@ -527,6 +528,32 @@ fn write_out(o: &Options, results: &Results, markdown: &str) -> Result<Vec<PathB
     Ok(written)
 }
 
+/// `--charts-from RESULTS.json DIR`: draws the charts of an earlier run
+/// from its `results.json` into `DIR` (no workload runs).
+fn redraw(json: &Path, dir: &Path) -> i32 {
+    let drawn = std::fs::read_to_string(json)
+        .map_err(|e| format!("{}: {e}", json.display()))
+        .and_then(|text| {
+            serde_json::from_str::<Results>(&text).map_err(|e| format!("{}: {e}", json.display()))
+        })
+        .and_then(|r| {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let sweep = r.parameters.workload == "live-sweep";
+            charts::draw(dir, &r.configurations, &r.parameters.label, sweep)
+        });
+    match drawn {
+        Ok(paths) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            println!("written: {}", names.join(", "));
+            0
+        }
+        Err(e) => {
+            eprintln!("--charts-from: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -540,6 +567,10 @@ fn main() {
         Some("--scheme") => {
             std::process::exit(capgc_benches::c_peers::scheme(&args[1..]).unwrap_or(2))
         }
+        Some("--charts-from") => match (args.get(1), args.get(2)) {
+            (Some(json), Some(dir)) => std::process::exit(redraw(Path::new(json), Path::new(dir))),
+            _ => usage(),
+        },
         _ => {}
     }
     let o = parse_args(&args);

@@ -70,7 +70,7 @@ pub struct Run {
 }
 
 /// Median, least and greatest of every figure of a configuration's runs.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Medians (the upper one of an even count).
     pub median: BTreeMap<String, f64>,
@@ -112,7 +112,7 @@ impl Summary {
 }
 
 /// One configuration: what ran, every round's figures, their summary.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Configuration {
     /// Plan label as in the table (`generational (latency)`, `C peer: bdwgc`).
     pub plan: String,
@@ -127,7 +127,7 @@ pub struct Configuration {
 }
 
 /// A ratio of medians the report quotes.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ratio {
     /// The configuration measured (`plan mode`).
     pub config: String,
@@ -145,7 +145,7 @@ pub struct Ratio {
 }
 
 /// The run's command line and selections.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Parameters {
     /// The harness's arguments.
     pub args: Vec<String>,
@@ -166,7 +166,7 @@ pub struct Parameters {
 }
 
 /// What the machine is.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     /// CPU model (`/proc/cpuinfo`).
     pub cpu: String,
@@ -232,7 +232,7 @@ impl Machine {
 }
 
 /// Everything `results.json` holds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Results {
     /// How the harness was run.
     pub parameters: Parameters,
