@@ -9,7 +9,7 @@
 
 use crate::error::CapgcStatus;
 use crate::ffi::{bytes_mut, fail, ffi, put, without_heap, writable};
-use gc_core::{ObjectType, ObjectView, TraceClosure, TypeId};
+use gc_core::{GcError, ObjectType, ObjectView, TraceClosure, TypeError, TypeId};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -49,7 +49,9 @@ pub(crate) fn type_of(t: capgc_type_t) -> TypeId {
 
 /// Registers the record shape: `refs` reference slots, then `data` bytes.
 /// Slot *i* is at offset `i * slot_size` (`capgc_heap_mode`), the data at
-/// `refs * slot_size`.
+/// `refs * slot_size`. At most 65536 slots and 1 GiB
+/// (`CAPGC_E_INVALID_TYPE` otherwise; more references belong in a
+/// reference array).
 ///
 /// # Safety
 /// `heap` is a heap from `capgc_heap_new`; `out` is writable.
@@ -65,7 +67,7 @@ pub unsafe extern "C" fn capgc_type_record(
 
 /// Registers a fixed-size type of `size` bytes whose reference slots are
 /// at the `count` byte offsets `offsets` (each a multiple of the slot
-/// size, the slot inside the object).
+/// size, the slot inside the object; at most 65536 of them).
 ///
 /// # Safety
 /// `heap` is a heap from `capgc_heap_new`; `offsets` is valid for `count`
@@ -84,6 +86,9 @@ pub unsafe extern "C" fn capgc_type_fixed(
             Vec::new()
         } else if offsets.is_null() {
             return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "offsets is null");
+        } else if count as u64 > ObjectType::MAX_FIXED_REFS {
+            // Refused before the offsets are copied.
+            return Err(GcError::from(TypeError::TooManyRefs(count as u64)).into());
         } else {
             // SAFETY: the caller's contract: `offsets` holds `count` u64s.
             unsafe { std::slice::from_raw_parts(offsets, count) }.to_vec()

@@ -158,6 +158,9 @@ pub enum TypeError {
     TooLarge(u64),
     /// The heap has registered 2^32 types.
     TooMany,
+    /// A fixed-size type lists more reference slots than
+    /// [`crate::ObjectType::MAX_FIXED_REFS`].
+    TooManyRefs(u64),
 }
 
 impl fmt::Display for GcError {
@@ -269,6 +272,10 @@ impl fmt::Display for TypeError {
             }
             TypeError::TooLarge(s) => write!(f, "fixed object of {s} bytes larger than 1 GiB"),
             TypeError::TooMany => write!(f, "too many types"),
+            TypeError::TooManyRefs(n) => write!(
+                f,
+                "a fixed-size type with {n} reference slots (at most 65536; use a reference array)"
+            ),
         }
     }
 }

@@ -128,6 +128,12 @@ impl fmt::Debug for TraceClosure {
 impl ObjectType {
     /// Largest fixed-size payload accepted (1 GiB).
     pub const MAX_FIXED_SIZE: u64 = 1 << 30;
+    /// Most reference slots a fixed-size type may list (65536): its map
+    /// is kept as a list of offsets, 8 bytes each, so a larger one would
+    /// cost the heap that much metadata per type (a 1 GiB record of
+    /// references, a gigabyte). More references belong in an array
+    /// (`RefArray`), whose map is implicit.
+    pub const MAX_FIXED_REFS: u64 = 1 << 16;
 }
 
 /// A trace callback panicked.
@@ -265,6 +271,12 @@ fn validate(ty: &ObjectType, slot: u64) -> Result<ObjectType, TypeError> {
     };
     if size > ObjectType::MAX_FIXED_SIZE {
         return Err(TypeError::TooLarge(size));
+    }
+    if let ObjectType::Fixed { ref_offsets, .. } = ty {
+        let n = ref_offsets.len() as u64;
+        if n > ObjectType::MAX_FIXED_REFS {
+            return Err(TypeError::TooManyRefs(n));
+        }
     }
     let mut ty = ty.clone();
     if let ObjectType::Fixed { size, ref_offsets } = &mut ty {
@@ -515,7 +527,11 @@ impl<M: RefMode> Heap<M> {
     /// Registers the common record shape: `refs` reference slots, then
     /// `data` bytes (see [`Heap::ref_offset`], [`Heap::data_offset`]).
     pub fn record_type(&mut self, refs: u32, data: u64) -> Result<TypeId, GcError> {
-        // The size is checked before the offsets are built.
+        // The size and the number of slots are checked before the offsets
+        // are built.
+        if u64::from(refs) > ObjectType::MAX_FIXED_REFS {
+            return Err(TypeError::TooManyRefs(u64::from(refs)).into());
+        }
         let size = Self::data_offset(refs)
             .checked_add(data)
             .filter(|s| *s <= ObjectType::MAX_FIXED_SIZE)

@@ -443,3 +443,23 @@ fn peak_footprint_every_plan() {
         peak_footprint_is_a_high_water_mark::<SoftCheri<Morello>>(plan);
     }
 }
+
+/// A fixed-size type lists at most `MAX_FIXED_REFS` reference slots,
+/// through `record_type` and `register_type` alike (the fuzz campaign's
+/// finding 4: a map of one offset per slot for millions of slots).
+#[test]
+fn fixed_types_list_at_most_max_fixed_refs_slots() {
+    let mut h = small::<Native>();
+    let max = ObjectType::MAX_FIXED_REFS;
+    assert!(h.record_type(max as u32, 0).is_ok());
+    let too_many = Err(GcError::InvalidType(gc_core::TypeError::TooManyRefs(
+        max + 1,
+    )));
+    assert_eq!(h.record_type(max as u32 + 1, 0), too_many);
+    let ty = ObjectType::Fixed {
+        size: (max + 1) * 8,
+        ref_offsets: (0..=max).map(|i| i * 8).collect(),
+    };
+    assert_eq!(h.register_type(ty), too_many);
+    h.verify().unwrap();
+}
