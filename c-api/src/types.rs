@@ -49,9 +49,8 @@ pub(crate) fn type_of(t: capgc_type_t) -> TypeId {
 
 /// Registers the record shape: `refs` reference slots, then `data` bytes.
 /// Slot *i* is at offset `i * slot_size` (`capgc_heap_mode`), the data at
-/// `refs * slot_size`. At most 65536 slots and 1 GiB
-/// (`CAPGC_E_INVALID_TYPE` otherwise; more references belong in a
-/// reference array).
+/// `refs * slot_size`. At most 1 GiB (`CAPGC_E_INVALID_TYPE`
+/// otherwise); its map is the count alone, whatever `refs`.
 ///
 /// # Safety
 /// `heap` is a heap from `capgc_heap_new`; `out` is writable.
@@ -67,7 +66,8 @@ pub unsafe extern "C" fn capgc_type_record(
 
 /// Registers a fixed-size type of `size` bytes whose reference slots are
 /// at the `count` byte offsets `offsets` (each a multiple of the slot
-/// size, the slot inside the object; at most 65536 of them).
+/// size, the slot inside the object; at most 65536 of them: a record
+/// type takes more).
 ///
 /// # Safety
 /// `heap` is a heap from `capgc_heap_new`; `offsets` is valid for `count`

@@ -274,7 +274,7 @@ impl fmt::Display for TypeError {
             TypeError::TooMany => write!(f, "too many types"),
             TypeError::TooManyRefs(n) => write!(
                 f,
-                "a fixed-size type with {n} reference slots (at most 65536; use a reference array)"
+                "a fixed-size type listing {n} reference offsets (at most 65536; use a record type or a reference array)"
             ),
         }
     }

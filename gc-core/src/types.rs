@@ -128,11 +128,12 @@ impl fmt::Debug for TraceClosure {
 impl ObjectType {
     /// Largest fixed-size payload accepted (1 GiB).
     pub const MAX_FIXED_SIZE: u64 = 1 << 30;
-    /// Most reference slots a fixed-size type may list (65536): its map
-    /// is kept as a list of offsets, 8 bytes each, so a larger one would
-    /// cost the heap that much metadata per type (a 1 GiB record of
-    /// references, a gigabyte). More references belong in an array
-    /// (`RefArray`), whose map is implicit.
+    /// Most reference offsets a `Fixed` type may list (65536): the list is
+    /// kept, 8 bytes an offset, so a longer one would cost the heap that
+    /// much metadata per type. Records ([`Heap::record_type`]: the
+    /// references first, then data) keep only their count and take any
+    /// number of slots within [`ObjectType::MAX_FIXED_SIZE`]; arrays
+    /// (`RefArray`) have an implicit map too.
     pub const MAX_FIXED_REFS: u64 = 1 << 16;
 }
 
@@ -148,6 +149,10 @@ pub(crate) struct TypeInfo {
     /// bit *i* set when slot *i* is a reference (the fast path of tracing
     /// and of the reference-slot check).
     pub(crate) ref_mask: Option<u64>,
+    /// For a record ([`Heap::record_type`]) of more than 64 slots: its
+    /// references are exactly the first `n` slots, and `kind` lists no
+    /// offsets (a map of one offset per slot would cost 8 bytes a slot).
+    pub(crate) leading: Option<u64>,
 }
 
 impl TypeInfo {
@@ -158,7 +163,24 @@ impl TypeInfo {
             }
             _ => None,
         };
-        TypeInfo { kind, ref_mask }
+        TypeInfo {
+            kind,
+            ref_mask,
+            leading: None,
+        }
+    }
+
+    /// A record of `refs` (more than 64) reference slots, then data, in
+    /// `size` bytes: its map is the count alone.
+    fn record(refs: u64, size: u64) -> TypeInfo {
+        TypeInfo {
+            kind: ObjectType::Fixed {
+                size,
+                ref_offsets: Vec::new(),
+            },
+            ref_mask: None,
+            leading: Some(refs),
+        }
     }
 
     /// The payload size of a fixed-size type (`Fixed`, `Custom`).
@@ -196,6 +218,10 @@ impl TypeInfo {
             }
             return Ok(());
         }
+        if let Some(n) = self.leading {
+            (0..n).for_each(|i| f(i * slot));
+            return Ok(());
+        }
         match &self.kind {
             ObjectType::Fixed { ref_offsets, .. } => ref_offsets.iter().for_each(|&o| f(o)),
             ObjectType::RefArray => (0..len / slot).for_each(|i| f(i * slot)),
@@ -224,6 +250,9 @@ impl TypeInfo {
         }
         if !slot_fits(offset, slot, view.len) {
             return Ok(false);
+        }
+        if let Some(n) = self.leading {
+            return Ok(offset / slot < n);
         }
         match &self.kind {
             ObjectType::Fixed { ref_offsets, .. } => Ok(ref_offsets.binary_search(&offset).is_ok()),
@@ -350,11 +379,25 @@ impl Types {
     /// Registers a validated type for mode `M`.
     fn register<M: RefMode>(&mut self, ty: &ObjectType) -> Result<TypeId, GcError> {
         let kind = validate(ty, M::SLOT_SIZE)?;
+        self.register_info::<M>(TypeInfo::new(kind, M::SLOT_SIZE))
+    }
+
+    /// Registers a record of `refs` slots then data, `size` bytes in all
+    /// (checked by the caller): with more than 64 slots, its map is the
+    /// count alone ([`TypeInfo::record`]).
+    fn register_record<M: RefMode>(&mut self, refs: u64, size: u64) -> Result<TypeId, GcError> {
+        if refs <= 64 {
+            let ref_offsets = (0..refs).map(|i| i * M::SLOT_SIZE).collect();
+            return self.register::<M>(&ObjectType::Fixed { size, ref_offsets });
+        }
+        self.register_info::<M>(TypeInfo::record(refs, size))
+    }
+
+    fn register_info<M: RefMode>(&mut self, info: TypeInfo) -> Result<TypeId, GcError> {
         let index = u32::try_from(self.infos.len()).map_err(|_| TypeError::TooMany)?;
         self.infos.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.fast.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.masks.try_reserve(1).map_err(|_| TypeError::TooMany)?;
-        let info = TypeInfo::new(kind, M::SLOT_SIZE);
         let fixed = match info.fixed_size() {
             Some(len) => Some((len, M::payload_layout(len).ok_or(TypeError::TooLarge(len))?)),
             None => None,
@@ -513,6 +556,11 @@ impl<M: RefMode> Heap<M> {
     pub fn register_type(&mut self, ty: ObjectType) -> Result<TypeId, GcError> {
         self.usable()?;
         let id = self.types.register::<M>(&ty)?;
+        self.size_class(id)
+    }
+
+    /// Records the mark-sweep size class of a new fixed-size type.
+    fn size_class(&mut self, id: TypeId) -> Result<TypeId, GcError> {
         let fixed = self.types.fast(id)?.fixed;
         if let Some((_, layout)) = fixed {
             if let Some(crate::policy::MatureCell::Small { class, bytes }) =
@@ -527,19 +575,17 @@ impl<M: RefMode> Heap<M> {
     /// Registers the common record shape: `refs` reference slots, then
     /// `data` bytes (see [`Heap::ref_offset`], [`Heap::data_offset`]).
     pub fn record_type(&mut self, refs: u32, data: u64) -> Result<TypeId, GcError> {
-        // The size and the number of slots are checked before the offsets
-        // are built.
-        if u64::from(refs) > ObjectType::MAX_FIXED_REFS {
-            return Err(TypeError::TooManyRefs(u64::from(refs)).into());
-        }
+        // Its map is the count of slots, not a list of offsets: any number
+        // of slots within the size limit costs the heap nothing more.
+        self.usable()?;
         let size = Self::data_offset(refs)
             .checked_add(data)
             .filter(|s| *s <= ObjectType::MAX_FIXED_SIZE)
             .ok_or(TypeError::TooLarge(
                 Self::data_offset(refs).saturating_add(data),
             ))?;
-        let ref_offsets = (0..refs).map(Self::ref_offset).collect();
-        self.register_type(ObjectType::Fixed { size, ref_offsets })
+        let id = self.types.register_record::<M>(u64::from(refs), size)?;
+        self.size_class(id)
     }
 }
 
