@@ -150,8 +150,9 @@ pub(crate) struct TypeInfo {
     /// and of the reference-slot check).
     pub(crate) ref_mask: Option<u64>,
     /// For a record ([`Heap::record_type`]) of more than 64 slots: its
-    /// references are exactly the first `n` slots, and `kind` lists no
-    /// offsets (a map of one offset per slot would cost 8 bytes a slot).
+    /// references are exactly the first `n` slots. A record's `kind` lists
+    /// no offsets, whatever its size: its map is this count or `ref_mask`
+    /// (a list of one offset per slot would cost 8 bytes a slot).
     pub(crate) leading: Option<u64>,
 }
 
@@ -170,16 +171,19 @@ impl TypeInfo {
         }
     }
 
-    /// A record of `refs` (more than 64) reference slots, then data, in
-    /// `size` bytes: its map is the count alone.
+    /// A record of `refs` reference slots, then data, in `size` bytes:
+    /// its map is the mask of its first `refs` slots, or past 64 slots
+    /// their count.
     fn record(refs: u64, size: u64) -> TypeInfo {
+        let small = refs <= 64;
         TypeInfo {
             kind: ObjectType::Fixed {
                 size,
                 ref_offsets: Vec::new(),
             },
-            ref_mask: None,
-            leading: Some(refs),
+            // The low `refs` bits (none for 0).
+            ref_mask: small.then(|| u64::MAX.checked_shr(64 - refs as u32).unwrap_or(0)),
+            leading: (!small).then_some(refs),
         }
     }
 
@@ -383,13 +387,9 @@ impl Types {
     }
 
     /// Registers a record of `refs` slots then data, `size` bytes in all
-    /// (checked by the caller): with more than 64 slots, its map is the
-    /// count alone ([`TypeInfo::record`]).
+    /// (checked by the caller, so the slots fit): its map is a mask or a
+    /// count ([`TypeInfo::record`]), never a list.
     fn register_record<M: RefMode>(&mut self, refs: u64, size: u64) -> Result<TypeId, GcError> {
-        if refs <= 64 {
-            let ref_offsets = (0..refs).map(|i| i * M::SLOT_SIZE).collect();
-            return self.register::<M>(&ObjectType::Fixed { size, ref_offsets });
-        }
         self.register_info::<M>(TypeInfo::record(refs, size))
     }
 
