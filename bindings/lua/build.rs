@@ -8,29 +8,42 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Runs `cargo metadata` for this package's workspace, offline if it can.
+///
+/// Offline needs every package of the workspace's graph downloaded, which
+/// a fresh clone building only this crate (`cargo build -p capgc-lua`)
+/// has not done: then it asks again online, which downloads what is
+/// missing (cargo released its package lock before running build scripts).
+fn cargo_metadata(manifest: &str, target: &str) -> Vec<u8> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |offline: bool| {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["metadata", "--format-version", "1", "--filter-platform", target]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.current_dir(manifest).output().expect("run cargo metadata")
+    };
+    let offline = run(true);
+    if offline.status.success() {
+        return offline.stdout;
+    }
+    let online = run(false);
+    assert!(
+        online.status.success(),
+        "cargo metadata failed offline ({}) and online ({})",
+        String::from_utf8_lossy(&offline.stderr).trim(),
+        String::from_utf8_lossy(&online.stderr).trim()
+    );
+    online.stdout
+}
+
 /// `lua-src`'s Lua 5.4 source directory, from `cargo metadata`.
 fn lua_sources() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
     let target = std::env::var("TARGET").expect("TARGET");
-    let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--filter-platform",
-        ])
-        .arg(target)
-        .current_dir(&manifest)
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let out = cargo_metadata(&manifest, &target);
+    let meta: serde_json::Value = serde_json::from_slice(&out).expect("cargo metadata JSON");
     let pkg = meta["packages"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["name"] == "lua-src"))

@@ -178,9 +178,9 @@ static int collectargs(char **argv, int *first) {
     *first = i;
     if (argv[i][0] != '-') return args;
     switch (argv[i][1]) {
-      case '-':
+      case '-': /* '--': the script, if any, is the next argument */
         if (argv[i][2] != '\0') return has_error;
-        *first = i + 1;
+        *first = (argv[i + 1] != NULL) ? i + 1 : 0; /* 'lua --': no script */
         return args;
       case '\0': return args; /* '-': stdin as the script */
       case 'E':

@@ -106,8 +106,35 @@ fn the_front_end_options_and_exit_codes() {
         (&["-e", "os.exit(false)"], None),
         (&["-E", "-e", "print(package.path ~= nil)"], None),
         (&["--", "churn.lua"], None),
+        // '--' ends the options; with nothing after it there is no script,
+        // so stdin is read as for 'lua' alone (upstream's fix after 5.4.8:
+        // lua.c read argv[argc] and crashed).
+        (&["--"], Some("print('stdin after --', #arg, arg[1])")),
+        (&["-e", "x = 1", "--"], Some("print('x is', x)")),
+        (&["-v", "--"], None),
+        (&["-E", "--"], Some("print(1)")),
+        (&["-W", "--"], Some("warn('w')")),
+        (&["-i", "--"], Some("print('repl')\n")),
+        (&["--", "-"], None), // after '--', '-' is a file named "-"
+        (&["--", "churn.lua", "a", "b"], None),
+        (&["--", "--"], None),
+        (&["---"], None),
+        (&["--x"], None),
+        (&["-", "--"], Some("print(...)")),
+        (&["-e", "print(#arg, arg[1])", "--", "-x"], None),
+        (&["-l"], None),
+        (&["-l", "-e"], None),
+        (&["-ex=1"], None),
+        (&["-vx"], None),
+        (&["-E", "-v", "-W", "-e", "print(1)", "-l", "string", "--", "churn.lua"], None),
     ];
     for (args, stdin) in cases {
+        let out = lua(CAPGC, args, &[], *stdin);
+        assert!(
+            out.status.code().is_some(),
+            "lua {args:?} died of a signal: {}",
+            text(&out)
+        );
         let stock = text(&lua(STOCK, args, &[], *stdin));
         let capgc = text(&lua(CAPGC, args, &[], *stdin)).replace(" (collector: CapGC)", "");
         assert_eq!(stock, capgc, "lua {args:?}");
@@ -118,6 +145,11 @@ fn the_front_end_options_and_exit_codes() {
         "{e}"
     );
     assert!(text(&lua(CAPGC, &["-v"], &[], None)).contains("Lua 5.4"));
+    let dashdash = text(&lua(CAPGC, &["--"], &[], Some("print('stdin', #arg, arg[1])")));
+    assert!(
+        dashdash.starts_with("status Some(0)") && dashdash.contains("stdin\t1\t--"),
+        "{dashdash}"
+    );
 }
 
 fn cc() -> String {
