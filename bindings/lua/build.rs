@@ -18,11 +18,19 @@ fn cargo_metadata(manifest: &str, target: &str) -> Vec<u8> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = |offline: bool| {
         let mut cmd = Command::new(&cargo);
-        cmd.args(["metadata", "--format-version", "1", "--filter-platform", target]);
+        cmd.args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            target,
+        ]);
         if offline {
             cmd.arg("--offline");
         }
-        cmd.current_dir(manifest).output().expect("run cargo metadata")
+        cmd.current_dir(manifest)
+            .output()
+            .expect("run cargo metadata")
     };
     let offline = run(true);
     if offline.status.success() {

@@ -20,7 +20,8 @@
 **   dead short strings removed from the string table, dying threads'
 **   upvalues closed) before any is reclaimed; shrink the string table
 **   (not in emergencies); pending finalizers run after the cycle with
-**   collection stopped inside them.
+**   collection stopped inside them, postponed (as stock Lua does) in an
+**   emergency or when the stacks are too short to call them.
 ** The CapGC heap's handle lives in g->allgc, a field only lgc.c reads.
 */
 
@@ -604,6 +605,18 @@ static void callallpendingfinalizers(lua_State *L) {
   while (g->tobefnz) GCTM(L);
 }
 
+/* Runs the pending finalizers after a cycle, as stock Lua's GCScallfin and
+** finishgencycle do: not in an emergency, and not when the stacks are too
+** short to call one (luaD_checkminstack: a C-stack slot, two CallInfos,
+** BASIC_STACK_SIZE Lua slots). Postponed objects stay in 'tobefnz', a root
+** of every cycle, and run after a later cycle or at lua_close; calling
+** them anyway would fail with "C stack overflow" and lose them. */
+static void callpendingfinalizers(lua_State *L) {
+  global_State *g = G(L);
+  if (g->tobefnz != NULL && !g->gcemergency && luaD_checkminstack(L))
+    callallpendingfinalizers(L);
+}
+
 void luaC_step(lua_State *L) {
   global_State *g = G(L);
   if (!gcrunning(g)) {
@@ -612,7 +625,7 @@ void luaC_step(lua_State *L) {
   }
   cycle(L);
   setpause(g);
-  if (!g->gcemergency) callallpendingfinalizers(L);
+  callpendingfinalizers(L);
 }
 
 void luaC_fullgc(lua_State *L, int isemergency) {
@@ -621,7 +634,7 @@ void luaC_fullgc(lua_State *L, int isemergency) {
   cycle(L);
   setpause(g);
   g->gcemergency = 0;
-  if (!isemergency) callallpendingfinalizers(L);
+  if (!isemergency) callpendingfinalizers(L);
 }
 
 void luaC_runtilstate(lua_State *L, int statesmask) {
