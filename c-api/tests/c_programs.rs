@@ -112,6 +112,15 @@ fn the_binding_profile_misuse_suite() {
     assert!(out.contains("heap intact (unchecked, checked)"), "{out}");
 }
 
+/// Exact bounds, byte for byte (#24): every length 0..=4096 and around
+/// each format's limit, records and double arrays, before and after
+/// collections, in every configuration (bounds checked in SoftCheri).
+#[test]
+fn exact_bounds_in_every_configuration() {
+    let out = run("exact_bounds", &[]);
+    assert!(out.contains("exact bounds: 15 configurations ok"), "{out}");
+}
+
 #[test]
 fn compartments_sealing_and_the_attacks() {
     let out = run("compartments", &[]);

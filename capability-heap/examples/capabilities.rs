@@ -29,8 +29,8 @@ fn show<F: Format>() -> Result<(), CapFault> {
     let layout = M::<F>::payload_layout(want).expect("representable");
     println!(
         "large object        asked {want} B -> padded to {} B (+{} B), aligned to {} B",
-        layout.size,
-        layout.size - want,
+        layout.bounds,
+        layout.bounds - want,
         layout.align
     );
     let at = region.base().add(1 << 20).align_up(layout.align);
@@ -38,7 +38,7 @@ fn show<F: Format>() -> Result<(), CapFault> {
         Err(e) => println!("  unpadded, misaligned request refused: {e}"),
         Ok(c) => println!("  unpadded request happened to be exact: {c:?}"),
     }
-    let large = M::<F>::derive(&auth, at, layout.size)?;
+    let large = M::<F>::derive(&auth, at, layout.bounds)?;
     println!("  padded object     {large:?}");
 
     // Accesses: in bounds works; one byte past the end is refused.

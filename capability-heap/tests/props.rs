@@ -171,7 +171,7 @@ fn raw_slots_agree<F: Format>(off: u64, len: u64, perms: u16, new_off: u64, tagg
     let len = (len >> (len % 64)) % (1 << 20);
     let layout = M::<F>::payload_layout(len).unwrap();
     let at = |o: u64| auth.base().add((o % (1 << 21)) & !(layout.align - 1));
-    let Ok(c) = auth.derive_exact(at(off), layout.size, perms_from_bits(perms)) else {
+    let Ok(c) = auth.derive_exact(at(off), layout.bounds, perms_from_bits(perms)) else {
         return;
     };
     let c = if tagged { c } else { c.cleared() };
@@ -193,11 +193,11 @@ fn raw_slots_agree<F: Format>(off: u64, len: u64, perms: u16, new_off: u64, tagg
     // Relocation re-derives from the authority (I8): exact bounds over the
     // new payload, the old permissions within the object ones (I5).
     let new = at(new_off);
-    if let Ok(moved) = M::<F>::relocate_raw(&auth, &raw, new, layout.size) {
+    if let Ok(moved) = M::<F>::relocate_raw(&auth, &raw, new, layout.bounds) {
         let moved = M::<F>::from_raw(&moved);
         assert!(moved.tag() && !moved.is_sealed());
         assert_eq!((moved.address(), moved.base()), (new, new));
-        assert_eq!(moved.length(), u128::from(layout.size));
+        assert_eq!(moved.length(), u128::from(layout.bounds));
         assert_eq!(moved.perm_word() & !c.perm_word(), 0, "I5: widened");
         assert!(Perms::OBJECT.contains(moved.perms()));
     }

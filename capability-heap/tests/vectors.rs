@@ -1,5 +1,8 @@
 //! Every row of every file of the reference vectors (`capability-heap/vectors`,
-//! a verbatim copy of `../shared/vectors`), for all three formats.
+//! a verbatim copy of `../shared/vectors`), for all three formats, and of
+//! the extra rows (`capability-heap/vectors-extra`, a verbatim copy of
+//! `../shared/vectors-extra`: inputs the seed-1 set lacks, such as the
+//! `128r` malformed-bounds representability rows of issue #31).
 //!
 //! A custom harness (`harness = false`) so the rows checked per file are
 //! always printed. Arguments: optional format directory names (`128`,
@@ -7,6 +10,7 @@
 //! vectors directory. A missing vectors directory is a failure, never a skip.
 
 use capability_heap::format::{CheriV9, Format, Morello, RiscvStd};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -143,214 +147,298 @@ macro_rules! expect {
     };
 }
 
+/// The kinds of vector file, by file-name stem; `vectors-extra` files are
+/// named `<kind>_<what>.tsv` (e.g. `representable_malformed.tsv`).
+const KINDS: [&str; 6] = [
+    "constants",
+    "decode",
+    "setbounds",
+    "crrl_cram",
+    "encode",
+    "representable",
+];
+
+/// The kind of vector file `file` holds: the longest kind its stem starts
+/// with.
+fn kind_of(file: &str) -> Option<&'static str> {
+    let stem = file.strip_suffix(".tsv")?;
+    KINDS
+        .iter()
+        .filter(|k| stem == **k || stem.starts_with(&format!("{k}_")))
+        .max_by_key(|k| k.len())
+        .copied()
+}
+
+/// Checks every row of one file of kind `kind`; `fast_rows` counts the
+/// setbounds rows on which `Format::exact_bounds` answered (and was
+/// checked): a format whose fast path never answers hides its bugs.
+fn check_file<F: Format>(t: &Table, kind: &str, fast_rows: &Cell<u64>, report: &mut Report) {
+    match kind {
+        "constants" => report.file(t, check_constants::<F>),
+        "decode" => report.file(t, check_decode::<F>),
+        "setbounds" => report.file(t, |t, row| check_setbounds::<F>(t, row, fast_rows)),
+        "crrl_cram" => report.file(t, check_crrl::<F>),
+        "encode" => report.file(t, check_encode::<F>),
+        "representable" => report.file(t, check_representable::<F>),
+        _ => panic!("{}: no check for kind {kind}", t.name),
+    }
+}
+
 fn check_format<F: Format>(dir: &Path, report: &mut Report) {
     let fmt = F::VECTOR_DIR;
-
-    let t = Table::load(dir, fmt, "constants.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let name = t.str(row, "name");
-        let v = t.hex(row, "value");
-        let got: Option<u128> = match name {
-            "root_pesbt_mem" => Some(F::ROOT_PESBT.into()),
-            "null_pesbt_mem" => Some(F::NULL_PESBT.into()),
-            "perms_mask" => Some(F::PERMS_MASK.into()),
-            "otype_unsealed" => Some(F::OTYPE_UNSEALED.into()),
-            "otype_bits" => Some(F::OTYPE_BITS.into()),
-            "mantissa_width" => Some(F::MANTISSA_WIDTH.into()),
-            "max_exponent" => Some(F::MAX_EXPONENT.into()),
-            "root_perms" => Some(F::perms(F::ROOT_PESBT).into()),
-            "null_perms" => Some(F::perms(F::NULL_PESBT).into()),
-            "root_base" => Some(F::decode(F::ROOT_PESBT, 0).base.into()),
-            "root_top" => Some(F::decode(F::ROOT_PESBT, 0).top),
-            "null_base" => Some(F::decode(F::NULL_PESBT, 0).base.into()),
-            "null_top" => Some(F::decode(F::NULL_PESBT, 0).top),
-            "root_otype" => Some(F::otype(F::ROOT_PESBT).into()),
-            "null_otype" => Some(F::otype(F::NULL_PESBT).into()),
-            _ => None,
-        };
-        if let Some(g) = got {
-            if g != v {
-                errs.push(format!("{name}: got {g:x} want {v:x}"));
-            }
-        }
-        errs
-    });
-
-    let t = Table::load(dir, fmt, "decode.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let d = F::decode(t.u64(row, "pesbt"), t.u64(row, "cursor"));
-        expect!(errs, "base", d.base, t.u64(row, "base"));
-        expect!(errs, "top", d.top, t.hex(row, "top"));
-        expect!(errs, "valid", d.valid, t.flag(row, "valid"));
-        expect!(errs, "E", d.e, t.signed(row, "E"));
-        expect!(errs, "IE", d.ie, t.flag(row, "IE"));
-        expect!(errs, "B", d.b, t.u32(row, "B"));
-        expect!(errs, "T", d.t, t.u32(row, "T"));
-        expect!(errs, "perms", d.perms, t.u32(row, "perms"));
-        expect!(errs, "uperms", d.uperms, t.u32(row, "uperms"));
-        expect!(errs, "otype", d.otype, t.u32(row, "otype"));
-        expect!(errs, "flags", d.flags, t.u32(row, "flags"));
-        expect!(errs, "level", d.level, t.u32(row, "level"));
-        expect!(errs, "reserved", d.reserved, t.u64(row, "reserved"));
-        expect!(
-            errs,
-            "perms()",
-            F::perms(t.u64(row, "pesbt")),
-            t.u32(row, "perms")
-        );
-        expect!(
-            errs,
-            "otype()",
-            F::otype(t.u64(row, "pesbt")),
-            t.u32(row, "otype")
-        );
-        let (b, tp) = F::bounds(t.u64(row, "pesbt"), t.u64(row, "cursor"));
-        expect!(errs, "bounds().base", b, t.u64(row, "base"));
-        expect!(errs, "bounds().top", tp, t.hex(row, "top"));
-        errs
-    });
-
-    // setbounds rows on which `Format::exact_bounds` answered (and was
-    // checked): a format whose fast path never answers hides its bugs.
-    let fast_rows = std::cell::Cell::new(0u64);
-    let t = Table::load(dir, fmt, "setbounds.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let r = F::set_bounds(
-            t.u64(row, "in_pesbt"),
-            t.u64(row, "in_cursor"),
-            t.flag(row, "in_tag"),
-            t.hex(row, "req_len"),
-        );
-        expect!(errs, "out_pesbt", r.pesbt, t.u64(row, "out_pesbt"));
-        expect!(errs, "out_tag", r.tag, t.flag(row, "out_tag"));
-        expect!(errs, "exact", r.exact, t.flag(row, "exact"));
-        expect!(errs, "out_base", r.base, t.u64(row, "out_base"));
-        expect!(errs, "out_top", r.top, t.hex(row, "out_top"));
-        // The fast path (Format::exact_bounds), where its caller's
-        // preconditions hold (tagged, unsealed, request within the input's
-        // bounds), answers as the row does or defers.
-        let (pesbt, cursor, len) = (
-            t.u64(row, "in_pesbt"),
-            t.u64(row, "in_cursor"),
-            t.hex(row, "req_len"),
-        );
-        let d = F::decode(pesbt, cursor);
-        // Unsealed is the format's own constant (v9's is 0x3ffff, not 0).
-        let usable = t.flag(row, "in_tag") && F::otype(pesbt) == F::OTYPE_UNSEALED;
-        let within = u128::from(cursor) >= u128::from(d.base)
-            && u128::from(cursor) + len <= d.top
-            && len <= u128::from(u64::MAX);
-        if usable && within {
-            if let Some(fast) = F::exact_bounds(pesbt, cursor, len as u64) {
-                fast_rows.set(fast_rows.get() + 1);
-                expect!(errs, "exact_bounds tag", true, t.flag(row, "out_tag"));
-                expect!(errs, "exact_bounds exact", true, t.flag(row, "exact"));
-                expect!(errs, "exact_bounds pesbt", fast, t.u64(row, "out_pesbt"));
-            }
-        }
-        errs
-    });
-
+    let fast_rows = Cell::new(0u64);
+    for kind in KINDS {
+        let t = Table::load(dir, fmt, &format!("{kind}.tsv"));
+        check_file::<F>(&t, kind, &fast_rows, report);
+    }
     println!(
         "{}: exact_bounds fast path checked on {} setbounds rows",
         F::VECTOR_DIR,
         fast_rows.get()
     );
     report.fast_missing |= fast_rows.get() == 0;
+}
 
-    let t = Table::load(dir, fmt, "crrl_cram.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let len = t.u64(row, "len");
-        expect!(errs, "crrl", F::crrl(len), t.u64(row, "crrl"));
-        expect!(errs, "cram", F::cram(len), t.u64(row, "cram"));
-        errs
-    });
+/// Every file of `extra/<format>/` (rows beyond the seed-1 set, same
+/// columns), checked by the kind its name says; an unknown name fails.
+fn check_extra<F: Format>(extra: &Path, report: &mut Report) {
+    let fmt = F::VECTOR_DIR;
+    let Ok(entries) = std::fs::read_dir(extra.join(fmt)) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let fast_rows = Cell::new(0u64);
+    for name in names {
+        let kind = kind_of(&name)
+            .unwrap_or_else(|| panic!("vectors-extra/{fmt}/{name}: unknown kind of file"));
+        let mut t = Table::load(extra, fmt, &name);
+        t.name = format!("vectors-extra/{}", t.name);
+        check_file::<F>(&t, kind, &fast_rows, report);
+    }
+}
 
-    let t = Table::load(dir, fmt, "encode.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let base = t.u64(row, "req_base");
-        let sb = F::set_bounds(F::ROOT_PESBT, base, true, t.hex(row, "req_len"));
-        let pesbt = F::with_otype(
-            F::with_perms(sb.pesbt, t.u32(row, "perms_in")),
-            t.u32(row, "otype"),
-        );
-        let cursor = t.u64(row, "cursor");
-        expect!(errs, "pesbt", pesbt, t.u64(row, "pesbt"));
-        expect!(errs, "exact", sb.exact, t.flag(row, "exact"));
-        let d = F::decode(pesbt, cursor);
-        expect!(errs, "base", d.base, t.u64(row, "base"));
-        expect!(errs, "top", d.top, t.hex(row, "top"));
-        expect!(errs, "perms", d.perms, t.u32(row, "perms"));
-        expect!(errs, "otype", d.otype, t.u32(row, "otype"));
-        errs
-    });
+fn check_constants<F: Format>(t: &Table, row: &[String]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let name = t.str(row, "name");
+    let v = t.hex(row, "value");
+    let got: Option<u128> = match name {
+        "root_pesbt_mem" => Some(F::ROOT_PESBT.into()),
+        "null_pesbt_mem" => Some(F::NULL_PESBT.into()),
+        "perms_mask" => Some(F::PERMS_MASK.into()),
+        "otype_unsealed" => Some(F::OTYPE_UNSEALED.into()),
+        "otype_bits" => Some(F::OTYPE_BITS.into()),
+        "mantissa_width" => Some(F::MANTISSA_WIDTH.into()),
+        "max_exponent" => Some(F::MAX_EXPONENT.into()),
+        "root_perms" => Some(F::perms(F::ROOT_PESBT).into()),
+        "null_perms" => Some(F::perms(F::NULL_PESBT).into()),
+        "root_base" => Some(F::decode(F::ROOT_PESBT, 0).base.into()),
+        "root_top" => Some(F::decode(F::ROOT_PESBT, 0).top),
+        "null_base" => Some(F::decode(F::NULL_PESBT, 0).base.into()),
+        "null_top" => Some(F::decode(F::NULL_PESBT, 0).top),
+        "root_otype" => Some(F::otype(F::ROOT_PESBT).into()),
+        "null_otype" => Some(F::otype(F::NULL_PESBT).into()),
+        _ => None,
+    };
+    if let Some(g) = got {
+        if g != v {
+            errs.push(format!("{name}: got {g:x} want {v:x}"));
+        }
+    }
+    errs
+}
 
-    let t = Table::load(dir, fmt, "representable.tsv");
-    report.file(&t, |t, row| {
-        let mut errs = Vec::new();
-        let (pesbt, cursor, new) = (
-            t.u64(row, "pesbt"),
-            t.u64(row, "cursor"),
-            t.u64(row, "new_addr"),
-        );
-        let r = F::representable(pesbt, cursor, new);
-        expect!(errs, "rep_fast", r.fast, t.flag(row, "rep_fast"));
-        expect!(errs, "rep_precise", r.precise, t.flag(row, "rep_precise"));
-        let sealed = F::otype(pesbt) != F::OTYPE_UNSEALED;
-        let keeps = !sealed && F::set_addr_keeps_tag(pesbt, cursor, new);
-        expect!(errs, "tag_after", keeps, t.flag(row, "tag_after"));
-        let (b, tp) = F::bounds(pesbt, new);
-        expect!(errs, "new_base", b, t.u64(row, "new_base"));
-        expect!(errs, "new_top", tp, t.hex(row, "new_top"));
-        let (b0, t0) = F::bounds(pesbt, cursor);
-        expect!(errs, "base", b0, t.u64(row, "base"));
-        expect!(errs, "top", t0, t.hex(row, "top"));
-        errs
-    });
+fn check_decode<F: Format>(t: &Table, row: &[String]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let d = F::decode(t.u64(row, "pesbt"), t.u64(row, "cursor"));
+    expect!(errs, "base", d.base, t.u64(row, "base"));
+    expect!(errs, "top", d.top, t.hex(row, "top"));
+    expect!(errs, "valid", d.valid, t.flag(row, "valid"));
+    expect!(errs, "E", d.e, t.signed(row, "E"));
+    expect!(errs, "IE", d.ie, t.flag(row, "IE"));
+    expect!(errs, "B", d.b, t.u32(row, "B"));
+    expect!(errs, "T", d.t, t.u32(row, "T"));
+    expect!(errs, "perms", d.perms, t.u32(row, "perms"));
+    expect!(errs, "uperms", d.uperms, t.u32(row, "uperms"));
+    expect!(errs, "otype", d.otype, t.u32(row, "otype"));
+    expect!(errs, "flags", d.flags, t.u32(row, "flags"));
+    expect!(errs, "level", d.level, t.u32(row, "level"));
+    expect!(errs, "reserved", d.reserved, t.u64(row, "reserved"));
+    expect!(
+        errs,
+        "perms()",
+        F::perms(t.u64(row, "pesbt")),
+        t.u32(row, "perms")
+    );
+    expect!(
+        errs,
+        "otype()",
+        F::otype(t.u64(row, "pesbt")),
+        t.u32(row, "otype")
+    );
+    let (b, tp) = F::bounds(t.u64(row, "pesbt"), t.u64(row, "cursor"));
+    expect!(errs, "bounds().base", b, t.u64(row, "base"));
+    expect!(errs, "bounds().top", tp, t.hex(row, "top"));
+    errs
+}
+
+fn check_setbounds<F: Format>(t: &Table, row: &[String], fast_rows: &Cell<u64>) -> Vec<String> {
+    let mut errs = Vec::new();
+    let r = F::set_bounds(
+        t.u64(row, "in_pesbt"),
+        t.u64(row, "in_cursor"),
+        t.flag(row, "in_tag"),
+        t.hex(row, "req_len"),
+    );
+    expect!(errs, "out_pesbt", r.pesbt, t.u64(row, "out_pesbt"));
+    expect!(errs, "out_tag", r.tag, t.flag(row, "out_tag"));
+    expect!(errs, "exact", r.exact, t.flag(row, "exact"));
+    expect!(errs, "out_base", r.base, t.u64(row, "out_base"));
+    expect!(errs, "out_top", r.top, t.hex(row, "out_top"));
+    // The fast path (Format::exact_bounds), where its caller's
+    // preconditions hold (tagged, unsealed, request within the input's
+    // bounds), answers as the row does or defers.
+    let (pesbt, cursor, len) = (
+        t.u64(row, "in_pesbt"),
+        t.u64(row, "in_cursor"),
+        t.hex(row, "req_len"),
+    );
+    let d = F::decode(pesbt, cursor);
+    // Unsealed is the format's own constant (v9's is 0x3ffff, not 0).
+    let usable = t.flag(row, "in_tag") && F::otype(pesbt) == F::OTYPE_UNSEALED;
+    let within = u128::from(cursor) >= u128::from(d.base)
+        && u128::from(cursor) + len <= d.top
+        && len <= u128::from(u64::MAX);
+    if usable && within {
+        if let Some(fast) = F::exact_bounds(pesbt, cursor, len as u64) {
+            fast_rows.set(fast_rows.get() + 1);
+            expect!(errs, "exact_bounds tag", true, t.flag(row, "out_tag"));
+            expect!(errs, "exact_bounds exact", true, t.flag(row, "exact"));
+            expect!(errs, "exact_bounds pesbt", fast, t.u64(row, "out_pesbt"));
+        }
+    }
+    errs
+}
+
+fn check_crrl<F: Format>(t: &Table, row: &[String]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let len = t.u64(row, "len");
+    expect!(errs, "crrl", F::crrl(len), t.u64(row, "crrl"));
+    expect!(errs, "cram", F::cram(len), t.u64(row, "cram"));
+    errs
+}
+
+fn check_encode<F: Format>(t: &Table, row: &[String]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let base = t.u64(row, "req_base");
+    let sb = F::set_bounds(F::ROOT_PESBT, base, true, t.hex(row, "req_len"));
+    let pesbt = F::with_otype(
+        F::with_perms(sb.pesbt, t.u32(row, "perms_in")),
+        t.u32(row, "otype"),
+    );
+    let cursor = t.u64(row, "cursor");
+    expect!(errs, "pesbt", pesbt, t.u64(row, "pesbt"));
+    expect!(errs, "exact", sb.exact, t.flag(row, "exact"));
+    let d = F::decode(pesbt, cursor);
+    expect!(errs, "base", d.base, t.u64(row, "base"));
+    expect!(errs, "top", d.top, t.hex(row, "top"));
+    expect!(errs, "perms", d.perms, t.u32(row, "perms"));
+    expect!(errs, "otype", d.otype, t.u32(row, "otype"));
+    errs
+}
+
+fn check_representable<F: Format>(t: &Table, row: &[String]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let (pesbt, cursor, new) = (
+        t.u64(row, "pesbt"),
+        t.u64(row, "cursor"),
+        t.u64(row, "new_addr"),
+    );
+    let r = F::representable(pesbt, cursor, new);
+    expect!(errs, "rep_fast", r.fast, t.flag(row, "rep_fast"));
+    expect!(errs, "rep_precise", r.precise, t.flag(row, "rep_precise"));
+    let sealed = F::otype(pesbt) != F::OTYPE_UNSEALED;
+    let keeps = !sealed && F::set_addr_keeps_tag(pesbt, cursor, new);
+    expect!(errs, "tag_after", keeps, t.flag(row, "tag_after"));
+    let (b, tp) = F::bounds(pesbt, new);
+    expect!(errs, "new_base", b, t.u64(row, "new_base"));
+    expect!(errs, "new_top", tp, t.hex(row, "new_top"));
+    let (b0, t0) = F::bounds(pesbt, cursor);
+    expect!(errs, "base", b0, t.u64(row, "base"));
+    expect!(errs, "top", t0, t.hex(row, "top"));
+    errs
 }
 
 /// The in-repository copy must be the reference, byte for byte, when the
-/// reference is beside the checkout (CI has it there).
-fn same_as_shared(copy: &std::path::Path, shared: &std::path::Path) {
+/// reference is beside the checkout (CI has it there): every file of every
+/// format directory of `shared`, and no file in the copy that `shared`
+/// lacks.
+fn same_as_shared(copy: &Path, shared: &Path, what: &str) {
     if !shared.join("README.md").is_file() {
         return;
     }
     let mut files = 0;
     for d in ["128", "128m", "128r"] {
-        for e in std::fs::read_dir(shared.join(d)).expect("shared vectors") {
-            let name = e.expect("entry").file_name();
+        let listing = |dir: &Path| -> Vec<std::ffi::OsString> {
+            let mut v: Vec<_> = std::fs::read_dir(dir.join(d))
+                .map(|it| it.map(|e| e.expect("entry").file_name()).collect())
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        let names = listing(shared);
+        assert_eq!(
+            names,
+            listing(copy),
+            "{what}/{d}: other files than ../shared/{what}"
+        );
+        for name in names {
             let a = std::fs::read(shared.join(d).join(&name)).expect("shared file");
             let b = std::fs::read(copy.join(d).join(&name)).unwrap_or_default();
-            assert!(
-                a == b,
-                "vectors/{d}/{name:?} differs from ../shared/vectors"
-            );
+            assert!(a == b, "{what}/{d}/{name:?} differs from ../shared/{what}");
             files += 1;
         }
     }
-    println!("in-repository vectors identical to ../shared/vectors ({files} files)");
+    let a = std::fs::read(shared.join("README.md")).expect("shared README");
+    let b = std::fs::read(copy.join("README.md")).unwrap_or_default();
+    assert!(a == b, "{what}/README.md differs from ../shared/{what}");
+    files += 1;
+    println!("in-repository {what} identical to ../shared/{what} ({files} files)");
 }
 
 fn main() {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // CAPGC_VECTORS=dir reads another vectors directory; CAPGC_VECTORS_EXTRA
+    // another extra one.
     let dir = match std::env::var_os("CAPGC_VECTORS") {
         Some(d) => PathBuf::from(d),
         None => {
             let copy = here.join("vectors");
-            same_as_shared(&copy, &here.join("../../shared/vectors"));
+            same_as_shared(&copy, &here.join("../../shared/vectors"), "vectors");
             copy
         }
     };
-    assert!(
-        dir.join("README.md").is_file(),
-        "vectors not found at {} (set CAPGC_VECTORS)",
-        dir.display()
-    );
+    let extra = match std::env::var_os("CAPGC_VECTORS_EXTRA") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let copy = here.join("vectors-extra");
+            same_as_shared(
+                &copy,
+                &here.join("../../shared/vectors-extra"),
+                "vectors-extra",
+            );
+            copy
+        }
+    };
+    for d in [&dir, &extra] {
+        assert!(
+            d.join("README.md").is_file(),
+            "vectors not found at {} (set CAPGC_VECTORS / CAPGC_VECTORS_EXTRA)",
+            d.display()
+        );
+    }
     let wanted: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -361,14 +449,17 @@ fn main() {
     let mut formats = 0;
     if want(Morello::VECTOR_DIR) {
         check_format::<Morello>(&dir, &mut report);
+        check_extra::<Morello>(&extra, &mut report);
         formats += 1;
     }
     if want(CheriV9::VECTOR_DIR) {
         check_format::<CheriV9>(&dir, &mut report);
+        check_extra::<CheriV9>(&extra, &mut report);
         formats += 1;
     }
     if want(RiscvStd::VECTOR_DIR) {
         check_format::<RiscvStd>(&dir, &mut report);
+        check_extra::<RiscvStd>(&extra, &mut report);
         formats += 1;
     }
     println!(

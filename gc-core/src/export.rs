@@ -187,8 +187,10 @@ impl<M: RefMode> Heap<M> {
         } else {
             GcError::NotAnObject
         })?;
-        let padded = M::payload_layout(h.len()).ok_or(GcError::NotAnObject)?.size;
-        let raw = self.arena.derive(addr, padded)?;
+        let bounds = M::payload_layout(h.len())
+            .ok_or(GcError::NotAnObject)?
+            .bounds;
+        let raw = self.arena.derive(addr, bounds)?;
         let raw = match view {
             Some(p) => M::restrict(&raw, p)?,
             None => raw,

@@ -224,13 +224,13 @@ impl<M: RefMode> Heap<M> {
             .arena
             .object_at(v.address())
             .ok_or(GcError::NotAnObject)?;
-        let padded = self
+        let bounds = self
             .types
             .layout_of::<M>(h)
             .ok_or(GcError::NotAnObject)?
             .0
-            .size;
-        if !M::designates(&v.raw, v.address(), padded) || !M::within_object_rights(&v.raw) {
+            .bounds;
+        if !M::designates(&v.raw, v.address(), bounds) || !M::within_object_rights(&v.raw) {
             return Err(M::check(&v.raw, 0, 0, Perms::NONE, 1)
                 .err()
                 .map_or(GcError::NotAnObject, GcError::Cap));

@@ -105,7 +105,7 @@ impl<M: RefMode> Heap<M> {
         let header = Header::new(ty.index(), len, pinned);
         self.stats.totals.objects_allocated += 1;
         self.stats.totals.caps_derived += u64::from(M::CHECKED);
-        let raw = self.arena.init_object(payload, header, layout.size)?;
+        let raw = self.arena.init_object(payload, header, layout.bounds)?;
         Ok(self.stamped(raw))
     }
 

@@ -349,7 +349,9 @@ pub(crate) struct TypeFast {
 /// A fixed-size type's copy-space allocation, precomputed at registration
 /// so the allocation fast path is a bump, one header store, an alloc bit
 /// and a derivation: the header every object of the type starts with, the
-/// cell it takes and the padded payload its reference is bounded to.
+/// cell it takes and the length its reference is bounded to
+/// (`padded`: [`PayloadLayout::bounds`], the payload length exactly where
+/// representable — I1).
 /// The same type's mark-sweep size class and its cell size (`class`, set
 /// by [`Heap::register_type`], which knows the heap's size classes) make
 /// MarkSweep's allocation a cursor step the same way.
@@ -406,7 +408,7 @@ impl Types {
             crate::policy::young_cell::<M>(layout).map(|cell| YoungCell {
                 header: Header::new(index, len, false),
                 cell,
-                padded: layout.size,
+                padded: layout.bounds,
                 class: None,
             })
         });

@@ -258,12 +258,13 @@ fn large_objects_are_exact<F: Format>() {
         let o = h.alloc_array(bytes, len).unwrap();
         let cap = o.raw();
         let layout = <SoftCheri<F> as RefMode>::payload_layout(len).unwrap();
-        assert_eq!(cap.length(), u128::from(layout.size), "padded to CRRL");
+        assert_eq!(cap.length(), u128::from(layout.bounds), "padded to CRRL");
+        assert_eq!(layout.bounds, F::crrl(len), "CRRL of the length itself");
         assert!(cap.base().is_aligned(layout.align), "aligned to CRAM");
-        assert!(layout.size >= len);
+        assert!(layout.bounds >= len && layout.size >= layout.bounds);
         // The padding is the object's own: writable, and the next byte not.
-        h.write::<u8>(&o, layout.size - 1, 1).unwrap();
-        assert!(h.write::<u8>(&o, layout.size, 1).is_err());
+        h.write::<u8>(&o, layout.bounds - 1, 1).unwrap();
+        assert!(h.write::<u8>(&o, layout.bounds, 1).is_err());
     }
     h.verify().unwrap();
     assert_eq!(h.collect().unwrap().live_objects, 0);

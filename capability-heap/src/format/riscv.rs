@@ -337,23 +337,27 @@ impl Format for RiscvStd {
     }
 
     /// Spec "Representable Range Check": the new address is representable
-    /// when decoding with it gives the same base and top. The spec defines
-    /// no separate fast check, so `fast == precise`.
+    /// when the bounds are valid and decoding with it gives the same base
+    /// and top. Malformed bounds (E < 0; E = 52 with B != 0; E = 51 with
+    /// B\[13\] = 1) are never representable, not even at the same address,
+    /// although they decode to the same `[0, 0)` everywhere: the spec's
+    /// address-setting rule requires valid bounds, and the reference
+    /// library answers 0 for both checks (`vectors-extra/128r`). The spec
+    /// defines no separate fast check, so `fast == precise`.
     fn representable(pesbt: u64, cursor: u64, new_addr: u64) -> Representability {
-        let precise = Self::bounds(pesbt, cursor) == Self::bounds(pesbt, new_addr);
+        let old = decode_bounds(pesbt, cursor);
+        let precise = !old.malformed && (old.base, old.top) == Self::bounds(pesbt, new_addr);
         Representability {
             fast: precise,
             precise,
         }
     }
 
-    /// SCADDR / CADD: the precise representability check. Malformed bounds
-    /// always lose the tag (spec "Malformed Capability Bounds": address
-    /// manipulation of a malformed capability clears it), even though they
-    /// decode to the same `[0, 0)` at every address.
+    /// SCADDR / CADD: the precise representability check, which already
+    /// refuses malformed bounds (spec "Malformed Capability Bounds":
+    /// address manipulation of a malformed capability clears the tag).
     fn set_addr_keeps_tag(pesbt: u64, cursor: u64, new_addr: u64) -> bool {
-        !decode_bounds(pesbt, cursor).malformed
-            && Self::representable(pesbt, cursor, new_addr).precise
+        Self::representable(pesbt, cursor, new_addr).precise
     }
 
     /// CRRL (Sail `getRepresentableLength`): `(len + ~mask) & mask`, which
@@ -456,11 +460,25 @@ mod tests {
         // E = 52 with B != 0.
         let d = RiscvStd::decode(0x8, 0);
         assert!(!d.valid);
-        // Same [0, 0) everywhere, yet address changes and SetBounds lose
-        // the tag.
-        assert!(RiscvStd::representable(0x8, 0, 0x10).precise);
-        assert!(!RiscvStd::set_addr_keeps_tag(0x8, 0, 0));
-        assert!(!RiscvStd::set_bounds(0x8, 0, true, 0).tag);
+        // E = 51 with B[13] = 1: {TE, BE} = 1, B[13:3] = 0x400.
+        let d = RiscvStd::decode(0x2001, 0);
+        assert_eq!((d.base, d.top, d.valid, d.e), (0, 0, false, 51));
+        // Malformed bounds decode to the same [0, 0) at every address, yet
+        // they are *not* representable anywhere, not even at the same
+        // address: the spec's address-setting rule requires valid bounds,
+        // and the reference library (cheri-compressed-cap 0bd01cc, the 981
+        // rows of vectors-extra/128r/representable_malformed.tsv) answers
+        // rep_fast = rep_precise = 0. Comparing the decoded bounds alone
+        // said "representable" here (issue #31). Address changes and
+        // SetBounds lose the tag.
+        for (pesbt, cursor) in [(0x8, 0), (0x0000_0000_0001_c007, 0x5000), (0x2001, 0)] {
+            for new_addr in [cursor, cursor + 0x10, 0] {
+                let r = RiscvStd::representable(pesbt, cursor, new_addr);
+                assert!(!r.precise && !r.fast, "{pesbt:#x} at {new_addr:#x}");
+                assert!(!RiscvStd::set_addr_keeps_tag(pesbt, cursor, new_addr));
+            }
+            assert!(!RiscvStd::set_bounds(pesbt, cursor, true, 0).tag);
+        }
     }
 
     #[test]

@@ -52,14 +52,28 @@ use crate::tagged::{RegionError, Scalar};
 use crate::{Address, CapFault, Perms, TaggedRegion};
 
 /// How a payload must be sized and aligned so that a reference to it can
-/// have exact bounds (CRRL / CRAM for capability modes).
+/// have exact bounds (CRRL / CRAM for capability modes), and what those
+/// bounds are.
+///
+/// Two lengths, because bounds are byte-exact but cells are not (I1):
+/// [`bounds`](Self::bounds) is the length of every reference to the
+/// payload — the payload length itself wherever the format represents it
+/// exactly, else its CRRL padding — and [`size`](Self::size) is the room
+/// the payload takes in its cell (the bounds rounded up to the mode's
+/// slot granule), which no reference reaches past `bounds`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PayloadLayout {
-    /// Payload length after padding (≥ the requested length). The padding
-    /// belongs to the object (I1).
+    /// Room the payload takes in its cell: `bounds` rounded up to the
+    /// granule (≥ the requested length). Cell sizes, copies and sweeps
+    /// use it; references never reach past `bounds`.
     pub size: u64,
     /// Required alignment of the payload start (a power of two).
     pub align: u64,
+    /// The length of a reference's bounds (I1): the requested length,
+    /// exactly, when the format can represent it at `align`; otherwise
+    /// CRRL's padding, which belongs to the object alone. The unchecked
+    /// modes, which have no bounds, give the requested length.
+    pub bounds: u64,
 }
 
 /// A representation of heap references: the mutator half (the collector

@@ -178,15 +178,25 @@ impl<F: Format> RefMode for SoftCheri<F> {
     fn new_root_region(len: u64) -> Result<TaggedRegion, RegionError> {
         TaggedRegion::new(len)
     }
+    /// I1, byte for byte: the bounds are CRRL of the payload length
+    /// itself — the length, exactly, whenever the format represents it
+    /// (every length below 2^(MW-2) or so, and aligned larger ones) — and
+    /// the alignment is CRAM's. Only the cell is rounded to the granule.
+    /// (Rounding the length to the granule *before* CRRL, as this once
+    /// did, bounded a 1-byte array to 16 bytes: issue #24.)
     #[inline(always)]
     fn payload_layout(len: u64) -> Option<PayloadLayout> {
-        let len16 = len.checked_next_multiple_of(GRANULE)?;
-        let size = F::crrl(len16);
-        if size < len16 {
+        let bounds = F::crrl(len);
+        if bounds < len {
             return None; // CRRL wrapped past 2^64
         }
-        let align = (!F::cram(len16)).wrapping_add(1).max(GRANULE);
-        Some(PayloadLayout { size, align })
+        let size = bounds.checked_next_multiple_of(GRANULE)?;
+        let align = (!F::cram(len)).wrapping_add(1).max(GRANULE);
+        Some(PayloadLayout {
+            size,
+            align,
+            bounds,
+        })
     }
     #[inline(always)]
     fn null() -> Capability<F> {

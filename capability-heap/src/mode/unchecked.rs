@@ -245,6 +245,7 @@ impl<W: Width> RefMode for Unchecked<W> {
         Some(PayloadLayout {
             size: len.checked_next_multiple_of(W::ALIGN)?,
             align: W::ALIGN,
+            bounds: len,
         })
     }
     #[inline(always)]

@@ -34,6 +34,7 @@ pub mod split;
 
 use crate::cases::{Mode, PlanSel};
 use arbitrary::Arbitrary;
+use capability_heap::{CheriV9, Format, Morello, RiscvStd};
 use capgc::CapgcStatus as S;
 use capgc::*;
 use std::collections::HashMap;
@@ -430,15 +431,24 @@ impl Driver {
     }
 
     /// Whether a SoftCheri access of `len` bytes at `off` must fail on
-    /// the bounds of `r` (its padded payload).
+    /// the bounds of `r`: exact bounds, byte for byte (issue #24), so any
+    /// byte at the payload length or beyond is refused — beyond CRRL's
+    /// padding only for lengths the format cannot represent exactly
+    /// (none below 4097 bytes), never a granule rounding.
     fn out_of_bounds(&self, r: capgc_ref_t, off: u64, len: u64) -> bool {
         let mut plen = 0;
         // SAFETY: `self.h` is live; the out is writable.
         if unsafe { capgc_payload_len(self.h, r, &mut plen) } != S::CAPGC_OK {
             return false;
         }
-        let padded = plen.div_ceil(16) * 16;
-        off.checked_add(len).is_none_or(|end| end > padded)
+        let bound = match self.mode {
+            Mode::Morello => Morello::crrl(plen),
+            Mode::CheriV9 => CheriV9::crrl(plen),
+            Mode::RiscvStd => RiscvStd::crrl(plen),
+            Mode::Native | Mode::P128 => plen,
+        };
+        debug_assert!(plen > 4096 || bound == plen, "small lengths are exact");
+        off.checked_add(len).is_none_or(|end| end > bound)
     }
 
     /// A token argument of pool `pool` (`foreign`: the other heap's).

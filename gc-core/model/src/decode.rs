@@ -14,7 +14,9 @@
 //!   top, permissions and object type at the same address; and that
 //!   encoding is canonical — encoding its own decoding gives it back bit
 //!   for bit (`encode(decode(x)) = x` on canonical patterns);
-//! - an address never moves the bounds it is precisely representable at.
+//! - an address never moves the bounds it is precisely representable at;
+//!   malformed bounds are representable at no address (fast or precise),
+//!   so an address change clears their tag (issue #31).
 //!
 //! Used by the `decode` fuzz target and by
 //! `capability-heap/tests/decode_model.rs`.
@@ -46,6 +48,28 @@ pub fn encode<F: Format>(base: u64, top: u128, perms: u32, otype: u32) -> Option
         return None;
     }
     Some(F::with_otype(F::with_perms(r.pesbt, perms), otype))
+}
+
+/// Malformed bounds (the format's decoder says `valid = false`) are never
+/// representable, fast or precise, at any new address — the reference
+/// library's and the RISC-V standard's rule (issue #31) — so setting the
+/// address of such a capability clears its tag. Valid bounds are not
+/// constrained here.
+pub fn malformed_never_representable<F: Format>(pesbt: u64, cursor: u64, new_addr: u64) {
+    if F::decode(pesbt, cursor).valid {
+        return;
+    }
+    let r = F::representable(pesbt, cursor, new_addr);
+    assert!(
+        !r.fast && !r.precise,
+        "malformed bounds {pesbt:#018x} at {cursor:#x} called representable at {new_addr:#x}"
+    );
+    assert!(
+        !F::set_addr_keeps_tag(pesbt, cursor, new_addr),
+        "setting the address of malformed bounds {pesbt:#018x} kept the tag"
+    );
+    let c = Capability::<F>::decode(pesbt, cursor).set_address(capability_heap::Address(new_addr));
+    assert!(!c.tag());
 }
 
 /// Checks every property of the module doc on `(pesbt, cursor)`.
@@ -106,9 +130,19 @@ pub fn check<F: Format>(pesbt: u64, cursor: u64) -> Outcome {
     }
     assert_eq!(F::with_otype(pesbt, d.otype), pesbt, "rewriting the type");
 
-    // At its own address a pattern is representable.
+    // At its own address a pattern with valid bounds is representable;
+    // one with malformed bounds is representable nowhere.
     if d.valid {
         assert!(F::representable(pesbt, cursor, cursor).precise);
+    }
+    for addr in [
+        cursor,
+        cursor.wrapping_add(16),
+        cursor ^ (1 << 40),
+        d.base,
+        0,
+    ] {
+        malformed_never_representable::<F>(pesbt, cursor, addr);
     }
 
     let mut out = Outcome {

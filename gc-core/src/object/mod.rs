@@ -2,14 +2,17 @@
 //! [`ObjRef`], the mutator's reference to a payload.
 //!
 //! ```text
-//!   cell:  [ header (16 B) ][ payload … padding ]
-//!                           ^ ObjRef covers exactly payload + padding (I1)
+//!   cell:  [ header (16 B) ][ payload (… CRRL padding) ][ slack to the granule ]
+//!                           ^ ObjRef covers exactly the payload (I1)
 //! ```
 //! The header lies outside every mutator capability (I2): references are
 //! derived with bounds starting at the payload. `length` in the header is
 //! the payload length the mutator asked for; the capability's length is
-//! the mode's padded length (`RefMode::payload_layout`), and the padding
-//! belongs to the object.
+//! that length, byte for byte, wherever the format represents it exactly,
+//! else CRRL's padding of it (`PayloadLayout::bounds`), and the padding
+//! belongs to the object. The cell is granule-sized
+//! (`PayloadLayout::size`); its slack past the bounds is reachable by no
+//! reference.
 //!
 //! Rejected: a header inside the payload's bounds (as a malloc chunk
 //! header is) — one stray store through any reference could then corrupt

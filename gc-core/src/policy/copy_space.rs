@@ -181,6 +181,7 @@ mod tests {
         let cell = cs.cell_size(PayloadLayout {
             size: 48,
             align: 16,
+            bounds: 48,
         });
         assert_eq!(cell, 64);
         let mut n = 0;
@@ -200,15 +201,18 @@ mod tests {
         let cs = CopySpace::new(16, None);
         assert!(cs.fits(PayloadLayout {
             size: 64,
-            align: 16
+            align: 16,
+            bounds: 64,
         }));
         assert!(!cs.fits(PayloadLayout {
             size: 64,
-            align: 32
+            align: 32,
+            bounds: 64,
         }));
         assert!(!cs.fits(PayloadLayout {
             size: MAX_SMALL_CELL,
-            align: 16
+            align: 16,
+            bounds: MAX_SMALL_CELL,
         }));
     }
 }

@@ -152,7 +152,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             return match Header::read(&self.arena.region, to) {
                 // The copy was laid out by `layout_of`: it has one.
                 Ok(nh) => match self.types.layout_of::<M>(nh) {
-                    Some((l, _)) => self.relocate_to(&raw, to, l.size),
+                    Some((l, _)) => self.relocate_to(&raw, to, l.bounds),
                     None => M::to_raw(&M::null()),
                 },
                 Err(_) => raw,
@@ -225,7 +225,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         self.r.bytes_copied += bytes;
         self.r.objects_copied += 1;
         self.r.promoted += promoted;
-        self.relocate_to(&raw, dst, layout.size)
+        self.relocate_to(&raw, dst, layout.bounds)
     }
 
     /// A from-space object that stays put: marked and scanned in place;
@@ -246,15 +246,16 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         Some((to, Header::read(&self.arena.region, to).ok()?.len()))
     }
 
-    /// I8: a reference to the new copy (payload `new`, `padded` bytes),
+    /// I8: a reference to the new copy (payload `new`, bounds of `bounds`
+    /// bytes: the payload length, exactly, where representable — I1),
     /// derived from the heap authority. The new payload was laid out by
     /// `Types::layout_of` inside the region, so the derivation cannot fail; if it
     /// ever did, the slot would get an untagged null and the verifier
     /// would report the lost reference.
     #[inline(always)]
-    fn relocate_to(&mut self, old: &M::Raw, new: Address, padded: u64) -> M::Raw {
+    fn relocate_to(&mut self, old: &M::Raw, new: Address, bounds: u64) -> M::Raw {
         self.r.caps_derived += u64::from(M::CHECKED);
-        let r = M::relocate_raw(&self.arena.auth, old, new, padded);
+        let r = M::relocate_raw(&self.arena.auth, old, new, bounds);
         debug_assert!(r.is_ok(), "I8: re-derivation failed: {r:?}");
         r.unwrap_or_else(|_| M::to_raw(&M::null()))
     }
@@ -379,8 +380,8 @@ impl<M: RefMode> Tracer<M> for Evacuator<'_, M> {
         let a = M::raw_address(r);
         match self.forwarded(a) {
             Some((new, len)) => {
-                let padded = M::payload_layout(len)?.size;
-                M::relocate_raw(&self.arena.auth, r, new, padded).ok()
+                let bounds = M::payload_layout(len)?.bounds;
+                M::relocate_raw(&self.arena.auth, r, new, bounds).ok()
             }
             None => Some(*r),
         }

@@ -10,7 +10,11 @@
 //!   objects, the padding belonging to that object alone)." Every
 //!   reference in a heap slot, handle, persistent root, root region or
 //!   weak table designates exactly a live object's payload — base =
-//!   address = payload start, length = the padded payload length.
+//!   address = payload start, length = the payload length in bytes,
+//!   exactly, wherever the format represents it (a 5-byte array's
+//!   reference is 5 bytes long, not a 16-byte granule), else its CRRL
+//!   padding (`PayloadLayout::bounds`). In the unchecked modes only the
+//!   address can be compared.
 //! - **I2 header integrity** — "no mutator-held capability covers an
 //!   object header or any GC metadata; only the collector's heap authority
 //!   does." Every allocated object's header names a registered type and a
@@ -297,7 +301,8 @@ impl<M: RefMode> Heap<M> {
             v.push(Violation::DanglingReference { at, target });
             return;
         };
-        let exact = M::payload_layout(h.len()).is_some_and(|l| M::designates(raw, target, l.size));
+        let exact =
+            M::payload_layout(h.len()).is_some_and(|l| M::designates(raw, target, l.bounds));
         if !exact {
             v.push(Violation::InexactReference { at, target });
         } else if !M::within_object_rights(raw) {

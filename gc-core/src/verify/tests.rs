@@ -67,9 +67,9 @@ impl<M: RefMode> Heap<M> {
     }
 }
 
-/// The 48-byte payload's padded length in this mode.
+/// The 48-byte payload's bounds in this mode (48: exactly representable).
 fn padded<M: RefMode>() -> u64 {
-    M::payload_layout(2 * M::SLOT_SIZE + 16).unwrap().size
+    M::payload_layout(2 * M::SLOT_SIZE + 16).unwrap().bounds
 }
 
 #[test]
@@ -85,6 +85,36 @@ fn i1_inexact_reference() {
             target: b.address()
         }]
     );
+}
+
+/// I1 is byte-exact (issue #24): a reference to a 5-byte array bounded to
+/// the 16-byte granule — what SoftCheri handed out before bounds were
+/// exact — is an inexact reference at the slot that holds it, in every
+/// plan; the exact one beside it is not.
+#[test]
+fn i1_granule_rounded_reference() {
+    for plan in [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational] {
+        let (mut h, node) = heap::<Cheri>(plan);
+        let bytes = h.register_type(crate::ObjectType::ByteArray).unwrap();
+        let a = h.alloc(node).unwrap();
+        let ha = h.handle(&a).unwrap();
+        let c = h.alloc_array(bytes, 5).unwrap();
+        let a = h.get(ha).unwrap();
+        h.set_ref(&a, 0, &c).unwrap();
+        assert_eq!(c.raw().length(), 5, "{plan:?}: bounds are the length");
+        h.verify().expect("clean before the corruption");
+        let rounded = h.mint(c.address(), 16);
+        let slot = a.address().add(16);
+        h.poke(slot, &rounded);
+        assert_eq!(
+            h.verify().unwrap_err(),
+            vec![Violation::InexactReference {
+                at: RefLocation::Slot(slot),
+                target: c.address()
+            }],
+            "{plan:?}"
+        );
+    }
 }
 
 /// A capability stored over a header. A tag arrives only with a
