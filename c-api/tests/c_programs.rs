@@ -100,6 +100,15 @@ fn the_misuse_suite() {
     assert!(out.contains("configurations ok"), "{out}");
 }
 
+/// A trace callback's view and visitor kept past their callback answer
+/// `CAPGC_E_WRONG_PHASE` from every function (after the collection, in
+/// another callback, from another thread), in every mode and plan.
+#[test]
+fn kept_views_and_visitors_are_refused() {
+    let out = run("kept_views", &[]);
+    assert!(out.contains("kept views: 15 configurations ok"), "{out}");
+}
+
 #[test]
 fn the_binding_profile_from_c() {
     let out = run("cells", &[]);
