@@ -335,13 +335,17 @@ typedef struct capgc_heap_t capgc_heap_t;
 typedef struct capgc_split_heap_t capgc_split_heap_t;
 
 // A read-only view of the object being traced (opaque). It answers
-// only during the callback it was passed to: afterwards every view
-// function returns `CAPGC_E_WRONG_PHASE` (until the heap is freed, after
-// which the pointer dangles).
+// only during the callback it was passed to, on the thread running it:
+// kept and used afterwards (or from another thread), every view function
+// returns `CAPGC_E_WRONG_PHASE`, in every mode. It belongs to the heap:
+// kept past `capgc_heap_free` it is a dangling pointer, and using it is
+// undefined behaviour, as using the freed heap pointer is.
 typedef struct capgc_view_t capgc_view_t;
 
 // Where a trace callback reports the offsets of reference slots
-// (opaque). As a view: `CAPGC_E_WRONG_PHASE` after its callback returns.
+// (opaque). As a view: `CAPGC_E_WRONG_PHASE` once its callback has
+// returned or from another thread; a dangling pointer past
+// `capgc_heap_free` (undefined behaviour to use).
 typedef struct capgc_visitor_t capgc_visitor_t;
 
 // What a heap is created from. Get the defaults from

@@ -39,23 +39,25 @@ fn verified<M: RefMode>(h: &Heap<M>) {
     assert_eq!(h.verify(), Ok(()));
 }
 
-/// Slots at the bottom, the middle and the very top of a 2^32-slot
+/// Slots at the bottom, the middle and high up in a 2^32-slot
 /// region keep their objects alive across collections (and follow them
 /// when they move); a cleared top slot stops being a root once the mark
 /// came down; the same high slots written again are roots again.
 fn big_region_is_scanned_at_every_index<M: RefMode>() {
-    const TOP: u64 = (1 << 32) - 1;
     for plan in PLANS {
+        // 2^24 slots up (`the_last_of_2_32_slots` takes the very last:
+        // each scan there reads 64 Mi bitmap words, slow under ASan).
+        let top: u64 = (1 << 24) - 1;
         let (mut h, ty) = heap::<M>(plan);
         let r = h.root_region_new(1 << 32).unwrap();
         assert_eq!(h.root_region_len(r), Ok(1 << 32));
-        let at = [0, 1, 63, 64, 1 << 20, 1 << 31, TOP - 64, TOP];
+        let at = [0, 1, 63, 64, 1 << 20, top / 2 + 1, top - 64, top];
         for (i, &slot) in at.iter().enumerate() {
             let o = node(&mut h, ty, 100 + i as u64);
             h.root_set(r, slot, &o).unwrap();
         }
         let weak_top = {
-            let o = h.root_get(r, TOP).unwrap();
+            let o = h.root_get(r, top).unwrap();
             h.weak_new(&o).unwrap()
         };
         let before: Vec<_> = at
@@ -77,23 +79,23 @@ fn big_region_is_scanned_at_every_index<M: RefMode>() {
             }
         }
         // Clear the two top slots: one with null, one with data (I6).
-        h.root_set(r, TOP, &ObjRef::null()).unwrap();
-        h.root_set_data(r, TOP - 64, 7).unwrap();
-        assert!(!h.root_is_ref(r, TOP).unwrap());
-        assert!(!h.root_is_ref(r, TOP - 64).unwrap());
+        h.root_set(r, top, &ObjRef::null()).unwrap();
+        h.root_set_data(r, top - 64, 7).unwrap();
+        assert!(!h.root_is_ref(r, top).unwrap());
+        assert!(!h.root_is_ref(r, top - 64).unwrap());
         h.collect().unwrap();
         verified(&h);
         assert!(
             h.weak_get(weak_top).unwrap().is_none(),
             "{plan:?}: a cleared slot kept its object"
         );
-        // The mark came down to slot 2^31; slots above it, written again,
+        // The mark came down to slot top / 2 + 1; slots above it, written again,
         // are roots again.
         let o = node(&mut h, ty, 7777);
-        h.root_set(r, TOP, &o).unwrap();
+        h.root_set(r, top, &o).unwrap();
         let weak = h.weak_new(&o).unwrap();
         let p = node(&mut h, ty, 8888);
-        h.root_set(r, TOP - 1, &p).unwrap();
+        h.root_set(r, top - 1, &p).unwrap();
         for _ in 0..2 {
             h.collect().unwrap();
             verified(&h);
@@ -101,29 +103,58 @@ fn big_region_is_scanned_at_every_index<M: RefMode>() {
                 h.weak_get(weak).unwrap().is_some(),
                 "{plan:?}: a rewritten top slot was not scanned"
             );
-            assert_eq!(value(&h, &h.root_get(r, TOP).unwrap()), 7777);
-            assert_eq!(value(&h, &h.root_get(r, TOP - 1).unwrap()), 8888);
-            assert_eq!(value(&h, &h.root_get(r, 1 << 31).unwrap()), 105);
+            assert_eq!(value(&h, &h.root_get(r, top).unwrap()), 7777);
+            assert_eq!(value(&h, &h.root_get(r, top - 1).unwrap()), 8888);
+            assert_eq!(value(&h, &h.root_get(r, top / 2 + 1).unwrap()), 105);
         }
         // Minor collections scan it the same way.
         h.collect_minor().unwrap();
         verified(&h);
-        assert_eq!(value(&h, &h.root_get(r, TOP).unwrap()), 7777);
+        assert_eq!(value(&h, &h.root_get(r, top).unwrap()), 7777);
         // Emptied entirely, then one slot: the mark goes to 0 and back.
-        for s in at.iter().chain(&[TOP - 1]) {
+        for s in at.iter().chain(&[top - 1]) {
             h.root_set(r, *s, &ObjRef::null()).unwrap();
         }
         h.collect().unwrap();
         assert!(h.weak_get(weak).unwrap().is_none(), "{plan:?}");
         let q = node(&mut h, ty, 9999);
-        h.root_set(r, TOP, &q).unwrap();
+        h.root_set(r, top, &q).unwrap();
         h.collect().unwrap();
         verified(&h);
-        assert_eq!(value(&h, &h.root_get(r, TOP).unwrap()), 9999);
+        assert_eq!(value(&h, &h.root_get(r, top).unwrap()), 9999);
         h.root_region_free(r).unwrap();
         h.collect().unwrap();
         verified(&h);
     }
+}
+
+/// The very last slot of a 2^32-slot region, in a moving plan: kept
+/// alive and updated when its object moves (I8), no longer a root once
+/// cleared, a root again once rewritten.
+fn the_last_of_2_32_slots<M: RefMode>() {
+    const LAST: u64 = (1 << 32) - 1;
+    let (mut h, ty) = heap::<M>(Plan::SemiSpace);
+    let r = h.root_region_new(1 << 32).unwrap();
+    let o = node(&mut h, ty, 41);
+    h.root_set(r, LAST, &o).unwrap();
+    let weak = h.weak_new(&o).unwrap();
+    let before = o.address();
+    h.collect().unwrap();
+    verified(&h);
+    let o = h.root_get(r, LAST).unwrap();
+    assert_ne!(o.address(), before, "the last slot was not updated");
+    assert_eq!(value(&h, &o), 41);
+    h.root_set(r, LAST, &ObjRef::null()).unwrap();
+    h.collect().unwrap();
+    assert!(
+        h.weak_get(weak).unwrap().is_none(),
+        "a cleared last slot kept its object"
+    );
+    let o = node(&mut h, ty, 42);
+    h.root_set(r, LAST, &o).unwrap();
+    h.collect().unwrap();
+    verified(&h);
+    assert_eq!(value(&h, &h.root_get(r, LAST).unwrap()), 42);
 }
 
 /// Ids this heap never issued are `UnknownType`, whatever their bits; a
@@ -183,6 +214,10 @@ macro_rules! modes {
             #[test]
             fn big_region_is_scanned_at_every_index() {
                 super::big_region_is_scanned_at_every_index::<$t>();
+            }
+            #[test]
+            fn the_last_of_2_32_slots() {
+                super::the_last_of_2_32_slots::<$t>();
             }
             #[test]
             fn unissued_type_ids_are_unknown_types() {
