@@ -98,7 +98,12 @@ impl Liar {
             s - 1
         );
         let s = self.refused_inside.load(Ordering::Relaxed);
-        assert_eq!(s, 0, "a view or visitor call inside its callback: status {}", s.wrapping_sub(1));
+        assert_eq!(
+            s,
+            0,
+            "a view or visitor call inside its callback: status {}",
+            s.wrapping_sub(1)
+        );
         let (view, visitor) = (
             self.kept_view.load(Ordering::Relaxed),
             self.kept_visitor.load(Ordering::Relaxed),
