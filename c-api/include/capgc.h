@@ -142,9 +142,11 @@ typedef enum {
   // in SoftCheri: raw pointers would bypass the capability checks. The
   // slot API is the capability-safe path.
   CAPGC_E_BINDING_PROFILE = 33,
-  // A cell-heap call in the wrong phase of its collection cycle
-  // (allocating during a collection, marking outside one, a visitor
-  // used after its callback returned).
+  // A call in the wrong phase: a cell-heap call out of step with its
+  // collection cycle (allocating during a collection, marking outside
+  // one), or a trace view or visitor (`capgc_view_*`, `capgc_visit`,
+  // `capgc_cell_visit`) used after its callback returned or from
+  // another thread.
   CAPGC_E_WRONG_PHASE = 34,
   // A pointer that is not into a live cell of this cell heap.
   CAPGC_E_NOT_A_CELL = 35,
@@ -334,12 +336,18 @@ typedef struct capgc_heap_t capgc_heap_t;
 // `capgc_heap_t`.
 typedef struct capgc_split_heap_t capgc_split_heap_t;
 
-// A read-only view of the object being traced (opaque; valid during
-// the callback only).
+// A read-only view of the object being traced (opaque). It answers
+// only during the callback it was passed to, on the thread running it:
+// kept and used afterwards (or from another thread), every view function
+// returns `CAPGC_E_WRONG_PHASE`, in every mode. It belongs to the heap:
+// kept past `capgc_heap_free` it is a dangling pointer, and using it is
+// undefined behaviour, as using the freed heap pointer is.
 typedef struct capgc_view_t capgc_view_t;
 
 // Where a trace callback reports the offsets of reference slots
-// (opaque; valid during the callback only).
+// (opaque). As a view: `CAPGC_E_WRONG_PHASE` once its callback has
+// returned or from another thread; a dangling pointer past
+// `capgc_heap_free` (undefined behaviour to use).
 typedef struct capgc_visitor_t capgc_visitor_t;
 
 // What a heap is created from. Get the defaults from
@@ -1758,18 +1766,21 @@ capgc_status_t capgc_type_custom(capgc_heap_t *heap,
                                  void *ctx,
                                  capgc_type_t *out);
 
-// The payload length of the object a trace callback is given.
+// The payload length of the object a trace callback is given, into
+// `*out`. `CAPGC_E_WRONG_PHASE` once the callback has returned.
 //
 // # Safety
-// `view` is the view passed to the running callback.
-uint64_t capgc_view_len(const capgc_view_t *view);
+// `view` is null or the view passed to a trace callback of a heap not
+// yet freed; `out` is writable.
+capgc_status_t capgc_view_len(const capgc_view_t *view, uint64_t *out);
 
 // Reads `len` bytes at `offset` of the object a trace callback is given
-// into `buf`; `CAPGC_E_BOUNDS` outside the payload.
+// into `buf`; `CAPGC_E_BOUNDS` outside the payload,
+// `CAPGC_E_WRONG_PHASE` once the callback has returned.
 //
 // # Safety
-// `view` is the view passed to the running callback; `buf` is valid for
-// `len` writes.
+// `view` is null or the view passed to a trace callback of a heap not
+// yet freed; `buf` is valid for `len` writes.
 capgc_status_t capgc_view_read(const capgc_view_t *view, uint64_t offset, uint8_t *buf, size_t len);
 
 // Reads the u64 at `offset` of the object a trace callback is given.
@@ -1779,11 +1790,13 @@ capgc_status_t capgc_view_read(const capgc_view_t *view, uint64_t offset, uint8_
 capgc_status_t capgc_view_read_u64(const capgc_view_t *view, uint64_t offset, uint64_t *out);
 
 // Reports that the object a trace callback is given holds a reference
-// at byte `offset`.
+// at byte `offset` (an offset that is not a slot is ignored).
+// `CAPGC_E_WRONG_PHASE` once the callback has returned.
 //
 // # Safety
-// `visitor` is the visitor passed to the running callback.
-void capgc_visit(capgc_visitor_t *visitor, uint64_t offset);
+// `visitor` is null or the visitor passed to a trace callback of a heap
+// not yet freed.
+capgc_status_t capgc_visit(capgc_visitor_t *visitor, uint64_t offset);
 
 // A weak reference to `r`.
 //

@@ -93,9 +93,11 @@ pub enum CapgcStatus {
     /// in SoftCheri: raw pointers would bypass the capability checks. The
     /// slot API is the capability-safe path.
     CAPGC_E_BINDING_PROFILE = 33,
-    /// A cell-heap call in the wrong phase of its collection cycle
-    /// (allocating during a collection, marking outside one, a visitor
-    /// used after its callback returned).
+    /// A call in the wrong phase: a cell-heap call out of step with its
+    /// collection cycle (allocating during a collection, marking outside
+    /// one), or a trace view or visitor (`capgc_view_*`, `capgc_visit`,
+    /// `capgc_cell_visit`) used after its callback returned or from
+    /// another thread.
     CAPGC_E_WRONG_PHASE = 34,
     /// A pointer that is not into a live cell of this cell heap.
     CAPGC_E_NOT_A_CELL = 35,

@@ -7,6 +7,12 @@
 //! `libcapgc.a` from an older build, so the test builds the static library
 //! itself first, in the profile it runs in: C is never tested against
 //! stale code.
+//!
+//! Under AddressSanitizer (`.ci/run`: `RUSTFLAGS=-Zsanitizer=address`,
+//! `--target x86_64-unknown-linux-gnu`) the library is built for that
+//! target with the same flags, and `CAPGC_C_SANITIZE=address` compiles
+//! the C programs with `-fsanitize=address` too, so both sides of the
+//! boundary are checked.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,8 +33,18 @@ fn static_lib() -> PathBuf {
         .get_or_init(|| {
             let dir = lib_dir();
             let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
-            let target = dir.parent().expect("target dir");
+            let mut target = dir.parent().expect("target dir");
             let mut cmd = Command::new(env!("CARGO"));
+            // `target/<triple>/<profile>` when built with `--target`: the
+            // target dir (it has cargo's CACHEDIR.TAG) is one up.
+            if !target.join("CACHEDIR.TAG").is_file() {
+                if let (Some(triple), Some(up)) = (target.file_name(), target.parent()) {
+                    if up.join("CACHEDIR.TAG").is_file() {
+                        cmd.arg("--target").arg(triple);
+                        target = up;
+                    }
+                }
+            }
             cmd.args(["build", "-p", "capgc", "--lib", "--target-dir"])
                 .arg(target);
             if profile != "debug" {
@@ -41,13 +57,23 @@ fn static_lib() -> PathBuf {
         .clone()
 }
 
+/// The C compiler, with `-fsanitize=<CAPGC_C_SANITIZE>` when set.
+fn cc() -> Command {
+    let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+    if let Ok(s) = std::env::var("CAPGC_C_SANITIZE") {
+        cmd.arg(format!("-fsanitize={s}"))
+            .arg("-fno-omit-frame-pointer");
+    }
+    cmd
+}
+
 /// Compiles `tests/c/<name>.c` and returns the executable.
 fn build(name: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = static_lib();
     assert!(lib.is_file(), "{} not built", lib.display());
     let out = lib_dir().join(format!("c-test-{name}"));
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+    let status = cc()
         .args([
             "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
         ])
@@ -100,6 +126,15 @@ fn the_misuse_suite() {
     assert!(out.contains("configurations ok"), "{out}");
 }
 
+/// A trace callback's view and visitor kept past their callback answer
+/// `CAPGC_E_WRONG_PHASE` from every function (after the collection, in
+/// another callback, from another thread), in every mode and plan.
+#[test]
+fn kept_views_and_visitors_are_refused() {
+    let out = run("kept_views", &[]);
+    assert!(out.contains("kept views: 15 configurations ok"), "{out}");
+}
+
 #[test]
 fn the_binding_profile_from_c() {
     let out = run("cells", &[]);
@@ -131,7 +166,7 @@ fn compartments_sealing_and_the_attacks() {
 fn build_workload(name: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = lib_dir().join(format!("c-workload-{name}"));
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+    let status = cc()
         .args([
             "-std=c11",
             "-O2",
@@ -252,7 +287,7 @@ fn porting_guide_snippets_compile_and_run() {
         let c = dir.join(format!("porting-{i}.c"));
         let exe = dir.join(format!("porting-{i}"));
         std::fs::write(&c, src).expect("write snippet");
-        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        let status = cc()
             .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
             .arg(here.join("include"))
             .arg(&c)

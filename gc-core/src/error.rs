@@ -180,7 +180,11 @@ impl fmt::Display for GcError {
                 f,
                 "out of memory: {requested} bytes requested, heap limit {limit} bytes reached"
             ),
-            GcError::UnknownType(t) => write!(f, "unknown type id {}", t.index()),
+            GcError::UnknownType(t) => write!(
+                f,
+                "unknown type id {:#x}: this heap never registered it",
+                t.to_bits()
+            ),
             GcError::WrongKind(t) => write!(f, "type {} is not of the kind needed", t.index()),
             GcError::InvalidType(why) => write!(f, "invalid type: {why}"),
             GcError::NotARefSlot { ty, offset } => write!(

@@ -69,6 +69,14 @@ impl HeapId {
         HeapId(b)
     }
 
+    /// True when some heap of this process was given this identity (it
+    /// may have been dropped since): a token carrying one that was never
+    /// issued was not made by any heap — bits a caller made up, such as a
+    /// bare index — not "another heap's".
+    pub(crate) fn was_issued(self) -> bool {
+        self.0 != 0 && self.0 < NEXT_HEAP.load(Ordering::Relaxed)
+    }
+
     /// Refuses a token of another heap.
     #[inline(always)]
     pub(crate) fn owns(self, token: HeapId) -> Result<(), GcError> {

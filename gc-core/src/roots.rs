@@ -13,6 +13,19 @@
 //!   capability tag, plain memory in the unchecked modes, where a marker
 //!   says "this slot holds a reference". The collector scans only tagged
 //!   (marked) slots, and a data store clears the tag (I6).
+//! - **A region costs what it uses, not what it reserves.** A region may
+//!   reserve up to 2^32 slots (an interpreter's worst-case stack), but a
+//!   scan reads the tag bitmap only below the region's *high-water mark*:
+//!   one past the highest slot a reference was stored in since the last
+//!   collection shrank it. Every reference store raises the mark (the only
+//!   way a slot's tag is set), so no tagged slot lies above it; each
+//!   collection's root scan lowers it to one past the highest slot still
+//!   tagged. A collection therefore reads `mark / 64` bitmap words per
+//!   region instead of `slots / 64` — an empty 2^32-slot region costs
+//!   nothing, where scanning its 64 Mi bitmap words took hundreds of
+//!   milliseconds. Rejected: refusing large regions (a limit the VM must
+//!   guess), and a per-region sparse set of written slots (a second
+//!   structure to keep in step with the tags, on every store).
 //!
 //! Every token carries its heap's identity ([`GcError::WrongHeap`] in
 //! another heap). The collector visits every root slot and may rewrite it
@@ -82,6 +95,9 @@ impl Scope {
 pub(crate) struct RootRegion {
     memory: TaggedRegion,
     slots: u64,
+    /// The high-water mark: no slot at or above it is tagged (marked).
+    /// Raised by every reference store, lowered by the collector's scan.
+    used: u64,
 }
 
 impl RootRegion {
@@ -96,11 +112,19 @@ impl RootRegion {
         Ok(self.memory.base().add(index * ROOT_STRIDE))
     }
 
-    /// The slots holding a reference (tagged or marked): the one
-    /// root-region scan.
+    /// The address of slot `index` for a store that may set its tag: as
+    /// [`RootRegion::slot`], and the high-water mark covers it.
+    fn slot_for_ref(&mut self, index: u64) -> Result<Address, GcError> {
+        let a = self.slot(index)?;
+        self.used = self.used.max(index + 1);
+        Ok(a)
+    }
+
+    /// The slots holding a reference (tagged or marked), below the
+    /// high-water mark: the one root-region scan.
     fn ref_slots(&self) -> impl Iterator<Item = Address> + '_ {
         self.memory
-            .tagged_granules(self.memory.base(), self.slots * ROOT_STRIDE)
+            .tagged_granules(self.memory.base(), self.used * ROOT_STRIDE)
     }
 }
 
@@ -147,6 +171,10 @@ impl<M: RefMode> Roots<M> {
         }
         for rr in self.regions.iter_mut() {
             let slots: Vec<Address> = rr.ref_slots().collect();
+            // Nothing above the last tagged slot: the mark comes down to it.
+            rr.used = slots
+                .last()
+                .map_or(0, |s| s.offset_from(rr.memory.base()) / ROOT_STRIDE + 1);
             for s in slots {
                 // SAFETY: a tagged (marked) granule of the root region is an
                 // aligned slot inside its memory, which this mode mapped.
@@ -305,7 +333,11 @@ impl<M: RefMode> Heap<M> {
             return Err(ConfigError::RootRegionSlots(slots).into());
         }
         let memory = M::new_root_region(slots * ROOT_STRIDE)?;
-        let key = self.roots.regions.insert(RootRegion { memory, slots })?;
+        let key = self.roots.regions.insert(RootRegion {
+            memory,
+            slots,
+            used: 0,
+        })?;
         Ok(RootRegionId {
             heap: self.roots.heap,
             key,
@@ -353,7 +385,7 @@ impl<M: RefMode> Heap<M> {
     ) -> Result<(), GcError> {
         self.storable(obj)?;
         let rr = self.root_region_mut(id)?;
-        let slot = rr.slot(index)?;
+        let slot = rr.slot_for_ref(index)?;
         Ok(M::store_root(&mut rr.memory, slot, &obj.raw)?)
     }
 
@@ -410,7 +442,7 @@ impl<M: RefMode> Heap<M> {
     ) -> Result<(), GcError> {
         self.usable()?;
         let rr = self.root_region_mut(id)?;
-        let slot = rr.slot(index)?;
+        let slot = rr.slot_for_ref(index)?;
         Ok(M::store_root(&mut rr.memory, slot, raw)?)
     }
 

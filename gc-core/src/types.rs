@@ -55,8 +55,10 @@ impl TypeId {
         u64::from(self.heap.bits()) << 32 | u64::from(self.index)
     }
 
-    /// An id from [`TypeId::to_bits`]; any bits are safe (another heap's is
-    /// refused, an unknown index is [`GcError::UnknownType`]).
+    /// An id from [`TypeId::to_bits`]; any bits are safe: another heap's
+    /// is refused ([`GcError::WrongHeap`]), and an unknown index or bits
+    /// no heap issued (a bare index such as 3) are
+    /// [`GcError::UnknownType`].
     pub fn from_bits(w: u64) -> TypeId {
         TypeId {
             heap: HeapId::from_bits((w >> 32) as u32),
@@ -363,6 +365,16 @@ pub(crate) struct YoungCell {
     pub(crate) class: Option<(u16, u64)>,
 }
 
+/// Why `id` is not this heap's (the cold side of `Types::owns`).
+#[cold]
+fn foreign_type(id: TypeId) -> GcError {
+    if id.heap.was_issued() {
+        GcError::WrongHeap
+    } else {
+        GcError::UnknownType(id)
+    }
+}
+
 /// The types of one heap.
 pub(crate) struct Types {
     heap: HeapId,
@@ -437,10 +449,22 @@ impl Types {
         }
     }
 
+    /// Refuses an id that is not this heap's: another heap's is
+    /// [`GcError::WrongHeap`]; one no heap ever issued (a bare index, bits
+    /// made up) is [`GcError::UnknownType`], so that a VM that passes a
+    /// small number is not sent looking for a second heap.
+    #[inline(always)]
+    fn owns(&self, id: TypeId) -> Result<(), GcError> {
+        if id.heap == self.heap {
+            return Ok(());
+        }
+        Err(foreign_type(id))
+    }
+
     /// The type `id` names, if it is one of this heap's.
     #[inline(always)]
     pub(crate) fn get(&self, id: TypeId) -> Result<&TypeInfo, GcError> {
-        self.heap.owns(id.heap)?;
+        self.owns(id)?;
         self.infos
             .get(id.index as usize)
             .ok_or(GcError::UnknownType(id))
@@ -449,7 +473,7 @@ impl Types {
     /// The precomputed facts of the type `id` names.
     #[inline(always)]
     pub(crate) fn fast(&self, id: TypeId) -> Result<&TypeFast, GcError> {
-        self.heap.owns(id.heap)?;
+        self.owns(id)?;
         self.fast
             .get(id.index as usize)
             .ok_or(GcError::UnknownType(id))

@@ -13,9 +13,12 @@ static void union_trace(void *ctx, const capgc_view_t *view, capgc_visitor_t *vi
   g_traced++;
   if (capgc_view_read_u64(view, 0, &tag) != CAPGC_OK) exit(2);
   uint8_t b[8];
-  if (capgc_view_read(view, capgc_view_len(view), b, 1) != CAPGC_E_BOUNDS) exit(3);
-  if (tag == 1) capgc_visit(visitor, 16);
-  capgc_visit(visitor, 1u << 20);
+  uint64_t len = 0;
+  if (capgc_view_len(view, &len) != CAPGC_OK || len != 48) exit(4);
+  if (capgc_view_read(view, len, b, 1) != CAPGC_E_BOUNDS) exit(3);
+  if (tag == 1 && capgc_visit(visitor, 16) != CAPGC_OK) exit(5);
+  /* Not slots: ignored (still CAPGC_OK). */
+  if (capgc_visit(visitor, 1u << 20) != CAPGC_OK) exit(6);
   capgc_visit(visitor, 7);
   capgc_visit(visitor, 48); /* past the end */
 }

@@ -50,8 +50,10 @@ typedef struct {
 
 static void lying_trace(void *ctx, const capgc_view_t *view, capgc_visitor_t *v) {
   liar_t *l = ctx;
+  uint64_t len = 0;
   l->calls++;
-  capgc_visit(v, capgc_view_len(view));
+  CHECK(capgc_view_len(view, &len));
+  capgc_visit(v, len);
   capgc_visit(v, UINT64_MAX);
   capgc_visit(v, UINT64_MAX - 7);
   capgc_visit(v, (uint64_t)-16);
@@ -138,10 +140,19 @@ static void run(const config_t *c) {
   EXPECT(capgc_restrict(h, a, 1u << 9, &out), CAPGC_E_INVALID_ENUM);
   still_usable(h);
 
-  /* Unknown type ids: past the registry, of another heap, garbage. */
+  /* Unknown type ids: past the registry, bare indexes (3 and 12345 on a
+   * heap with few types: no heap issued them), bits with a heap identity
+   * no heap had, garbage: all CAPGC_E_UNKNOWN_TYPE, never "another heap"
+   * (a real other heap's type is CAPGC_E_WRONG_HEAP, below). */
   EXPECT(capgc_alloc(h, g_node + 1000, &out), CAPGC_E_UNKNOWN_TYPE);
-  EXPECT(capgc_alloc(h, g_node ^ (1ull << 40), &out), CAPGC_E_WRONG_HEAP);
-  EXPECT(capgc_alloc(h, 0xdeadbeefcafef00dull, &out), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_alloc(h, 3, &out), CAPGC_E_UNKNOWN_TYPE);
+  ASSERT(strstr(capgc_last_error(), "unknown type id") != NULL);
+  EXPECT(capgc_alloc(h, 12345, &out), CAPGC_E_UNKNOWN_TYPE);
+  EXPECT(capgc_alloc_array(h, 3, 4, &out), CAPGC_E_UNKNOWN_TYPE);
+  EXPECT(capgc_alloc_pinned(h, 0, &out), CAPGC_E_UNKNOWN_TYPE);
+  EXPECT(capgc_alloc(h, g_node ^ (1ull << 62), &out), CAPGC_E_UNKNOWN_TYPE);
+  EXPECT(capgc_alloc(h, 0xdeadbeefcafef00dull, &out), CAPGC_E_UNKNOWN_TYPE);
+  EXPECT(capgc_alloc(h, UINT64_MAX, &out), CAPGC_E_UNKNOWN_TYPE);
   capgc_type_t arr_t;
   CHECK(capgc_type_ref_array(h, &arr_t));
   EXPECT(capgc_alloc(h, arr_t, &out), CAPGC_E_WRONG_KIND);
@@ -263,11 +274,14 @@ static void run(const config_t *c) {
   CHECK(capgc_alloc(other, onode, &theirs));
   EXPECT(capgc_read_u64(h, theirs, data, &v), checked(c) ? CAPGC_E_FORGED : CAPGC_E_NOT_AN_OBJECT);
   EXPECT(capgc_alloc(h, onode, &out), CAPGC_E_WRONG_HEAP);
+  ASSERT(strstr(capgc_last_error(), "another heap") != NULL);
+  EXPECT(capgc_alloc_array(h, onode, 2, &out), CAPGC_E_WRONG_HEAP);
   capgc_handle_t oh;
   CHECK(capgc_handle_new(other, theirs, &oh));
   EXPECT(capgc_handle_get(h, oh, &out), CAPGC_E_WRONG_HEAP);
   CHECK(capgc_handle_get(other, oh, &theirs));
   capgc_heap_free(other);
+  EXPECT(capgc_alloc(h, onode, &out), CAPGC_E_WRONG_HEAP); /* a freed heap's, too */
   still_usable(h);
 
   /* A widened permission view. */

@@ -3,7 +3,10 @@
 //! union the VM may flip behind the heap's back) in SoftCheri, a fixed
 //! mask in the unchecked modes — plus offsets that are no slots at all
 //! (past the end, misaligned, overflowing, into data), and that may try
-//! to re-enter the heap, which must refuse with `CAPGC_E_BUSY`.
+//! to re-enter the heap, which must refuse with `CAPGC_E_BUSY`. It keeps
+//! the view and visitor it was given: used after the callback returned
+//! (`Liar::check`, after every call) they must answer
+//! `CAPGC_E_WRONG_PHASE`, while inside it they answer `CAPGC_OK`.
 
 use capgc::CapgcStatus as S;
 use capgc::*;
@@ -31,6 +34,12 @@ pub(crate) struct Liar {
     /// A re-entering call that was not refused with `CAPGC_E_BUSY`
     /// (its status + 1; 0 for none).
     pub(crate) not_busy: AtomicU32,
+    /// A view or visitor call inside the callback that failed (its
+    /// status + 1; 0 for none).
+    pub(crate) refused_inside: AtomicU32,
+    /// The view and visitor of the last call, kept past it.
+    kept_view: AtomicPtr<capgc_view_t>,
+    kept_visitor: AtomicPtr<capgc_visitor_t>,
 }
 
 impl Liar {
@@ -70,10 +79,16 @@ impl Liar {
             reenter,
             calls: AtomicU32::new(0),
             not_busy: AtomicU32::new(0),
+            refused_inside: AtomicU32::new(0),
+            kept_view: AtomicPtr::new(std::ptr::null_mut()),
+            kept_visitor: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
-    /// No re-entering call got through.
+    /// No re-entering call got through, every view and visitor call
+    /// inside a callback worked, and the view and visitor kept past their
+    /// callback are refused by every function. Called outside any
+    /// callback, while the heap lives.
     pub(crate) fn check(&self) {
         let s = self.not_busy.load(Ordering::Relaxed);
         assert_eq!(
@@ -82,6 +97,32 @@ impl Liar {
             "a trace callback re-entered the heap: status {}",
             s - 1
         );
+        let s = self.refused_inside.load(Ordering::Relaxed);
+        assert_eq!(
+            s,
+            0,
+            "a view or visitor call inside its callback: status {}",
+            s.wrapping_sub(1)
+        );
+        let (view, visitor) = (
+            self.kept_view.load(Ordering::Relaxed),
+            self.kept_visitor.load(Ordering::Relaxed),
+        );
+        if view.is_null() {
+            return;
+        }
+        let (mut n, mut b) = (0u64, [0u8; 4]);
+        // SAFETY: a view and visitor the heap, still live, gave a callback
+        // that has returned: what must be refused, not undefined.
+        let got = unsafe {
+            [
+                capgc_view_len(view, &mut n),
+                capgc_view_read_u64(view, 0, &mut n),
+                capgc_view_read(view, 0, b.as_mut_ptr(), b.len()),
+                capgc_visit(visitor, 0),
+            ]
+        };
+        assert_eq!(got, [S::CAPGC_E_WRONG_PHASE; 4], "a kept view or visitor");
     }
 
     /// The size of the type.
@@ -111,20 +152,28 @@ pub(crate) unsafe extern "C" fn trace(
             mask = w;
         }
     }
-    // SAFETY: `view` is the running callback's.
-    let len = unsafe { capgc_view_len(view) };
+    let inside = |s: S| {
+        if s != S::CAPGC_OK {
+            l.refused_inside.store(s as u32 + 1, Ordering::Relaxed);
+        }
+    };
+    let mut len = 0;
+    // SAFETY: `view` is the running callback's; `len` is writable.
+    inside(unsafe { capgc_view_len(view, &mut len) });
     for i in 1..=3u64 {
         if mask >> i & 1 != 0 {
             // SAFETY: `visitor` is the running callback's.
-            unsafe { capgc_visit(visitor, i * l.slot) };
+            inside(unsafe { capgc_visit(visitor, i * l.slot) });
         }
     }
     for o in l.lies {
-        // SAFETY: as above.
-        unsafe { capgc_visit(visitor, o) };
+        // SAFETY: as above (a lie is ignored, still CAPGC_OK).
+        inside(unsafe { capgc_visit(visitor, o) });
     }
     // SAFETY: as above; past the end, always a lie.
-    unsafe { capgc_visit(visitor, len) };
+    inside(unsafe { capgc_visit(visitor, len) });
+    l.kept_view.store(view.cast_mut(), Ordering::Relaxed);
+    l.kept_visitor.store(visitor, Ordering::Relaxed);
     if l.reenter {
         let mut out = capgc_null();
         let heap = l.heap.load(Ordering::Relaxed);
