@@ -17,7 +17,7 @@
 //! that "stopped" before it hands the mutator to MMTk, so the shadow
 //! stack and the allocators are never read while the mutator runs;
 //! [`Collection::resume_mutators`] ends the epoch. MMTk is one instance
-//! per process ([`mmtk`]), as its design requires; this binary runs one
+//! per process ([`mmtk()`]), as its design requires; this binary runs one
 //! workload under one plan and exits.
 
 use mmtk::util::alloc::AllocationError;
