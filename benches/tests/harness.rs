@@ -298,6 +298,16 @@ fn peers_run_and_every_ratio_is_written() {
                 (r["wall"].as_f64().unwrap() - expected).abs() < 1e-9 * expected,
                 "{r}"
             );
+            let cpu = |c: &Value| c["summary"]["median"]["cpu_ms"].as_f64().unwrap();
+            let expected = if cpu(base) > 0.0 {
+                cpu(c) / cpu(base)
+            } else {
+                0.0
+            };
+            assert!(
+                (r["cpu"].as_f64().unwrap() - expected).abs() <= 1e-9 * expected,
+                "{r}"
+            );
             // The idiomatic peers are compared with every other row, the
             // shaped ones with CapGC's alone.
             let foreign = rows

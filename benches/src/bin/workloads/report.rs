@@ -83,6 +83,11 @@ fn ratio(c: &Configuration, of: &Configuration, sized: bool, baseline: &str) -> 
         wall_min: c.summary.min.get("wall_ms").copied().unwrap_or(0.0) / base,
         wall_max: c.summary.max.get("wall_ms").copied().unwrap_or(0.0) / base,
         rss: c.summary.get("rss_mib") / of.summary.get("rss_mib"),
+        // A toy run's peer may use no measurable CPU time (0 ms): no ratio.
+        cpu: match of.summary.get("cpu_ms") {
+            0.0 => 0.0,
+            base => c.summary.get("cpu_ms") / base,
+        },
     }
 }
 
@@ -343,14 +348,14 @@ pub fn markdown(
         }
         let _ = writeln!(
             out,
-            "\nvs {what}, {:.0} ms (ratio of medians of wall time, min–max of the rounds; peak RSS):",
+            "\nvs {what}, {:.0} ms (ratio of medians of wall time, min–max of the rounds; of CPU time; of peak RSS):",
             base.summary.get("wall_ms")
         );
         for r in rows {
             let _ = writeln!(
                 out,
-                "  {}: {:.2}x ({:.2}–{:.2}), RSS {:.2}x",
-                r.config, r.wall, r.wall_min, r.wall_max, r.rss
+                "  {}: {:.2}x ({:.2}–{:.2}), CPU {:.2}x, RSS {:.2}x",
+                r.config, r.wall, r.wall_min, r.wall_max, r.cpu, r.rss
             );
         }
     }

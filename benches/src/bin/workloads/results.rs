@@ -149,6 +149,11 @@ pub struct Ratio {
     pub wall_max: f64,
     /// Ratio of median peak RSS.
     pub rss: f64,
+    /// Ratio of median CPU time (user + system, every thread: MMTk's GC
+    /// workers and CapGC's alike), the steadier figure on a shared
+    /// machine; 0 in results written before it existed.
+    #[serde(default)]
+    pub cpu: f64,
 }
 
 /// The run's command line and selections.
