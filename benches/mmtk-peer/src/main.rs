@@ -20,6 +20,11 @@
 //! any option (MMTk's own convention: `MMTK_THREADS=1`,
 //! `MMTK_GC_TRIGGER=FixedHeapSize:128M`, `MMTK_STRESS_FACTOR=65536`).
 //!
+//! MMTk does not run under valgrind: at start-up it reserves about 11 TB
+//! of address space for its side metadata in one `mmap`, which valgrind
+//! 3.19 refuses (`EINVAL`), and MMTk panics. Its figures come from the
+//! harness's timed runs alone.
+//!
 //! - [`binding`]: the VM binding (object model, scanning, collection,
 //!   the one mutator).
 //! - [`object`]: the object layout, one header word; the raw memory access.
