@@ -1,6 +1,8 @@
 //! Builds the C peers of the workloads — benches/c/binary_trees.c and
-//! gcbench.c against glibc malloc/free and against bdwgc (Debian's
-//! `libgc-dev`, found with pkg-config) — into `$OUT_DIR/peers`, so the
+//! gcbench.c (shaped like the capgc.h program, over backend.h) and
+//! binary_trees_idiomatic.c and gcbench_idiomatic.c (as bdwgc's and
+//! malloc's users write them) against glibc malloc/free and against bdwgc
+//! (Debian's `libgc-dev`, found with pkg-config) — into `$OUT_DIR/peers`, so the
 //! `workloads` binary runs them beside CapGC in the same interleaved
 //! rounds. A peer that cannot be built (no C compiler, no bdwgc) is left
 //! out with a warning; the harness says which are missing.
@@ -68,7 +70,15 @@ fn main() {
         );
     }
     let mut bdwgc_built = bdwgc.is_some();
-    for w in ["binary_trees", "gcbench"] {
+    // The shaped peers (over backend.h, as the capgc.h program is
+    // written) and the idiomatic ones (as bdwgc's and malloc's users
+    // write them).
+    for w in [
+        "binary_trees",
+        "gcbench",
+        "binary_trees_idiomatic",
+        "gcbench_idiomatic",
+    ] {
         let src = Path::new("c").join(format!("{w}.c"));
         build(&cc, &src, "MALLOC", &[], &out.join(format!("{w}-malloc")));
         if let Some(flags) = &bdwgc {

@@ -22,14 +22,14 @@ if [[ ${1:-} == --quick ]]; then
   rel=
 fi
 mkdir -p "$charts" "$(dirname "$page")"
-cargo build --release -q -p capgc-benches
+cargo build --release -q -p capgc-benches -p mmtk-peer
 harness=$root/target/release/workloads
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # name | arguments (the full-size run) | arguments (--quick)
 sections=(
   "binary-trees|binary-trees 16 --rounds 3|binary-trees 8 --rounds 1 --plans marksweep,generational --presets latency"
-  "gcbench|gcbench --rounds 3|gcbench --rounds 1 --plans generational --modes native,softcheri-morello --presets latency"
+  "gcbench|gcbench --rounds 3|gcbench --rounds 1 --plans generational --modes native,softcheri-morello --presets latency --mmtk-plans GenImmix"
   "churn|churn 50000 --rounds 3 --presets latency|churn 500 --rounds 1 --plans semispace --modes native,softcheri-morello"
   "large|large 20000 --rounds 3 --presets latency|large 200 --rounds 1 --plans marksweep --modes native,softcheri-morello"
   "scheme|binary-trees 14 --scheme --rounds 3 --presets latency --modes native,p128,softcheri-morello,softcheri-morello/tags --c-plans generational|binary-trees 6 --scheme --rounds 1 --plans semispace --modes native,softcheri-morello --no-peers"
@@ -99,8 +99,16 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
   echo "taken within that run. Modes: \`native\` (8-byte references, no checks),"
   echo "\`p128\` (16-byte references, no checks), \`softcheri-morello\` (every"
   echo "capability check in software, Morello format; \`/tags\`: scanning by tag"
-  echo "bits instead of the type map). C peers: the same program on glibc"
-  echo "malloc/free, on bdwgc (Debian's libgc-dev) and on CapGC through \`capgc.h\`."
+  echo "bits instead of the type map). Peers: the same program on glibc"
+  echo "malloc/free and on bdwgc (Debian's libgc-dev) as their users write it"
+  echo "(\`C peer: bdwgc\`, \`C peer: malloc\`: pointers in C locals; every \"vs bdwgc\""
+  echo "figure is against this one), the same two shaped like the \`capgc.h\` program"
+  echo "(\`…, capgc.h's shape\`: references through a stack of slots, 3-word nodes),"
+  echo "on MMTk under GenImmix, Immix, SemiSpace and MarkSweep (\`benches/mmtk-peer\`:"
+  echo "a minimal VM binding, shadow-stack roots, MMTk's bump-pointer fast path,"
+  echo "MemBalancer heap from 64 MiB, one GC thread per CPU), and on CapGC through"
+  echo "\`capgc.h\`; each configuration is compared with idiomatic bdwgc and malloc"
+  echo "and with MMTk's fastest plan in the same run."
   echo "Figures: wall and CPU time of the whole process, the workload's own time,"
   echo "GC time, pause percentiles (the pause chart gives p50/p90/p99/p99.9/max),"
   echo "collections, bytes allocated and copied, copy throughput (bytes copied /"

@@ -227,12 +227,20 @@ pub fn gcbench_expected(p: GcBenchParams) -> Vec<(u32, u64)> {
         .collect()
 }
 
-/// What the C peers (benches/c, any backend) print for `workload`
-/// ("binary-trees" or "gcbench") at depth `n`: the checksums the Rust
-/// workloads assert, in the C programs' format.
+/// What the C peers (benches/c, any backend) and the MMTk peer
+/// (benches/mmtk-peer) print for `workload` ("binary-trees" or
+/// "gcbench") at depth `n`: the checksums the Rust workloads assert, in
+/// the C programs' format. GCBench runs at its original size unless `n`
+/// is a stretch depth from 8 to 18 (the peers' scaled runs: trees two
+/// levels smaller).
 pub fn c_peer_output(workload: &str, n: u32) -> String {
     if workload == "gcbench" {
-        let p = GcBenchParams::default();
+        let mut p = GcBenchParams::default();
+        if (8..=18).contains(&n) {
+            p.stretch_depth = n;
+            p.long_lived_depth = n - 2;
+            p.max_depth = n - 2;
+        }
         let mut s: String = gcbench_expected(p)
             .iter()
             .map(|(d, t)| format!("depth {d}: {t} trees\n"))

@@ -240,3 +240,115 @@ fn scheme_interpreter_runs_beside_the_rust_workload() {
         assert_svg(&again.join(svg));
     }
 }
+
+/// The peers run beside CapGC and every ratio is in results.json: each
+/// configuration against idiomatic malloc (and bdwgc when it was built),
+/// CapGC's against the shaped peers alone, and — when `mmtk-peer` is
+/// built beside the harness (`cargo test --workspace` builds it) — the
+/// MMTk rows and every configuration against MMTk's fastest plan.
+#[test]
+fn peers_run_and_every_ratio_is_written() {
+    let (out, v) = run(
+        "harness-peers",
+        &[
+            "binary-trees",
+            "6",
+            "--rounds",
+            "1",
+            "--plans",
+            "generational",
+            "--modes",
+            "native",
+            "--presets",
+            "throughput",
+            "--mmtk-plans",
+            "GenImmix,MarkSweep",
+        ],
+    );
+    let configs = assert_configurations(&v, 1);
+    let ratios = v["ratios"].as_array().expect("ratios");
+    let config = |plan: &str| configs.iter().find(|c| c["plan"] == plan);
+    let wall = |c: &Value| c["summary"]["median"]["wall_ms"].as_f64().unwrap();
+    let capgc = "generational (throughput) native";
+    let against = |baseline: &str| -> Vec<&Value> {
+        ratios
+            .iter()
+            .filter(|r| r["baseline"] == baseline)
+            .collect()
+    };
+    let mut peers = vec![("malloc", "C peer: malloc")];
+    if env!("CAPGC_PEERS_BDWGC") == "1" {
+        peers.push(("bdwgc", "C peer: bdwgc"));
+    }
+    for (key, plan) in peers {
+        for (key, plan) in [
+            (key.to_string(), plan.to_string()),
+            (format!("{key} shaped"), format!("{plan}, capgc.h's shape")),
+        ] {
+            let base = config(&plan).unwrap_or_else(|| panic!("no {plan} row"));
+            assert_eq!(base["mode"], "native (C)");
+            let rows = against(&key);
+            let r = rows
+                .iter()
+                .find(|r| r["config"] == capgc)
+                .unwrap_or_else(|| panic!("no {capgc} vs {plan}"));
+            let c = config("generational (throughput)").unwrap();
+            let expected = wall(c) / wall(base);
+            assert!(
+                (r["wall"].as_f64().unwrap() - expected).abs() < 1e-9 * expected,
+                "{r}"
+            );
+            let cpu = |c: &Value| c["summary"]["median"]["cpu_ms"].as_f64().unwrap();
+            let expected = if cpu(base) > 0.0 {
+                cpu(c) / cpu(base)
+            } else {
+                0.0
+            };
+            assert!(
+                (r["cpu"].as_f64().unwrap() - expected).abs() <= 1e-9 * expected,
+                "{r}"
+            );
+            // The idiomatic peers are compared with every other row, the
+            // shaped ones with CapGC's alone.
+            let foreign = rows
+                .iter()
+                .any(|r| r["config"].as_str().unwrap().contains("(C)"));
+            assert_eq!(foreign, !key.ends_with("shaped"), "{key}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("vs idiomatic malloc/free"), "{md}");
+    let mmtk = Path::new(env!("CARGO_BIN_EXE_workloads")).with_file_name("mmtk-peer");
+    if !mmtk.exists() {
+        assert!(
+            md.contains("MMTk (cargo build --release -p mmtk-peer)"),
+            "{md}"
+        );
+        assert!(against("mmtk best").is_empty());
+        return;
+    }
+    let mmtk_rows: Vec<&Value> = configs
+        .iter()
+        .filter(|c| c["mode"] == "native (MMTk)")
+        .collect();
+    let plans: Vec<&str> = mmtk_rows
+        .iter()
+        .map(|c| c["plan"].as_str().unwrap())
+        .collect();
+    assert_eq!(plans, ["MMTk: GenImmix", "MMTk: MarkSweep"]);
+    let best = mmtk_rows
+        .iter()
+        .min_by(|a, b| wall(a).total_cmp(&wall(b)))
+        .unwrap();
+    let rows = against("mmtk best");
+    let best_name = format!("{} native (MMTk)", best["plan"].as_str().unwrap());
+    assert!(
+        rows.iter().all(|r| r["against"] == best_name.as_str()),
+        "{best_name}"
+    );
+    assert!(rows.iter().any(|r| r["config"] == capgc));
+    assert!(rows
+        .iter()
+        .any(|r| r["config"] == "C peer: malloc native (C)"));
+    assert!(md.contains("vs MMTk's best plan here"), "{md}");
+}

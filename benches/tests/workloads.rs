@@ -86,9 +86,10 @@ fn gcbench_softcheri_morello_by_tag() {
     bench::<SoftCheri<Morello>>(ScanStrategy::Tags);
 }
 
-/// The C peers the harness runs (benches/build.rs) print exactly the
-/// checksums the Rust workloads assert: glibc malloc always, bdwgc when
-/// it was found at build time (CI installs it and checks that it ran).
+/// The C peers the harness runs (benches/build.rs), shaped like the
+/// capgc.h program and idiomatic, print exactly the checksums the Rust
+/// workloads assert: glibc malloc always, bdwgc when it was found at
+/// build time (CI installs it and checks that it ran).
 #[test]
 fn c_peers_print_the_rust_checksums() {
     let dir = std::path::Path::new(env!("CAPGC_PEERS_DIR"));
@@ -101,6 +102,11 @@ fn c_peers_print_the_rust_checksums() {
             ("binary_trees", "binary-trees", vec!["10"]),
             ("binary_trees", "binary-trees", vec!["13"]),
             ("gcbench", "gcbench", vec![]),
+            ("gcbench", "gcbench", vec!["12"]),
+            ("binary_trees_idiomatic", "binary-trees", vec!["10"]),
+            ("binary_trees_idiomatic", "binary-trees", vec!["13"]),
+            ("gcbench_idiomatic", "gcbench", vec![]),
+            ("gcbench_idiomatic", "gcbench", vec!["12"]),
         ] {
             let exe = dir.join(format!("{stem}-{peer}"));
             let out = std::process::Command::new(&exe)

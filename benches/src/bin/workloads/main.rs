@@ -10,9 +10,18 @@
 //! p99 / max (all collections, and minor ones alone for Generational),
 //! collections, bytes allocated and copied, copy throughput, capabilities
 //! derived, checks performed, peak RSS; then the ratios Native : P128 :
-//! SoftCheri per plan, against the C peers (the same program on malloc,
-//! bdwgc and `capgc.h`), and the machine's memcpy and memset bandwidth for
-//! reference.
+//! SoftCheri per plan; every configuration against the peers — bdwgc and
+//! malloc as their users write the program (the headline), the same two
+//! shaped like the `capgc.h` program, MMTk's best plan — and the C program
+//! on `capgc.h` against the Rust API; and the machine's memcpy and memset
+//! bandwidth for reference.
+//!
+//! The peers: binary-trees and GCBench in C on glibc malloc/free and on
+//! bdwgc, idiomatic (`benches/c/*_idiomatic.c`) and shaped
+//! (`benches/c/{binary_trees,gcbench}.c` over `backend.h`), built by
+//! `build.rs`; the same on MMTk under GenImmix, Immix, SemiSpace and
+//! MarkSweep (`benches/mmtk-peer`, the `mmtk-peer` binary beside this one:
+//! `cargo build --release -p mmtk-peer`).
 //!
 //! - [`child`]: the child process's side, one run.
 //! - [`workload`]: the workloads by name and their steps.
@@ -45,6 +54,9 @@ use workload::Workload;
 /// [`capgc_benches::cli::MODES`]).
 const DEFAULT_MODES: &str = "native,p128,softcheri-morello,softcheri-morello/tags";
 
+/// The MMTk plans the MMTk peer runs under by default (`--mmtk-plans`).
+const MMTK_PLANS: [&str; 4] = ["GenImmix", "Immix", "SemiSpace", "MarkSweep"];
+
 /// memcpy and memset bandwidth of this machine (GB/s; the best of five
 /// passes over 64 MiB), beside the copy-throughput column.
 fn bandwidths() -> (f64, f64) {
@@ -76,13 +88,15 @@ enum Entry {
         /// The workload (for live-sweep, this entry's step).
         workload: Workload,
     },
-    /// A C program: on malloc or bdwgc (an executable of its own), or on
-    /// `capgc.h` (this binary, `--c-peer STEM MODE PLAN [N]`), or the
-    /// Scheme interpreter on `capgc.h` (this binary, `--scheme ARGS`).
+    /// A peer program: C on malloc or bdwgc or the MMTk peer (each an
+    /// executable of its own), or C on `capgc.h` (this binary, `--c-peer
+    /// STEM MODE PLAN [N]`), or the Scheme interpreter on `capgc.h` (this
+    /// binary, `--scheme ARGS`).
     Peer {
-        /// `C peer: malloc`, `C on capgc.h: generational (latency)`, …
+        /// `C peer: malloc`, `MMTk: GenImmix`, `C on capgc.h: generational (latency)`, …
         label: String,
-        /// [`report::PEER_MODE`], or the CapGC mode it runs in.
+        /// [`report::PEER_MODE`], [`report::MMTK_MODE`], or the CapGC mode
+        /// it runs in.
         mode: String,
         exe: PathBuf,
         args: Vec<String>,
@@ -206,7 +220,8 @@ fn usage() -> ! {
         "usage: workloads [binary-trees N | gcbench | churn SLOTS | large ARRAYS | live-sweep] [--rounds R] \
          [--plans marksweep,semispace,generational] \
          [--modes native,p128,softcheri-morello,softcheri-morello/tags,softcheri-cheri-v9,softcheri-riscv-std] \
-         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] [--scheme] [--max-live MIB] [--out DIR]\n       \
+         [--presets latency,throughput] [--nursery-kib K] [--no-peers] [--c-plans PLANS] \
+         [--mmtk-plans GenImmix,Immix,SemiSpace,MarkSweep] [--scheme] [--max-live MIB] [--out DIR]\n       \
          workloads --charts-from RESULTS.json DIR"
     );
     std::process::exit(2);
@@ -222,6 +237,8 @@ struct Options {
     peers: bool,
     /// The plans the C program on capgc.h runs under.
     c_plans: Vec<Plan>,
+    /// The MMTk plans the MMTk peer runs under (MMTk's names).
+    mmtk_plans: Vec<String>,
     /// Also run binary-trees in the Scheme interpreter (every plan and
     /// mode selected).
     scheme: bool,
@@ -246,6 +263,7 @@ fn parse_args(args: &[String]) -> Options {
         presets: vec!["latency".into(), "throughput".into()],
         peers: true,
         c_plans: Vec::new(),
+        mmtk_plans: MMTK_PLANS.iter().map(|p| p.to_string()).collect(),
         scheme: false,
         out: default_out(),
     };
@@ -296,6 +314,14 @@ fn parse_args(args: &[String]) -> Options {
                 c_plans = Some(next.split(',').filter_map(plan_named).collect::<Vec<_>>());
                 i += 1;
             }
+            "--mmtk-plans" => {
+                o.mmtk_plans = next
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                i += 1;
+            }
             "--max-live" => {
                 max_live = Some(next.parse::<u32>().unwrap_or_else(|_| usage()));
                 i += 1;
@@ -334,7 +360,7 @@ fn parse_args(args: &[String]) -> Options {
     o
 }
 
-/// The configurations, in the table's order; the C peers that were asked
+/// The configurations, in the table's order; the peers that were asked
 /// for but not built.
 fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
     let mut entries = Vec::new();
@@ -393,17 +419,41 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
         Workload::BinaryTrees(n) => vec![n.to_string()],
         _ => Vec::new(),
     };
-    for name in ["malloc", "bdwgc"] {
+    // The C peers, idiomatic (the headline) and shaped like the capgc.h
+    // program.
+    for (name, shape, stem) in [
+        ("malloc", "", format!("{stem}_idiomatic")),
+        ("bdwgc", "", format!("{stem}_idiomatic")),
+        ("malloc", report::SHAPED, stem.to_string()),
+        ("bdwgc", report::SHAPED, stem.to_string()),
+    ] {
         let path = peer_dir.join(format!("{stem}-{name}"));
         if path.exists() {
             entries.push(Entry::Peer {
-                label: format!("C peer: {name}"),
+                label: format!("C peer: {name}{shape}"),
                 mode: report::PEER_MODE.to_string(),
                 exe: path,
                 args: size.clone(),
             });
-        } else {
+        } else if !missing.contains(&name) {
             missing.push(name);
+        }
+    }
+    // The MMTk peer: `mmtk-peer` beside this binary (a workspace member
+    // of its own, so that mmtk's build is not this crate's).
+    let mmtk = exe.with_file_name("mmtk-peer");
+    if !o.mmtk_plans.is_empty() && !mmtk.exists() {
+        missing.push("MMTk (cargo build --release -p mmtk-peer)");
+    } else {
+        for plan in &o.mmtk_plans {
+            let mut args = vec![plan.clone(), o.workload.name().to_string()];
+            args.extend(size.iter().cloned());
+            entries.push(Entry::Peer {
+                label: format!("{}{plan}", report::MMTK),
+                mode: report::MMTK_MODE.to_string(),
+                exe: mmtk.clone(),
+                args,
+            });
         }
     }
     // On capgc.h: the `--c-plans` (Generational with capgc.h's default,
@@ -445,7 +495,7 @@ fn header(o: &Options, missing: &[&str]) -> String {
     );
     if !missing.is_empty() {
         s += &format!(
-            "C peers not built (no C compiler or no bdwgc when this binary was built): {}\n\n",
+            "peers not built (no C compiler or no bdwgc when this binary was built; no mmtk-peer beside it): {}\n\n",
             missing.join(", ")
         );
     }

@@ -1,7 +1,9 @@
 //! The report as text: the markdown table of medians that the harness
 //! prints and writes to `results.md`, and the ratios under it — Native :
-//! P128 : SoftCheri per plan and preset, every configuration against the
-//! C peers — which [`ratios`] computes once for the text and the JSON.
+//! P128 : SoftCheri per plan and preset; every configuration against
+//! idiomatic bdwgc (the headline), idiomatic malloc and MMTk's best plan,
+//! every CapGC configuration against the peers shaped like the `capgc.h`
+//! program — which [`ratios`] computes once for the text and the JSON.
 
 use crate::results::{Configuration, Ratio, Summary};
 use crate::workload::Workload;
@@ -9,6 +11,17 @@ use std::fmt::Write;
 
 /// The mode label of the malloc and bdwgc peers' rows.
 pub const PEER_MODE: &str = "native (C)";
+
+/// What the labels of the C peers shaped like the `capgc.h` program end
+/// with (every reference through a stack of slots, a third word per
+/// node); the idiomatic ones are plain `C peer: bdwgc`, `C peer: malloc`.
+pub const SHAPED: &str = ", capgc.h's shape";
+
+/// The mode label of the MMTk peer's rows.
+pub const MMTK_MODE: &str = "native (MMTk)";
+
+/// What the plan labels of the MMTk peer start with.
+pub const MMTK: &str = "MMTk: ";
 
 /// What the plan labels of the C peer on `capgc.h` start with.
 pub const CAPGC_H: &str = "C on capgc.h: ";
@@ -34,11 +47,17 @@ fn via_c(c: &Configuration) -> Option<&str> {
         .find_map(|(prefix, _)| c.plan.strip_prefix(prefix))
 }
 
-/// Whether `c` is a C program's row (malloc, bdwgc, `capgc.h`, the
+/// Whether `c` is a peer's row (malloc, bdwgc, MMTk, `capgc.h`, the
 /// interpreter), whose figures are the process's alone (wall and CPU
 /// time, peak RSS).
 pub fn is_peer(c: &Configuration) -> bool {
-    c.mode == PEER_MODE || via_c(c).is_some()
+    is_foreign(c) || via_c(c).is_some()
+}
+
+/// Whether `c` is another collector's or allocator's row (malloc, bdwgc,
+/// MMTk): not CapGC.
+fn is_foreign(c: &Configuration) -> bool {
+    c.mode == PEER_MODE || c.mode == MMTK_MODE
 }
 
 /// `plan mode`, with the live size when the run has several.
@@ -54,44 +73,118 @@ fn sized(configs: &[Configuration]) -> bool {
     configs.iter().any(|c| c.size != configs[0].size)
 }
 
-fn ratio(c: &Configuration, of: &Configuration, sized: bool) -> Ratio {
+fn ratio(c: &Configuration, of: &Configuration, sized: bool, baseline: &str) -> Ratio {
     let base = of.summary.get("wall_ms");
     Ratio {
+        baseline: baseline.to_string(),
         config: name(c, sized),
         against: name(of, sized),
         wall: c.summary.get("wall_ms") / base,
         wall_min: c.summary.min.get("wall_ms").copied().unwrap_or(0.0) / base,
         wall_max: c.summary.max.get("wall_ms").copied().unwrap_or(0.0) / base,
         rss: c.summary.get("rss_mib") / of.summary.get("rss_mib"),
+        // A toy run's peer may use no measurable CPU time (0 ms): no ratio.
+        cpu: match of.summary.get("cpu_ms") {
+            0.0 => 0.0,
+            base => c.summary.get("cpu_ms") / base,
+        },
     }
 }
 
+/// The [`Ratio::baseline`] of a mode against Native.
+pub const VS_NATIVE: &str = "native";
+/// The [`Ratio::baseline`] of a program on `capgc.h` against the Rust API.
+pub const VS_RUST_API: &str = "rust api";
+/// The [`Ratio::baseline`] of ratios against MMTk's best plan.
+pub const VS_MMTK_BEST: &str = "mmtk best";
+
+/// The peers every configuration is compared with, in the report's
+/// order: [`Ratio::baseline`], the row's plan label (for MMTk: its best
+/// plan, the least median wall time), what the report calls it, and
+/// whether the other peers are compared with it too (the shaped peers
+/// compare CapGC's rows alone).
+fn baselines(configs: &[Configuration]) -> Vec<(&'static str, &Configuration, String, bool)> {
+    let c_peer = |n: &str| {
+        configs
+            .iter()
+            .find(|c| c.mode == PEER_MODE && c.plan == format!("C peer: {n}"))
+    };
+    let mut out = Vec::new();
+    for (key, label, what, all) in [
+        (
+            "bdwgc",
+            "bdwgc",
+            "idiomatic bdwgc (pointers in C locals, GC_MALLOC; the headline peer)".to_string(),
+            true,
+        ),
+        (
+            "malloc",
+            "malloc",
+            "idiomatic malloc/free".to_string(),
+            true,
+        ),
+        (
+            "bdwgc shaped",
+            "bdwgc, capgc.h's shape",
+            format!("bdwgc{SHAPED} (references through a stack of slots, 3-word nodes)"),
+            false,
+        ),
+        (
+            "malloc shaped",
+            "malloc, capgc.h's shape",
+            format!("malloc{SHAPED}"),
+            false,
+        ),
+    ] {
+        if let Some(c) = c_peer(label) {
+            out.push((key, c, what, all));
+        }
+    }
+    let mmtk_best = configs
+        .iter()
+        .filter(|c| c.mode == MMTK_MODE)
+        .min_by(|a, b| {
+            a.summary
+                .get("wall_ms")
+                .total_cmp(&b.summary.get("wall_ms"))
+        });
+    if let Some(b) = mmtk_best {
+        let plan = b.plan.trim_start_matches(MMTK).to_string();
+        out.push((
+            VS_MMTK_BEST,
+            b,
+            format!("MMTk's best plan here ({plan})"),
+            true,
+        ));
+    }
+    out
+}
+
 /// Every mode against Native of the same plan, preset and size (the C
-/// program on `capgc.h` too); every configuration against malloc and
-/// bdwgc; bdwgc against malloc; the C program on `capgc.h` against the
-/// same plan and mode through the Rust API.
+/// program on `capgc.h` too); every configuration against idiomatic
+/// bdwgc and malloc and MMTk's best plan, and every CapGC configuration
+/// against the shaped peers ([`baselines`]); the C program on `capgc.h`
+/// against the same plan and mode through the Rust API.
 pub fn ratios(configs: &[Configuration]) -> Vec<Ratio> {
     let sized = sized(configs);
     let mut out = Vec::new();
     for native in configs.iter().filter(|c| c.mode == "native") {
         for c in configs {
             if c.mode != "native"
-                && c.mode != PEER_MODE
+                && !is_foreign(c)
                 && c.plan == native.plan
                 && c.size == native.size
             {
-                out.push(ratio(c, native, sized));
+                out.push(ratio(c, native, sized, VS_NATIVE));
             }
         }
     }
-    for peer in configs.iter().filter(|c| c.mode == PEER_MODE) {
-        for c in configs.iter().filter(|c| c.mode != PEER_MODE) {
-            out.push(ratio(c, peer, sized));
+    for (key, base, _, all) in baselines(configs) {
+        for c in configs {
+            if !std::ptr::eq(c, base) && (all || !is_foreign(c)) {
+                out.push(ratio(c, base, sized, key));
+            }
         }
-    }
-    let peer = |n: &str| configs.iter().find(|c| c.plan == format!("C peer: {n}"));
-    if let (Some(b), Some(m)) = (peer("bdwgc"), peer("malloc")) {
-        out.push(ratio(b, m, sized));
     }
     for c in configs {
         if let Some(plan) = via_c(c) {
@@ -99,7 +192,7 @@ pub fn ratios(configs: &[Configuration]) -> Vec<Ratio> {
                 .iter()
                 .find(|r| r.plan == plan && r.mode == c.mode && r.size == c.size);
             if let Some(r) = rust {
-                out.push(ratio(c, r, sized));
+                out.push(ratio(c, r, sized, VS_RUST_API));
             }
         }
     }
@@ -248,41 +341,28 @@ pub fn markdown(
             );
         }
     }
-    for peer in ["bdwgc", "malloc"] {
-        let against = format!("C peer: {peer} {PEER_MODE}");
-        let rows: Vec<&Ratio> = ratios
-            .iter()
-            .filter(|r| r.against == against && !r.config.starts_with("C peer"))
-            .collect();
+    for (key, base, what, _) in baselines(configs) {
+        let rows: Vec<&Ratio> = ratios.iter().filter(|r| r.baseline == key).collect();
         if rows.is_empty() {
             continue;
         }
         let _ = writeln!(
             out,
-            "\nvs {peer} (ratio of medians of wall time; peak RSS):"
+            "\nvs {what}, {:.0} ms (ratio of medians of wall time, min–max of the rounds; of CPU time; of peak RSS):",
+            base.summary.get("wall_ms")
         );
         for r in rows {
             let _ = writeln!(
                 out,
-                "  {}: {:.2}x ({:.2}–{:.2}), RSS {:.2}x",
-                r.config, r.wall, r.wall_min, r.wall_max, r.rss
+                "  {}: {:.2}x ({:.2}–{:.2}), CPU {:.2}x, RSS {:.2}x",
+                r.config, r.wall, r.wall_min, r.wall_max, r.cpu, r.rss
             );
         }
-    }
-    if let Some(r) = ratios
-        .iter()
-        .find(|r| r.config.starts_with("C peer: bdwgc"))
-    {
-        let _ = writeln!(out, "\nbdwgc vs malloc: {:.2}x", r.wall);
     }
     for (prefix, what) in VIA_C {
         let rows: Vec<&Ratio> = ratios
             .iter()
-            .filter(|r| {
-                r.config.starts_with(prefix)
-                    && !r.against.starts_with("C ")
-                    && !r.against.starts_with(prefix)
-            })
+            .filter(|r| r.baseline == VS_RUST_API && r.config.starts_with(prefix))
             .collect();
         if rows.is_empty() {
             continue;

@@ -129,6 +129,13 @@ pub struct Configuration {
 /// A ratio of medians the report quotes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ratio {
+    /// What kind of comparison: `native` (a mode against Native),
+    /// `bdwgc`, `malloc` (the idiomatic peers), `bdwgc shaped`, `malloc
+    /// shaped`, `mmtk best` (MMTk's fastest plan in the run), `rust api`
+    /// (a program on `capgc.h` against the Rust API); empty in results
+    /// written before it existed.
+    #[serde(default)]
+    pub baseline: String,
     /// The configuration measured (`plan mode`).
     pub config: String,
     /// What it is divided by (`plan mode`).
@@ -142,6 +149,11 @@ pub struct Ratio {
     pub wall_max: f64,
     /// Ratio of median peak RSS.
     pub rss: f64,
+    /// Ratio of median CPU time (user + system, every thread: MMTk's GC
+    /// workers and CapGC's alike), the steadier figure on a shared
+    /// machine; 0 in results written before it existed.
+    #[serde(default)]
+    pub cpu: f64,
 }
 
 /// The run's command line and selections.
