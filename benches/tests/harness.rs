@@ -130,6 +130,38 @@ fn binary_trees_writes_json_markdown_and_charts() {
     assert_svg(&out.join("time.svg"));
     assert_svg(&out.join("pauses.svg"));
     assert!(!out.join("live.svg").exists());
+    legend_outside_the_data(&out.join("time.svg"), &["native", "softcheri-morello"]);
+    legend_outside_the_data(&out.join("pauses.svg"), &["p50", "p99", "max"]);
+}
+
+/// The legend entries `labels` of a chart are drawn right of its plot
+/// area (the grid lines' right end), so they cover no data.
+fn legend_outside_the_data(path: &Path, labels: &[&str]) {
+    let svg = std::fs::read_to_string(path).expect("chart");
+    let attr = |tag: &str, name: &str| -> Option<f64> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[at..].split('"').next()?.parse().ok()
+    };
+    let right = svg
+        .split("<line")
+        .skip(1)
+        .filter_map(|t| attr(t, "x2"))
+        .fold(0.0, f64::max);
+    assert!(right > 0.0, "{}: no grid", path.display());
+    for label in labels {
+        let xs: Vec<f64> = svg
+            .split("<text")
+            .skip(1)
+            .filter(|t| t.split('>').nth(1).map(str::trim).map(|c| c.starts_with(label)) == Some(true))
+            .filter_map(|t| attr(t, "x"))
+            .collect();
+        assert!(!xs.is_empty(), "{}: no legend entry {label}", path.display());
+        assert!(
+            xs.iter().all(|x| *x > right),
+            "{}: legend entry {label} at x {xs:?} is inside the plot (right edge {right})",
+            path.display()
+        );
+    }
 }
 
 #[test]

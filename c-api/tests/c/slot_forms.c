@@ -228,6 +228,17 @@ static void misuse(const config_t *c, capgc_heap_t *h, uint64_t slot) {
   CHECK(capgc_slot_ephemeron_new(h, r, 0, 1, &e));
   CHECK(capgc_ephemeron_release(h, e));
   EXPECT(capgc_slot_ephemeron_get(h, e, r, 2, 3, &alive), CAPGC_E_STALE_HANDLE);
+  /* One kind of token passed as another: an ephemeron's bits as a weak
+   * reference, a weak reference's as an ephemeron (each kind has its own
+   * table; the token names a slot of the wrong one). */
+  CHECK(capgc_slot_ephemeron_new(h, r, 0, 1, &e));
+  CHECK(capgc_slot_weak_new(h, r, 0, &wk));
+  capgc_weak_t e_as_weak = {{e.w[0], e.w[1]}};
+  capgc_ephemeron_t weak_as_e = {{wk.w[0], wk.w[1]}};
+  EXPECT(capgc_slot_weak_get(h, e_as_weak, r, 2, &alive), CAPGC_E_STALE_HANDLE);
+  EXPECT(capgc_slot_ephemeron_get(h, weak_as_e, r, 2, 3, &alive), CAPGC_E_STALE_HANDLE);
+  CHECK(capgc_ephemeron_release(h, e));
+  CHECK(capgc_weak_release(h, wk));
   capgc_weak_t junk = {{0xfffffff0u, 2}}; /* a heap identity none has */
   EXPECT(capgc_slot_weak_get(h, junk, r, 1, &alive), CAPGC_E_WRONG_HEAP);
   capgc_heap_t *other = heap_for(c, 8 << 20);
