@@ -66,10 +66,12 @@ fn rerun_when_pkg_config_changes(lib: &str, found: bool) {
             vec![pc.display().to_string()]
         })
     } else {
-        let mut dirs: Vec<String> = std::env::var("PKG_CONFIG_PATH")
-            .unwrap_or_default()
-            .split(':')
-            .map(str::to_string)
+        let mut dirs: Vec<String> = ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"]
+            .iter()
+            .flat_map(|v| {
+                let dirs = std::env::var(v).unwrap_or_default();
+                dirs.split(':').map(str::to_string).collect::<Vec<_>>()
+            })
             .collect();
         if let Some(p) = var(&["--variable", "pc_path", "pkg-config"]) {
             dirs.extend(p.split(':').map(str::to_string));
