@@ -14,6 +14,12 @@
 //! crate, the C ABI's own code): the harness runs them in a process of
 //! its own like the other peers, with no libcapgc to install first.
 //! The Scheme interpreter of `bindings/scheme` is linked in the same way.
+//!
+//! The script runs again when what pkg-config sees can change: its
+//! environment (`PKG_CONFIG_PATH` and friends, `CC`), bdw-gc's `.pc` file
+//! once found, and — while bdwgc is missing — the directories pkg-config
+//! searches, so installing `libgc-dev` later is noticed by the next
+//! `cargo build` (the README says so).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +35,56 @@ fn pkg_config(lib: &str) -> Option<Vec<String>> {
             .map(str::to_string)
             .collect()
     })
+}
+
+/// Tells cargo to run this script again when pkg-config's answer for
+/// `lib` can change: its environment, the library's `.pc` file when it is
+/// found, and the search directories (those that exist: a missing path
+/// would make cargo re-run every time) when it is not.
+fn rerun_when_pkg_config_changes(lib: &str, found: bool) {
+    for var in [
+        "PKG_CONFIG",
+        "PKG_CONFIG_PATH",
+        "PKG_CONFIG_LIBDIR",
+        "PKG_CONFIG_SYSROOT_DIR",
+        "PKG_CONFIG_ALLOW_SYSTEM_CFLAGS",
+        "PKG_CONFIG_ALLOW_SYSTEM_LIBS",
+        "CC",
+        "CFLAGS",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let var = |args: &[&str]| {
+        Command::new("pkg-config")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let dirs = if found {
+        var(&["--variable=pcfiledir", lib]).map(|d| {
+            let pc = Path::new(&d).join(format!("{lib}.pc"));
+            vec![pc.display().to_string()]
+        })
+    } else {
+        let mut dirs: Vec<String> = ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"]
+            .iter()
+            .flat_map(|v| {
+                let dirs = std::env::var(v).unwrap_or_default();
+                dirs.split(':').map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        if let Some(p) = var(&["--variable", "pc_path", "pkg-config"]) {
+            dirs.extend(p.split(':').map(str::to_string));
+        }
+        Some(dirs)
+    };
+    for d in dirs.unwrap_or_default() {
+        if !d.is_empty() && Path::new(&d).exists() {
+            println!("cargo:rerun-if-changed={d}");
+        }
+    }
 }
 
 fn build(cc: &cc::Tool, src: &Path, backend: &str, extra: &[String], out: &Path) -> bool {
@@ -64,9 +120,11 @@ fn main() {
         .cargo_warnings(false)
         .get_compiler();
     let bdwgc = pkg_config("bdw-gc");
+    rerun_when_pkg_config_changes("bdw-gc", bdwgc.is_some());
     if bdwgc.is_none() {
         println!(
-            "cargo:warning=bdwgc (pkg-config bdw-gc) not found: the bdwgc peers are not built"
+            "cargo:warning=bdwgc (pkg-config bdw-gc) not found: the bdwgc peers are not built \
+             (install libgc-dev and build again: this script re-runs when it appears)"
         );
     }
     let mut bdwgc_built = bdwgc.is_some();

@@ -62,6 +62,9 @@ EOF
     echo
     sed -e '/^written: /d' "$out/results.md"
     echo
+    # The run's JSON is kept beside its charts, so they can be redrawn
+    # without running it again: workloads --charts-from DIR/NAME.json NEWDIR
+    cp "$out/results.json" "$charts/$name.json"
     for svg in "$out"/*.svg; do
       base=$(basename "$svg" .svg)
       cp "$svg" "$charts/$name-$base.svg"
@@ -128,4 +131,6 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
   echo
   cat "$body"
 } > "$page"
-echo "written: $page and $charts/*.svg" >&2
+# The first screen: what purecap costs, per workload, from the sections.
+python3 benches/scripts/summary.py "$page"
+echo "written: $page and $charts/*.svg, *.json" >&2

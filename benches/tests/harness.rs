@@ -130,6 +130,74 @@ fn binary_trees_writes_json_markdown_and_charts() {
     assert_svg(&out.join("time.svg"));
     assert_svg(&out.join("pauses.svg"));
     assert!(!out.join("live.svg").exists());
+    legend_outside_the_data(&out.join("time.svg"), &["native", "softcheri-morello"]);
+    legend_outside_the_data(&out.join("pauses.svg"), &["p50", "p99", "max"]);
+}
+
+/// The width of the legend strip right of every chart
+/// (`charts.rs::LEGEND_W`).
+const LEGEND_W: f64 = 230.0;
+
+/// The legend entries `labels` of a chart are drawn in the strip right
+/// of its plot, and nothing drawn in that strip is data: every circle or
+/// rectangle there is a legend swatch, just left of its label — so the
+/// legend covers no data point.
+fn legend_outside_the_data(path: &Path, labels: &[&str]) {
+    let svg = std::fs::read_to_string(path).expect("chart");
+    let attr = |tag: &str, name: &str| -> Option<f64> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[at..].split('"').next()?.parse().ok()
+    };
+    let width = attr(&svg, "width").expect("svg width");
+    let strip = width - LEGEND_W;
+    let texts: Vec<(f64, f64, String)> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let content = t.split('>').nth(1)?.split('<').next()?.trim().to_string();
+            Some((attr(t, "x")?, attr(t, "y")?, content))
+        })
+        .collect();
+    for label in labels {
+        let at: Vec<f64> = texts
+            .iter()
+            .filter(|(_, _, c)| c.starts_with(label))
+            .map(|(x, _, _)| *x)
+            .collect();
+        assert!(
+            !at.is_empty(),
+            "{}: no legend entry {label}",
+            path.display()
+        );
+        assert!(
+            at.iter().all(|x| *x > strip),
+            "{}: legend entry {label} at x {at:?}, inside the plot (strip from {strip})",
+            path.display()
+        );
+    }
+    let circles = svg
+        .split("<circle")
+        .skip(1)
+        .filter_map(|t| Some((attr(t, "cx")? + 5.0, attr(t, "cy")?)));
+    // Every rectangle but the background.
+    let rects = svg.split("<rect").skip(1).filter_map(|t| {
+        let (x, w) = (attr(t, "x")?, attr(t, "width")?);
+        let mid = attr(t, "y")? + attr(t, "height")? / 2.0;
+        (w < width).then_some((x + w, mid))
+    });
+    for (right, mid) in circles.chain(rects) {
+        if right <= strip {
+            continue;
+        }
+        let swatch = texts
+            .iter()
+            .any(|(x, y, _)| (0.0..=20.0).contains(&(x - right)) && (mid - y).abs() <= 12.0);
+        assert!(
+            swatch,
+            "{}: a data mark ending at x {right}, y {mid} lies in the legend strip",
+            path.display()
+        );
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@
 # message (capgc_last_error), and not the checksum a silent read would
 # print. The correct build prints the checksum in the same configurations
 # (the control). Native and P128 are run too and their outcome shown: they
-# do not check references (DESIGN.md), so there the bug may go unnoticed.
+# do not check references (docs/design.md), so there the bug may go unnoticed.
 set -u
 cd "$(dirname "$0")"
 [ -x ./scheme-inject ] && [ -x ./scheme ] || make -s all inject || exit 2

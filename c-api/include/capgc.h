@@ -28,7 +28,30 @@
  * (capgc_ref_t) are values valid until the next allocation or collection;
  * keep them in handles, persistent roots or root regions across those —
  * in SoftCheri an older one is CAPGC_E_STALE, a fabricated one
- * CAPGC_E_FORGED. See docs/porting.md.
+ * CAPGC_E_FORGED. See docs/porting.md (the guide) and docs/design.md
+ * (the contract: invariants I1-I9, which capgc_violation_t names).
+ *
+ * Contents, in this order:
+ *   1. version      CAPGC_VERSION_*, capgc_version(): MAJOR = the SONAME,
+ *                   a MINOR version only adds
+ *   2. errors       capgc_status_t, capgc_status_name, capgc_last_error,
+ *                   capgc_last_error_copy
+ *   3. heaps        capgc_config_t, capgc_heap_new/free, capgc_heap_slot_size,
+ *                   capgc_collect
+ *   4. types        capgc_type_record/fixed/ref_array/byte_array/custom,
+ *                   trace callbacks (views, visitors)
+ *   5. references   capgc_ref_t, capgc_alloc*, fields (read/write, get/set_ref),
+ *                   pinning, capgc_payload (unchecked modes)
+ *   6. roots        scopes, handles, persistent roots, root regions
+ *   7. slot API     capgc_slot_*: allocation, reference fields, scalars,
+ *                   byte ranges, weak references, ephemerons, finalizers
+ *   8. weak         by-value weak references, ephemerons, finalization tokens
+ *   9. statistics   capgc_heap_stats, capgc_log_line, capgc_heap_verify
+ *  10. binding profile (existing VMs with raw pointers; Native/P128)
+ *                   capgc_cells_*, capgc_cell_*
+ *  11. compartments capgc_split_heap_*, capgc_compartment_*, capgc_seal/unseal
+ * (cbindgen puts all constants first, then enums and structs, then the
+ * functions in this order.)
  */
 
 #ifndef CAPGC_H
@@ -37,6 +60,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// The major version of the ABI `capgc.h` declares (the SONAME's number).
+#define CAPGC_VERSION_MAJOR 0
+
+// The minor version: grows when functions, statuses or enum values are
+// added.
+#define CAPGC_VERSION_MINOR 2
+
+// The patch version: fixes that leave the ABI unchanged.
+#define CAPGC_VERSION_PATCH 0
+
+// The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`, the
+// form `capgc_version()` returns (compare
+// `capgc_version() >> 16 == CAPGC_VERSION_MAJOR`).
+#define CAPGC_VERSION (((CAPGC_VERSION_MAJOR << 16) | (CAPGC_VERSION_MINOR << 8)) | CAPGC_VERSION_PATCH)
+
+// The capacity of a thread's message buffer, nul included: a longer
+// message is cut at a character boundary to fit.
+#define CAPGC_LAST_ERROR_CAPACITY 512
 
 // Permission bits for `capgc_restrict`.
 #define CAPGC_PERM_GLOBAL 1
@@ -387,6 +429,131 @@ typedef struct {
   uint32_t checked;
 } capgc_config_t;
 
+// What one collection did.
+typedef struct {
+  // Sequence number (1 for the first).
+  uint64_t number;
+  // 1 for a minor collection, 0 for a full one.
+  uint32_t minor;
+  // Wall-clock pause in nanoseconds.
+  uint64_t pause_ns;
+  // Heap bytes in use before and after.
+  uint64_t bytes_before;
+  // Heap bytes in use after.
+  uint64_t bytes_after;
+  // Bytes copied (moving plans).
+  uint64_t bytes_copied;
+  // Bytes promoted into the mature space (Generational).
+  uint64_t bytes_promoted;
+  // Surviving objects (of the collected spaces).
+  uint64_t live_objects;
+  // Objects freed.
+  uint64_t objects_freed;
+  // Capabilities the collector derived.
+  uint64_t caps_derived;
+} capgc_collection_t;
+
+// A registered type: valid in the heap that registered it.
+typedef uint64_t capgc_type_t;
+
+// A trace callback: report every reference slot of the object in `view`
+// with `capgc_visit(visitor, offset)`. `ctx` is what was registered.
+typedef void (*capgc_trace_fn)(void *ctx, const capgc_view_t *view, capgc_visitor_t *visitor);
+
+// A reference by value. All zero is null.
+typedef struct {
+  // The payload address.
+  uint64_t addr;
+  // Authentication (SoftCheri); 0 in Native and P128.
+  uint64_t meta;
+} capgc_ref_t;
+
+// An open handle scope.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_scope_t;
+
+// A handle: a reference kept alive until its scope closes.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_handle_t;
+
+// A persistent root: alive until released.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_persistent_t;
+
+// A root region: an array of reference slots the VM owns.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_region_t;
+
+// A weak reference.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_weak_t;
+
+// An ephemeron: a (key, value) pair whose value lives exactly as long as
+// its key is reachable through something else.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_ephemeron_t;
+
+// A finalization registration.
+typedef struct {
+  // Opaque.
+  uint64_t w[2];
+} capgc_finalizer_t;
+
+// Cumulative statistics of a heap.
+typedef struct {
+  // Collections run.
+  uint64_t collections;
+  // Total pause, nanoseconds.
+  uint64_t total_pause_ns;
+  // Longest pause, nanoseconds.
+  uint64_t max_pause_ns;
+  // Objects allocated.
+  uint64_t objects_allocated;
+  // Bytes allocated (cells).
+  uint64_t bytes_allocated;
+  // Capabilities derived (allocation and collection).
+  uint64_t caps_derived;
+  // Capability checks on mutator accesses (SoftCheri).
+  uint64_t checks;
+  // Heap bytes in use now.
+  uint64_t bytes_in_use;
+  // Bytes of blocks the heap holds (its footprint).
+  uint64_t heap_bytes;
+  // The largest footprint so far (the most blocks held at once).
+  uint64_t peak_heap_bytes;
+  // The nursery size now (Generational).
+  uint64_t nursery_bytes;
+  // Bytes copied by moving collections.
+  uint64_t bytes_copied;
+  // The last collection (all zero before the first).
+  capgc_collection_t last;
+} capgc_stats_t;
+
+// One violation of the heap-safety contract that `capgc_heap_verify`
+// found.
+typedef struct {
+  // The invariant broken: 1 to 9 (docs/design.md I1–I9).
+  uint32_t invariant;
+  // What was found where (`capgc_violation_kind_t`).
+  uint32_t kind;
+  // The object, slot, granule or byte concerned.
+  uint64_t addr;
+  // The address the reference points at (reference violations).
+  uint64_t target;
+} capgc_violation_t;
+
 // Reports the roots: `capgc_cell_visit(v, p)` for each.
 typedef void (*capgc_cell_roots_fn)(void *vm, capgc_cell_visitor_t *v);
 
@@ -447,14 +614,6 @@ typedef struct {
 // created it (any bits are safe to pass).
 typedef uint64_t capgc_compartment_t;
 
-// A reference by value. All zero is null.
-typedef struct {
-  // The payload address.
-  uint64_t addr;
-  // Authentication (SoftCheri); 0 in Native and P128.
-  uint64_t meta;
-} capgc_ref_t;
-
 // A sealed reference: another compartment's object, which its holder can
 // store, copy and hand back, but only the owner can open
 // (`capgc_unseal`). Authenticated: bits the split heap did not hand out
@@ -467,36 +626,6 @@ typedef struct {
   // Opaque.
   uint64_t w[4];
 } capgc_sealed_t;
-
-// A root region: an array of reference slots the VM owns.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_region_t;
-
-// What one collection did.
-typedef struct {
-  // Sequence number (1 for the first).
-  uint64_t number;
-  // 1 for a minor collection, 0 for a full one.
-  uint32_t minor;
-  // Wall-clock pause in nanoseconds.
-  uint64_t pause_ns;
-  // Heap bytes in use before and after.
-  uint64_t bytes_before;
-  // Heap bytes in use after.
-  uint64_t bytes_after;
-  // Bytes copied (moving plans).
-  uint64_t bytes_copied;
-  // Bytes promoted into the mature space (Generational).
-  uint64_t bytes_promoted;
-  // Surviving objects (of the collected spaces).
-  uint64_t live_objects;
-  // Objects freed.
-  uint64_t objects_freed;
-  // Capabilities the collector derived.
-  uint64_t caps_derived;
-} capgc_collection_t;
 
 // What a whole-heap collection (`capgc_split_heap_collect`) did.
 typedef struct {
@@ -531,19 +660,6 @@ typedef struct {
   uint64_t refused;
 } capgc_pair_stats_t;
 
-// One violation of the heap-safety contract that `capgc_heap_verify`
-// found.
-typedef struct {
-  // The invariant broken: 1 to 9 (DESIGN.md I1–I9).
-  uint32_t invariant;
-  // What was found where (`capgc_violation_kind_t`).
-  uint32_t kind;
-  // The object, slot, granule or byte concerned.
-  uint64_t addr;
-  // The address the reference points at (reference violations).
-  uint64_t target;
-} capgc_violation_t;
-
 // A violation `capgc_split_heap_verify` found, and where.
 typedef struct {
   // The compartment whose memory, roots or authority break it.
@@ -552,83 +668,809 @@ typedef struct {
   capgc_violation_t violation;
 } capgc_compartment_violation_t;
 
-// A registered type: valid in the heap that registered it.
-typedef uint64_t capgc_type_t;
-
-// An open handle scope.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_scope_t;
-
-// A handle: a reference kept alive until its scope closes.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_handle_t;
-
-// A persistent root: alive until released.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_persistent_t;
-
-// A weak reference.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_weak_t;
-
-// An ephemeron: a (key, value) pair whose value lives exactly as long as
-// its key is reachable through something else.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_ephemeron_t;
-
-// Cumulative statistics of a heap.
-typedef struct {
-  // Collections run.
-  uint64_t collections;
-  // Total pause, nanoseconds.
-  uint64_t total_pause_ns;
-  // Longest pause, nanoseconds.
-  uint64_t max_pause_ns;
-  // Objects allocated.
-  uint64_t objects_allocated;
-  // Bytes allocated (cells).
-  uint64_t bytes_allocated;
-  // Capabilities derived (allocation and collection).
-  uint64_t caps_derived;
-  // Capability checks on mutator accesses (SoftCheri).
-  uint64_t checks;
-  // Heap bytes in use now.
-  uint64_t bytes_in_use;
-  // Bytes of blocks the heap holds (its footprint).
-  uint64_t heap_bytes;
-  // The largest footprint so far (the most blocks held at once).
-  uint64_t peak_heap_bytes;
-  // The nursery size now (Generational).
-  uint64_t nursery_bytes;
-  // Bytes copied by moving collections.
-  uint64_t bytes_copied;
-  // The last collection (all zero before the first).
-  capgc_collection_t last;
-} capgc_stats_t;
-
-// A trace callback: report every reference slot of the object in `view`
-// with `capgc_visit(visitor, offset)`. `ctx` is what was registered.
-typedef void (*capgc_trace_fn)(void *ctx, const capgc_view_t *view, capgc_visitor_t *visitor);
-
-// A finalization registration.
-typedef struct {
-  // Opaque.
-  uint64_t w[2];
-} capgc_finalizer_t;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// The version of the library actually loaded, `MAJOR << 16 | MINOR << 8
+// | PATCH` (`CAPGC_VERSION` is the header's). A program built against
+// `X.Y` needs `capgc_version() >> 16 == X` and `(capgc_version() >> 8 &
+// 0xff) >= Y`.
+uint32_t capgc_version(void);
+
+// The loaded library's version as a string, `"0.2.0"`. Static storage.
+const char *capgc_version_string(void);
+
+// The message of the last call that failed on this thread (empty if none
+// has). The pointer is the thread's own buffer: it stays valid, and
+// nul-terminated, for as long as the thread lives; a later failing call
+// on the thread overwrites its contents with that call's message. So
+// however a compiler orders the arguments of
+// `printf("%s %s", capgc_status_name(f()), capgc_last_error())`, the
+// line shows `f()`'s message (if `f` failed). To keep a message past the
+// next failing call, copy it (`capgc_last_error_copy`). Messages longer
+// than `CAPGC_LAST_ERROR_CAPACITY - 1` bytes are cut.
+const char *capgc_last_error(void);
+
+// Copies this thread's last message, nul-terminated, into `buf` of `len`
+// bytes (cut to fit when it is longer; nothing is written when `buf` is
+// null or `len` is 0) and returns the message's length without the nul,
+// as `snprintf` does: a return value `>= len` means it was cut.
+//
+// # Safety
+// `buf` is null or valid for `len` writes.
+size_t capgc_last_error_copy(char *buf, size_t len);
+
+// The name of a status code (`"CAPGC_E_STALE"`), or `"CAPGC_UNKNOWN"`
+// for a number that is none. Static storage.
+const char *capgc_status_name(uint32_t status);
+
+// The default configuration, the latency preset: SoftCheri (Morello),
+// Generational with the nursery sized to a 1 ms minor-pause goal (at most
+// 4 MiB), type-map scanning, a 1 GiB limit.
+capgc_config_t capgc_config_default(void);
+
+// The throughput preset: as `capgc_config_default` but with a fixed
+// 16 MiB nursery and no pause goal — fewer minor collections, each
+// copying a smaller share of what was allocated, at the price of pauses
+// up to what survives of 16 MiB and ~32 MiB more resident memory.
+capgc_config_t capgc_config_throughput(void);
+
+// Creates a heap from `config` (null: the defaults) and stores it in
+// `*out`. Free it with `capgc_heap_free`.
+//
+// # Safety
+// `config` is null or points to a `capgc_config_t`; `out` points to
+// writable storage for a pointer.
+capgc_status_t capgc_heap_new(const capgc_config_t *config, capgc_heap_t **out);
+
+// Frees a heap and all its memory. Null is ignored. Every reference,
+// handle and token of the heap is meaningless afterwards.
+//
+// # Safety
+// `heap` is null or a heap from `capgc_heap_new` not yet freed, and no
+// other call on it is in progress or follows.
+void capgc_heap_free(capgc_heap_t *heap);
+
+// The heap's mode (`capgc_mode_t`) into `*mode` and reference-slot size
+// in bytes into `*slot_size` (8 in Native, 16 otherwise); either may be
+// null.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `mode` and `slot_size` are null
+// or writable.
+capgc_status_t capgc_heap_mode(capgc_heap_t *heap, uint32_t *mode, uint64_t *slot_size);
+
+// The size in bytes of a reference slot in this heap's objects: 8 in
+// Native, 16 in P128 and SoftCheri (a capability). Lay out records with
+// it (reference slot *i* at `i * slot`, data after the slots), never
+// with a constant. Returns 0 — no slot size — when `heap` is null, busy
+// or poisoned (`capgc_last_error` says which).
+//
+// # Safety
+// `heap` is null or a heap from `capgc_heap_new`.
+size_t capgc_heap_slot_size(capgc_heap_t *heap);
+
+// Runs a full collection; every reference obtained before it is stale
+// afterwards (`CAPGC_E_STALE` in SoftCheri). `out` (may be null) gets
+// what it did.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
+capgc_status_t capgc_collect(capgc_heap_t *heap, capgc_collection_t *out);
+
+// Runs a minor collection (Generational; a full one in the other plans).
+//
+// # Safety
+// As `capgc_collect`.
+capgc_status_t capgc_collect_minor(capgc_heap_t *heap, capgc_collection_t *out);
+
+// Registers the record shape: `refs` reference slots, then `data` bytes.
+// Slot *i* is at offset `i * slot_size` (`capgc_heap_mode`), the data at
+// `refs * slot_size`. At most 1 GiB (`CAPGC_E_INVALID_TYPE`
+// otherwise); its map is the count alone, whatever `refs`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_type_record(capgc_heap_t *heap,
+                                 uint32_t refs,
+                                 uint64_t data,
+                                 capgc_type_t *out);
+
+// Registers a fixed-size type of `size` bytes whose reference slots are
+// at the `count` byte offsets `offsets` (each a multiple of the slot
+// size, the slot inside the object; at most 65536 of them: a record
+// type takes more).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `offsets` is valid for `count`
+// reads (null when 0); `out` is writable.
+capgc_status_t capgc_type_fixed(capgc_heap_t *heap,
+                                uint64_t size,
+                                const uint64_t *offsets,
+                                size_t count,
+                                capgc_type_t *out);
+
+// Registers an array-of-references type (length given at allocation).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_type_ref_array(capgc_heap_t *heap, capgc_type_t *out);
+
+// Registers a byte-array type (no references; length given at
+// allocation).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_type_byte_array(capgc_heap_t *heap, capgc_type_t *out);
+
+// Registers a fixed-size type of `size` bytes whose reference slots the
+// callback `trace` reports, with `ctx` passed back to it.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `trace` is a function of the
+// `capgc_trace_fn` signature that returns normally (no `longjmp`) and
+// `ctx` stays valid for it, from any thread that uses the heap, while
+// the heap lives; `out` is writable.
+capgc_status_t capgc_type_custom(capgc_heap_t *heap,
+                                 uint64_t size,
+                                 capgc_trace_fn trace,
+                                 void *ctx,
+                                 capgc_type_t *out);
+
+// The payload length of the object a trace callback is given, into
+// `*out`. `CAPGC_E_WRONG_PHASE` once the callback has returned.
+//
+// # Safety
+// `view` is null or the view passed to a trace callback of a heap not
+// yet freed; `out` is writable.
+capgc_status_t capgc_view_len(const capgc_view_t *view, uint64_t *out);
+
+// Reads `len` bytes at `offset` of the object a trace callback is given
+// into `buf`; `CAPGC_E_BOUNDS` outside the payload,
+// `CAPGC_E_WRONG_PHASE` once the callback has returned.
+//
+// # Safety
+// `view` is null or the view passed to a trace callback of a heap not
+// yet freed; `buf` is valid for `len` writes.
+capgc_status_t capgc_view_read(const capgc_view_t *view, uint64_t offset, uint8_t *buf, size_t len);
+
+// Reads the u64 at `offset` of the object a trace callback is given.
+//
+// # Safety
+// As `capgc_view_read`; `out` is writable.
+capgc_status_t capgc_view_read_u64(const capgc_view_t *view, uint64_t offset, uint64_t *out);
+
+// Reports that the object a trace callback is given holds a reference
+// at byte `offset` (an offset that is not a slot is ignored).
+// `CAPGC_E_WRONG_PHASE` once the callback has returned.
+//
+// # Safety
+// `visitor` is null or the visitor passed to a trace callback of a heap
+// not yet freed.
+capgc_status_t capgc_visit(capgc_visitor_t *visitor, uint64_t offset);
+
+// The null reference.
+capgc_ref_t capgc_null(void);
+
+// True for the null reference.
+bool capgc_is_null(capgc_ref_t r);
+
+// Allocates an object of a fixed-size type (record, fixed, custom),
+// zeroed. A safepoint: references from before may be stale afterwards.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_alloc(capgc_heap_t *heap, capgc_type_t ty, capgc_ref_t *out);
+
+// Allocates an object that never moves (in every plan).
+//
+// # Safety
+// As `capgc_alloc`.
+capgc_status_t capgc_alloc_pinned(capgc_heap_t *heap, capgc_type_t ty, capgc_ref_t *out);
+
+// Allocates an array: `len` references (all null) of a reference-array
+// type, or `len` bytes (all zero) of a byte-array type.
+//
+// # Safety
+// As `capgc_alloc`.
+capgc_status_t capgc_alloc_array(capgc_heap_t *heap,
+                                 capgc_type_t ty,
+                                 uint64_t len,
+                                 capgc_ref_t *out);
+
+// Reads the byte at `offset` of the object.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_read_u8(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint8_t *out);
+
+// Reads the u32 at `offset` of the object.
+//
+// # Safety
+// As `capgc_read_u8`.
+capgc_status_t capgc_read_u32(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint32_t *out);
+
+// Reads the u64 at `offset` of the object.
+//
+// # Safety
+// As `capgc_read_u8`.
+capgc_status_t capgc_read_u64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint64_t *out);
+
+// Reads the double at `offset` of the object.
+//
+// # Safety
+// As `capgc_read_u8`.
+capgc_status_t capgc_read_f64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, double *out);
+
+// Writes a byte at `offset` (clearing the tag of a reference it
+// overwrites, in SoftCheri).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_write_u8(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint8_t v);
+
+// Writes a u32 at `offset`.
+//
+// # Safety
+// As `capgc_write_u8`.
+capgc_status_t capgc_write_u32(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint32_t v);
+
+// Writes a u64 at `offset`.
+//
+// # Safety
+// As `capgc_write_u8`.
+capgc_status_t capgc_write_u64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint64_t v);
+
+// Writes a double at `offset`.
+//
+// # Safety
+// As `capgc_write_u8`.
+capgc_status_t capgc_write_f64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, double v);
+
+// Copies `len` bytes at `offset` of the object into `buf`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len`
+// writes.
+capgc_status_t capgc_read_bytes(capgc_heap_t *heap,
+                                capgc_ref_t r,
+                                uint64_t offset,
+                                void *buf,
+                                size_t len);
+
+// Copies `len` bytes from `buf` to `offset` of the object.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len` reads.
+capgc_status_t capgc_write_bytes(capgc_heap_t *heap,
+                                 capgc_ref_t r,
+                                 uint64_t offset,
+                                 const void *buf,
+                                 size_t len);
+
+// Loads the reference in slot `offset` of the object (null if none).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_get_ref(capgc_heap_t *heap,
+                             capgc_ref_t obj,
+                             uint64_t offset,
+                             capgc_ref_t *out);
+
+// Stores `value` (or null) in reference slot `offset` of the object,
+// with the write barrier.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_set_ref(capgc_heap_t *heap,
+                             capgc_ref_t obj,
+                             uint64_t offset,
+                             capgc_ref_t value);
+
+// The same reference with its permissions narrowed to `perms`
+// (`CAPGC_PERM_*` bits; never widened). No-op in Native and P128.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_restrict(capgc_heap_t *heap, capgc_ref_t r, uint32_t perms, capgc_ref_t *out);
+
+// Pins the object: it never moves while pinned (needs Store permission).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_pin(capgc_heap_t *heap, capgc_ref_t r);
+
+// Unpins the object (needs Store permission).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_unpin(capgc_heap_t *heap, capgc_ref_t r);
+
+// Whether the object is pinned.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_is_pinned(capgc_heap_t *heap, capgc_ref_t r, bool *out);
+
+// The object's type.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_type_of(capgc_heap_t *heap, capgc_ref_t r, capgc_type_t *out);
+
+// The object's payload length in bytes, as allocated.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_payload_len(capgc_heap_t *heap, capgc_ref_t r, uint64_t *out);
+
+// The element count of an array (references, or bytes).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_array_len(capgc_heap_t *heap, capgc_ref_t r, uint64_t *out);
+
+// A direct pointer to the object's payload, for an existing VM's struct
+// accesses — Native and P128 only: SoftCheri refuses it with
+// `CAPGC_E_CHECKED_MODE` (the pointer would bypass every check; on
+// CHERI hardware it would itself be the capability). Valid until the
+// next safepoint, or for good if the object is pinned or the plan is
+// MarkSweep.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable. What is done
+// through the pointer is the caller's responsibility.
+capgc_status_t capgc_payload(capgc_heap_t *heap, capgc_ref_t r, void **out);
+
+// Opens a nested handle scope.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_scope_open(capgc_heap_t *heap, capgc_scope_t *out);
+
+// Closes the innermost scope and its handles (`CAPGC_E_SCOPE_MISMATCH`
+// for an outer one, which stays open).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_scope_close(capgc_heap_t *heap, capgc_scope_t scope);
+
+// Roots `r` in the innermost scope (or the base scope).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_handle_new(capgc_heap_t *heap, capgc_ref_t r, capgc_handle_t *out);
+
+// The reference a handle holds (of the current epoch).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_handle_get(capgc_heap_t *heap, capgc_handle_t hd, capgc_ref_t *out);
+
+// Points a handle at another reference (or null).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_handle_set(capgc_heap_t *heap, capgc_handle_t hd, capgc_ref_t r);
+
+// Roots `r` until `capgc_persistent_release`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_persistent_new(capgc_heap_t *heap, capgc_ref_t r, capgc_persistent_t *out);
+
+// The reference a persistent root holds.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_persistent_get(capgc_heap_t *heap, capgc_persistent_t p, capgc_ref_t *out);
+
+// Points a persistent root at another reference (or null).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_persistent_set(capgc_heap_t *heap, capgc_persistent_t p, capgc_ref_t r);
+
+// Releases a persistent root.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_persistent_release(capgc_heap_t *heap, capgc_persistent_t p);
+
+// Creates a root region of `slots` reference slots (1 ..= 2^32), empty.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_region_new(capgc_heap_t *heap, uint64_t slots, capgc_region_t *out);
+
+// Frees a root region; its slots stop being roots.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_region_free(capgc_heap_t *heap, capgc_region_t region);
+
+// The number of slots of a root region.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_region_len(capgc_heap_t *heap, capgc_region_t region, uint64_t *out);
+
+// Stores `r` (or null) in slot `index`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_region_set(capgc_heap_t *heap,
+                                capgc_region_t region,
+                                uint64_t index,
+                                capgc_ref_t r);
+
+// The reference in slot `index` (a data slot gives an untagged value in
+// SoftCheri, refused when used).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_region_get(capgc_heap_t *heap,
+                                capgc_region_t region,
+                                uint64_t index,
+                                capgc_ref_t *out);
+
+// Stores data in slot `index`: it is no reference any more (its tag is
+// cleared).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_region_set_data(capgc_heap_t *heap,
+                                     capgc_region_t region,
+                                     uint64_t index,
+                                     uint64_t value);
+
+// Whether slot `index` holds a reference.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_region_is_ref(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t index,
+                                   bool *out);
+
+// Allocates an object of a fixed-size type into slot `dst`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_alloc(capgc_heap_t *heap,
+                                capgc_region_t region,
+                                uint64_t dst,
+                                capgc_type_t ty);
+
+// Allocates an array of `len` elements into slot `dst`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_alloc_array(capgc_heap_t *heap,
+                                      capgc_region_t region,
+                                      uint64_t dst,
+                                      capgc_type_t ty,
+                                      uint64_t len);
+
+// Slot `dst` := the reference in field `offset` of the object in slot
+// `holder`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_load_field(capgc_heap_t *heap,
+                                     capgc_region_t region,
+                                     uint64_t dst,
+                                     uint64_t holder,
+                                     uint64_t offset);
+
+// Field `offset` of the object in slot `holder` := the reference in slot
+// `src` (with the write barrier).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_store_field(capgc_heap_t *heap,
+                                      capgc_region_t region,
+                                      uint64_t holder,
+                                      uint64_t offset,
+                                      uint64_t src);
+
+// Slot `dst` := slot `src`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_copy(capgc_heap_t *heap,
+                               capgc_region_t region,
+                               uint64_t dst,
+                               uint64_t src);
+
+// Slot `index` := null.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_clear(capgc_heap_t *heap, capgc_region_t region, uint64_t index);
+
+// Whether slot `index` holds null (or data).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_slot_is_null(capgc_heap_t *heap,
+                                  capgc_region_t region,
+                                  uint64_t index,
+                                  bool *out);
+
+// Reads the u64 at `offset` of the object in slot `holder`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_slot_read_u64(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t holder,
+                                   uint64_t offset,
+                                   uint64_t *out);
+
+// Writes a u64 at `offset` of the object in slot `holder`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_write_u64(capgc_heap_t *heap,
+                                    capgc_region_t region,
+                                    uint64_t holder,
+                                    uint64_t offset,
+                                    uint64_t value);
+
+// Reads the byte at `offset` of the object in slot `holder`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_slot_read_u8(capgc_heap_t *heap,
+                                  capgc_region_t region,
+                                  uint64_t holder,
+                                  uint64_t offset,
+                                  uint8_t *out);
+
+// Reads the u32 at `offset` of the object in slot
+// `holder`.
+//
+// # Safety
+// As `capgc_slot_read_u8`.
+capgc_status_t capgc_slot_read_u32(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t holder,
+                                   uint64_t offset,
+                                   uint32_t *out);
+
+// Reads the double at `offset` of the object in slot
+// `holder`.
+//
+// # Safety
+// As `capgc_slot_read_u8`.
+capgc_status_t capgc_slot_read_f64(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t holder,
+                                   uint64_t offset,
+                                   double *out);
+
+// Writes a byte at `offset` of the object in slot `holder` (a data write:
+// in SoftCheri it clears the tag of a reference it overwrites, I6).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_slot_write_u8(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t holder,
+                                   uint64_t offset,
+                                   uint8_t value);
+
+// Writes a u32 at `offset` of the object in slot
+// `holder`.
+//
+// # Safety
+// As `capgc_slot_write_u8`.
+capgc_status_t capgc_slot_write_u32(capgc_heap_t *heap,
+                                    capgc_region_t region,
+                                    uint64_t holder,
+                                    uint64_t offset,
+                                    uint32_t value);
+
+// Writes a double at `offset` of the object in slot
+// `holder`.
+//
+// # Safety
+// As `capgc_slot_write_u8`.
+capgc_status_t capgc_slot_write_f64(capgc_heap_t *heap,
+                                    capgc_region_t region,
+                                    uint64_t holder,
+                                    uint64_t offset,
+                                    double value);
+
+// Copies `len` bytes from `offset` of the object in slot `holder` into
+// `buf` (a string's characters, a bignum's digits). The whole range must
+// lie inside the object (`CAPGC_E_BOUNDS`, nothing copied, otherwise).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len` writes
+// (may be null when `len` is 0).
+capgc_status_t capgc_slot_read_bytes(capgc_heap_t *heap,
+                                     capgc_region_t region,
+                                     uint64_t holder,
+                                     uint64_t offset,
+                                     void *buf,
+                                     size_t len);
+
+// Copies `len` bytes from `buf` to `offset` of the object in slot
+// `holder` (a data write: tags of references it overwrites are cleared in
+// SoftCheri). The whole range must lie inside the object.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len` reads
+// (may be null when `len` is 0).
+capgc_status_t capgc_slot_write_bytes(capgc_heap_t *heap,
+                                      capgc_region_t region,
+                                      uint64_t holder,
+                                      uint64_t offset,
+                                      const void *buf,
+                                      size_t len);
+
+// A weak reference to the object in slot `src` (the weak reference does
+// not keep it alive). The token stays valid across collections until
+// `capgc_weak_release`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_slot_weak_new(capgc_heap_t *heap,
+                                   capgc_region_t region,
+                                   uint64_t src,
+                                   capgc_weak_t *out);
+
+// Slot `dst` := the target of weak reference `w`, or null once it was
+// collected. `*alive` (may be null) says which.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `alive` is null or writable.
+capgc_status_t capgc_slot_weak_get(capgc_heap_t *heap,
+                                   capgc_weak_t w,
+                                   capgc_region_t region,
+                                   uint64_t dst,
+                                   bool *alive);
+
+// An ephemeron keyed by the object in slot `key` holding the one in slot
+// `value`: the value lives exactly as long as the key is reachable
+// through something else (a weak-keyed table's entry: JS `WeakMap`, Lua
+// `__mode = "k"`).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_slot_ephemeron_new(capgc_heap_t *heap,
+                                        capgc_region_t region,
+                                        uint64_t key,
+                                        uint64_t value,
+                                        capgc_ephemeron_t *out);
+
+// Slots `key_dst` and `value_dst` := the key and value of ephemeron `e`,
+// or two nulls once its key died. `*alive` (may be null) says which. The
+// two slots must differ.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `alive` is null or writable.
+capgc_status_t capgc_slot_ephemeron_get(capgc_heap_t *heap,
+                                        capgc_ephemeron_t e,
+                                        capgc_region_t region,
+                                        uint64_t key_dst,
+                                        uint64_t value_dst,
+                                        bool *alive);
+
+// Registers `token` to be delivered by `capgc_finalized_take` after the
+// collection that finds the object in slot `src` unreachable (the
+// registration does not keep it alive; the object is never handed back).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
+capgc_status_t capgc_slot_finalizer_register(capgc_heap_t *heap,
+                                             capgc_region_t region,
+                                             uint64_t src,
+                                             uint64_t token,
+                                             capgc_finalizer_t *out);
+
+// A weak reference to `r`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_weak_new(capgc_heap_t *heap, capgc_ref_t r, capgc_weak_t *out);
+
+// The target of a weak reference, or null once it was collected.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_weak_get(capgc_heap_t *heap, capgc_weak_t w, capgc_ref_t *out);
+
+// Releases a weak reference.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_weak_release(capgc_heap_t *heap, capgc_weak_t w);
+
+// An ephemeron keyed by `key` holding `value`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_ephemeron_new(capgc_heap_t *heap,
+                                   capgc_ref_t key,
+                                   capgc_ref_t value,
+                                   capgc_ephemeron_t *out);
+
+// The key and value of an ephemeron, or two nulls once the key died.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `key` and `value` are writable.
+capgc_status_t capgc_ephemeron_get(capgc_heap_t *heap,
+                                   capgc_ephemeron_t e,
+                                   capgc_ref_t *key,
+                                   capgc_ref_t *value);
+
+// Releases an ephemeron.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_ephemeron_release(capgc_heap_t *heap, capgc_ephemeron_t e);
+
+// Registers `token` to be delivered by `capgc_finalized_take` after the
+// collection that finds `r` unreachable (the registration does not keep
+// it alive).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
+capgc_status_t capgc_finalizer_register(capgc_heap_t *heap,
+                                        capgc_ref_t r,
+                                        uint64_t token,
+                                        capgc_finalizer_t *out);
+
+// Cancels a registration whose token was not delivered yet.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`.
+capgc_status_t capgc_finalizer_unregister(capgc_heap_t *heap, capgc_finalizer_t f);
+
+// Takes up to `cap` tokens of objects found unreachable (oldest first)
+// into `tokens`; `*count` gets how many were written, `*pending` (may be
+// null) how many still wait.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `tokens` is valid for `cap`
+// writes (null when 0); `count` is writable; `pending` null or writable.
+capgc_status_t capgc_finalized_take(capgc_heap_t *heap,
+                                    uint64_t *tokens,
+                                    size_t cap,
+                                    size_t *count,
+                                    size_t *pending);
+
+// The heap's statistics.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_heap_stats(capgc_heap_t *heap, capgc_stats_t *out);
+
+// The `CAPGC_LOG=gc` line of the last collection, nul-terminated, into
+// `buf` (`cap` bytes); `*len` gets its length without the nul.
+// `CAPGC_E_BUFFER_TOO_SMALL` when it does not fit (`*len` says how much
+// is needed).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `cap` writes;
+// `len` is writable.
+capgc_status_t capgc_log_line(capgc_heap_t *heap, char *buf, size_t cap, size_t *len);
+
+// Checks the heap-safety contract (I1–I6, I8, I9) over the whole heap.
+// `*count` gets the number of violations found (0: the heap is sound);
+// the first `cap` are written to `out`.
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is valid for `cap`
+// writes (null when 0); `count` is writable.
+capgc_status_t capgc_heap_verify(capgc_heap_t *heap,
+                                 capgc_violation_t *out,
+                                 size_t cap,
+                                 size_t *count);
 
 // Creates a cell heap (the binding profile) from `config` (null: the
 // defaults; `mode` must be `CAPGC_MODE_NATIVE` or `CAPGC_MODE_P128`,
@@ -1257,618 +2099,6 @@ capgc_status_t capgc_compartment_ephemeron_release(capgc_split_heap_t *split,
 capgc_status_t capgc_compartment_stats(capgc_split_heap_t *split,
                                        capgc_compartment_t c,
                                        capgc_stats_t *out);
-
-// The message of the last call that failed on this thread (empty if none
-// has). Borrowed: valid until the next failing call on this thread.
-const char *capgc_last_error(void);
-
-// The name of a status code (`"CAPGC_E_STALE"`), or `"CAPGC_UNKNOWN"`
-// for a number that is none. Static storage.
-const char *capgc_status_name(uint32_t status);
-
-// The default configuration, the latency preset: SoftCheri (Morello),
-// Generational with the nursery sized to a 1 ms minor-pause goal (at most
-// 4 MiB), type-map scanning, a 1 GiB limit.
-capgc_config_t capgc_config_default(void);
-
-// The throughput preset: as `capgc_config_default` but with a fixed
-// 16 MiB nursery and no pause goal — fewer minor collections, each
-// copying a smaller share of what was allocated, at the price of pauses
-// up to what survives of 16 MiB and ~32 MiB more resident memory.
-capgc_config_t capgc_config_throughput(void);
-
-// Creates a heap from `config` (null: the defaults) and stores it in
-// `*out`. Free it with `capgc_heap_free`.
-//
-// # Safety
-// `config` is null or points to a `capgc_config_t`; `out` points to
-// writable storage for a pointer.
-capgc_status_t capgc_heap_new(const capgc_config_t *config, capgc_heap_t **out);
-
-// Frees a heap and all its memory. Null is ignored. Every reference,
-// handle and token of the heap is meaningless afterwards.
-//
-// # Safety
-// `heap` is null or a heap from `capgc_heap_new` not yet freed, and no
-// other call on it is in progress or follows.
-void capgc_heap_free(capgc_heap_t *heap);
-
-// The heap's mode (`capgc_mode_t`) into `*mode` and reference-slot size
-// in bytes into `*slot_size` (8 in Native, 16 otherwise); either may be
-// null.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `mode` and `slot_size` are null
-// or writable.
-capgc_status_t capgc_heap_mode(capgc_heap_t *heap, uint32_t *mode, uint64_t *slot_size);
-
-// Runs a full collection; every reference obtained before it is stale
-// afterwards (`CAPGC_E_STALE` in SoftCheri). `out` (may be null) gets
-// what it did.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
-capgc_status_t capgc_collect(capgc_heap_t *heap, capgc_collection_t *out);
-
-// Runs a minor collection (Generational; a full one in the other plans).
-//
-// # Safety
-// As `capgc_collect`.
-capgc_status_t capgc_collect_minor(capgc_heap_t *heap, capgc_collection_t *out);
-
-// The null reference.
-capgc_ref_t capgc_null(void);
-
-// True for the null reference.
-bool capgc_is_null(capgc_ref_t r);
-
-// Allocates an object of a fixed-size type (record, fixed, custom),
-// zeroed. A safepoint: references from before may be stale afterwards.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_alloc(capgc_heap_t *heap, capgc_type_t ty, capgc_ref_t *out);
-
-// Allocates an object that never moves (in every plan).
-//
-// # Safety
-// As `capgc_alloc`.
-capgc_status_t capgc_alloc_pinned(capgc_heap_t *heap, capgc_type_t ty, capgc_ref_t *out);
-
-// Allocates an array: `len` references (all null) of a reference-array
-// type, or `len` bytes (all zero) of a byte-array type.
-//
-// # Safety
-// As `capgc_alloc`.
-capgc_status_t capgc_alloc_array(capgc_heap_t *heap,
-                                 capgc_type_t ty,
-                                 uint64_t len,
-                                 capgc_ref_t *out);
-
-// Reads the byte at `offset` of the object.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_read_u8(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint8_t *out);
-
-// Reads the u32 at `offset` of the object.
-//
-// # Safety
-// As `capgc_read_u8`.
-capgc_status_t capgc_read_u32(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint32_t *out);
-
-// Reads the u64 at `offset` of the object.
-//
-// # Safety
-// As `capgc_read_u8`.
-capgc_status_t capgc_read_u64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint64_t *out);
-
-// Reads the double at `offset` of the object.
-//
-// # Safety
-// As `capgc_read_u8`.
-capgc_status_t capgc_read_f64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, double *out);
-
-// Writes a byte at `offset` (clearing the tag of a reference it
-// overwrites, in SoftCheri).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_write_u8(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint8_t v);
-
-// Writes a u32 at `offset`.
-//
-// # Safety
-// As `capgc_write_u8`.
-capgc_status_t capgc_write_u32(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint32_t v);
-
-// Writes a u64 at `offset`.
-//
-// # Safety
-// As `capgc_write_u8`.
-capgc_status_t capgc_write_u64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, uint64_t v);
-
-// Writes a double at `offset`.
-//
-// # Safety
-// As `capgc_write_u8`.
-capgc_status_t capgc_write_f64(capgc_heap_t *heap, capgc_ref_t r, uint64_t offset, double v);
-
-// Copies `len` bytes at `offset` of the object into `buf`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len`
-// writes.
-capgc_status_t capgc_read_bytes(capgc_heap_t *heap,
-                                capgc_ref_t r,
-                                uint64_t offset,
-                                void *buf,
-                                size_t len);
-
-// Copies `len` bytes from `buf` to `offset` of the object.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `len` reads.
-capgc_status_t capgc_write_bytes(capgc_heap_t *heap,
-                                 capgc_ref_t r,
-                                 uint64_t offset,
-                                 const void *buf,
-                                 size_t len);
-
-// Loads the reference in slot `offset` of the object (null if none).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_get_ref(capgc_heap_t *heap,
-                             capgc_ref_t obj,
-                             uint64_t offset,
-                             capgc_ref_t *out);
-
-// Stores `value` (or null) in reference slot `offset` of the object,
-// with the write barrier.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_set_ref(capgc_heap_t *heap,
-                             capgc_ref_t obj,
-                             uint64_t offset,
-                             capgc_ref_t value);
-
-// The same reference with its permissions narrowed to `perms`
-// (`CAPGC_PERM_*` bits; never widened). No-op in Native and P128.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_restrict(capgc_heap_t *heap, capgc_ref_t r, uint32_t perms, capgc_ref_t *out);
-
-// Pins the object: it never moves while pinned (needs Store permission).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_pin(capgc_heap_t *heap, capgc_ref_t r);
-
-// Unpins the object (needs Store permission).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_unpin(capgc_heap_t *heap, capgc_ref_t r);
-
-// Whether the object is pinned.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_is_pinned(capgc_heap_t *heap, capgc_ref_t r, bool *out);
-
-// The object's type.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_type_of(capgc_heap_t *heap, capgc_ref_t r, capgc_type_t *out);
-
-// The object's payload length in bytes, as allocated.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_payload_len(capgc_heap_t *heap, capgc_ref_t r, uint64_t *out);
-
-// The element count of an array (references, or bytes).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_array_len(capgc_heap_t *heap, capgc_ref_t r, uint64_t *out);
-
-// A direct pointer to the object's payload, for an existing VM's struct
-// accesses — Native and P128 only: SoftCheri refuses it with
-// `CAPGC_E_CHECKED_MODE` (the pointer would bypass every check; on
-// CHERI hardware it would itself be the capability). Valid until the
-// next safepoint, or for good if the object is pinned or the plan is
-// MarkSweep.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable. What is done
-// through the pointer is the caller's responsibility.
-capgc_status_t capgc_payload(capgc_heap_t *heap, capgc_ref_t r, void **out);
-
-// Opens a nested handle scope.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_scope_open(capgc_heap_t *heap, capgc_scope_t *out);
-
-// Closes the innermost scope and its handles (`CAPGC_E_SCOPE_MISMATCH`
-// for an outer one, which stays open).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_scope_close(capgc_heap_t *heap, capgc_scope_t scope);
-
-// Roots `r` in the innermost scope (or the base scope).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_handle_new(capgc_heap_t *heap, capgc_ref_t r, capgc_handle_t *out);
-
-// The reference a handle holds (of the current epoch).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_handle_get(capgc_heap_t *heap, capgc_handle_t hd, capgc_ref_t *out);
-
-// Points a handle at another reference (or null).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_handle_set(capgc_heap_t *heap, capgc_handle_t hd, capgc_ref_t r);
-
-// Roots `r` until `capgc_persistent_release`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_persistent_new(capgc_heap_t *heap, capgc_ref_t r, capgc_persistent_t *out);
-
-// The reference a persistent root holds.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_persistent_get(capgc_heap_t *heap, capgc_persistent_t p, capgc_ref_t *out);
-
-// Points a persistent root at another reference (or null).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_persistent_set(capgc_heap_t *heap, capgc_persistent_t p, capgc_ref_t r);
-
-// Releases a persistent root.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_persistent_release(capgc_heap_t *heap, capgc_persistent_t p);
-
-// Creates a root region of `slots` reference slots (1 ..= 2^32), empty.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_region_new(capgc_heap_t *heap, uint64_t slots, capgc_region_t *out);
-
-// Frees a root region; its slots stop being roots.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_region_free(capgc_heap_t *heap, capgc_region_t region);
-
-// The number of slots of a root region.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_region_len(capgc_heap_t *heap, capgc_region_t region, uint64_t *out);
-
-// Stores `r` (or null) in slot `index`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_region_set(capgc_heap_t *heap,
-                                capgc_region_t region,
-                                uint64_t index,
-                                capgc_ref_t r);
-
-// The reference in slot `index` (a data slot gives an untagged value in
-// SoftCheri, refused when used).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_region_get(capgc_heap_t *heap,
-                                capgc_region_t region,
-                                uint64_t index,
-                                capgc_ref_t *out);
-
-// Stores data in slot `index`: it is no reference any more (its tag is
-// cleared).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_region_set_data(capgc_heap_t *heap,
-                                     capgc_region_t region,
-                                     uint64_t index,
-                                     uint64_t value);
-
-// Whether slot `index` holds a reference.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_region_is_ref(capgc_heap_t *heap,
-                                   capgc_region_t region,
-                                   uint64_t index,
-                                   bool *out);
-
-// Allocates an object of a fixed-size type into slot `dst`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_alloc(capgc_heap_t *heap,
-                                capgc_region_t region,
-                                uint64_t dst,
-                                capgc_type_t ty);
-
-// Allocates an array of `len` elements into slot `dst`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_alloc_array(capgc_heap_t *heap,
-                                      capgc_region_t region,
-                                      uint64_t dst,
-                                      capgc_type_t ty,
-                                      uint64_t len);
-
-// Slot `dst` := the reference in field `offset` of the object in slot
-// `holder`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_load_field(capgc_heap_t *heap,
-                                     capgc_region_t region,
-                                     uint64_t dst,
-                                     uint64_t holder,
-                                     uint64_t offset);
-
-// Field `offset` of the object in slot `holder` := the reference in slot
-// `src` (with the write barrier).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_store_field(capgc_heap_t *heap,
-                                      capgc_region_t region,
-                                      uint64_t holder,
-                                      uint64_t offset,
-                                      uint64_t src);
-
-// Slot `dst` := slot `src`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_copy(capgc_heap_t *heap,
-                               capgc_region_t region,
-                               uint64_t dst,
-                               uint64_t src);
-
-// Slot `index` := null.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_clear(capgc_heap_t *heap, capgc_region_t region, uint64_t index);
-
-// Whether slot `index` holds null (or data).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_slot_is_null(capgc_heap_t *heap,
-                                  capgc_region_t region,
-                                  uint64_t index,
-                                  bool *out);
-
-// Reads the u64 at `offset` of the object in slot `holder`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_slot_read_u64(capgc_heap_t *heap,
-                                   capgc_region_t region,
-                                   uint64_t holder,
-                                   uint64_t offset,
-                                   uint64_t *out);
-
-// Writes a u64 at `offset` of the object in slot `holder`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_slot_write_u64(capgc_heap_t *heap,
-                                    capgc_region_t region,
-                                    uint64_t holder,
-                                    uint64_t offset,
-                                    uint64_t value);
-
-// The heap's statistics.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_heap_stats(capgc_heap_t *heap, capgc_stats_t *out);
-
-// The `CAPGC_LOG=gc` line of the last collection, nul-terminated, into
-// `buf` (`cap` bytes); `*len` gets its length without the nul.
-// `CAPGC_E_BUFFER_TOO_SMALL` when it does not fit (`*len` says how much
-// is needed).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `buf` is valid for `cap` writes;
-// `len` is writable.
-capgc_status_t capgc_log_line(capgc_heap_t *heap, char *buf, size_t cap, size_t *len);
-
-// Checks the heap-safety contract (I1–I6, I8, I9) over the whole heap.
-// `*count` gets the number of violations found (0: the heap is sound);
-// the first `cap` are written to `out`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is valid for `cap`
-// writes (null when 0); `count` is writable.
-capgc_status_t capgc_heap_verify(capgc_heap_t *heap,
-                                 capgc_violation_t *out,
-                                 size_t cap,
-                                 size_t *count);
-
-// Registers the record shape: `refs` reference slots, then `data` bytes.
-// Slot *i* is at offset `i * slot_size` (`capgc_heap_mode`), the data at
-// `refs * slot_size`. At most 1 GiB (`CAPGC_E_INVALID_TYPE`
-// otherwise); its map is the count alone, whatever `refs`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_type_record(capgc_heap_t *heap,
-                                 uint32_t refs,
-                                 uint64_t data,
-                                 capgc_type_t *out);
-
-// Registers a fixed-size type of `size` bytes whose reference slots are
-// at the `count` byte offsets `offsets` (each a multiple of the slot
-// size, the slot inside the object; at most 65536 of them: a record
-// type takes more).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `offsets` is valid for `count`
-// reads (null when 0); `out` is writable.
-capgc_status_t capgc_type_fixed(capgc_heap_t *heap,
-                                uint64_t size,
-                                const uint64_t *offsets,
-                                size_t count,
-                                capgc_type_t *out);
-
-// Registers an array-of-references type (length given at allocation).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_type_ref_array(capgc_heap_t *heap, capgc_type_t *out);
-
-// Registers a byte-array type (no references; length given at
-// allocation).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_type_byte_array(capgc_heap_t *heap, capgc_type_t *out);
-
-// Registers a fixed-size type of `size` bytes whose reference slots the
-// callback `trace` reports, with `ctx` passed back to it.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `trace` is a function of the
-// `capgc_trace_fn` signature that returns normally (no `longjmp`) and
-// `ctx` stays valid for it, from any thread that uses the heap, while
-// the heap lives; `out` is writable.
-capgc_status_t capgc_type_custom(capgc_heap_t *heap,
-                                 uint64_t size,
-                                 capgc_trace_fn trace,
-                                 void *ctx,
-                                 capgc_type_t *out);
-
-// The payload length of the object a trace callback is given, into
-// `*out`. `CAPGC_E_WRONG_PHASE` once the callback has returned.
-//
-// # Safety
-// `view` is null or the view passed to a trace callback of a heap not
-// yet freed; `out` is writable.
-capgc_status_t capgc_view_len(const capgc_view_t *view, uint64_t *out);
-
-// Reads `len` bytes at `offset` of the object a trace callback is given
-// into `buf`; `CAPGC_E_BOUNDS` outside the payload,
-// `CAPGC_E_WRONG_PHASE` once the callback has returned.
-//
-// # Safety
-// `view` is null or the view passed to a trace callback of a heap not
-// yet freed; `buf` is valid for `len` writes.
-capgc_status_t capgc_view_read(const capgc_view_t *view, uint64_t offset, uint8_t *buf, size_t len);
-
-// Reads the u64 at `offset` of the object a trace callback is given.
-//
-// # Safety
-// As `capgc_view_read`; `out` is writable.
-capgc_status_t capgc_view_read_u64(const capgc_view_t *view, uint64_t offset, uint64_t *out);
-
-// Reports that the object a trace callback is given holds a reference
-// at byte `offset` (an offset that is not a slot is ignored).
-// `CAPGC_E_WRONG_PHASE` once the callback has returned.
-//
-// # Safety
-// `visitor` is null or the visitor passed to a trace callback of a heap
-// not yet freed.
-capgc_status_t capgc_visit(capgc_visitor_t *visitor, uint64_t offset);
-
-// A weak reference to `r`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_weak_new(capgc_heap_t *heap, capgc_ref_t r, capgc_weak_t *out);
-
-// The target of a weak reference, or null once it was collected.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_weak_get(capgc_heap_t *heap, capgc_weak_t w, capgc_ref_t *out);
-
-// Releases a weak reference.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_weak_release(capgc_heap_t *heap, capgc_weak_t w);
-
-// An ephemeron keyed by `key` holding `value`.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is writable.
-capgc_status_t capgc_ephemeron_new(capgc_heap_t *heap,
-                                   capgc_ref_t key,
-                                   capgc_ref_t value,
-                                   capgc_ephemeron_t *out);
-
-// The key and value of an ephemeron, or two nulls once the key died.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `key` and `value` are writable.
-capgc_status_t capgc_ephemeron_get(capgc_heap_t *heap,
-                                   capgc_ephemeron_t e,
-                                   capgc_ref_t *key,
-                                   capgc_ref_t *value);
-
-// Releases an ephemeron.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_ephemeron_release(capgc_heap_t *heap, capgc_ephemeron_t e);
-
-// Registers `token` to be delivered by `capgc_finalized_take` after the
-// collection that finds `r` unreachable (the registration does not keep
-// it alive).
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `out` is null or writable.
-capgc_status_t capgc_finalizer_register(capgc_heap_t *heap,
-                                        capgc_ref_t r,
-                                        uint64_t token,
-                                        capgc_finalizer_t *out);
-
-// Cancels a registration whose token was not delivered yet.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`.
-capgc_status_t capgc_finalizer_unregister(capgc_heap_t *heap, capgc_finalizer_t f);
-
-// Takes up to `cap` tokens of objects found unreachable (oldest first)
-// into `tokens`; `*count` gets how many were written, `*pending` (may be
-// null) how many still wait.
-//
-// # Safety
-// `heap` is a heap from `capgc_heap_new`; `tokens` is valid for `cap`
-// writes (null when 0); `count` is writable; `pending` null or writable.
-capgc_status_t capgc_finalized_take(capgc_heap_t *heap,
-                                    uint64_t *tokens,
-                                    size_t cap,
-                                    size_t *count,
-                                    size_t *pending);
 
 #ifdef __cplusplus
 }  // extern "C"

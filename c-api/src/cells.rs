@@ -1,5 +1,5 @@
 //! The binding profile: `capgc_cells_t`, raw-pointer cells for existing
-//! VMs (DESIGN.md "Binding profile for existing VMs";
+//! VMs (docs/design.md "Binding profile for existing VMs";
 //! `gc_core::CellHeap` underneath).
 //!
 //! An existing VM keeps its own object layout and raw pointers. It

@@ -1,5 +1,5 @@
 //! Compartments: `capgc_split_heap_t`, a heap split into compartments
-//! that reach each other only through sealed references (DESIGN.md
+//! that reach each other only through sealed references (docs/design.md
 //! "Compartments", I7; `gc_core::Compartments` underneath).
 //!
 //! A split heap is created for one mode and format
@@ -54,7 +54,7 @@
 //! After `capgc_compartment_destroy` every sealed reference to the
 //! compartment, in C or in memory, is `CAPGC_E_COMPARTMENT_DESTROYED`.
 //!
-//! **Threat model** (DESIGN.md). In SoftCheri, code that uses the heap
+//! **Threat model** (docs/design.md). In SoftCheri, code that uses the heap
 //! only through these calls cannot reach another compartment's objects.
 //! Native code in the same process can still write any byte; what stops
 //! it fabricating a valid reference or sealed token is the authentication

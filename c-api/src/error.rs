@@ -5,7 +5,7 @@ use crate::ffi::without_heap;
 use capability_heap::CapFault;
 use gc_core::GcError;
 use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 /// What a call did: `CAPGC_OK`, or why it was refused. After any error the
 /// heap is usable and intact (but `CAPGC_E_POISONED`, which says it is
@@ -229,21 +229,71 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
     }
 }
 
+/// The capacity of a thread's message buffer, nul included: a longer
+/// message is cut at a character boundary to fit.
+pub const CAPGC_LAST_ERROR_CAPACITY: usize = 512;
+
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The calling thread's last message, nul-terminated, in a buffer
+    /// that lives as long as the thread and is never moved or freed, so a
+    /// pointer `capgc_last_error()` gave stays readable whatever the
+    /// caller does next (below).
+    static LAST_ERROR: RefCell<[u8; CAPGC_LAST_ERROR_CAPACITY]> =
+        const { RefCell::new([0; CAPGC_LAST_ERROR_CAPACITY]) };
 }
 
-/// Records `msg` as this thread's last error.
+/// Records `msg` as this thread's last error, in place.
 pub(crate) fn set_last_error(msg: &str) {
-    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    let mut n = msg.len().min(CAPGC_LAST_ERROR_CAPACITY - 1);
+    while !msg.is_char_boundary(n) {
+        n -= 1;
+    }
+    LAST_ERROR.with(|e| {
+        let mut buf = e.borrow_mut();
+        for (d, b) in buf.iter_mut().zip(msg.as_bytes()[..n].iter()) {
+            *d = if *b == 0 { b' ' } else { *b };
+        }
+        buf[n] = 0;
+    });
 }
 
 /// The message of the last call that failed on this thread (empty if none
-/// has). Borrowed: valid until the next failing call on this thread.
+/// has). The pointer is the thread's own buffer: it stays valid, and
+/// nul-terminated, for as long as the thread lives; a later failing call
+/// on the thread overwrites its contents with that call's message. So
+/// however a compiler orders the arguments of
+/// `printf("%s %s", capgc_status_name(f()), capgc_last_error())`, the
+/// line shows `f()`'s message (if `f` failed). To keep a message past the
+/// next failing call, copy it (`capgc_last_error_copy`). Messages longer
+/// than `CAPGC_LAST_ERROR_CAPACITY - 1` bytes are cut.
 #[no_mangle]
 pub extern "C" fn capgc_last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    LAST_ERROR.with(|e| e.as_ptr().cast::<c_char>().cast_const())
+}
+
+/// Copies this thread's last message, nul-terminated, into `buf` of `len`
+/// bytes (cut to fit when it is longer; nothing is written when `buf` is
+/// null or `len` is 0) and returns the message's length without the nul,
+/// as `snprintf` does: a return value `>= len` means it was cut.
+///
+/// # Safety
+/// `buf` is null or valid for `len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_last_error_copy(buf: *mut c_char, len: usize) -> usize {
+    // A copy first: `buf` may be the thread's buffer itself.
+    let msg = LAST_ERROR.with(|e| *e.borrow());
+    let n = msg.iter().position(|b| *b == 0).unwrap_or(msg.len());
+    if !buf.is_null() && len > 0 {
+        let k = n.min(len - 1);
+        // SAFETY: the caller's contract: `buf` is valid for `len` writes,
+        // and k + 1 <= len; the source is a local copy, so the two do not
+        // overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(msg.as_ptr().cast::<c_char>(), buf, k);
+            buf.add(k).write(0);
+        }
+    }
+    n
 }
 
 /// The name of a status code (`"CAPGC_E_STALE"`), or `"CAPGC_UNKNOWN"`
@@ -321,5 +371,36 @@ mod tests {
             assert!(NAMES[i].ends_with(b"\0"));
         }
         assert_eq!(CapgcStatus::CAPGC_E_STALE.name(), "CAPGC_E_STALE");
+    }
+
+    /// The pointer stays the same buffer and always reads the latest
+    /// message; long messages are cut at a character boundary; the copy
+    /// reports the length as snprintf does.
+    #[test]
+    fn the_message_buffer_is_stable_and_bounded() {
+        let p = capgc_last_error();
+        set_last_error("first");
+        let read = || {
+            // SAFETY: the thread's buffer, which lives as long as the
+            // thread and always holds a nul.
+            let msg = unsafe { std::ffi::CStr::from_ptr(p) };
+            msg.to_string_lossy().into_owned()
+        };
+        assert_eq!(read(), "first");
+        set_last_error("second, longer");
+        assert_eq!(capgc_last_error(), p);
+        assert_eq!(read(), "second, longer");
+        let long = "é".repeat(CAPGC_LAST_ERROR_CAPACITY);
+        set_last_error(&long);
+        let got = read();
+        assert!(got.len() < CAPGC_LAST_ERROR_CAPACITY && got.chars().all(|c| c == 'é'));
+        set_last_error("abcdef");
+        let mut buf = [1 as c_char; 4];
+        // SAFETY: a 4-byte buffer.
+        let n = unsafe { capgc_last_error_copy(buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(n, 6);
+        assert_eq!(buf.map(|c| c as u8), *b"abc\0");
+        // SAFETY: null is allowed.
+        assert_eq!(unsafe { capgc_last_error_copy(std::ptr::null_mut(), 0) }, 6);
     }
 }

@@ -335,6 +335,27 @@ pub unsafe extern "C" fn capgc_heap_mode(
     })
 }
 
+/// The size in bytes of a reference slot in this heap's objects: 8 in
+/// Native, 16 in P128 and SoftCheri (a capability). Lay out records with
+/// it (reference slot *i* at `i * slot`, data after the slots), never
+/// with a constant. Returns 0 — no slot size — when `heap` is null, busy
+/// or poisoned (`capgc_last_error` says which).
+///
+/// # Safety
+/// `heap` is null or a heap from `capgc_heap_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_heap_slot_size(heap: *mut capgc_heap_t) -> usize {
+    let mut size = 0;
+    crate::ffi::with_heap(heap, |any| {
+        size = match any {
+            AnyHeap::Native(_) => 8,
+            _ => 16,
+        };
+        Ok(())
+    });
+    size
+}
+
 /// Runs a full collection; every reference obtained before it is stale
 /// afterwards (`CAPGC_E_STALE` in SoftCheri). `out` (may be null) gets
 /// what it did.

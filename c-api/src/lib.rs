@@ -6,11 +6,13 @@
 //!
 //! | file | section |
 //! |---|---|
-//! | `error.rs` | `capgc_status_t`, `capgc_status_name`, `capgc_last_error` |
+//! | `version.rs` | `CAPGC_VERSION_*`, `capgc_version`, the compatibility rule |
+//! | `error.rs` | `capgc_status_t`, `capgc_status_name`, `capgc_last_error`, `capgc_last_error_copy` |
 //! | `heap.rs` | `capgc_config_t`, heaps, collection |
 //! | `types.rs` | type registration, trace callbacks (views, visitors) |
 //! | `refs.rs` | `capgc_ref_t`, allocation, fields, pinning, payload pointers |
 //! | `roots.rs` | scopes, handles, persistent roots, root regions, the slot API |
+//! | `slots.rs` | the slot API's scalars, byte ranges, weak references, ephemerons, finalizers |
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
 //! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
@@ -21,19 +23,38 @@
 //! a heap is `CAPGC_E_BUSY`, and enums from C are checked as integers
 //! before they become Rust enums. References cross as `capgc_ref_t`,
 //! authenticated in SoftCheri (`gc_core::ExternRef`).
+//!
+//! The modules are declared in the header's order: the core API first
+//! (cbindgen emits items in declaration order), the binding profile and
+//! compartments last.
 
 #![allow(non_camel_case_types)]
 
-mod cells;
-mod compartments;
+// The header's order: the core API first, then the binding profile and
+// compartments (cbindgen follows these declarations).
+mod version;
+
 mod error;
+
 mod ffi;
+
 mod heap;
-mod refs;
-mod roots;
-mod stats;
+
 mod types;
+
+mod refs;
+
+mod roots;
+
+mod slots;
+
 mod weak;
+
+mod stats;
+
+mod cells;
+
+mod compartments;
 
 pub use cells::*;
 pub use compartments::*;
@@ -41,6 +62,8 @@ pub use error::*;
 pub use heap::*;
 pub use refs::*;
 pub use roots::*;
+pub use slots::*;
 pub use stats::*;
 pub use types::*;
+pub use version::*;
 pub use weak::*;

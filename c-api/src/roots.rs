@@ -298,7 +298,12 @@ fn export_slot<M: RefMode>(h: &Heap<M>, o: &ObjRef<M>) -> Result<capgc_ref_t, Fa
 
 // ---- the slot API --------------------------------------------------------
 
-fn slot<M: RefMode>(h: &Heap<M>, region: capgc_region_t, index: u64) -> Result<ObjRef<M>, Fail> {
+/// The reference in slot `index` of `region` (checked: region, index).
+pub(crate) fn slot<M: RefMode>(
+    h: &Heap<M>,
+    region: capgc_region_t,
+    index: u64,
+) -> Result<ObjRef<M>, Fail> {
     Ok(h.root_get(RootRegionId::from_bits(region.w), index)?)
 }
 

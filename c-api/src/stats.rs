@@ -156,7 +156,7 @@ fn mode_name<M: capability_heap::RefMode>(_h: &gc_core::Heap<M>) -> &'static str
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub struct capgc_violation_t {
-    /// The invariant broken: 1 to 9 (DESIGN.md I1–I9).
+    /// The invariant broken: 1 to 9 (docs/design.md I1–I9).
     pub invariant: u32,
     /// What was found where (`capgc_violation_kind_t`).
     pub kind: u32,

@@ -97,6 +97,32 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_slot_is_null(h, rg, 0, &mut b)),
             call!(capgc_slot_read_u64(h, rg, 0, 0, &mut u)),
             call!(capgc_slot_write_u64(h, rg, 0, 0, 1)),
+            call!(capgc_slot_read_u8(h, rg, 0, 0, &mut buf[0])),
+            call!(capgc_slot_read_u32(h, rg, 0, 0, &mut w32)),
+            call!(capgc_slot_read_f64(h, rg, 0, 0, &mut 0.0)),
+            call!(capgc_slot_write_u8(h, rg, 0, 0, 1)),
+            call!(capgc_slot_write_u32(h, rg, 0, 0, 1)),
+            call!(capgc_slot_write_f64(h, rg, 0, 0, 1.0)),
+            call!(capgc_slot_read_bytes(
+                h,
+                rg,
+                0,
+                0,
+                buf.as_mut_ptr().cast(),
+                8
+            )),
+            call!(capgc_slot_write_bytes(h, rg, 0, 0, buf.as_ptr().cast(), 8)),
+            call!(capgc_slot_weak_new(h, rg, 0, &mut capgc_weak_t::default())),
+            call!(capgc_slot_weak_get(h, wk, rg, 0, &mut b)),
+            call!(capgc_slot_ephemeron_new(
+                h,
+                rg,
+                0,
+                1,
+                &mut capgc_ephemeron_t::default()
+            )),
+            call!(capgc_slot_ephemeron_get(h, ep, rg, 0, 1, &mut b)),
+            call!(capgc_slot_finalizer_register(h, rg, 0, 1, null_mut())),
             call!(capgc_heap_stats(h, &mut capgc_stats_t::default())),
             call!(capgc_log_line(h, buf.as_mut_ptr().cast(), 8, &mut z)),
             call!(capgc_heap_verify(h, null_mut(), 0, &mut z)),
@@ -246,8 +272,10 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
 /// Entry points without a handle to be null: constructors (their null
 /// out pointer is tested in `null_out_pointers_are_refused`), destructors
 /// (null is documented as ignored), values, and the callback-side calls
-/// (a view or visitor the heap passes in).
-const NO_HANDLE: [&str; 14] = [
+/// (a view or visitor the heap passes in). `capgc_heap_slot_size`
+/// returns a size, not a status: its null heap gives 0, tested in
+/// `tests/c/slot_forms.c`.
+const NO_HANDLE: [&str; 18] = [
     "capgc_heap_new",
     "capgc_heap_free",
     "capgc_split_heap_new",
@@ -255,7 +283,11 @@ const NO_HANDLE: [&str; 14] = [
     "capgc_cells_new",
     "capgc_cells_free",
     "capgc_last_error",
+    "capgc_last_error_copy",
     "capgc_status_name",
+    "capgc_version",
+    "capgc_version_string",
+    "capgc_heap_slot_size",
     "capgc_config_default",
     "capgc_config_throughput",
     "capgc_null",

@@ -162,6 +162,41 @@ fn compartments_sealing_and_the_attacks() {
     assert!(out.contains("configurations ok"), "{out}");
 }
 
+#[test]
+fn the_slot_forms_and_their_misuse() {
+    let out = run("slot_forms", &[]);
+    assert!(out.contains("slot forms: 15 configurations ok"), "{out}");
+}
+
+/// The version macros agree with `capgc_version()`, and a failing call's
+/// message is what the printf idiom prints, in either evaluation order.
+#[test]
+fn the_version_and_error_messages() {
+    let out = run("version_errors", &[]);
+    assert!(
+        out.starts_with("CAPGC_E_NULL_REFERENCE ") && out.contains("errors: ok"),
+        "{out}"
+    );
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    assert!(
+        out.contains(&format!("version {}", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    // The shared library's SONAME follows the major version.
+    let so = lib_dir().join("libcapgc.so");
+    let dynamic = Command::new("readelf")
+        .arg("-d")
+        .arg(&so)
+        .output()
+        .expect("run readelf");
+    let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+    assert!(
+        dynamic.contains(&format!("[libcapgc.so.{major}]")),
+        "{}: {dynamic}",
+        so.display()
+    );
+}
+
 /// Compiles a workload of `benches/c` against capgc.h.
 fn build_workload(name: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -262,15 +297,13 @@ fn gcbench_in_c_every_plan_and_mode() {
     }
 }
 
-/// Every C block of `docs/porting.md` is a complete program that compiles
-/// against capgc.h and runs to exit 0.
-#[test]
-fn porting_guide_snippets_compile_and_run() {
+/// The ```c blocks of a markdown file of the repository.
+fn c_blocks(doc: &str) -> Vec<String> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let guide = std::fs::read_to_string(here.join("../docs/porting.md")).expect("porting.md");
+    let text = std::fs::read_to_string(here.join("..").join(doc)).expect(doc);
     let mut blocks = Vec::new();
     let mut cur: Option<String> = None;
-    for line in guide.lines() {
+    for line in text.lines() {
         match (&mut cur, line.trim_end()) {
             (None, "```c") => cur = Some(String::new()),
             (Some(_), "```") => blocks.push(cur.take().unwrap_or_default()),
@@ -281,11 +314,18 @@ fn porting_guide_snippets_compile_and_run() {
             (None, _) => {}
         }
     }
-    assert!(blocks.len() >= 4, "the guide has its examples");
-    for (i, src) in blocks.iter().enumerate() {
+    blocks
+}
+
+/// Compiles every C block of `doc` against capgc.h and the static
+/// library and runs it to exit 0; returns their outputs.
+fn compile_and_run_blocks(doc: &str, tag: &str) -> Vec<String> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut outs = Vec::new();
+    for (i, src) in c_blocks(doc).iter().enumerate() {
         let dir = lib_dir();
-        let c = dir.join(format!("porting-{i}.c"));
-        let exe = dir.join(format!("porting-{i}"));
+        let c = dir.join(format!("{tag}-{i}.c"));
+        let exe = dir.join(format!("{tag}-{i}"));
         std::fs::write(&c, src).expect("write snippet");
         let status = cc()
             .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
@@ -305,13 +345,77 @@ fn porting_guide_snippets_compile_and_run() {
             .arg(&exe)
             .status()
             .expect("run the C compiler");
-        assert!(status.success(), "porting.md block {i} does not compile");
+        assert!(status.success(), "{doc} block {i} does not compile");
         let out = Command::new(&exe).output().expect("run snippet");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
-            "porting.md block {i} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
+            "{doc} block {i} failed: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        outs.push(stdout);
     }
+    outs
+}
+
+/// Every C block of `docs/porting.md` is a complete program that compiles
+/// against capgc.h and runs to exit 0.
+#[test]
+fn porting_guide_snippets_compile_and_run() {
+    let outs = compile_and_run_blocks("docs/porting.md", "porting");
+    assert!(
+        outs.len() >= 8,
+        "the guide has its examples: {}",
+        outs.len()
+    );
+}
+
+/// The guide's examples use no literal offsets: every reference-slot
+/// offset is computed from the slot size (`capgc_heap_slot_size`).
+#[test]
+fn porting_guide_snippets_have_no_literal_offsets() {
+    let accessor = by_value_accessors();
+    for (i, src) in c_blocks("docs/porting.md").iter().enumerate() {
+        for line in src.lines() {
+            for call in &accessor {
+                if let Some(at) = line.find(call) {
+                    let args: Vec<&str> = line[at + call.len()..].split(',').collect();
+                    // (heap, ref, OFFSET, …) for by-value accessors.
+                    if let Some(off) = args.get(2) {
+                        let off = off.trim();
+                        assert!(
+                            off.parse::<u64>().map_or(true, |v| v == 0),
+                            "porting.md block {i}: literal offset in `{}`",
+                            line.trim()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The by-value field accessors whose third argument is an offset.
+fn by_value_accessors() -> Vec<String> {
+    ["read", "write"]
+        .iter()
+        .flat_map(|rw| {
+            ["u8", "u32", "u64", "f64"]
+                .iter()
+                .map(move |t| format!("capgc_{rw}_{t}("))
+        })
+        .chain(["capgc_get_ref(".to_string(), "capgc_set_ref(".to_string()])
+        .collect()
+}
+
+/// README's C quick start compiles and runs as printed.
+#[test]
+fn readme_quick_start_compiles_and_runs() {
+    let outs = compile_and_run_blocks("README.md", "readme");
+    assert_eq!(outs.len(), 1, "README has one C program");
+    assert!(
+        outs[0].contains("head 1000; out of bounds: CAPGC_E_BOUNDS"),
+        "{}",
+        outs[0]
+    );
 }

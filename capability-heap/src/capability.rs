@@ -16,7 +16,7 @@
 //! [`Capability::decode`] and [`Capability::from_bytes`] build a value
 //! from raw bits, always untagged; no public function sets a tag.
 //!
-//! Rust-API convention (DESIGN.md "monotonicity"): a derivation that the
+//! Rust-API convention (docs/design.md "monotonicity"): a derivation that the
 //! ISA would answer by clearing the tag returns a [`CapFault`] instead,
 //! except [`Capability::set_address`], which mirrors the instruction
 //! (and [`Capability::try_set_address`] errors). Neither path can widen

@@ -21,7 +21,7 @@
 //! A tagged capability comes only from derivation (from another tagged
 //! one, ultimately from an authority a collector mints with an `unsafe
 //! fn`) or from loading tagged memory; no public function sets a tag on
-//! bits (DESIGN.md "Vocabulary", I5, I6).
+//! bits (docs/design.md "Vocabulary", I5, I6).
 //!
 //! ```
 //! use capability_heap::mode::Collector;

@@ -2,7 +2,7 @@
 //! [`Capability`], [`RawCap`] and the modes' references, every derivation
 //! and every memory operation a safe caller can reach, driven at random
 //! without ever minting an authority. None may produce a tagged
-//! capability, nor a set tag bit in capability memory (DESIGN.md: a
+//! capability, nor a set tag bit in capability memory (docs/design.md: a
 //! tagged capability comes only from derivation from an authority or from
 //! tagged memory).
 

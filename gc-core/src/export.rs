@@ -31,7 +31,7 @@
 //! reported. That is the guarantee against code that can only call the
 //! API; native code in the same process can read the key from memory, as
 //! it can read any byte: on CHERI hardware the tag, not the MAC, stops it
-//! (DESIGN.md "Threat model").
+//! (docs/design.md "Threat model").
 //!
 //! In the unchecked modes an exported reference is the address alone,
 //! and import checks only that it is a live object's payload start.

@@ -39,7 +39,7 @@
 //! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
 //!   `CAPGC_LOG=gc`.
 //!
-//! Decisions where DESIGN.md is silent: a plain [`ObjRef`] is valid until
+//! Decisions where docs/design.md is silent: a plain [`ObjRef`] is valid until
 //! the next collection in every plan (checked modes refuse it afterwards
 //! with [`GcError::StaleReference`], the software analogue of revoking
 //! register-held capabilities), so objects kept across allocations live in
@@ -75,7 +75,7 @@
 //! # Ok::<(), GcError>(())
 //! ```
 //!
-//! **Threat model** (DESIGN.md "Threat model", restated precisely). In
+//! **Threat model** (docs/design.md "Threat model", restated precisely). In
 //! `SoftCheri`, code that manipulates the heap only through CapGC — an
 //! interpreter's scripts, a VM on the slot API, through this crate or the
 //! C ABI — cannot forge a reference, reach outside an object, widen

@@ -1,7 +1,7 @@
 //! The per-heap type registry: what an object's payload holds and where its
 //! references are.
 //!
-//! Four kinds, as DESIGN.md "Object model" asks: fixed-size objects with a
+//! Four kinds, as docs/design.md "Object model" asks: fixed-size objects with a
 //! reference map (byte offsets of reference slots, each aligned to the
 //! mode's slot size), arrays of references, byte arrays, and fixed-size
 //! objects with a custom trace callback for everything else (tagged

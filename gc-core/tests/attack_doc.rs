@@ -1,7 +1,10 @@
-//! `docs/attacks.md` cites the tests behind each row as `file::…::name`
-//! (and, after one, `::name` for another test in the same file). This
-//! checks that every cited file exists and defines every cited name, so a
-//! renamed or deleted test cannot leave a row backed by nothing.
+//! `docs/attacks.md` cites the tests behind each row, and `docs/design.md`
+//! the tests behind each invariant I1–I9, as `file::…::name` (and, after
+//! one, `::name` for another test in the same file). This checks that
+//! every cited file exists and defines every cited name, so a renamed or
+//! deleted test cannot leave a row backed by nothing; for design.md also
+//! that every source file it cites (`dir/file.rs`) exists, and that each
+//! invariant's row cites tests.
 
 use std::path::Path;
 
@@ -44,13 +47,14 @@ fn source(path: &Path) -> Option<String> {
     Some(src)
 }
 
-#[test]
-fn every_test_the_attack_table_cites_exists() {
+/// Checks every test citation of `doc` (a path from the repository
+/// root); returns how many names were checked.
+fn check_citations(doc: &str) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let doc = std::fs::read_to_string(root.join("docs/attacks.md")).expect("docs/attacks.md");
+    let text = std::fs::read_to_string(root.join(doc)).expect(doc);
     let mut file: Option<String> = None;
     let (mut checked, mut missing) = (0, Vec::new());
-    for cite in doc.split('`').skip(1).step_by(2) {
+    for cite in text.split('`').skip(1).step_by(2) {
         let (path, rest) = match cite.split_once(".rs::") {
             Some((p, r)) if !p.contains(' ') => (format!("{p}.rs"), r),
             _ => match (cite.strip_prefix("::"), &file) {
@@ -74,11 +78,55 @@ fn every_test_the_attack_table_cites_exists() {
         }
     }
     assert!(
+        missing.is_empty(),
+        "{doc} cites tests that do not exist: {missing:#?}"
+    );
+    checked
+}
+
+#[test]
+fn every_test_the_attack_table_cites_exists() {
+    let checked = check_citations("docs/attacks.md");
+    assert!(
         checked > 50,
         "only {checked} citations found: is the table's format the same?"
     );
+}
+
+/// The design map cites, per invariant, the code that upholds it and the
+/// tests that show it: every cited test exists, every cited source file
+/// exists, and every invariant's row cites at least two tests.
+#[test]
+fn every_test_and_file_the_design_map_cites_exists() {
+    let checked = check_citations("docs/design.md");
+    assert!(
+        checked >= 27,
+        "only {checked} test citations in docs/design.md"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("docs/design.md")).expect("docs/design.md");
+    let mut missing = Vec::new();
+    for cite in text.split('`').skip(1).step_by(2) {
+        let path = cite.split("::").next().unwrap_or(cite);
+        let is_path = path.contains('/')
+            && !path.contains(' ')
+            && [".rs", ".md", ".c", ".h", ".sh"]
+                .iter()
+                .any(|e| path.ends_with(e));
+        if is_path && !root.join(path).exists() {
+            missing.push(path.to_string());
+        }
+    }
     assert!(
         missing.is_empty(),
-        "docs/attacks.md cites tests that do not exist: {missing:#?}"
+        "docs/design.md cites files that do not exist: {missing:#?}"
     );
+    for i in 1..=9 {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| I{i} |")))
+            .unwrap_or_else(|| panic!("docs/design.md has no row for I{i}"));
+        let tests = row.matches(".rs::").count() + row.matches("`::").count();
+        assert!(tests >= 2, "I{i}'s row cites {tests} tests: {row}");
+    }
 }

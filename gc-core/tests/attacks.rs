@@ -1,5 +1,5 @@
 //! The attack suite, from outside the crate, through the public API only:
-//! every misuse class of DESIGN.md and of the review that found six
+//! every misuse class of docs/design.md and of the review that found six
 //! breaks, in `SoftCheri` for all three formats and every plan (each
 //! refused with its specific error, the heap verified afterwards and still
 //! usable), and in `Native`/`P128` (documenting what is *not* caught

@@ -11,7 +11,7 @@
 //!   each refusal must be;
 //! - sealing: a sealed capability cannot be used or changed, only the
 //!   matching object type unseals it, unsealing gives back the bounds it
-//!   sealed (I5, DESIGN.md "sealing");
+//!   sealed (I5, docs/design.md "sealing");
 //! - representability: an address change keeps the tag exactly when the
 //!   format's check says so, keeps the bounds when it does, and always
 //!   inside the bounds; CRRL/CRAM give a length and alignment whose

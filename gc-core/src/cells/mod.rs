@@ -1,5 +1,5 @@
 //! The binding profile: [`CellHeap`], cells for existing VMs
-//! (DESIGN.md "Binding profile for existing VMs").
+//! (docs/design.md "Binding profile for existing VMs").
 //!
 //! An existing VM (Lua, a Scheme, a JIT) keeps its own object layout and
 //! raw pointers everywhere — in its objects, in memory it allocates
@@ -37,7 +37,7 @@
 //! the kernel.
 //!
 //! Safety: this profile is for the unchecked modes only, and of
-//! DESIGN.md's contract it keeps what raw pointers leave checkable. The
+//! docs/design.md's contract it keeps what raw pointers leave checkable. The
 //! VM's pointers are raw addresses the heap cannot check on use (I1, I5,
 //! I6 need tags: not enforced, as in Native). What it does check:
 //! - I3, for what the collector is told: every pointer a trace or root

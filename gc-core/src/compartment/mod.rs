@@ -1,5 +1,5 @@
 //! [`Compartments`]: one heap split into compartments that reach each
-//! other only through sealed references (DESIGN.md "Compartments", I7).
+//! other only through sealed references (docs/design.md "Compartments", I7).
 //!
 //! Each compartment is a whole [`Heap`]: its own mapped region, its own
 //! authority (bounds = that region, checked by [`Heap::verify`]), its own
@@ -71,7 +71,7 @@
 //! entry's address with bit 0 set: the heap's accessors refuse it, but
 //! nothing stops native code from using the address — the baseline.
 //!
-//! **Threat model** (DESIGN.md "Threat model"). In `SoftCheri`, managed
+//! **Threat model** (docs/design.md "Threat model"). In `SoftCheri`, managed
 //! code running through the API — an interpreter's scripts, a VM on the
 //! slot API — cannot reach another compartment's objects: an unsealed
 //! foreign reference is refused wherever it is offered, a sealed one

@@ -4,7 +4,7 @@
 //! (`Roots::trace`), the ephemeron fixpoint ([`ephemeron`]) and the weak
 //! tables are processed by one piece of code for every plan.
 //!
-//! Two strategies (DESIGN.md "Object model"): by the registered type map
+//! Two strategies (docs/design.md "Object model"): by the registered type map
 //! (every mode), or in `SoftCheri` by tag — every tagged granule of the
 //! payload is a reference, no type map needed, the CHERI way. The tracer
 //! never trusts what it reads: a slot value is followed only when it is a

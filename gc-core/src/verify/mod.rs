@@ -1,8 +1,8 @@
-//! The heap verifier: checks the heap-safety contract (DESIGN.md I1–I6,
+//! The heap verifier: checks the heap-safety contract (docs/design.md I1–I6,
 //! I8, I9, and I7 for compartments) over the whole heap and reports
 //! every violation it finds, with its location.
 //!
-//! What is checked, by invariant (each quoted from DESIGN.md, "The
+//! What is checked, by invariant (each quoted from docs/design.md, "The
 //! heap-safety contract", then how it is checked here):
 //! - **I1 exact bounds** — "every tagged reference (in a heap slot, root,
 //!   or handle) covers exactly one object's payload: base = payload start,
