@@ -1,4 +1,4 @@
-//! Exact bounds, byte for byte (issue #24; DESIGN.md I1), through the
+//! Exact bounds, byte for byte (issue #24; docs/design.md I1), through the
 //! public API only, in every format and plan, before and after
 //! collections (the moving plans re-derive every reference they move).
 //!

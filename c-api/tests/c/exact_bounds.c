@@ -1,4 +1,4 @@
-/* Exact bounds, byte for byte, through capgc.h (issue #24; DESIGN.md I1).
+/* Exact bounds, byte for byte, through capgc.h (issue #24; docs/design.md I1).
  *
  * In every SoftCheri configuration (3 formats x 3 plans): byte arrays of
  * every length 0..4096 and around each format's exact-representability
