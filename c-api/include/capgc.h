@@ -38,6 +38,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `capgc_config_t.zeal_flags`: verify the heap after every collection; a
+// violation is printed on stderr, and the call that collected and every
+// later one answers `CAPGC_E_CORRUPT`.
+#define CAPGC_ZEAL_VERIFY 1
+
+// `capgc_config_t.zeal_flags`: every movable object moves at every
+// collection (SemiSpace always does; Generational stops promoting;
+// MarkSweep and cell heaps move nothing).
+#define CAPGC_ZEAL_MOVE_ALL 2
+
+// `capgc_config_t.zeal_flags`: freed memory is filled with 0xdb bytes
+// (zeroed again before reuse), so a stale pointer reads
+// 0xdbdbdbdbdbdbdbdb.
+#define CAPGC_ZEAL_POISON 4
+
 // Permission bits for `capgc_restrict`.
 #define CAPGC_PERM_GLOBAL 1
 
@@ -148,7 +163,9 @@ typedef enum {
   CAPGC_E_WRONG_PHASE = 34,
   // A pointer that is not into a live cell of this cell heap.
   CAPGC_E_NOT_A_CELL = 35,
-  // The cell heap's verifier found a violation (checked mode).
+  // The heap verifier found a violation: the cell heap's (checked
+  // mode), or zeal's after a collection (`CAPGC_ZEAL=verify`, usually a
+  // missing root); the heap is poisoned afterwards.
   CAPGC_E_CORRUPT = 36,
   // An unsealed reference crossed a compartment boundary: between
   // compartments references travel sealed (`capgc_seal`).
@@ -377,6 +394,18 @@ typedef struct {
   // (`CAPGC_E_CORRUPT` if it finds a violation). `capgc_heap_new`
   // refuses it (its verifier is `capgc_heap_verify`).
   uint32_t checked;
+  // GC zeal (testing only, to find a VM's missing roots; see
+  // docs/porting.md): a full collection every this many allocations, 0
+  // for off (default 0). The environment variable `CAPGC_ZEAL` (e.g.
+  // `collect:100,verify,move-all,poison`), read at heap creation,
+  // extends `zeal_collect_every` and `zeal_flags`; a malformed value is
+  // `CAPGC_E_INVALID_CONFIG`. Cell heaps (`capgc_cells_new`) ignore
+  // zeal in this version.
+  uint32_t zeal_collect_every;
+  // GC zeal options: a bitwise OR of `CAPGC_ZEAL_VERIFY`,
+  // `CAPGC_ZEAL_MOVE_ALL` and `CAPGC_ZEAL_POISON` (default 0); any
+  // other bit is `CAPGC_E_INVALID_CONFIG`.
+  uint32_t zeal_flags;
 } capgc_config_t;
 
 // Reports the roots: `capgc_cell_visit(v, p)` for each.
