@@ -399,8 +399,10 @@ typedef struct {
   // for off (default 0). The environment variable `CAPGC_ZEAL` (e.g.
   // `collect:100,verify,move-all,poison`), read at heap creation,
   // extends `zeal_collect_every` and `zeal_flags`; a malformed value is
-  // `CAPGC_E_INVALID_CONFIG`. Cell heaps (`capgc_cells_new`) ignore
-  // zeal in this version.
+  // `CAPGC_E_INVALID_CONFIG`. In a cell heap (`capgc_cells_new`) zeal
+  // makes a collection due: the heap runs it in `capgc_cell_alloc` with
+  // the automatic trigger; under `CAPGC_TRIGGER_MANUAL` the VM asks
+  // `capgc_cells_collection_due` and runs it at its next safepoint.
   uint32_t zeal_collect_every;
   // GC zeal options: a bitwise OR of `CAPGC_ZEAL_VERIFY`,
   // `CAPGC_ZEAL_MOVE_ALL` and `CAPGC_ZEAL_POISON` (default 0); any
@@ -760,6 +762,16 @@ capgc_status_t capgc_cells_collect(capgc_cells_t *cells, capgc_cell_cycle_t *out
 // # Safety
 // `cells` is from `capgc_cells_new`; `out` is null or writable.
 capgc_status_t capgc_cells_release_all(capgc_cells_t *cells, uint64_t *out);
+
+// Whether zeal's `collect:N` (`capgc_config_t.zeal_collect_every` or
+// `CAPGC_ZEAL`) has counted N allocations since the last collection: a
+// VM that paces its own collections (`CAPGC_TRIGGER_MANUAL`) runs one at
+// its next safepoint (a heap with the automatic trigger runs it itself in
+// `capgc_cell_alloc`). Always false without zeal.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_collection_due(capgc_cells_t *cells, bool *out);
 
 // Whether `p` points into a live cell of this heap.
 //

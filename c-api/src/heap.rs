@@ -138,8 +138,10 @@ pub struct capgc_config_t {
     /// for off (default 0). The environment variable `CAPGC_ZEAL` (e.g.
     /// `collect:100,verify,move-all,poison`), read at heap creation,
     /// extends `zeal_collect_every` and `zeal_flags`; a malformed value is
-    /// `CAPGC_E_INVALID_CONFIG`. Cell heaps (`capgc_cells_new`) ignore
-    /// zeal in this version.
+    /// `CAPGC_E_INVALID_CONFIG`. In a cell heap (`capgc_cells_new`) zeal
+    /// makes a collection due: the heap runs it in `capgc_cell_alloc` with
+    /// the automatic trigger; under `CAPGC_TRIGGER_MANUAL` the VM asks
+    /// `capgc_cells_collection_due` and runs it at its next safepoint.
     pub zeal_collect_every: u32,
     /// GC zeal options: a bitwise OR of `CAPGC_ZEAL_VERIFY`,
     /// `CAPGC_ZEAL_MOVE_ALL` and `CAPGC_ZEAL_POISON` (default 0); any
