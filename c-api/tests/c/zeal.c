@@ -45,6 +45,38 @@ static capgc_status_t missing_root(const config_t *c, int zeal, uint64_t *seen) 
 
 int main(int argc, char **argv) {
   int zeal = argc > 1 && strcmp(argv[1], "zeal") == 0;
+  /* A flag that is no zeal option is refused, by both profiles. */
+  capgc_config_t bad = capgc_config_default();
+  ASSERT(bad.zeal_collect_every == 0 && bad.zeal_flags == 0);
+  bad.zeal_flags = CAPGC_ZEAL_POISON << 1;
+  capgc_heap_t *h = NULL;
+  EXPECT(capgc_heap_new(&bad, &h), CAPGC_E_INVALID_CONFIG);
+  ASSERT(strstr(capgc_last_error(), "zeal_flags") != NULL);
+  bad.mode = CAPGC_MODE_NATIVE;
+  capgc_cells_t *cells = NULL;
+  EXPECT(capgc_cells_new(&bad, NULL, &cells), CAPGC_E_INVALID_CONFIG);
+  /* A cell heap pacing itself is told when zeal's collection is due. */
+  bad.zeal_flags = CAPGC_ZEAL_VERIFY | CAPGC_ZEAL_POISON;
+  bad.zeal_collect_every = 3;
+  bad.trigger = CAPGC_TRIGGER_MANUAL;
+  CHECK(capgc_cells_new(&bad, NULL, &cells));
+  uint32_t leaf;
+  CHECK(capgc_cell_type(cells, NULL, &leaf));
+  int due_at = 0;
+  for (int i = 1; i <= 3 && !due_at; i++) {
+    void *p;
+    bool due;
+    CHECK(capgc_cell_alloc(cells, leaf, 32, &p));
+    CHECK(capgc_cells_collection_due(cells, &due));
+    if (due) due_at = i;
+  }
+  ASSERT(due_at == 3);
+  CHECK(capgc_cells_collect(cells, NULL));
+  bool due = true;
+  CHECK(capgc_cells_collection_due(cells, &due));
+  ASSERT(!due);
+  capgc_cells_free(cells);
+
   for (size_t i = 0; i < NCONFIGS; i++) {
     const config_t *c = &CONFIGS[i];
     g_where = c->name;
