@@ -93,9 +93,16 @@ pub enum GcError {
     /// configuration): the description.
     CellHeapCorrupt(String),
     /// Zeal's verifier ([`crate::Zeal::verify`]) found the heap-safety
-    /// contract broken after a collection — typically a VM's missing root:
-    /// the violations (also printed on stderr). The heap is poisoned.
-    HeapCorrupt(String),
+    /// contract broken after a collection — typically a VM's missing root
+    /// (every violation is printed on stderr). The heap is poisoned.
+    HeapCorrupt {
+        /// The collection after which it was found.
+        collection: u64,
+        /// How many violations.
+        violations: usize,
+        /// The first of them.
+        first: crate::Violation,
+    },
     /// An unsealed reference crossed a compartment boundary: another
     /// compartment's object (or memory outside this compartment) offered
     /// to this one as a plain reference. Between compartments references
@@ -217,7 +224,14 @@ impl fmt::Display for GcError {
             GcError::NotACell(p) => write!(f, "{p:#x} is not a pointer into a live cell"),
             GcError::UnknownCellType(t) => write!(f, "unknown cell type {t}"),
             GcError::CellHeapCorrupt(v) => write!(f, "cell heap verification failed: {v}"),
-            GcError::HeapCorrupt(v) => write!(f, "zeal: heap verification failed: {v}"),
+            GcError::HeapCorrupt {
+                collection,
+                violations,
+                first,
+            } => write!(
+                f,
+                "zeal: heap verification failed after collection {collection}: {violations} violation(s) of the heap-safety contract (a reference kept where the collector cannot see it, a missing root, is the usual cause); first: {first:?}"
+            ),
             GcError::CompartmentViolation => write!(
                 f,
                 "compartment violation: an unsealed reference to another compartment"

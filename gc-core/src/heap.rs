@@ -163,10 +163,7 @@ impl<M: RefMode> Heap<M> {
     /// panicked.
     #[cold]
     pub(crate) fn poison_error(&self) -> GcError {
-        match &self.zeal.corrupt {
-            Some(msg) => GcError::HeapCorrupt(msg.clone()),
-            None => GcError::Poisoned,
-        }
+        self.zeal.corrupt.clone().unwrap_or(GcError::Poisoned)
     }
 
     /// Poisons the heap: a collection may have freed reachable objects.

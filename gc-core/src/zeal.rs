@@ -34,8 +34,8 @@
 //! **A failed verification** is heap corruption: the violations are
 //! printed on stderr, the heap is poisoned, and the call that collected
 //! (an allocation, or `collect`) and every later call is refused with
-//! [`crate::GcError::HeapCorrupt`] carrying the count and the first
-//! violation — the normal error path, which a VM turns into its own fatal
+//! [`crate::GcError::HeapCorrupt`] carrying the collection, the count
+//! and the first violation — the normal error path, which a VM turns into its own fatal
 //! error (no abort inside the library: the VM decides how to die, and
 //! its own diagnostics still run).
 //!
@@ -150,7 +150,7 @@ pub(crate) struct ZealState {
     count: u32,
     /// What the verifier found, once it found the heap corrupt (the heap
     /// is poisoned; every call answers with this).
-    pub(crate) corrupt: Option<String>,
+    pub(crate) corrupt: Option<crate::GcError>,
 }
 
 impl ZealState {

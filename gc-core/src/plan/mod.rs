@@ -255,23 +255,22 @@ impl<M: RefMode> Heap<M> {
         let Err(violations) = self.verify() else {
             return Ok(());
         };
-        let mut msg = format!(
-            "{} violation(s) of the heap-safety contract after collection {} ({}, {}); a reference kept where the collector cannot see it (a missing root) is the usual cause",
-            violations.len(),
-            c.number,
+        let e = GcError::HeapCorrupt {
+            collection: c.number,
+            violations: violations.len(),
+            first: violations[0],
+        };
+        eprintln!(
+            "capgc zeal: heap verification failed ({}, {}): {e}; all of them:",
             self.config.plan.name(),
             M::NAME
         );
-        eprintln!("capgc zeal: heap verification failed: {msg}:");
         for v in &violations {
             eprintln!("capgc zeal:   {v:?}");
         }
-        if let Some(first) = violations.first() {
-            msg.push_str(&format!("; first: {first:?}"));
-        }
-        self.zeal.corrupt = Some(msg.clone());
+        self.zeal.corrupt = Some(e.clone());
         self.poison();
-        Err(GcError::HeapCorrupt(msg))
+        Err(e)
     }
 
     /// A payload address for a new object of `layout`: the plan's space
