@@ -98,10 +98,9 @@ pub enum GcError {
     HeapCorrupt {
         /// The collection after which it was found.
         collection: u64,
-        /// How many violations.
+        /// How many violations ([`crate::Heap::verify`] lists them; the
+        /// payload stays two words so that every `Result` stays small).
         violations: usize,
-        /// The first of them.
-        first: crate::Violation,
     },
     /// An unsealed reference crossed a compartment boundary: another
     /// compartment's object (or memory outside this compartment) offered
@@ -227,10 +226,9 @@ impl fmt::Display for GcError {
             GcError::HeapCorrupt {
                 collection,
                 violations,
-                first,
             } => write!(
                 f,
-                "zeal: heap verification failed after collection {collection}: {violations} violation(s) of the heap-safety contract (a reference kept where the collector cannot see it, a missing root, is the usual cause); first: {first:?}"
+                "zeal: heap verification failed after collection {collection}: {violations} violation(s) of the heap-safety contract, listed on stderr (a reference kept where the collector cannot see it, a missing root, is the usual cause)"
             ),
             GcError::CompartmentViolation => write!(
                 f,

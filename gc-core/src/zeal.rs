@@ -34,8 +34,8 @@
 //! **A failed verification** is heap corruption: the violations are
 //! printed on stderr, the heap is poisoned, and the call that collected
 //! (an allocation, or `collect`) and every later call is refused with
-//! [`crate::GcError::HeapCorrupt`] carrying the collection, the count
-//! and the first violation — the normal error path, which a VM turns into its own fatal
+//! [`crate::GcError::HeapCorrupt`] carrying the collection and the
+//! count (`Heap::verify` lists them again) — the normal error path, which a VM turns into its own fatal
 //! error (no abort inside the library: the VM decides how to die, and
 //! its own diagnostics still run).
 //!

@@ -110,15 +110,9 @@ fn verify_catches_a_missing_root<M: RefMode>(plan: Plan) {
         }
     }
     match err {
-        Some(e @ GcError::HeapCorrupt { first, .. }) => {
+        Some(e @ GcError::HeapCorrupt { violations, .. }) => {
             assert!(e.to_string().contains("missing root"), "{e}");
-            assert!(
-                matches!(
-                    first,
-                    Violation::DanglingReference { .. } | Violation::IntoEvacuatedSpace { .. }
-                ),
-                "{e}"
-            );
+            assert!(violations >= 1, "{e}");
         }
         other => panic!("{plan:?} {}: {other:?}", M::NAME),
     }

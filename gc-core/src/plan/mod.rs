@@ -258,7 +258,6 @@ impl<M: RefMode> Heap<M> {
         let e = GcError::HeapCorrupt {
             collection: c.number,
             violations: violations.len(),
-            first: violations[0],
         };
         eprintln!(
             "capgc zeal: heap verification failed ({}, {}): {e}; all of them:",
