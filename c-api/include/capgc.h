@@ -80,6 +80,21 @@
 // message is cut at a character boundary to fit.
 #define CAPGC_LAST_ERROR_CAPACITY 512
 
+// `capgc_config_t.zeal_flags`: verify the heap after every collection; a
+// violation is printed on stderr, and the call that collected and every
+// later one answers `CAPGC_E_CORRUPT`.
+#define CAPGC_ZEAL_VERIFY 1
+
+// `capgc_config_t.zeal_flags`: every movable object moves at every
+// collection (SemiSpace always does; Generational stops promoting;
+// MarkSweep and cell heaps move nothing).
+#define CAPGC_ZEAL_MOVE_ALL 2
+
+// `capgc_config_t.zeal_flags`: freed memory is filled with 0xdb bytes
+// (zeroed again before reuse), so a stale pointer reads
+// 0xdbdbdbdbdbdbdbdb.
+#define CAPGC_ZEAL_POISON 4
+
 // Permission bits for `capgc_restrict`.
 #define CAPGC_PERM_GLOBAL 1
 
@@ -192,7 +207,9 @@ typedef enum {
   CAPGC_E_WRONG_PHASE = 34,
   // A pointer that is not into a live cell of this cell heap.
   CAPGC_E_NOT_A_CELL = 35,
-  // The cell heap's verifier found a violation (checked mode).
+  // The heap verifier found a violation: the cell heap's (checked
+  // mode), or zeal's after a collection (`CAPGC_ZEAL=verify`, usually a
+  // missing root); the heap is poisoned afterwards.
   CAPGC_E_CORRUPT = 36,
   // An unsealed reference crossed a compartment boundary: between
   // compartments references travel sealed (`capgc_seal`).
@@ -427,6 +444,20 @@ typedef struct {
   // (`CAPGC_E_CORRUPT` if it finds a violation). `capgc_heap_new`
   // refuses it (its verifier is `capgc_heap_verify`).
   uint32_t checked;
+  // GC zeal (testing only, to find a VM's missing roots; see
+  // docs/porting.md): a full collection every this many allocations, 0
+  // for off (default 0). The environment variable `CAPGC_ZEAL` (e.g.
+  // `collect:100,verify,move-all,poison`), read at heap creation,
+  // extends `zeal_collect_every` and `zeal_flags`; a malformed value is
+  // `CAPGC_E_INVALID_CONFIG`. In a cell heap (`capgc_cells_new`) zeal
+  // makes a collection due: the heap runs it in `capgc_cell_alloc` with
+  // the automatic trigger; under `CAPGC_TRIGGER_MANUAL` the VM asks
+  // `capgc_cells_collection_due` and runs it at its next safepoint.
+  uint32_t zeal_collect_every;
+  // GC zeal options: a bitwise OR of `CAPGC_ZEAL_VERIFY`,
+  // `CAPGC_ZEAL_MOVE_ALL` and `CAPGC_ZEAL_POISON` (default 0); any
+  // other bit is `CAPGC_E_INVALID_CONFIG`.
+  uint32_t zeal_flags;
 } capgc_config_t;
 
 // What one collection did.
@@ -1581,6 +1612,16 @@ capgc_status_t capgc_cells_collect(capgc_cells_t *cells, capgc_cell_cycle_t *out
 // # Safety
 // `cells` is from `capgc_cells_new`; `out` is null or writable.
 capgc_status_t capgc_cells_release_all(capgc_cells_t *cells, uint64_t *out);
+
+// Whether zeal's `collect:N` (`capgc_config_t.zeal_collect_every` or
+// `CAPGC_ZEAL`) has counted N allocations since the last collection: a
+// VM that paces its own collections (`CAPGC_TRIGGER_MANUAL`) runs one at
+// its next safepoint (a heap with the automatic trigger runs it itself in
+// `capgc_cell_alloc`). Always false without zeal.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_collection_due(capgc_cells_t *cells, bool *out);
 
 // Whether `p` points into a live cell of this heap.
 //

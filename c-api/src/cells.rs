@@ -235,6 +235,7 @@ fn cells_from(c: &capgc_config_t, cb: capgc_cell_callbacks_t) -> Result<Cells, F
         initial_size: c.initial_size,
         growth_factor: c.growth_factor,
         log: c.log != 0 || gc_core::log_from_env(),
+        zeal: crate::heap::zeal_of(c)?,
     })?;
     Ok(Cells {
         heap,
@@ -524,6 +525,22 @@ pub unsafe extern "C" fn capgc_cells_release_all(
         let n = heap.release_all(&mut vm)?;
         put_opt(out, n)
     })
+}
+
+/// Whether zeal's `collect:N` (`capgc_config_t.zeal_collect_every` or
+/// `CAPGC_ZEAL`) has counted N allocations since the last collection: a
+/// VM that paces its own collections (`CAPGC_TRIGGER_MANUAL`) runs one at
+/// its next safepoint (a heap with the automatic trigger runs it itself in
+/// `capgc_cell_alloc`). Always false without zeal.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_collection_due(
+    cells: *mut capgc_cells_t,
+    out: *mut bool,
+) -> CapgcStatus {
+    on_cells!(cells, c => put(out, c.heap.collection_due()))
 }
 
 /// Whether `p` points into a live cell of this heap.

@@ -101,7 +101,9 @@ pub enum CapgcStatus {
     CAPGC_E_WRONG_PHASE = 34,
     /// A pointer that is not into a live cell of this cell heap.
     CAPGC_E_NOT_A_CELL = 35,
-    /// The cell heap's verifier found a violation (checked mode).
+    /// The heap verifier found a violation: the cell heap's (checked
+    /// mode), or zeal's after a collection (`CAPGC_ZEAL=verify`, usually a
+    /// missing root); the heap is poisoned afterwards.
     CAPGC_E_CORRUPT = 36,
     /// An unsealed reference crossed a compartment boundary: between
     /// compartments references travel sealed (`capgc_seal`).
@@ -217,7 +219,7 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
         GcError::WrongPhase { .. } => CapgcStatus::CAPGC_E_WRONG_PHASE,
         GcError::NotACell(_) => CapgcStatus::CAPGC_E_NOT_A_CELL,
         GcError::UnknownCellType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
-        GcError::CellHeapCorrupt(_) => CapgcStatus::CAPGC_E_CORRUPT,
+        GcError::CellHeapCorrupt(_) | GcError::HeapCorrupt { .. } => CapgcStatus::CAPGC_E_CORRUPT,
         GcError::CompartmentViolation => CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
         GcError::SealedReference => CapgcStatus::CAPGC_E_SEALED_REFERENCE,
         GcError::NotSealed => CapgcStatus::CAPGC_E_NOT_SEALED,

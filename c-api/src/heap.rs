@@ -133,6 +133,53 @@ pub struct capgc_config_t {
     /// (`CAPGC_E_CORRUPT` if it finds a violation). `capgc_heap_new`
     /// refuses it (its verifier is `capgc_heap_verify`).
     pub checked: u32,
+    /// GC zeal (testing only, to find a VM's missing roots; see
+    /// docs/porting.md): a full collection every this many allocations, 0
+    /// for off (default 0). The environment variable `CAPGC_ZEAL` (e.g.
+    /// `collect:100,verify,move-all,poison`), read at heap creation,
+    /// extends `zeal_collect_every` and `zeal_flags`; a malformed value is
+    /// `CAPGC_E_INVALID_CONFIG`. In a cell heap (`capgc_cells_new`) zeal
+    /// makes a collection due: the heap runs it in `capgc_cell_alloc` with
+    /// the automatic trigger; under `CAPGC_TRIGGER_MANUAL` the VM asks
+    /// `capgc_cells_collection_due` and runs it at its next safepoint.
+    pub zeal_collect_every: u32,
+    /// GC zeal options: a bitwise OR of `CAPGC_ZEAL_VERIFY`,
+    /// `CAPGC_ZEAL_MOVE_ALL` and `CAPGC_ZEAL_POISON` (default 0); any
+    /// other bit is `CAPGC_E_INVALID_CONFIG`.
+    pub zeal_flags: u32,
+}
+
+/// `capgc_config_t.zeal_flags`: verify the heap after every collection; a
+/// violation is printed on stderr, and the call that collected and every
+/// later one answers `CAPGC_E_CORRUPT`.
+pub const CAPGC_ZEAL_VERIFY: u32 = 1;
+/// `capgc_config_t.zeal_flags`: every movable object moves at every
+/// collection (SemiSpace always does; Generational stops promoting;
+/// MarkSweep and cell heaps move nothing).
+pub const CAPGC_ZEAL_MOVE_ALL: u32 = 2;
+/// `capgc_config_t.zeal_flags`: freed memory is filled with 0xdb bytes
+/// (zeroed again before reuse), so a stale pointer reads
+/// 0xdbdbdbdbdbdbdbdb.
+pub const CAPGC_ZEAL_POISON: u32 = 4;
+
+/// The zeal options of a C configuration, checked.
+pub(crate) fn zeal_of(c: &capgc_config_t) -> Result<gc_core::Zeal, Fail> {
+    let all = CAPGC_ZEAL_VERIFY | CAPGC_ZEAL_MOVE_ALL | CAPGC_ZEAL_POISON;
+    if c.zeal_flags & !all != 0 {
+        return fail(
+            CapgcStatus::CAPGC_E_INVALID_CONFIG,
+            format!(
+                "zeal_flags {:#x} has bits that are not CAPGC_ZEAL_VERIFY, CAPGC_ZEAL_MOVE_ALL or CAPGC_ZEAL_POISON",
+                c.zeal_flags
+            ),
+        );
+    }
+    Ok(gc_core::Zeal {
+        collect_every: c.zeal_collect_every,
+        verify: c.zeal_flags & CAPGC_ZEAL_VERIFY != 0,
+        move_all: c.zeal_flags & CAPGC_ZEAL_MOVE_ALL != 0,
+        poison: c.zeal_flags & CAPGC_ZEAL_POISON != 0,
+    })
 }
 
 /// The default configuration, the latency preset: SoftCheri (Morello),
@@ -167,6 +214,15 @@ fn config_from(d: &HeapConfig) -> capgc_config_t {
         log: u32::from(d.log),
         trigger: CapgcTrigger::CAPGC_TRIGGER_AUTO as u32,
         checked: 0,
+        zeal_collect_every: d.zeal.collect_every,
+        zeal_flags: [
+            (d.zeal.verify, CAPGC_ZEAL_VERIFY),
+            (d.zeal.move_all, CAPGC_ZEAL_MOVE_ALL),
+            (d.zeal.poison, CAPGC_ZEAL_POISON),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |f, (_, bit)| f | bit),
     }
 }
 
@@ -246,6 +302,7 @@ pub(crate) fn checked_config_of(
         pause_goal: (c.pause_goal_us != 0).then(|| Duration::from_micros(c.pause_goal_us)),
         growth_factor: c.growth_factor,
         log: c.log != 0 || gc_core::log_from_env(),
+        zeal: zeal_of(c)?,
     };
     Ok((mode, format, config))
 }

@@ -262,6 +262,7 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_cells_collect(ce, null_mut())),
             call!(capgc_cells_release_all(ce, null_mut())),
             call!(capgc_cells_owns(ce, null(), &mut b)),
+            call!(capgc_cells_collection_due(ce, &mut b)),
             call!(capgc_cell_size(ce, null(), &mut z)),
             call!(capgc_cells_stats(ce, &mut capgc_cell_stats_t::default())),
             call!(capgc_cells_verify(ce, null_mut())),

@@ -83,6 +83,11 @@ pub struct HeapConfig {
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
     pub log: bool,
+    /// The GC zeal mode (testing only: collect every N allocations,
+    /// verify after each collection, move everything, poison freed
+    /// memory); all off by default. `CAPGC_ZEAL` extends it at heap
+    /// creation ([`crate::Zeal`]).
+    pub zeal: crate::Zeal,
 }
 
 impl HeapConfig {
@@ -135,7 +140,8 @@ impl HeapConfig {
 impl Default for HeapConfig {
     /// Generational with a 1 ms minor-pause goal (nursery of at most
     /// 4 MiB), 4 MiB initial, 1 GiB limit, growth
-    /// ×2, type-map scanning;
+    /// ×2, type-map scanning, zeal off (`CAPGC_ZEAL` is read by
+    /// [`crate::Heap::new`], not here);
     /// `log` on when the environment has `CAPGC_LOG` containing `gc`.
     fn default() -> Self {
         HeapConfig {
@@ -147,6 +153,7 @@ impl Default for HeapConfig {
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,
             log: log_from_env(),
+            zeal: crate::Zeal::default(),
         }
     }
 }

@@ -92,6 +92,16 @@ pub enum GcError {
     /// The cell heap's verifier found a violation (checked
     /// configuration): the description.
     CellHeapCorrupt(String),
+    /// Zeal's verifier ([`crate::Zeal::verify`]) found the heap-safety
+    /// contract broken after a collection — typically a VM's missing root
+    /// (every violation is printed on stderr). The heap is poisoned.
+    HeapCorrupt {
+        /// The collection after which it was found.
+        collection: u64,
+        /// How many violations ([`crate::Heap::verify`] lists them; the
+        /// payload stays two words so that every `Result` stays small).
+        violations: usize,
+    },
     /// An unsealed reference crossed a compartment boundary: another
     /// compartment's object (or memory outside this compartment) offered
     /// to this one as a plain reference. Between compartments references
@@ -145,6 +155,9 @@ pub enum ConfigError {
     Entropy,
     /// A cell heap's alignment is neither 8 nor 16.
     CellAlign(u64),
+    /// A zeal option list (`CAPGC_ZEAL`, [`crate::Zeal::parse`]) is
+    /// malformed.
+    Zeal,
 }
 
 /// Why a type description is invalid.
@@ -214,6 +227,13 @@ impl fmt::Display for GcError {
             GcError::NotACell(p) => write!(f, "{p:#x} is not a pointer into a live cell"),
             GcError::UnknownCellType(t) => write!(f, "unknown cell type {t}"),
             GcError::CellHeapCorrupt(v) => write!(f, "cell heap verification failed: {v}"),
+            GcError::HeapCorrupt {
+                collection,
+                violations,
+            } => write!(
+                f,
+                "zeal: heap verification failed after collection {collection}: {violations} violation(s) of the heap-safety contract, listed on stderr (a reference kept where the collector cannot see it, a missing root, is the usual cause)"
+            ),
             GcError::CompartmentViolation => write!(
                 f,
                 "compartment violation: an unsealed reference to another compartment"
@@ -261,6 +281,10 @@ impl fmt::Display for ConfigError {
             ConfigError::TooManyHeaps => write!(f, "every heap identity has been used"),
             ConfigError::Entropy => write!(f, "no randomness for the heap's reference key"),
             ConfigError::CellAlign(a) => write!(f, "cell alignment {a} must be 8 or 16"),
+            ConfigError::Zeal => write!(
+                f,
+                "malformed zeal options (CAPGC_ZEAL): expected a comma-separated list of collect:N (N >= 1), verify, move-all, poison"
+            ),
         }
     }
 }

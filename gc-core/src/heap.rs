@@ -109,18 +109,25 @@ pub struct Heap<M: RefMode> {
     pub(crate) slow: bool,
     /// Set when the heap is a compartment of a [`crate::Compartments`].
     pub(crate) link: Option<Box<crate::compartment::Link<M>>>,
+    /// The zeal options in force and the allocation countdown
+    /// (`zeal.rs`).
+    pub(crate) zeal: crate::zeal::ZealState,
     _not_sync: PhantomData<Cell<()>>,
 }
 
 impl<M: RefMode> Heap<M> {
     /// Creates a heap: maps its region (lazily committed) and derives its
-    /// authority.
-    pub fn new(config: HeapConfig) -> Result<Heap<M>, GcError> {
+    /// authority. Reads `CAPGC_ZEAL`, which extends `config.zeal`
+    /// ([`crate::Zeal`]); a malformed value is
+    /// [`ConfigError::Zeal`].
+    pub fn new(mut config: HeapConfig) -> Result<Heap<M>, GcError> {
+        config.zeal = config.zeal.with_env()?;
         validate(&config, M::CHECKED)?;
         let limit = config.limit.next_multiple_of(BLOCK);
         let plan = PlanState::new(&config);
         let id = HeapId::fresh()?;
-        let arena = Arena::new(limit, plan.first_nursery(&config), fresh_stamp())?;
+        let mut arena = Arena::new(limit, plan.first_nursery(&config), fresh_stamp())?;
+        arena.set_poison(config.zeal.poison);
         let stats = Stats::new(arena.nursery_max().unwrap_or(0));
         let key = crate::export::Key::random().map_err(|_| ConfigError::Entropy)?;
         Ok(Heap {
@@ -128,7 +135,7 @@ impl<M: RefMode> Heap<M> {
             constraints: plan::constraints(config.plan),
             plan,
             arena,
-            types: Types::new(id),
+            types: Types::new(id, !config.zeal.is_on()),
             roots: Roots::new(id),
             weak: WeakTables::new(id),
             stats,
@@ -136,6 +143,7 @@ impl<M: RefMode> Heap<M> {
             poisoned: false,
             slow: false,
             link: None,
+            zeal: crate::zeal::ZealState::new(config.zeal),
             config,
             _not_sync: PhantomData,
         })
@@ -152,10 +160,18 @@ impl<M: RefMode> Heap<M> {
     #[inline(always)]
     pub(crate) fn usable(&self) -> Result<(), GcError> {
         if self.poisoned {
-            Err(GcError::Poisoned)
+            Err(self.poison_error())
         } else {
             Ok(())
         }
+    }
+
+    /// Why a poisoned heap refuses: zeal's verifier found it corrupt
+    /// ([`GcError::HeapCorrupt`], with what it found), or a trace callback
+    /// panicked.
+    #[cold]
+    pub(crate) fn poison_error(&self) -> GcError {
+        self.zeal.corrupt.clone().unwrap_or(GcError::Poisoned)
     }
 
     /// Poisons the heap: a collection may have freed reachable objects.
@@ -202,7 +218,7 @@ impl<M: RefMode> Heap<M> {
         } else if self.link.is_some() && !self.arena.region().contains(r.address(), 1) {
             self.foreign(r.address())
         } else if self.poisoned {
-            GcError::Poisoned
+            self.poison_error()
         } else {
             GcError::StaleReference
         }

@@ -38,6 +38,10 @@
 //!   bitmaps.
 //! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
 //!   `CAPGC_LOG=gc`.
+//! - [`Zeal`] (`zeal.rs`): the GC zeal mode for finding a VM's missing
+//!   roots — collect every N allocations, verify after every collection,
+//!   move everything movable, poison freed memory; from
+//!   [`HeapConfig::zeal`] or `CAPGC_ZEAL`.
 //!
 //! Decisions where docs/design.md is silent: a plain [`ObjRef`] is valid until
 //! the next collection in every plan (checked modes refuse it afterwards
@@ -119,6 +123,7 @@ mod trace;
 mod types;
 mod verify;
 mod weak;
+mod zeal;
 
 pub use cells::{CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker};
 pub use compartment::{
@@ -134,3 +139,4 @@ pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats, PauseHisto
 pub use types::{ObjectType, ObjectView, TraceClosure, TraceDyn, TraceFn, TypeId};
 pub use verify::{RefLocation, Violation};
 pub use weak::{Ephemeron, EphemeronPair, Finalizer, WeakRef};
+pub use zeal::Zeal;

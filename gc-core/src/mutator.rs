@@ -100,6 +100,10 @@ impl<M: RefMode> Heap<M> {
         if layout.size > limit {
             return Err(oom());
         }
+        if self.zeal.allocation_due() {
+            // Zeal's `collect:N`: a full collection at this safepoint.
+            self.collect()?;
+        }
         let payload = self.place(layout, pinned).ok_or_else(oom)?;
         self.usable()?; // a collection at this safepoint may have poisoned the heap
         let header = Header::new(ty.index(), len, pinned);

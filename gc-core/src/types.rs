@@ -382,15 +382,21 @@ pub(crate) struct Types {
     fast: Vec<TypeFast>,
     /// `fast[i].mask`, densely: the reference-slot check's one load.
     masks: Vec<u64>,
+    /// False under zeal: no type gets a [`YoungCell`], so every
+    /// allocation takes the slow path, where zeal counts it (the inline
+    /// fast paths test no zeal flag; the evacuator computes what the
+    /// young cell would have precomputed).
+    fast_alloc: bool,
 }
 
 impl Types {
-    pub(crate) fn new(heap: HeapId) -> Types {
+    pub(crate) fn new(heap: HeapId, fast_alloc: bool) -> Types {
         Types {
             heap,
             infos: Vec::new(),
             fast: Vec::new(),
             masks: Vec::new(),
+            fast_alloc,
         }
     }
 
@@ -416,7 +422,7 @@ impl Types {
             Some(len) => Some((len, M::payload_layout(len).ok_or(TypeError::TooLarge(len))?)),
             None => None,
         };
-        let young = fixed.and_then(|(len, layout)| {
+        let young = fixed.filter(|_| self.fast_alloc).and_then(|(len, layout)| {
             crate::policy::young_cell::<M>(layout).map(|cell| YoungCell {
                 header: Header::new(index, len, false),
                 cell,

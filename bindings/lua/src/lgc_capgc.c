@@ -63,6 +63,7 @@ typedef struct CapgcLua {
   lu_byte tag[NKINDS];   /* Lua variant of each CapGC type */
   size_t thread_offset;  /* lua_State inside its cell (LUA_EXTRASPACE) */
   int checked;
+  int zeal;              /* CAPGC_ZEAL is set: ask for zeal's due collections */
   unsigned long long collections;
 } CapgcLua;
 
@@ -341,6 +342,7 @@ static CapgcLua *getcg(lua_State *L) {
   cg->g = g;
   cg->thread_offset = LUA_EXTRASPACE;
   cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
+  cg->zeal = getenv("CAPGC_ZEAL") != NULL && *getenv("CAPGC_ZEAL") != '\0';
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = CAPGC_MODE_NATIVE;
   cfg.plan = CAPGC_PLAN_MARKSWEEP;
@@ -381,6 +383,15 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
   }
   if (tt == LUA_VTHREAD) cg->thread_offset = offset;
   g->GCdebt += (l_mem)sz;
+  if (l_unlikely(cg->zeal)) {
+    /* GC zeal (CAPGC_ZEAL=collect:N): the cell heap counts allocations
+    ** and says when a collection is due; Lua runs it at its next
+    ** safepoint (luaC_checkGC), as its own debt would. */
+    bool due = false;
+    s = capgc_cells_collection_due(cg->cells, &due);
+    if (s != CAPGC_OK) fatal("capgc_cells_collection_due", s);
+    if (due && g->GCdebt <= 0) luaE_setdebt(g, 1);
+  }
   GCObject *o = (GCObject *)(void *)((char *)p + offset);
   o->marked = luaC_white(g);
   o->tt = cast_byte(tt);

@@ -13,10 +13,14 @@
 #      checks expect GNU readline to echo input, which this front end,
 #      like lua.c built without readline, does not) on lua-capgc and in
 #      the checked mode, with stdin a pipe (files.lua seeks it).
-# Usage: bindings/lua/tests/official_suite.sh [target/release]
+#   With --zeal, only the portable suite in the checked mode under GC zeal
+#   (CAPGC_ZEAL=collect:N,verify,poison; N = $CAPGC_LUA_ZEAL_EVERY, default 100;
+#   at 1 gc.lua's memory-count assertions, which assume Lua's own pacing, fail).
+# Usage: bindings/lua/tests/official_suite.sh [target/release] [--zeal]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-bin=${1:-$root/target/release}
+bin=$root/target/release
+[ -n "${1:-}" ] && [ "$1" != --zeal ] && bin=$1
 dir=$root/target/lua-testes
 url=https://files.pythonhosted.org/packages/c3/a6/0f869fbb07c393f15473b1eefefb7b5bec162fb7481803d040ed4dc46002/lupa-2.8.tar.gz
 sha=d8022641b9ec8ecf2c5ecbe9f47e5a70e0b87c4b5ae921b92cb02a638e0acd08
@@ -39,6 +43,15 @@ run() { # label, env..., then the lua binary and its arguments
     tail -20 "$dir/$label.log"; echo "official suite, $label: FAILED"; exit 1
   fi
 }
+if [ "${1:-}" = --zeal ] || [ "${2:-}" = --zeal ]; then
+  # GC zeal (docs/porting.md): a collection due every N allocations, run
+  # at Lua's next safepoint, the cell heap's verifier after each, freed
+  # cells poisoned; in the checked mode. N from CAPGC_LUA_ZEAL_EVERY.
+  n=${CAPGC_LUA_ZEAL_EVERY:-100}
+  run portable-capgc-zeal LUA_INIT= CAPGC_LUA_CHECKED=1 CAPGC_ZEAL="collect:$n,verify,poison" \
+    "$bin/lua-capgc" -e_U=true all.lua
+  exit 0
+fi
 run portable-stock LUA_INIT= "$bin/lua-stock" -e_U=true all.lua
 run portable-capgc LUA_INIT= "$bin/lua-capgc" -e_U=true all.lua
 run portable-capgc-checked LUA_INIT= CAPGC_LUA_CHECKED=1 "$bin/lua-capgc" -e_U=true all.lua

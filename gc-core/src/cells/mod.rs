@@ -99,6 +99,16 @@ pub struct CellConfig {
     pub growth_factor: f64,
     /// One line per collection on stderr (`[capgc cells] gc #N …`).
     pub log: bool,
+    /// GC zeal, extended by `CAPGC_ZEAL` at creation ([`crate::Zeal`]).
+    /// In a cell heap: `collect:N` makes a collection due every N
+    /// allocations — [`CellHeap::alloc_with`] (automatic trigger) runs it,
+    /// a manual heap reports it ([`CellHeap::collection_due`]) and the VM
+    /// runs it at its next safepoint; `verify` runs [`CellHeap::verify`]
+    /// after every collection; `poison` fills freed small cells with
+    /// [`crate::Zeal::POISON`] (they are reused uninitialised anyway; large
+    /// runs go back to the kernel as zero pages); `move-all` has no effect
+    /// (cells never move).
+    pub zeal: crate::Zeal,
 }
 
 impl Default for CellConfig {
@@ -111,6 +121,7 @@ impl Default for CellConfig {
             initial_size: 4 << 20,
             growth_factor: 2.0,
             log: false,
+            zeal: crate::Zeal::default(),
         }
     }
 }
@@ -225,6 +236,10 @@ pub struct CellHeap {
     started: Option<Instant>,
     /// Cell bytes at which `alloc_with` collects (automatic trigger).
     trigger: u64,
+    /// Zeal's allocation countdown.
+    zeal: crate::zeal::ZealState,
+    /// Zeal's `collect:N` counted N allocations since the last collection.
+    zeal_due: bool,
 }
 
 impl CellSpace {
@@ -286,8 +301,9 @@ impl CellSpace {
 impl CellHeap {
     /// A heap reserving `config.limit` bytes of address space (committed
     /// as cells are used).
-    pub fn new(config: CellConfig) -> Result<CellHeap, GcError> {
+    pub fn new(mut config: CellConfig) -> Result<CellHeap, GcError> {
         use crate::error::ConfigError;
+        config.zeal = config.zeal.with_env()?;
         if config.align != 8 && config.align != 16 {
             return Err(GcError::InvalidConfig(ConfigError::CellAlign(config.align)));
         }
@@ -327,6 +343,8 @@ impl CellHeap {
             stats: CellStats::default(),
             started: None,
             trigger: config.initial_size,
+            zeal: crate::zeal::ZealState::new(config.zeal),
+            zeal_due: false,
         })
     }
 
@@ -411,6 +429,9 @@ impl CellHeap {
         sp.alloc.put(Address(payload), true);
         self.stats.cells += 1;
         self.stats.bytes_in_use += bytes;
+        if self.zeal.allocation_due() {
+            self.zeal_due = true;
+        }
         // SAFETY: the payload lies in the mapped region, never at 0.
         Ok(unsafe { NonNull::new_unchecked(payload as *mut u8) })
     }
@@ -427,7 +448,7 @@ impl CellHeap {
         if self.config.manual {
             return self.alloc(ty, size);
         }
-        if self.stats.bytes_in_use.saturating_add(size) > self.trigger {
+        if self.zeal_due || self.stats.bytes_in_use.saturating_add(size) > self.trigger {
             self.collect(vm)?;
         }
         match self.alloc(ty, size) {
@@ -571,6 +592,7 @@ impl CellHeap {
         self.require(CellPhase::Marking, "finish")?;
         self.release_dead(vm, false);
         let mut cycle = self.reclaim(false);
+        self.zeal_due = false;
         self.phase = CellPhase::Idle;
         cycle.pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
         self.stats.collections += 1;
@@ -592,12 +614,29 @@ impl CellHeap {
                 cycle.pause.as_secs_f64() * 1e3
             );
         }
-        if self.config.checked {
-            if let Some(v) = self.verify().into_iter().next() {
+        if self.config.checked || self.config.zeal.verify {
+            let violations = self.verify();
+            if self.config.zeal.verify {
+                for v in &violations {
+                    eprintln!(
+                        "capgc zeal: cell heap verification failed after collection {}: {v}",
+                        self.stats.collections
+                    );
+                }
+            }
+            if let Some(v) = violations.into_iter().next() {
                 return Err(GcError::CellHeapCorrupt(v));
             }
         }
         Ok(cycle)
+    }
+
+    /// True when zeal's `collect:N` has counted N allocations since the
+    /// last collection: a manual heap's VM runs a collection at its next
+    /// safepoint (an automatic heap runs it in [`CellHeap::alloc_with`]).
+    /// Always false without zeal.
+    pub fn collection_due(&self) -> bool {
+        self.zeal_due
     }
 
     /// A whole collection with no VM phases: `begin` then `finish`.
@@ -679,9 +718,22 @@ impl CellHeap {
                     let allocs = sp.alloc.words_mut(base, BLOCK).expect("a block's bits");
                     let mut live = 0;
                     let mut freed = 0;
-                    for (a, m) in allocs.iter_mut().zip(marks.iter_mut()) {
+                    let poison = self.config.zeal.poison;
+                    for (w, (a, m)) in allocs.iter_mut().zip(marks.iter_mut()).enumerate() {
                         let keep = if all { 0 } else { *a & *m };
-                        freed += u64::from((*a & !keep).count_ones());
+                        let mut dead = *a & !keep;
+                        freed += u64::from(dead.count_ones());
+                        while poison && dead != 0 {
+                            // Zeal: the freed cell, header included.
+                            let payload =
+                                base.get() + (w as u64 * 64 + u64::from(dead.trailing_zeros())) * 8;
+                            dead &= dead - 1;
+                            crate::policy::block::poison(
+                                &mut sp.region,
+                                Address(payload - sp.hdr),
+                                size,
+                            );
+                        }
                         live += u64::from(keep.count_ones());
                         *a = keep;
                         *m = 0;

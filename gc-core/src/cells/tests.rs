@@ -415,3 +415,56 @@ fn collect_inside_a_collection_leaves_it_alone() {
     h.finish(&mut vm).unwrap();
     assert!(!h.owns(p));
 }
+
+/// Zeal in a cell heap: `collect:N` makes a collection due every N
+/// allocations — a manual heap reports it, an automatic one runs it —
+/// and `poison` fills the freed cells; without zeal nothing is due.
+#[test]
+fn zeal_makes_collections_due_and_poisons_freed_cells() {
+    for (zeal, manual) in [
+        ("collect:5,verify,poison", true),
+        ("collect:5,verify,poison", false),
+        ("", true),
+    ] {
+        let zeal = crate::Zeal::parse(zeal).unwrap();
+        let mut h = CellHeap::new(CellConfig {
+            limit: 64 << 20,
+            manual,
+            zeal,
+            ..CellConfig::default()
+        })
+        .unwrap();
+        let leaf = h.register_type(true).unwrap();
+        let mut vm = Vm::default();
+        let mut due_after = Vec::new();
+        for i in 1..=12u32 {
+            let p = h.alloc_with(&mut vm, leaf, 24).unwrap().as_ptr();
+            // SAFETY: 24 payload bytes.
+            unsafe { p.cast::<u64>().write(MAGIC) };
+            if h.collection_due() {
+                due_after.push(i);
+            }
+        }
+        let want: &[u32] = match (zeal.collect_every, manual) {
+            (0, _) => &[],
+            (_, true) => &[5, 6, 7, 8, 9, 10, 11, 12], // due until the VM collects
+            (_, false) => &[5, 10],                    // run at the next allocation
+        };
+        assert_eq!(due_after, want, "{zeal:?} manual {manual}");
+        let auto_collections = if manual || zeal.collect_every == 0 {
+            0
+        } else {
+            2
+        };
+        assert_eq!(h.stats().collections, auto_collections);
+        let dead = h.alloc(leaf, 24).unwrap().as_ptr();
+        // SAFETY: 24 payload bytes.
+        unsafe { dead.cast::<u64>().write(MAGIC) };
+        h.collect(&mut vm).unwrap(); // nothing is rooted
+        assert!(!h.collection_due());
+        // SAFETY: a freed small cell stays mapped (its block may be
+        // returned to the free pool, never unmapped).
+        let w = unsafe { dead.cast::<u64>().read() };
+        assert_eq!(w == crate::Zeal::POISON_WORD, zeal.poison, "{w:#x}");
+    }
+}

@@ -113,6 +113,9 @@ pub(crate) struct Parts<'a, M: RefMode> {
     pub(crate) roots: &'a mut Roots<M>,
     pub(crate) weak: &'a mut WeakTables<M>,
     pub(crate) scan: ScanStrategy,
+    /// Zeal's `move-all`: every movable object moves (Generational does
+    /// not promote; the other plans ignore it).
+    pub(crate) move_all: bool,
 }
 
 /// What one plan's collection did.
@@ -161,6 +164,7 @@ impl<M: RefMode> Heap<M> {
             roots: &mut self.roots,
             weak: &mut self.weak,
             scan: self.config.scan,
+            move_all: self.zeal.opts.move_all,
         };
         let out = match &mut self.plan {
             PlanState::MarkSweep => marksweep::collect(parts),
@@ -236,7 +240,36 @@ impl<M: RefMode> Heap<M> {
             self.poison();
             return Err(GcError::Poisoned);
         }
+        if self.zeal.opts.verify {
+            self.zeal_verify(&c)?;
+        }
         Ok(c)
+    }
+
+    /// Zeal's `verify`: the heap verifier after collection `c`. A
+    /// violation is heap corruption (usually a VM's missing root): every
+    /// violation is printed on stderr, the heap is poisoned, and this and
+    /// every later call is refused with [`GcError::HeapCorrupt`].
+    #[cold]
+    fn zeal_verify(&mut self, c: &CollectionStats) -> Result<(), GcError> {
+        let Err(violations) = self.verify() else {
+            return Ok(());
+        };
+        let e = GcError::HeapCorrupt {
+            collection: c.number,
+            violations: violations.len(),
+        };
+        eprintln!(
+            "capgc zeal: heap verification failed ({}, {}): {e}; all of them:",
+            self.config.plan.name(),
+            M::NAME
+        );
+        for v in &violations {
+            eprintln!("capgc zeal:   {v:?}");
+        }
+        self.zeal.corrupt = Some(e.clone());
+        self.poison();
+        Err(e)
     }
 
     /// A payload address for a new object of `layout`: the plan's space

@@ -295,6 +295,19 @@ impl Blocks {
     }
 }
 
+/// Zeal's `poison`: fills `[at, at + len)` with [`crate::Zeal::POISON`]
+/// bytes, as data (clearing any tag there, I6). The caller marks the
+/// memory dirty or zeroes it before reuse (I4).
+pub(crate) fn poison(region: &mut TaggedRegion, at: Address, len: u64) {
+    const CHUNK: [u8; 4096] = [crate::Zeal::POISON; 4096];
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(CHUNK.len() as u64);
+        let _ = region.write_bytes(at.add(off), &CHUNK[..n as usize]);
+        off += n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

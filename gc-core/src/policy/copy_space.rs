@@ -50,6 +50,12 @@ pub(crate) struct CopySpace {
     max_blocks: Option<usize>,
     /// Alignment of every cell.
     pub(crate) align: u64,
+    /// Blocks of `active` the last evacuation filled with survivors
+    /// (zeal's move-all in the nursery): not counted against the nursery
+    /// size.
+    survivors: usize,
+    /// An evacuation into this space is running: no nursery bound.
+    evacuating: bool,
 }
 
 impl CopySpace {
@@ -63,6 +69,8 @@ impl CopySpace {
             quarantine: Vec::new(),
             max_blocks: max_bytes.map(|b| (b / BLOCK).max(1) as usize),
             align,
+            survivors: 0,
+            evacuating: false,
         }
     }
 
@@ -133,7 +141,11 @@ impl CopySpace {
         region: &mut TaggedRegion,
         cell: u64,
     ) -> Option<Address> {
-        if self.max_blocks.is_some_and(|m| self.active.len() >= m) {
+        if !self.evacuating
+            && self
+                .max_blocks
+                .is_some_and(|m| self.active.len() >= m + self.survivors)
+        {
             return None;
         }
         self.active.try_reserve(1).ok()?;
@@ -159,7 +171,15 @@ impl CopySpace {
         }
         self.cursor = 0;
         self.limit = 0;
+        self.evacuating = true;
         from
+    }
+
+    /// Ends an evacuation: the blocks survivors were copied into (none
+    /// unless they were copied here) do not count against the nursery.
+    pub(crate) fn end_evacuation(&mut self) {
+        self.evacuating = false;
+        self.survivors = self.active.len();
     }
 
     /// Blocks the space holds (active and retained).

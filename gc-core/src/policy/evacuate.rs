@@ -299,6 +299,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         let remember = std::mem::take(&mut self.remember);
         self.arena.remset.extend(remember);
         self.r.kept_in_place = self.release_from_space(from, &kept_blocks);
+        self.arena.copy.end_evacuation();
         (self.r, self.panicked)
     }
 
@@ -314,6 +315,9 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             let end = start.add(BLOCK);
             if kept_blocks.binary_search(&b).is_err() {
                 arena.region.clear_tags(start, BLOCK);
+                if arena.poison {
+                    super::block::poison(&mut arena.region, start, BLOCK);
+                }
                 arena.alloc_bits.clear_range(start, BLOCK);
                 arena.blocks.set_state(b, BlockState::Quarantined);
                 arena.blocks.set_dirty(b);
@@ -345,6 +349,10 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
                 arena.copy.retained.push(b);
                 BlockState::Copy
             } else {
+                if arena.poison {
+                    super::block::poison(&mut arena.region, start, BLOCK);
+                    arena.blocks.set_dirty(b);
+                }
                 arena.copy.quarantine.push(b);
                 BlockState::Quarantined
             };

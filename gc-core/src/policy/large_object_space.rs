@@ -84,6 +84,7 @@ impl LargeObjectSpace {
         alloc_bits: &mut SideBitmap,
         mark_bits: &mut SideBitmap,
         r: &mut SweepResult,
+        poison: bool,
     ) {
         let mut i = 0;
         while i < self.objects.len() {
@@ -100,6 +101,13 @@ impl LargeObjectSpace {
             let start = blocks.addr(l.first);
             let used = l.payload.offset_from(start) + l.size;
             let _ = region.zero(start, used);
+            if poison {
+                // Zeal: poisoned, and zeroed again when handed out (I4).
+                super::block::poison(region, start, used);
+                for b in l.first..l.first + l.nblocks {
+                    blocks.set_dirty(b);
+                }
+            }
             blocks.free(l.first, l.nblocks);
             r.freed_objects += 1;
             r.freed_bytes += bytes;

@@ -115,6 +115,9 @@ pub(crate) struct MarkSweepSpace {
     available: Vec<Vec<usize>>,
     /// Alignment every cell (and so every small payload) has.
     cell_align: u64,
+    /// Zeal's `poison`: freed cells are filled with poison, and zeroed
+    /// when allocated again (I4).
+    pub(crate) poison: bool,
 }
 
 impl MarkSweepSpace {
@@ -125,6 +128,7 @@ impl MarkSweepSpace {
             available: (0..classes.count()).map(|_| Vec::new()).collect(),
             classes,
             cell_align,
+            poison: false,
         }
     }
 
@@ -148,10 +152,17 @@ impl MarkSweepSpace {
         alloc_bits: &SideBitmap,
         class: u16,
     ) -> Option<Address> {
-        match self.alloc_fast(alloc_bits, class) {
+        let p = match self.alloc_fast(alloc_bits, class) {
             Some(p) => Some(p),
             None => self.alloc_slow(blocks, region, alloc_bits, class),
+        };
+        if self.poison {
+            if let Some(p) = p {
+                // Zeal: a freed cell holds poison; zeroed before reuse (I4).
+                let _ = region.zero(Header::at(p), self.classes.size(class));
+            }
         }
+        p
     }
 
     /// The fast path: the next cell of the class's current block, if it is
@@ -239,10 +250,14 @@ impl MarkSweepSpace {
             };
             let size = self.classes.size(class);
             let start = blocks.addr(b);
-            let (live, freed) = sweep_block(region, alloc_bits, mark_bits, start, size);
+            let (live, freed) =
+                sweep_block(region, alloc_bits, mark_bits, start, size, self.poison);
             r.freed_objects += freed;
             r.freed_bytes += freed * size;
             if live == 0 {
+                if self.poison && freed > 0 {
+                    blocks.set_dirty(b);
+                }
                 blocks.free(b, 1);
             } else {
                 r.live_objects += live;
@@ -264,7 +279,18 @@ fn sweep_block(
     mark_bits: &mut SideBitmap,
     start: Address,
     size: u64,
+    poison: bool,
 ) -> (u64, u64) {
+    let free_cell = |region: &mut TaggedRegion, cell: Address| {
+        // I4: freed memory is zeroed and holds no tag (the region's kind
+        // decides whether there are tags to clear); under zeal's poison,
+        // filled with poison instead, zeroed again before reuse.
+        if poison {
+            super::block::poison(region, cell, size);
+        } else {
+            let _ = region.zero(cell, size);
+        }
+    };
     let (mut live, mut freed) = (0, 0);
     let (Some(alloc), Some(mark)) = (
         alloc_bits.words_mut(start, BLOCK),
@@ -283,7 +309,7 @@ fn sweep_block(
                 live += 1;
             } else {
                 alloc_bits.put(payload, false);
-                let _ = region.zero(Header::at(payload), size);
+                free_cell(region, Header::at(payload));
                 freed += 1;
             }
         }
@@ -297,9 +323,7 @@ fn sweep_block(
         while dead != 0 {
             let bit = (w as u64) * 64 + u64::from(dead.trailing_zeros());
             dead &= dead - 1;
-            // I4: freed memory is zeroed and holds no tag (the region's
-            // kind decides whether there are tags to clear).
-            let _ = region.zero(Header::at(start.add(bit * 8)), size);
+            free_cell(region, Header::at(start.add(bit * 8)));
             freed += 1;
         }
     }

@@ -44,6 +44,8 @@ pub(crate) struct Arena<M: RefMode> {
     mark_bits: SideBitmap,
     remset: RememberedSet,
     stamp: u64,
+    /// Zeal's `poison`: freed memory is filled with poison, not left zero.
+    poison: bool,
 }
 
 /// A place in the mark-sweep space ([`Arena::mature_cell`]).
@@ -117,6 +119,7 @@ impl<M: RefMode> Arena<M> {
             region,
             auth,
             stamp,
+            poison: false,
         })
     }
 
@@ -173,6 +176,18 @@ impl<M: RefMode> Arena<M> {
     /// Starts a new epoch: every reference of the old one is stale.
     pub(crate) fn set_stamp(&mut self, stamp: u64) {
         self.stamp = stamp;
+    }
+
+    /// Turns zeal's `poison` on or off for every space.
+    pub(crate) fn set_poison(&mut self, on: bool) {
+        self.poison = on;
+        self.small.poison = on;
+    }
+
+    /// True under zeal's `poison` (the verifier accepts poisoned free
+    /// memory).
+    pub(crate) fn poisons(&self) -> bool {
+        self.poison
     }
 
     /// The remembered set (old-to-young slots, Generational).
@@ -392,6 +407,7 @@ impl<M: RefMode> Arena<M> {
             &mut self.alloc_bits,
             &mut self.mark_bits,
             &mut r,
+            self.poison,
         );
         r
     }

@@ -264,8 +264,10 @@ impl<M: RefMode> Heap<M> {
         }
     }
 
-    /// I4: `[addr, addr + len)` is zero and untagged.
+    /// I4: `[addr, addr + len)` is zero and untagged (or, under zeal's
+    /// poison, each word zero or poison: it is zeroed before reuse).
     fn check_free(&self, addr: Address, len: u64, v: &mut Vec<Violation>) {
+        let poison = self.arena.poisons();
         let region = self.arena.region();
         if let Some(g) = region.tagged_granules(addr, len).next() {
             v.push(Violation::TagInFreeMemory { addr: g });
@@ -273,7 +275,7 @@ impl<M: RefMode> Heap<M> {
         let mut off = 0;
         while off < len {
             let w = region.read::<u64>(addr.add(off)).unwrap_or(0);
-            if w != 0 {
+            if w != 0 && !(poison && w == crate::Zeal::POISON_WORD) {
                 v.push(Violation::DirtyFreeMemory {
                     addr: addr.add(off),
                 });
