@@ -33,6 +33,10 @@ pub struct RawConfig {
     pub trigger: u32,
     /// `checked`.
     pub checked: u32,
+    /// `zeal_collect_every`.
+    pub zeal_collect_every: u32,
+    /// `zeal_flags`.
+    pub zeal_flags: u32,
     /// Which constructor: heap, split heap or cell heap (mod 3).
     pub which: u8,
 }
@@ -53,8 +57,16 @@ pub(crate) fn config(g: &RawConfig) {
         log: 0,
         trigger: g.trigger,
         checked: g.checked,
+        zeal_collect_every: g.zeal_collect_every,
+        zeal_flags: g.zeal_flags,
     };
-    let bad_enum = c.mode > 2 || c.format > 2 || c.plan > 2 || c.scan > 1 || c.trigger > 1;
+    let bad_zeal = c.zeal_flags & !(CAPGC_ZEAL_VERIFY | CAPGC_ZEAL_MOVE_ALL | CAPGC_ZEAL_POISON) != 0;
+    let bad_enum = c.mode > 2
+        || c.format > 2
+        || c.plan > 2
+        || c.scan > 1
+        || c.trigger > 1
+        || bad_zeal;
     match g.which % 3 {
         0 => {
             let mut h = null_mut();
