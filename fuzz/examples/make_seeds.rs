@@ -404,6 +404,8 @@ fn c_abi(dir: &Path) {
         growth_factor: f64::NAN,
         trigger: 0,
         checked: 0,
+        zeal_collect_every: 1,
+        zeal_flags: 0x80,
         which: 0,
     };
     let seeds = [

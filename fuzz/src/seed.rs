@@ -243,6 +243,8 @@ impl Enc for RawConfig {
         g.growth_factor.enc(s);
         g.trigger.enc(s);
         g.checked.enc(s);
+        g.zeal_collect_every.enc(s);
+        g.zeal_flags.enc(s);
         g.which.enc(s);
     }
 }

@@ -60,13 +60,10 @@ pub(crate) fn config(g: &RawConfig) {
         zeal_collect_every: g.zeal_collect_every,
         zeal_flags: g.zeal_flags,
     };
-    let bad_zeal = c.zeal_flags & !(CAPGC_ZEAL_VERIFY | CAPGC_ZEAL_MOVE_ALL | CAPGC_ZEAL_POISON) != 0;
-    let bad_enum = c.mode > 2
-        || c.format > 2
-        || c.plan > 2
-        || c.scan > 1
-        || c.trigger > 1
-        || bad_zeal;
+    let bad_zeal =
+        c.zeal_flags & !(CAPGC_ZEAL_VERIFY | CAPGC_ZEAL_MOVE_ALL | CAPGC_ZEAL_POISON) != 0;
+    let bad_enum =
+        c.mode > 2 || c.format > 2 || c.plan > 2 || c.scan > 1 || c.trigger > 1 || bad_zeal;
     match g.which % 3 {
         0 => {
             let mut h = null_mut();
