@@ -27,6 +27,12 @@
 //! paces collection (the manual trigger), and a full heap is
 //! [`GcError::OutOfMemory`], which the VM turns into its own error.
 //!
+//! *Incremental marking* ([`CellHeap::start`], [`CellHeap::step`]; the
+//! `incremental` module) lets the mutator run between bounded marking
+//! steps; `begin` then ends the cycle's marking (its atomic phase) and
+//! `finish` sweeps as before. The VM's write barrier keeps the tri-colour
+//! invariant; cells allocated meanwhile are white (the module's docs).
+//!
 //! Layout: 64 KiB blocks of one size class each (the mark-sweep space's
 //! classes and block table), or a run of blocks for one large cell. A cell
 //! is a header word (the type; 16 bytes in P128, where cells are
@@ -58,6 +64,7 @@
 //! [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri with
 //! its own status: the slot API is the capability-safe path.
 
+mod incremental;
 mod mark;
 #[cfg(test)]
 mod tests;
@@ -149,6 +156,10 @@ pub trait CellVm {
 pub enum CellPhase {
     /// Mutator running: allocation allowed, no collection in progress.
     Idle,
+    /// Between [`CellHeap::start`] and [`CellHeap::begin`]: a cycle's
+    /// incremental marking, with the mutator running and allocating
+    /// between [`CellHeap::step`]s.
+    Incremental,
     /// Between [`CellHeap::begin`] and [`CellHeap::finish`].
     Marking,
 }
@@ -166,6 +177,10 @@ pub struct CellCycle {
     pub freed_bytes: u64,
     /// Wall time from `begin` to the end of `finish`, VM phases included.
     pub pause: Duration,
+    /// Incremental marking steps before `begin` (0: not incremental).
+    pub steps: u64,
+    /// The longest of them.
+    pub max_step: Duration,
 }
 
 /// A cell heap's statistics.
@@ -183,6 +198,10 @@ pub struct CellStats {
     pub total_pause: Duration,
     /// The longest one.
     pub max_pause: Duration,
+    /// Incremental marking steps (and starts) taken.
+    pub steps: u64,
+    /// The longest of them.
+    pub max_step: Duration,
     /// Pointers reported to a marker that were not into a live cell.
     pub bad_pointers: u64,
     /// The last collection.
@@ -225,6 +244,8 @@ pub struct CellHeap {
     started: Option<Instant>,
     /// Cell bytes at which `alloc_with` collects (automatic trigger).
     trigger: u64,
+    /// The incremental steps of the cycle in progress: count, longest.
+    steps: (u64, Duration),
 }
 
 impl CellSpace {
@@ -327,6 +348,7 @@ impl CellHeap {
             stats: CellStats::default(),
             started: None,
             trigger: config.initial_size,
+            steps: (0, Duration::ZERO),
         })
     }
 
@@ -364,6 +386,14 @@ impl CellHeap {
         self.phase
     }
 
+    /// In a collection: incremental marking or its atomic phase.
+    fn require_marking(&self, what: &'static str) -> Result<(), GcError> {
+        if self.phase == CellPhase::Incremental {
+            return Ok(());
+        }
+        self.require(CellPhase::Marking, what)
+    }
+
     fn require(&self, phase: CellPhase, what: &'static str) -> Result<(), GcError> {
         if self.phase == phase {
             Ok(())
@@ -378,10 +408,14 @@ impl CellHeap {
     /// Allocates a cell of `ty` with `size` payload bytes (uninitialised,
     /// like `malloc`) and returns the payload's address, aligned to
     /// [`CellConfig::align`]. Never collects: past the limit it is
-    /// [`GcError::OutOfMemory`] and the heap is unchanged.
+    /// [`GcError::OutOfMemory`] and the heap is unchanged. Allowed when
+    /// idle and during incremental marking (the cell is white: the
+    /// `incremental` module's docs); not in [`CellPhase::Marking`].
     #[inline]
     pub fn alloc(&mut self, ty: CellType, size: u64) -> Result<NonNull<u8>, GcError> {
-        self.require(CellPhase::Idle, "alloc")?;
+        if self.phase == CellPhase::Marking {
+            self.require(CellPhase::Idle, "alloc")?;
+        }
         self.space.id.owns(ty.heap)?;
         if ty.index as usize >= self.types.len() {
             return Err(GcError::UnknownCellType(ty.index)); // from a smashed header
@@ -427,7 +461,9 @@ impl CellHeap {
         if self.config.manual {
             return self.alloc(ty, size);
         }
-        if self.stats.bytes_in_use.saturating_add(size) > self.trigger {
+        if self.phase == CellPhase::Idle
+            && self.stats.bytes_in_use.saturating_add(size) > self.trigger
+        {
             self.collect(vm)?;
         }
         match self.alloc(ty, size) {
@@ -524,12 +560,17 @@ impl CellHeap {
     /// ([`CellHeap::is_marked`], [`CellHeap::mark`], [`CellHeap::drain`])
     /// before [`CellHeap::finish`]. A reported pointer that was not into
     /// a live cell is [`GcError::NotACell`] (after the drain completes;
-    /// the collection goes on).
+    /// the collection goes on). During incremental marking this is the
+    /// cycle's atomic phase: the roots are reported again and everything
+    /// still gray is traced; the marks of the steps stand.
     pub fn begin(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
-        self.require(CellPhase::Idle, "begin")?;
+        if self.phase != CellPhase::Incremental {
+            self.require(CellPhase::Idle, "begin")?;
+            self.mark.start();
+            self.steps = (0, Duration::ZERO);
+        }
         self.phase = CellPhase::Marking;
         self.started = Some(Instant::now());
-        self.mark.start();
         let mut m = self.marker();
         vm.roots(&mut m);
         m.drain(vm);
@@ -537,23 +578,24 @@ impl CellHeap {
     }
 
     /// Marks the cell `p` points into (null is ignored); a later
-    /// [`CellHeap::drain`] traces it.
+    /// [`CellHeap::drain`] (or [`CellHeap::step`]) traces it. During
+    /// incremental marking this is the VM's barrier shading a cell.
     pub fn mark(&mut self, p: *const u8) -> Result<(), GcError> {
-        self.require(CellPhase::Marking, "mark")?;
+        self.require_marking("mark")?;
         self.marker().mark(p);
         self.mark.take_error()
     }
 
     /// Traces every cell marked and not yet traced.
     pub fn drain(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
-        self.require(CellPhase::Marking, "drain")?;
+        self.require_marking("drain")?;
         self.marker().drain(vm);
         self.mark.take_error()
     }
 
     /// True when the cell `p` points into is marked (null: false).
     pub fn is_marked(&self, p: *const u8) -> Result<bool, GcError> {
-        self.require(CellPhase::Marking, "is_marked")?;
+        self.require_marking("is_marked")?;
         if p.is_null() {
             return Ok(false);
         }
@@ -573,6 +615,7 @@ impl CellHeap {
         let mut cycle = self.reclaim(false);
         self.phase = CellPhase::Idle;
         cycle.pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
+        (cycle.steps, cycle.max_step) = std::mem::take(&mut self.steps);
         self.stats.collections += 1;
         self.stats.total_pause += cycle.pause;
         self.stats.max_pause = self.stats.max_pause.max(cycle.pause);
@@ -582,14 +625,16 @@ impl CellHeap {
         self.trigger = grown.max(self.config.initial_size);
         if self.config.log {
             eprintln!(
-                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms",
+                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms, {} steps (max {:.3} ms)",
                 self.stats.collections,
                 cycle.live_cells,
                 cycle.live_bytes >> 10,
                 cycle.freed_cells,
                 cycle.freed_bytes >> 10,
                 self.stats.bytes_held >> 10,
-                cycle.pause.as_secs_f64() * 1e3
+                cycle.pause.as_secs_f64() * 1e3,
+                cycle.steps,
+                cycle.max_step.as_secs_f64() * 1e3
             );
         }
         if self.config.checked {
