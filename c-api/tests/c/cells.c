@@ -174,6 +174,48 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
     fprintf(stderr, "released %zu, bad magic %zu\n", vm.released, vm.released_bad_magic);
   ASSERT(vm.released == 10000 && vm.released_bad_magic == 0);
 
+  /* Incremental marking: a chain of 100 objects, one traced per step;
+   * the VM allocates between steps (new cells are white), its barrier
+   * marks a new object stored into a traced one; an unreferenced new
+   * object dies at the end of the cycle. */
+  {
+    obj_t *head = new_obj(&vm, 2), *p = head;
+    for (int i = 1; i < 100; i++) {
+      obj_t *q = new_obj(&vm, 2);
+      p->slots[0] = q;
+      p = q;
+    }
+    vm.roots[vm.nroots++] = head;
+    CHECK(capgc_cells_start(vm.cells));
+    bool done = false, mk = false;
+    CHECK(capgc_cells_is_marked(vm.cells, head, &mk));
+    ASSERT(mk);
+    CHECK(capgc_cells_is_marked(vm.cells, head->slots[0], &mk));
+    ASSERT(!mk); /* start traces nothing */
+    CHECK(capgc_cells_step(vm.cells, 1, &done));
+    ASSERT(!done);
+    obj_t *fresh = new_obj(&vm, 1), *unreferenced = new_obj(&vm, 1);
+    CHECK(capgc_cells_is_marked(vm.cells, fresh, &mk));
+    ASSERT(!mk); /* allocated white */
+    head->slots[1] = fresh; /* head is traced (black): the barrier */
+    CHECK(capgc_cells_mark(vm.cells, fresh));
+    fresh->slots[0] = new_str(&vm, 24); /* fresh is gray: no barrier */
+    int steps = 1;
+    while (!done) {
+      CHECK(capgc_cells_step(vm.cells, 1, &done));
+      steps++;
+    }
+    ASSERT(steps >= 100); /* one object per step: the chain and fresh */
+    vm.released = 0;
+    CHECK(capgc_cells_begin(vm.cells));
+    CHECK(capgc_cells_finish(vm.cells, &cyc));
+    ASSERT(cyc.steps == (uint64_t)steps + 1 && cyc.max_step_ns > 0);
+    ASSERT(vm.released == 1 && !owns(&vm, unreferenced));
+    ASSERT(owns(&vm, fresh) && owns(&vm, fresh->slots[0]) && owns(&vm, p));
+    vm.nroots--;
+    head->slots[1] = NULL;
+  }
+
   /* Many collections: a churn of short-lived objects and strings. */
   for (int round = 0; round < 50; round++) {
     for (int i = 0; i < 2000; i++) {
@@ -189,6 +231,7 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
   CHECK(capgc_cells_stats(vm.cells, &st));
   ASSERT(st.collections >= (trigger == CAPGC_TRIGGER_MANUAL ? 50u : 2u));
   ASSERT(st.bad_pointers == 0);
+  ASSERT(st.steps >= 101);
   ASSERT(st.bytes_held < (16u << 20));
   size_t nv = 99;
   CHECK(capgc_cells_verify(vm.cells, &nv));
