@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lua.h"
 
@@ -89,6 +90,12 @@ typedef struct CapgcLua {
   int checked;
   unsigned long long collections;
   lu_mem work; /* stock's units of work done by traces (propagatemark's) */
+  /* CAPGC_LOG=gc: thread CPU time of each collector entry (an incstep,
+  ** a whole collection), its longest atomic phase, and a histogram of
+  ** 10-microsecond buckets for the percentiles printed at lua_close. */
+  int log;
+  unsigned long long pauses, pause_hist[2001];
+  double pause_max, atomic_max;
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -114,6 +121,30 @@ typedef struct CapgcLua {
 static void fatal(const char *what, capgc_status_t s) {
   fprintf(stderr, "lua-capgc: %s: %s (%s)\n", what, capgc_status_name(s), capgc_last_error());
   abort();
+}
+
+/* Thread CPU time in seconds (time descheduled does not count). */
+static double cputime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void notepause(CapgcLua *cg, double t) {
+  size_t b = (size_t)(t / 1e-5);
+  cg->pauses++;
+  cg->pause_hist[b < 2000 ? b : 2000]++;
+  if (t > cg->pause_max) cg->pause_max = t;
+}
+
+/* The smallest bucket bound below which a fraction `q` of the pauses is. */
+static double pausequantile(CapgcLua *cg, double q) {
+  unsigned long long want = (unsigned long long)(q * (double)cg->pauses + 0.999999), seen = 0;
+  for (size_t b = 0; b <= 2000; b++) {
+    seen += cg->pause_hist[b];
+    if (seen >= want) return (double)(b + 1) * 1e-5;
+  }
+  return cg->pause_max;
 }
 
 /* The object a cell of CapGC type `type` holds. */
@@ -442,6 +473,7 @@ static CapgcLua *getcg(lua_State *L) {
   cg->g = g;
   cg->thread_offset = LUA_EXTRASPACE;
   cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
+  cg->log = getenv("CAPGC_LOG") != NULL && strstr(getenv("CAPGC_LOG"), "gc") != NULL;
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = CAPGC_MODE_NATIVE;
   cfg.plan = CAPGC_PLAN_MARKSWEEP;
@@ -650,6 +682,7 @@ static lu_mem atomic(lua_State *L) {
   global_State *g = G(L);
   CapgcLua *cg = getcg(L);
   lu_mem work0 = cg->work;
+  double t0 = cg->log ? cputime() : 0;
   lu_byte oldstopem = g->gcstopem;
   g->gcstopem = 1; /* no emergency collection inside this one */
   cg->L = L;
@@ -691,6 +724,7 @@ static lu_mem atomic(lua_State *L) {
   g->GCestimate = gettotalbytes(g);
   g->gcstopem = oldstopem;
   cg->collections++;
+  if (cg->log && cputime() - t0 > cg->atomic_max) cg->atomic_max = cputime() - t0;
   return (cg->work - work0) + cycle.live_cells + cycle.freed_cells;
 }
 
@@ -846,13 +880,16 @@ void luaC_step(lua_State *L) {
     luaE_setdebt(g, -2000);
     return;
   }
-  if (g->gckind == KGC_INC) {
+  CapgcLua *cg = getcg(L);
+  double t0 = cg->log ? cputime() : 0;
+  if (g->gckind == KGC_INC)
     incstep(L, g);
-    return;
+  else {
+    fullcycle(L); /* generational mode: whole collections, as before */
+    setpause(g);
+    callpendingfinalizers(L);
   }
-  fullcycle(L); /* generational mode: whole collections, as before */
-  setpause(g);
-  callpendingfinalizers(L);
+  if (cg->log) notepause(cg, cputime() - t0);
 }
 
 void luaC_fullgc(lua_State *L, int isemergency) {
@@ -891,10 +928,15 @@ void luaC_freeallobjects(lua_State *L) {
     if (capgc_cells_stats(cg->cells, &st) == CAPGC_OK)
       fprintf(stderr,
               "[capgc lua] %llu collections, total pause %.3f ms, max %.3f ms; "
-              "%llu incremental steps, max %.3f ms\n",
+              "%llu incremental steps, max %.3f ms (wall)\n",
               (unsigned long long)st.collections, (double)st.total_pause_ns / 1e6,
               (double)st.max_pause_ns / 1e6, (unsigned long long)st.steps,
               (double)st.max_step_ns / 1e6);
+    fprintf(stderr,
+            "[capgc lua] collector entries (luaC_step, CPU time): %llu, max %.3f ms, p99 %.3f ms, "
+            "p99.9 %.3f ms; longest atomic phase %.3f ms\n",
+            cg->pauses, cg->pause_max * 1e3, pausequantile(cg, 0.99) * 1e3,
+            pausequantile(cg, 0.999) * 1e3, cg->atomic_max * 1e3);
   }
   capgc_cells_free(cg->cells);
   free(cg);
