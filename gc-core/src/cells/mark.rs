@@ -50,6 +50,10 @@ impl MarkState {
         self.bits.word(addr)
     }
 
+    pub(super) fn set(&mut self, payload: u64) {
+        self.bits.put(Address(payload), true);
+    }
+
     pub(super) fn clear(&mut self, payload: u64) {
         self.bits.put(Address(payload), false);
     }

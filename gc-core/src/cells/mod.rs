@@ -66,6 +66,7 @@
 
 mod incremental;
 mod mark;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -147,8 +148,20 @@ pub trait CellVm {
     fn trace(&mut self, ty: CellType, cell: NonNull<u8>, m: &mut Marker<'_>);
     /// `cell` is dead: free what the VM owns on its behalf. Called for
     /// every dead cell of a collection before any of them is reclaimed;
-    /// the cell's memory is reclaimed after the last call.
+    /// the cell's memory is reclaimed after the last call. (In a lazy
+    /// sweep, [`CellHeap::sweep`], only before the cells of the same
+    /// sweep step are reclaimed.)
     fn release(&mut self, ty: CellType, cell: NonNull<u8>);
+    /// In a lazy sweep, before a dead cell of a *leaf* type is released:
+    /// true keeps it (it stays allocated, unmarked, until a later
+    /// collection), for a VM that found the cell again after marking
+    /// through a table the collector does not trace — Lua's string table
+    /// hands out a dead short string again. Never asked for cells that
+    /// hold pointers (their referents may be gone).
+    fn keep(&mut self, ty: CellType, cell: NonNull<u8>) -> bool {
+        let _ = (ty, cell);
+        false
+    }
 }
 
 /// Where a cell heap is in its collection cycle.
@@ -160,8 +173,13 @@ pub enum CellPhase {
     /// incremental marking, with the mutator running and allocating
     /// between [`CellHeap::step`]s.
     Incremental,
-    /// Between [`CellHeap::begin`] and [`CellHeap::finish`].
+    /// Between [`CellHeap::begin`] and [`CellHeap::finish`] (or
+    /// [`CellHeap::begin_sweep`]).
     Marking,
+    /// Between [`CellHeap::begin_sweep`] and the [`CellHeap::sweep`] that
+    /// ends the cycle: dead cells are released and reclaimed a few blocks
+    /// at a time, with the mutator running and allocating in between.
+    Sweeping,
 }
 
 /// What one collection did.
@@ -246,6 +264,8 @@ pub struct CellHeap {
     trigger: u64,
     /// The incremental steps of the cycle in progress: count, longest.
     steps: (u64, Duration),
+    /// During a lazy sweep: the next block to sweep, and the cycle so far.
+    sweeping: Option<(usize, CellCycle)>,
 }
 
 impl CellSpace {
@@ -349,6 +369,7 @@ impl CellHeap {
             started: None,
             trigger: config.initial_size,
             steps: (0, Duration::ZERO),
+            sweeping: None,
         })
     }
 
@@ -443,6 +464,9 @@ impl CellHeap {
             .write::<u64>(Address(payload - sp.hdr), u64::from(ty.index))
             .map_err(GcError::Cap)?;
         sp.alloc.put(Address(payload), true);
+        if let Some((next, _)) = self.sweeping {
+            self.mark_if_unswept(payload, next);
+        }
         self.stats.cells += 1;
         self.stats.bytes_in_use += bytes;
         // SAFETY: the payload lies in the mapped region, never at 0.
@@ -616,6 +640,12 @@ impl CellHeap {
         self.phase = CellPhase::Idle;
         cycle.pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
         (cycle.steps, cycle.max_step) = std::mem::take(&mut self.steps);
+        self.end_cycle(cycle)
+    }
+
+    /// Records a finished collection: statistics, the next trigger, the
+    /// log line, and in the checked configuration the verifier.
+    fn end_cycle(&mut self, cycle: CellCycle) -> Result<CellCycle, GcError> {
         self.stats.collections += 1;
         self.stats.total_pause += cycle.pause;
         self.stats.max_pause = self.stats.max_pause.max(cycle.pause);
@@ -664,41 +694,8 @@ impl CellHeap {
 
     /// Calls `vm.release` for every unmarked cell (every cell if `all`).
     fn release_dead(&mut self, vm: &mut impl CellVm, all: bool) {
-        let sp = &self.space;
-        for i in 0..sp.blocks.high_water() {
-            let base = sp.blocks.addr(i);
-            match sp.blocks.state(i) {
-                BlockState::Small { .. } => {
-                    let mut word = base.get();
-                    for _ in 0..BLOCK / 512 {
-                        let a = sp.alloc.word(Address(word));
-                        let dead = if all {
-                            a
-                        } else {
-                            a & !self.mark.word(Address(word))
-                        };
-                        let mut bits = dead;
-                        while bits != 0 {
-                            let b = u64::from(bits.trailing_zeros());
-                            bits &= bits - 1;
-                            let payload = word + b * 8;
-                            let ty = sp.typed(sp.type_at(payload));
-                            // SAFETY: a payload address in the mapped region.
-                            vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
-                        }
-                        word += 512;
-                    }
-                }
-                BlockState::LargeHead => {
-                    let payload = base.get() + sp.hdr;
-                    if sp.alloc.get(Address(payload)) && (all || !self.mark.is_marked(payload)) {
-                        let ty = sp.typed(sp.type_at(payload));
-                        // SAFETY: as above.
-                        vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
-                    }
-                }
-                _ => {}
-            }
+        for i in 0..self.space.blocks.high_water() {
+            self.release_block(vm, i, all, false);
         }
     }
 
@@ -714,61 +711,10 @@ impl CellHeap {
             *c = Cursor::default();
         }
         let mut i = 0;
-        while i < sp.blocks.high_water() {
-            let base = sp.blocks.addr(i);
-            match sp.blocks.state(i) {
-                BlockState::Small { class } => {
-                    let size = sp.classes.size(class);
-                    let per_block = BLOCK / size;
-                    let marks = self.mark.words_mut(base, BLOCK);
-                    let allocs = sp.alloc.words_mut(base, BLOCK).expect("a block's bits");
-                    let mut live = 0;
-                    let mut freed = 0;
-                    for (a, m) in allocs.iter_mut().zip(marks.iter_mut()) {
-                        let keep = if all { 0 } else { *a & *m };
-                        freed += u64::from((*a & !keep).count_ones());
-                        live += u64::from(keep.count_ones());
-                        *a = keep;
-                        *m = 0;
-                    }
-                    cycle.live_cells += live;
-                    cycle.live_bytes += live * size;
-                    cycle.freed_cells += freed;
-                    cycle.freed_bytes += freed * size;
-                    if live == 0 {
-                        sp.blocks.free(i, 1);
-                        self.stats.bytes_held -= BLOCK;
-                    } else if live < per_block {
-                        sp.available[class as usize].push(i);
-                    }
-                    i += 1;
-                }
-                BlockState::LargeHead => {
-                    let len = sp.large.get(&i).copied().unwrap_or(BLOCK);
-                    let n = len.div_ceil(BLOCK) as usize;
-                    let payload = base.add(sp.hdr);
-                    let live = !all && self.mark.is_marked(payload.get());
-                    self.mark.clear(payload.get());
-                    if live {
-                        cycle.live_cells += 1;
-                        cycle.live_bytes += len;
-                    } else {
-                        if sp.alloc.get(payload) {
-                            cycle.freed_cells += 1;
-                            cycle.freed_bytes += len;
-                        }
-                        sp.alloc.put(payload, false);
-                        let _ = sp.region.decommit(base, n as u64 * BLOCK);
-                        sp.large.remove(&i);
-                        sp.blocks.free(i, n);
-                        self.stats.bytes_held -= n as u64 * BLOCK;
-                    }
-                    i += n;
-                }
-                _ => i += 1,
-            }
+        while i < self.space.blocks.high_water() {
+            i = self.reclaim_block(i, all, &mut cycle);
         }
-        for list in &mut sp.available {
+        for list in &mut self.space.available {
             list.reverse();
         }
         self.stats.cells = cycle.live_cells;
