@@ -401,6 +401,12 @@ typedef struct {
 // owns on its behalf.
 typedef void (*capgc_cell_trace_fn)(void *vm, void *cell, uint32_t type_, capgc_cell_visitor_t *v);
 
+// In a lazy sweep (`capgc_cells_sweep`), asked before a dead cell of a
+// leaf type is released: true keeps it (the VM handed it out again after
+// marking, as Lua's string table does with a dead string). Must not call
+// into the cell heap.
+typedef bool (*capgc_cell_keep_fn)(void *vm, void *cell, uint32_t type_);
+
 // What a collection of a cell heap did.
 typedef struct {
   // Cells found live.
@@ -730,6 +736,33 @@ capgc_status_t capgc_cells_start(capgc_cells_t *cells);
 // # Safety
 // `cells` is from `capgc_cells_new`; `done` is null or writable.
 capgc_status_t capgc_cells_step(capgc_cells_t *cells, uint64_t budget, bool *done);
+
+// Ends marking (instead of `capgc_cells_finish`, after the VM's phases)
+// and starts a lazy sweep, releasing nothing yet: then
+// `capgc_cells_sweep` until it says done, with the VM running and
+// allocating in between. A cell's `release` then comes before the
+// reclaim of the cells of its own sweep step only, not of the whole
+// cycle. Only between begin and finish (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_begin_sweep(capgc_cells_t *cells);
+
+// One lazy sweep step: calls `release` for the dead cells of at most
+// `budget` blocks (64 KiB each; a large cell's run is one) and reclaims
+// them, asking `keep` (may be null: keep none) first for each dead cell
+// of a leaf type. `*done` (may be null) is true when the heap is swept:
+// the collection is over (statistics recorded; in checked mode the
+// verifier ran: `CAPGC_E_CORRUPT`). Only after `capgc_cells_begin_sweep`
+// (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+// is safe to call with the heap's `vm` during this call.
+capgc_status_t capgc_cells_sweep(capgc_cells_t *cells,
+                                 uint64_t budget,
+                                 capgc_cell_keep_fn keep,
+                                 bool *done);
 
 // Traces every cell marked and not yet traced.
 //

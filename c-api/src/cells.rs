@@ -23,7 +23,9 @@
 //! `capgc_cells_step` with the VM running and allocating in between,
 //! its write barrier calling `capgc_cells_mark`; `capgc_cells_begin` is
 //! then the atomic phase (roots again, drain) and the rest is as above.
-//! Cells allocated during incremental marking are white (unmarked). A call in the wrong phase is
+//! Cells allocated during incremental marking are white (unmarked).
+//! Sweeping may be lazy too: `capgc_cells_begin_sweep` instead of finish,
+//! then `capgc_cells_sweep` a few blocks at a time. A call in the wrong phase is
 //! `CAPGC_E_WRONG_PHASE`; a callback that calls back into the cell heap
 //! gets `CAPGC_E_BUSY`; a reported pointer that is not into a live cell
 //! is `CAPGC_E_NOT_A_CELL` and is never marked.
@@ -79,6 +81,12 @@ pub type capgc_cell_trace_fn = Option<
 /// Must not call into the cell heap (`CAPGC_E_BUSY`).
 pub type capgc_cell_release_fn =
     Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32)>;
+/// In a lazy sweep (`capgc_cells_sweep`), asked before a dead cell of a
+/// leaf type is released: true keeps it (the VM handed it out again after
+/// marking, as Lua's string table does with a dead string). Must not call
+/// into the cell heap.
+pub type capgc_cell_keep_fn =
+    Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32) -> bool>;
 
 /// The VM's callbacks, given to `capgc_cells_new`. Any may be null
 /// (no roots; nothing to release).
@@ -182,6 +190,8 @@ struct CVm<'a> {
     cb: capgc_cell_callbacks_t,
     traces: &'a [capgc_cell_trace_fn],
     visitor: &'a capgc_cell_visitor_t,
+    /// The keep callback of the `capgc_cells_sweep` call in progress.
+    keep: capgc_cell_keep_fn,
 }
 
 impl CVm<'_> {
@@ -216,6 +226,12 @@ impl CellVm for CVm<'_> {
             unsafe { f(self.cb.vm, cell.as_ptr().cast(), ty.index()) };
         }
     }
+    fn keep(&mut self, ty: CellType, cell: NonNull<u8>) -> bool {
+        // SAFETY: the VM's callback, given to capgc_cells_sweep; `cell` is
+        // dead and not yet reclaimed.
+        self.keep
+            .is_some_and(|f| unsafe { f(self.cb.vm, cell.as_ptr().cast(), ty.index()) })
+    }
 }
 
 impl Cells {
@@ -227,6 +243,7 @@ impl Cells {
                 cb: self.cb,
                 traces: &self.traces,
                 visitor: &self.visitor,
+                keep: None,
             },
         )
     }
@@ -504,6 +521,46 @@ pub unsafe extern "C" fn capgc_cells_step(
     on_cells!(cells, c => {
         let (heap, mut vm) = c.split();
         let d = heap.step(&mut vm, budget)?;
+        put_opt(done, d)
+    })
+}
+
+/// Ends marking (instead of `capgc_cells_finish`, after the VM's phases)
+/// and starts a lazy sweep, releasing nothing yet: then
+/// `capgc_cells_sweep` until it says done, with the VM running and
+/// allocating in between. A cell's `release` then comes before the
+/// reclaim of the cells of its own sweep step only, not of the whole
+/// cycle. Only between begin and finish (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_begin_sweep(cells: *mut capgc_cells_t) -> CapgcStatus {
+    on_cells!(cells, c => Ok(c.heap.begin_sweep()?))
+}
+
+/// One lazy sweep step: calls `release` for the dead cells of at most
+/// `budget` blocks (64 KiB each; a large cell's run is one) and reclaims
+/// them, asking `keep` (may be null: keep none) first for each dead cell
+/// of a leaf type. `*done` (may be null) is true when the heap is swept:
+/// the collection is over (statistics recorded; in checked mode the
+/// verifier ran: `CAPGC_E_CORRUPT`). Only after `capgc_cells_begin_sweep`
+/// (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+/// is safe to call with the heap's `vm` during this call.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_sweep(
+    cells: *mut capgc_cells_t,
+    budget: u64,
+    keep: capgc_cell_keep_fn,
+    done: *mut bool,
+) -> CapgcStatus {
+    on_cells!(cells, c => {
+        let (heap, mut vm) = c.split();
+        vm.keep = keep;
+        let d = heap.sweep(&mut vm, budget)?;
         put_opt(done, d)
     })
 }

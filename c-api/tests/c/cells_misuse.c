@@ -183,6 +183,32 @@ static void run(uint32_t checked) {
   CHECK(capgc_cells_finish(vm.cells, NULL));
   intact(&vm);
 
+  /* Lazy sweeping out of order: begin_sweep outside marking's end, a
+   * sweep step outside a sweep; every collection call inside one. */
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_start(vm.cells));
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_begin(vm.cells));
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cell_alloc(vm.cells, vm.t_leaf, 8, &x), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_begin_sweep(vm.cells));
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_begin(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_start(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_step(vm.cells, 1, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_finish(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_collect(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_release_all(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_mark(vm.cells, vm.root), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_is_marked(vm.cells, vm.root, &m), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep(NULL, 1, NULL, &done), CAPGC_E_NULL_ARGUMENT);
+  CHECK(capgc_cell_alloc(vm.cells, vm.t_leaf, 8, &x)); /* the mutator allocates */
+  done = false;
+  while (!done) CHECK(capgc_cells_sweep(vm.cells, 1, NULL, &done));
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  intact(&vm);
+
   /* Callbacks that re-enter the heap: refused, the collection completes. */
   vm.reenter = ALLOC_IN_TRACE;
   vm.reentry_status = CAPGC_OK;
