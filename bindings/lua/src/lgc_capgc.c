@@ -13,7 +13,9 @@
 ** lgc.c): GCSpause -> capgc_cells_start (roots marked) -> GCSpropagate,
 ** capgc_cells_step a few cells at a time, the work counted in stock's
 ** units by the trace functions -> GCSenteratomic -> the atomic phase ->
-** GCScallfin (a few finalizers per step) -> GCSpause.
+** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time, one
+** unit of work per object released) -> GCScallfin (a few finalizers per
+** step) -> GCSpause.
 ** Lua's own barriers keep the tri-colour invariant over CapGC's marks:
 ** a trace paints the object in Lua's bits -- black when scanned, gray
 ** (neither) for what stock keeps gray: threads, weak tables, open
@@ -38,8 +40,13 @@
 ** resurrected tables; clear the API string cache; finish: every dead
 ** cell released (out-of-object memory freed, dead short strings removed
 ** from the string table, dying threads' upvalues closed) before any is
-** reclaimed; shrink the string table (not in emergencies). Sweeping is
-** part of the atomic phase (a bitmap pass plus a release per dead cell).
+** reclaimed -- in incremental mode lazily, block by block (capgc_cells_
+** begin_sweep/sweep: each release comes before its own block's reclaim;
+** as in stock's sweep, a dying object only unlinks itself from others);
+** then shrink the string table (not in emergencies). During a lazy sweep
+** the string table may hand out a dead short string again (stock's
+** internshrstr "resurrects" it with changewhite): cb_keep sees that and
+** keeps the cell.
 ** Pending finalizers run after the cycle with collection stopped inside
 ** them, postponed (as stock Lua does) in an emergency or when the stacks
 ** are too short to call them.
@@ -90,6 +97,7 @@ typedef struct CapgcLua {
   int checked;
   unsigned long long collections;
   lu_mem work; /* stock's units of work done by traces (propagatemark's) */
+  lu_mem released; /* cells released (a sweep step's work) */
   /* CAPGC_LOG=gc: thread CPU time of each collector entry (an incstep,
   ** a whole collection), its longest atomic phase, and a histogram of
   ** 10-microsecond buckets for the percentiles printed at lua_close. */
@@ -107,6 +115,8 @@ typedef struct CapgcLua {
 /* Cells traced per capgc_cells_step call; the work they did is counted
 ** by the traces, and a step takes as many calls as its budget needs. */
 #define STEPCELLS 64
+/* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
+#define SWEEPBLOCKS 1
 
 /* Lua's colours, kept by the traces and the barriers (header comment). */
 #define INGRAYAGAIN bitmask(0) /* an age bit: in this cycle's 'grayagain' */
@@ -116,6 +126,8 @@ typedef struct CapgcLua {
   ((o)->marked = cast_byte(((o)->marked & ~(WHITEBITS | bitmask(BLACKBIT))) | luaC_white(g)))
 /* Is a cycle's marking in progress (stock's keepinvariant)? */
 #define marking(g) ((g)->gcstate == GCSpropagate || (g)->gcstate == GCSenteratomic)
+
+static void check(const char *what, capgc_status_t s, struct CapgcLua *cg);
 #define hascg(g) ((g)->allgc != NULL && (g)->allgc != obj2gco((g)->mainthread))
 
 static void fatal(const char *what, capgc_status_t s) {
@@ -422,6 +434,7 @@ static void cb_release(void *vm, void *cell, uint32_t type) {
   lua_State *L = g->mainthread;
   GCObject *o = objof(cg, cell, type);
   size_t sz = objsize(cg, o);
+  cg->released++;
   switch (o->tt) {
     case LUA_VPROTO: {
       Proto *f = gco2p(o);
@@ -448,6 +461,24 @@ static void cb_release(void *vm, void *cell, uint32_t type) {
     default: break; /* closures, userdata, long strings: all in the cell */
   }
   g->GCdebt -= (l_mem)sz;
+}
+
+/* A dead short string the string table handed out again during the lazy
+** sweep (internshrstr's "resurrection"): Lua's own code does
+** `if (isdead(g, ts)) changewhite(ts)`. Short strings are allocated with
+** the other white, so isdead holds until a lookup flips them to the
+** current white (which is never flipped): a dead string with the
+** current white was looked up since it was last kept, and stays (reset
+** to the other white; a later cycle collects it if no lookup comes
+** again). */
+static bool cb_keep(void *vm, void *cell, uint32_t type) {
+  CapgcLua *cg = vm;
+  if (cg->tag[type] != LUA_VSHRSTR) return false;
+  GCObject *o = objof(cg, cell, type);
+  if (!(o->marked & luaC_white(cg->g))) return false;
+  resetbits(o->marked, WHITEBITS);
+  o->marked |= otherwhite(cg->g);
+  return true;
 }
 
 /* ---- the heap ------------------------------------------------------- */
@@ -515,7 +546,8 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
   if (tt == LUA_VTHREAD) cg->thread_offset = offset;
   g->GCdebt += (l_mem)sz;
   GCObject *o = (GCObject *)(void *)((char *)p + offset);
-  o->marked = luaC_white(g);
+  /* short strings start "dead" for internshrstr (cb_keep) */
+  o->marked = tt == LUA_VSHRSTR ? cast_byte(otherwhite(g)) : luaC_white(g);
   o->tt = cast_byte(tt);
   o->next = NULL;
   return o;
@@ -673,12 +705,37 @@ static void clearcache(CapgcLua *cg) {
       if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
 }
 
+/* After the sweep: shrink the string table (not in emergencies), as
+** stock's checkSizes; the finalizers' turn. */
+static void endsweep(lua_State *L) {
+  global_State *g = G(L);
+  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MINSTRTABSIZE)
+    luaS_resize(L, g->strt.size / 2);
+  g->gcstate = GCScallfin;
+}
+
+/* One lazy sweep step of `budget` blocks; stock's work units (objects
+** released, plus one). */
+static lu_mem sweepstep(lua_State *L, uint64_t budget) {
+  global_State *g = G(L);
+  CapgcLua *cg = CG(g);
+  lu_mem released0 = cg->released;
+  l_mem olddebt = g->GCdebt;
+  bool done = false;
+  check("sweep", capgc_cells_sweep(cg->cells, budget, cb_keep, &done), cg);
+  g->GCestimate += g->GCdebt - olddebt; /* what was freed */
+  if (done) endsweep(L);
+  return 1 + (cg->released - released0);
+}
+
 /* The atomic phase and the sweep: marking ends (capgc_cells_begin: after
 ** capgc_cells_start, roots again and drain; otherwise a whole marking),
 ** 'grayagain' is traversed again, then Lua's weak, finalizer and cache
-** rules, then capgc_cells_finish releases and reclaims the dead. Returns
-** stock's units of work (traversal, plus one per object swept). */
-static lu_mem atomic(lua_State *L) {
+** rules; then capgc_cells_finish releases and reclaims the dead, or, if
+** `lazy`, capgc_cells_begin_sweep leaves that to the sweep steps
+** (GCSswpallgc). Returns stock's units of work (traversal, plus one per
+** object released). */
+static lu_mem atomic(lua_State *L, int lazy) {
   global_State *g = G(L);
   CapgcLua *cg = getcg(L);
   lu_mem work0 = cg->work;
@@ -715,17 +772,19 @@ static lu_mem atomic(lua_State *L) {
   clearbyvalues(cg, g->allweak, origall);
   clearcache(cg);
   g->gcstate = GCSswpallgc;
-  capgc_cell_cycle_t cycle = {0};
-  check("finish", capgc_cells_finish(cg->cells, &cycle), cg);
   g->weak = g->ephemeron = g->allweak = NULL;
-  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MINSTRTABSIZE)
-    luaS_resize(L, g->strt.size / 2);
-  g->gcstate = GCScallfin;
+  lu_mem released0 = cg->released;
+  if (lazy)
+    check("begin_sweep", capgc_cells_begin_sweep(cg->cells), cg);
+  else {
+    check("finish", capgc_cells_finish(cg->cells, NULL), cg);
+    endsweep(L);
+  }
   g->GCestimate = gettotalbytes(g);
   g->gcstopem = oldstopem;
   cg->collections++;
   if (cg->log && cputime() - t0 > cg->atomic_max) cg->atomic_max = cputime() - t0;
-  return (cg->work - work0) + cycle.live_cells + cycle.freed_cells;
+  return (cg->work - work0) + (cg->released - released0);
 }
 
 /* The next collection when the memory in use reaches 'pause'% of what it
@@ -822,7 +881,8 @@ static lu_mem singlestep(lua_State *L) {
       work = cg->work - work0;
       break;
     }
-    case GCSenteratomic: work = atomic(L); break; /* then GCScallfin */
+    case GCSenteratomic: work = atomic(L, 1); break; /* then GCSswpallgc */
+    case GCSswpallgc: work = sweepstep(L, SWEEPBLOCKS); break; /* then GCScallfin */
     case GCScallfin: {
       if (g->tobefnz && !g->gcemergency && luaD_checkminstack(L)) {
         g->gcstopem = 0; /* collections are fine during finalizers */
@@ -857,10 +917,11 @@ static void incstep(lua_State *L, global_State *g) {
   }
 }
 
-/* Completes a cycle in progress, atomically (finalizers stay pending). */
+/* Completes a cycle in progress, at once (finalizers stay pending). */
 static void finishcycle(lua_State *L) {
   global_State *g = G(L);
-  if (g->gcstate == GCSpropagate || g->gcstate == GCSenteratomic) atomic(L);
+  if (g->gcstate == GCSpropagate || g->gcstate == GCSenteratomic) atomic(L, 0);
+  if (g->gcstate == GCSswpallgc) sweepstep(L, UINT64_MAX);
   if (g->gcstate == GCScallfin) g->gcstate = GCSpause;
 }
 
@@ -870,7 +931,7 @@ static void finishcycle(lua_State *L) {
 static void fullcycle(lua_State *L) {
   global_State *g = G(L);
   finishcycle(L);
-  atomic(L);
+  atomic(L, 0);
   g->gcstate = GCSpause;
 }
 
