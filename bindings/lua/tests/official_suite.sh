@@ -12,7 +12,10 @@
 #   2. the whole non-portable suite but main.lua (whose interactive-mode
 #      checks expect GNU readline to echo input, which this front end,
 #      like lua.c built without readline, does not) on lua-capgc and in
-#      the checked mode, with stdin a pipe (files.lua seeks it).
+#      the checked mode, with stdin a pipe (files.lua seeks it);
+#   3. both again with the collector in incremental mode from the start
+#      (LUA_GC_MODE=incremental; the front end's default is generational,
+#      like lua.c's: there lua-capgc makes whole collections), checked.
 # Usage: bindings/lua/tests/official_suite.sh [target/release]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -44,3 +47,7 @@ run portable-capgc LUA_INIT= "$bin/lua-capgc" -e_U=true all.lua
 run portable-capgc-checked LUA_INIT= CAPGC_LUA_CHECKED=1 "$bin/lua-capgc" -e_U=true all.lua
 run full-capgc LUA_INIT= "$bin/lua-capgc" -e "$skip_main" all.lua
 run full-capgc-checked LUA_INIT= CAPGC_LUA_CHECKED=1 "$bin/lua-capgc" -e "$skip_main" all.lua
+run portable-capgc-incremental-checked LUA_INIT= LUA_GC_MODE=incremental CAPGC_LUA_CHECKED=1 \
+  "$bin/lua-capgc" -e_U=true all.lua
+run full-capgc-incremental-checked LUA_INIT= LUA_GC_MODE=incremental CAPGC_LUA_CHECKED=1 \
+  "$bin/lua-capgc" -e "$skip_main" all.lua

@@ -2,7 +2,6 @@
 -- collector steps (each store Lua's barriers must see), and everything
 -- reachable survives intact. Output is compared with stock Lua.
 collectgarbage("incremental")
-collectgarbage("setpause", 100)
 collectgarbage("setstepmul", 100)
 
 local function sum(t, seen)
@@ -24,7 +23,7 @@ end
 -- closures close upvalues mid-cycle (barrier on close), a coroutine's
 -- stack holds the only reference for a while (stacks are re-scanned).
 local old = {}
-for i = 1, 2000 do old[i] = {i} end
+for i = 1, 500 do old[i] = {i} end
 local holder = {}
 local co = coroutine.wrap(function()
   local mine = {}
@@ -35,7 +34,7 @@ local co = coroutine.wrap(function()
   return mine
 end)
 local cycles, steps = 0, 0
-for round = 1, 200 do
+for round = 1, 100 do
   for i = 1, 40 do
     local t = old[(round * 37 + i) % #old + 1]
     t[#t + 1] = {round, "r" .. round} -- a fresh table into an old one
@@ -59,11 +58,11 @@ print("closures", sum(holder))
 
 -- A stepped cycle over a large heap takes more than one basic step.
 local big = {}
-for i = 1, 100000 do big[i] = {i} end
+for i = 1, 30000 do big[i] = {i} end
 collectgarbage()
 local n = 1
 while not collectgarbage("step", 0) do n = n + 1 end
-print("a cycle over 100000 tables took more than one step", n > 1)
+print("a cycle over 30000 tables took more than one step", n > 1)
 
 -- Weak tables changed while the cycle runs: dead keys and values go at
 -- the next complete collection, live ones stay.
@@ -71,7 +70,7 @@ local wk = setmetatable({}, {__mode = "k"})
 local wv = setmetatable({}, {__mode = "v"})
 local keep = {}
 collectgarbage("step", 0)
-for i = 1, 500 do
+for i = 1, 200 do
   local k, v = {}, {}
   wk[k] = i
   wv[i] = v
@@ -87,7 +86,7 @@ print("weak keys left", nk, "weak values left", nv)
 
 -- Finalizers of objects made during a cycle run once each.
 local ran = 0
-for i = 1, 300 do
+for i = 1, 100 do
   setmetatable({}, {__gc = function() ran = ran + 1 end})
   if i % 30 == 0 then collectgarbage("step", 0) end
 end
@@ -109,4 +108,4 @@ collectgarbage("step", 0)
 b.v = g()
 collectgarbage()
 print("moved reference", b.v.payload)
-print("big still intact", #big, big[100000][1])
+print("big still intact", #big, big[30000][1])
