@@ -387,10 +387,8 @@ proptest! {
                         h.start(&mut vm).unwrap();
                     }
                     CellPhase::Incremental => { h.step(&mut vm, budget).unwrap(); }
-                    CellPhase::Sweeping => {
-                        if h.sweep(&mut vm, budget).unwrap() {
-                            prop_assert!(h.verify().is_empty(), "{:?}", h.verify());
-                        }
+                    CellPhase::Sweeping if h.sweep(&mut vm, budget).unwrap() => {
+                        prop_assert!(h.verify().is_empty(), "{:?}", h.verify());
                     }
                     _ => {}
                 },
