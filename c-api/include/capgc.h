@@ -607,6 +607,12 @@ typedef struct {
 // owns on its behalf.
 typedef void (*capgc_cell_trace_fn)(void *vm, void *cell, uint32_t type_, capgc_cell_visitor_t *v);
 
+// In a lazy sweep (`capgc_cells_sweep`), asked before a dead cell of a
+// leaf type is released: true keeps it (the VM handed it out again after
+// marking, as Lua's string table does with a dead string). Must not call
+// into the cell heap.
+typedef bool (*capgc_cell_keep_fn)(void *vm, void *cell, uint32_t type_);
+
 // What a collection of a cell heap did.
 typedef struct {
   // Cells found live.
@@ -619,6 +625,11 @@ typedef struct {
   uint64_t freed_bytes;
   // Nanoseconds from begin to the end of finish (VM phases included).
   uint64_t pause_ns;
+  // Incremental steps (`capgc_cells_start` and each
+  // `capgc_cells_step`) before begin; 0 when not incremental.
+  uint64_t steps;
+  // The longest of them, in nanoseconds.
+  uint64_t max_step_ns;
 } capgc_cell_cycle_t;
 
 // A cell heap's statistics.
@@ -639,6 +650,10 @@ typedef struct {
   uint64_t bad_pointers;
   // The last collection.
   capgc_cell_cycle_t last;
+  // Incremental steps taken (starts included).
+  uint64_t steps;
+  // The longest, in nanoseconds.
+  uint64_t max_step_ns;
 } capgc_cell_stats_t;
 
 // A compartment of a split heap: a token valid in the split heap that
@@ -1536,7 +1551,8 @@ capgc_status_t capgc_cell_type(capgc_cells_t *cells, capgc_cell_trace_fn trace, 
 // Allocates a cell of `type_` with `size` payload bytes (uninitialised,
 // aligned to 8 in Native, 16 in P128) into `*out`. A manual heap never
 // collects here: a full one is `CAPGC_E_OUT_OF_MEMORY` and unchanged.
-// During a collection it is `CAPGC_E_WRONG_PHASE`.
+// During incremental marking the cell is white (unmarked); between begin
+// and finish it is `CAPGC_E_WRONG_PHASE`.
 //
 // # Safety
 // `cells` is from `capgc_cells_new`; `out` is writable.
@@ -1565,18 +1581,69 @@ capgc_status_t capgc_cell_visitor_is_marked(capgc_cell_visitor_t *v, const void 
 // Starts a collection: calls `roots`, marks and traces everything
 // reachable. Then the VM may query, mark and drain before
 // `capgc_cells_finish`. `CAPGC_E_NOT_A_CELL` if a reported pointer was
-// not into a live cell (the collection goes on; finish it).
+// not into a live cell (the collection goes on; finish it). After
+// `capgc_cells_start` this is the cycle's atomic phase: `roots` is called
+// again and everything still gray is traced; the steps' marks stand.
 //
 // # Safety
 // `cells` is from `capgc_cells_new`.
 capgc_status_t capgc_cells_begin(capgc_cells_t *cells);
 
-// Marks the cell `p` points into (null ignored), between begin and
-// finish; a later `capgc_cells_drain` traces it.
+// Marks the cell `p` points into (null ignored), during incremental
+// marking (the VM's write barrier) or between begin and finish; a later
+// `capgc_cells_step` or `capgc_cells_drain` traces it.
 //
 // # Safety
 // `cells` is from `capgc_cells_new`.
 capgc_status_t capgc_cells_mark(capgc_cells_t *cells, const void *p);
+
+// Starts an incremental cycle: calls `roots` and marks what it reports,
+// tracing nothing. Then `capgc_cells_step` until it says done, with the
+// VM running in between (allocation allowed; its write barrier calls
+// `capgc_cells_mark` when it stores a white cell into a traced one, or
+// re-traces that cell after begin), then `capgc_cells_begin`. Only when
+// no collection is in progress (`CAPGC_E_WRONG_PHASE`).
+// `CAPGC_E_NOT_A_CELL` as for begin.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_start(capgc_cells_t *cells);
+
+// One incremental marking step: traces at most `budget` gray cells;
+// `*done` (may be null) is true when none is left — time for
+// `capgc_cells_begin` (stepping again is allowed). Only between
+// `capgc_cells_start` and begin (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `done` is null or writable.
+capgc_status_t capgc_cells_step(capgc_cells_t *cells, uint64_t budget, bool *done);
+
+// Ends marking (instead of `capgc_cells_finish`, after the VM's phases)
+// and starts a lazy sweep, releasing nothing yet: then
+// `capgc_cells_sweep` until it says done, with the VM running and
+// allocating in between. A cell's `release` then comes before the
+// reclaim of the cells of its own sweep step only, not of the whole
+// cycle. Only between begin and finish (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_begin_sweep(capgc_cells_t *cells);
+
+// One lazy sweep step: calls `release` for the dead cells of at most
+// `budget` blocks (64 KiB each; a large cell's run is one) and reclaims
+// them, asking `keep` (may be null: keep none) first for each dead cell
+// of a leaf type. `*done` (may be null) is true when the heap is swept:
+// the collection is over (statistics recorded; in checked mode the
+// verifier ran: `CAPGC_E_CORRUPT`). Only after `capgc_cells_begin_sweep`
+// (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+// is safe to call with the heap's `vm` during this call.
+capgc_status_t capgc_cells_sweep(capgc_cells_t *cells,
+                                 uint64_t budget,
+                                 capgc_cell_keep_fn keep,
+                                 bool *done);
 
 // Traces every cell marked and not yet traced.
 //
@@ -1584,8 +1651,8 @@ capgc_status_t capgc_cells_mark(capgc_cells_t *cells, const void *p);
 // `cells` is from `capgc_cells_new`.
 capgc_status_t capgc_cells_drain(capgc_cells_t *cells);
 
-// Whether the cell `p` points into is marked (between begin and finish;
-// null: false; `CAPGC_E_NOT_A_CELL` if `p` is not into a live cell).
+// Whether the cell `p` points into is marked (during incremental marking
+// or between begin and finish; null: false; `CAPGC_E_NOT_A_CELL` if `p` is not into a live cell).
 //
 // # Safety
 // `cells` is from `capgc_cells_new`; `out` is writable.

@@ -18,7 +18,14 @@
 //! `capgc_cells_is_marked` / `capgc_cells_mark` / `capgc_cells_drain`
 //! (weak tables, ephemerons, finalizer resurrection), then
 //! `capgc_cells_finish` (release, reclaim). `capgc_cells_collect` is all
-//! of it with no VM phases. A call in the wrong phase is
+//! of it with no VM phases. Marking may also be incremental:
+//! `capgc_cells_start` (roots marked, nothing traced), then
+//! `capgc_cells_step` with the VM running and allocating in between,
+//! its write barrier calling `capgc_cells_mark`; `capgc_cells_begin` is
+//! then the atomic phase (roots again, drain) and the rest is as above.
+//! Cells allocated during incremental marking are white (unmarked).
+//! Sweeping may be lazy too: `capgc_cells_begin_sweep` instead of finish,
+//! then `capgc_cells_sweep` a few blocks at a time. A call in the wrong phase is
 //! `CAPGC_E_WRONG_PHASE`; a callback that calls back into the cell heap
 //! gets `CAPGC_E_BUSY`; a reported pointer that is not into a live cell
 //! is `CAPGC_E_NOT_A_CELL` and is never marked.
@@ -74,6 +81,12 @@ pub type capgc_cell_trace_fn = Option<
 /// Must not call into the cell heap (`CAPGC_E_BUSY`).
 pub type capgc_cell_release_fn =
     Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32)>;
+/// In a lazy sweep (`capgc_cells_sweep`), asked before a dead cell of a
+/// leaf type is released: true keeps it (the VM handed it out again after
+/// marking, as Lua's string table does with a dead string). Must not call
+/// into the cell heap.
+pub type capgc_cell_keep_fn =
+    Option<unsafe extern "C" fn(vm: *mut c_void, cell: *mut c_void, type_: u32) -> bool>;
 
 /// The VM's callbacks, given to `capgc_cells_new`. Any may be null
 /// (no roots; nothing to release).
@@ -102,6 +115,11 @@ pub struct capgc_cell_cycle_t {
     pub freed_bytes: u64,
     /// Nanoseconds from begin to the end of finish (VM phases included).
     pub pause_ns: u64,
+    /// Incremental steps (`capgc_cells_start` and each
+    /// `capgc_cells_step`) before begin; 0 when not incremental.
+    pub steps: u64,
+    /// The longest of them, in nanoseconds.
+    pub max_step_ns: u64,
 }
 
 /// A cell heap's statistics.
@@ -124,6 +142,10 @@ pub struct capgc_cell_stats_t {
     pub bad_pointers: u64,
     /// The last collection.
     pub last: capgc_cell_cycle_t,
+    /// Incremental steps taken (starts included).
+    pub steps: u64,
+    /// The longest, in nanoseconds.
+    pub max_step_ns: u64,
 }
 
 fn cycle_of(c: &CellCycle) -> capgc_cell_cycle_t {
@@ -133,6 +155,8 @@ fn cycle_of(c: &CellCycle) -> capgc_cell_cycle_t {
         freed_cells: c.freed_cells,
         freed_bytes: c.freed_bytes,
         pause_ns: c.pause.as_nanos() as u64,
+        steps: c.steps,
+        max_step_ns: c.max_step.as_nanos() as u64,
     }
 }
 
@@ -146,6 +170,8 @@ fn stats_of(s: &CellStats) -> capgc_cell_stats_t {
         max_pause_ns: s.max_pause.as_nanos() as u64,
         bad_pointers: s.bad_pointers,
         last: cycle_of(&s.last),
+        steps: s.steps,
+        max_step_ns: s.max_step.as_nanos() as u64,
     }
 }
 
@@ -164,6 +190,8 @@ struct CVm<'a> {
     cb: capgc_cell_callbacks_t,
     traces: &'a [capgc_cell_trace_fn],
     visitor: &'a capgc_cell_visitor_t,
+    /// The keep callback of the `capgc_cells_sweep` call in progress.
+    keep: capgc_cell_keep_fn,
 }
 
 impl CVm<'_> {
@@ -198,6 +226,12 @@ impl CellVm for CVm<'_> {
             unsafe { f(self.cb.vm, cell.as_ptr().cast(), ty.index()) };
         }
     }
+    fn keep(&mut self, ty: CellType, cell: NonNull<u8>) -> bool {
+        // SAFETY: the VM's callback, given to capgc_cells_sweep; `cell` is
+        // dead and not yet reclaimed.
+        self.keep
+            .is_some_and(|f| unsafe { f(self.cb.vm, cell.as_ptr().cast(), ty.index()) })
+    }
 }
 
 impl Cells {
@@ -209,6 +243,7 @@ impl Cells {
                 cb: self.cb,
                 traces: &self.traces,
                 visitor: &self.visitor,
+                keep: None,
             },
         )
     }
@@ -328,7 +363,8 @@ pub unsafe extern "C" fn capgc_cell_type(
 /// Allocates a cell of `type_` with `size` payload bytes (uninitialised,
 /// aligned to 8 in Native, 16 in P128) into `*out`. A manual heap never
 /// collects here: a full one is `CAPGC_E_OUT_OF_MEMORY` and unchanged.
-/// During a collection it is `CAPGC_E_WRONG_PHASE`.
+/// During incremental marking the cell is white (unmarked); between begin
+/// and finish it is `CAPGC_E_WRONG_PHASE`.
 ///
 /// # Safety
 /// `cells` is from `capgc_cells_new`; `out` is writable.
@@ -424,7 +460,9 @@ pub unsafe extern "C" fn capgc_cell_visitor_is_marked(
 /// Starts a collection: calls `roots`, marks and traces everything
 /// reachable. Then the VM may query, mark and drain before
 /// `capgc_cells_finish`. `CAPGC_E_NOT_A_CELL` if a reported pointer was
-/// not into a live cell (the collection goes on; finish it).
+/// not into a live cell (the collection goes on; finish it). After
+/// `capgc_cells_start` this is the cycle's atomic phase: `roots` is called
+/// again and everything still gray is traced; the steps' marks stand.
 ///
 /// # Safety
 /// `cells` is from `capgc_cells_new`.
@@ -436,8 +474,9 @@ pub unsafe extern "C" fn capgc_cells_begin(cells: *mut capgc_cells_t) -> CapgcSt
     })
 }
 
-/// Marks the cell `p` points into (null ignored), between begin and
-/// finish; a later `capgc_cells_drain` traces it.
+/// Marks the cell `p` points into (null ignored), during incremental
+/// marking (the VM's write barrier) or between begin and finish; a later
+/// `capgc_cells_step` or `capgc_cells_drain` traces it.
 ///
 /// # Safety
 /// `cells` is from `capgc_cells_new`.
@@ -447,6 +486,84 @@ pub unsafe extern "C" fn capgc_cells_mark(
     p: *const c_void,
 ) -> CapgcStatus {
     on_cells!(cells, c => Ok(c.heap.mark(p.cast())?))
+}
+
+/// Starts an incremental cycle: calls `roots` and marks what it reports,
+/// tracing nothing. Then `capgc_cells_step` until it says done, with the
+/// VM running in between (allocation allowed; its write barrier calls
+/// `capgc_cells_mark` when it stores a white cell into a traced one, or
+/// re-traces that cell after begin), then `capgc_cells_begin`. Only when
+/// no collection is in progress (`CAPGC_E_WRONG_PHASE`).
+/// `CAPGC_E_NOT_A_CELL` as for begin.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_start(cells: *mut capgc_cells_t) -> CapgcStatus {
+    on_cells!(cells, c => {
+        let (heap, mut vm) = c.split();
+        Ok(heap.start(&mut vm)?)
+    })
+}
+
+/// One incremental marking step: traces at most `budget` gray cells;
+/// `*done` (may be null) is true when none is left — time for
+/// `capgc_cells_begin` (stepping again is allowed). Only between
+/// `capgc_cells_start` and begin (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `done` is null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_step(
+    cells: *mut capgc_cells_t,
+    budget: u64,
+    done: *mut bool,
+) -> CapgcStatus {
+    on_cells!(cells, c => {
+        let (heap, mut vm) = c.split();
+        let d = heap.step(&mut vm, budget)?;
+        put_opt(done, d)
+    })
+}
+
+/// Ends marking (instead of `capgc_cells_finish`, after the VM's phases)
+/// and starts a lazy sweep, releasing nothing yet: then
+/// `capgc_cells_sweep` until it says done, with the VM running and
+/// allocating in between. A cell's `release` then comes before the
+/// reclaim of the cells of its own sweep step only, not of the whole
+/// cycle. Only between begin and finish (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_begin_sweep(cells: *mut capgc_cells_t) -> CapgcStatus {
+    on_cells!(cells, c => Ok(c.heap.begin_sweep()?))
+}
+
+/// One lazy sweep step: calls `release` for the dead cells of at most
+/// `budget` blocks (64 KiB each; a large cell's run is one) and reclaims
+/// them, asking `keep` (may be null: keep none) first for each dead cell
+/// of a leaf type. `*done` (may be null) is true when the heap is swept:
+/// the collection is over (statistics recorded; in checked mode the
+/// verifier ran: `CAPGC_E_CORRUPT`). Only after `capgc_cells_begin_sweep`
+/// (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+/// is safe to call with the heap's `vm` during this call.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_sweep(
+    cells: *mut capgc_cells_t,
+    budget: u64,
+    keep: capgc_cell_keep_fn,
+    done: *mut bool,
+) -> CapgcStatus {
+    on_cells!(cells, c => {
+        let (heap, mut vm) = c.split();
+        vm.keep = keep;
+        let d = heap.sweep(&mut vm, budget)?;
+        put_opt(done, d)
+    })
 }
 
 /// Traces every cell marked and not yet traced.
@@ -461,8 +578,8 @@ pub unsafe extern "C" fn capgc_cells_drain(cells: *mut capgc_cells_t) -> CapgcSt
     })
 }
 
-/// Whether the cell `p` points into is marked (between begin and finish;
-/// null: false; `CAPGC_E_NOT_A_CELL` if `p` is not into a live cell).
+/// Whether the cell `p` points into is marked (during incremental marking
+/// or between begin and finish; null: false; `CAPGC_E_NOT_A_CELL` if `p` is not into a live cell).
 ///
 /// # Safety
 /// `cells` is from `capgc_cells_new`; `out` is writable.

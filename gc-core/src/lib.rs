@@ -34,8 +34,8 @@
 //!   and I7 in compartments.
 //! - [`CellHeap`] (`cells/`): the binding profile for existing VMs — raw
 //!   pointer cells, VM-supplied roots, traces and release, split
-//!   collection — beside the capability heap, sharing its blocks and
-//!   bitmaps.
+//!   collection, incremental marking and lazy sweeping — beside the
+//!   capability heap, sharing its blocks and bitmaps.
 //! - [`HeapStats`], [`CollectionStats`], [`PauseHistogram`] (`stats.rs`);
 //!   `CAPGC_LOG=gc`.
 //! - [`Zeal`] (`zeal.rs`): the GC zeal mode for finding a VM's missing

@@ -5,23 +5,54 @@
 ** lgc.c, and every other file of Lua is compiled unchanged.
 **
 ** Every collectable object is a CapGC cell of a type per Lua variant.
-** Liveness lives in CapGC's mark bits: Lua's white bit is never flipped
-** and its black bit never set, so `isdead` is always false and write
-** barriers (which fire only on black objects) never do. A collection is
-** atomic (CapGC MarkSweep, non-moving: Lua's C code keeps raw pointers in
-** C locals across allocations), in Lua's own order:
-**   roots (main thread, running thread, registry, basic types'
-**   metatables, luaC_fix'ed objects, objects waiting for finalization),
-**   propagate; remark upvalues of unmarked threads; ephemeron fixpoint;
-**   clear weak values; separate unreached objects with __gc (list
-**   order); resurrect them and propagate; ephemeron fixpoint again; clear
-**   weak keys, then values of resurrected tables; clear the API string
-**   cache; finish: every dead cell released (out-of-object memory freed,
-**   dead short strings removed from the string table, dying threads'
-**   upvalues closed) before any is reclaimed; shrink the string table
-**   (not in emergencies); pending finalizers run after the cycle with
-**   collection stopped inside them, postponed (as stock Lua does) in an
-**   emergency or when the stacks are too short to call them.
+** Liveness lives in CapGC's mark bits (MarkSweep, non-moving: Lua's C
+** code keeps raw pointers in C locals across allocations).
+**
+** Incremental mode (the default) runs a cycle in steps paced as stock
+** Lua's (incstep: 'pause', 'stepmul', 'stepsize' mean what they mean in
+** lgc.c): GCSpause -> capgc_cells_start (roots marked) -> GCSpropagate,
+** capgc_cells_step a few cells at a time, the work counted in stock's
+** units by the trace functions -> GCSenteratomic -> the atomic phase ->
+** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time, one
+** unit of work per object released) -> GCScallfin (a few finalizers per
+** step) -> GCSpause.
+** Lua's own barriers keep the tri-colour invariant over CapGC's marks:
+** a trace paints the object in Lua's bits -- black when scanned, gray
+** (neither) for what stock keeps gray: threads, weak tables, open
+** upvalues -- so the barrier macros fire exactly when a scanned object
+** gets a white value; luaC_barrier_ marks the value (capgc_cells_mark),
+** luaC_barrierback_ re-grays the object into 'grayagain'. A cell marked
+** but not yet scanned, or a string (never scanned), still looks white:
+** a barrier on it is conservative. New objects are white (Lua's rule;
+** CapGC allocates them unmarked). Colours are not reset after a cycle:
+** a barrier outside marking whitens the object (stock's rule while
+** sweeping), and one on a stale-black object during marking is merely
+** conservative. An age bit (unused: there is no young generation) flags
+** objects in 'grayagain', so a table is never linked twice.
+** The atomic phase (capgc_cells_begin after the start) re-scans only
+** what it must, in Lua's own order: roots (main thread, running thread,
+** registry, basic types' metatables, luaC_fix'ed objects, objects
+** waiting for finalization), 'grayagain' (threads, weak tables, tables
+** and userdata a back barrier re-grayed), propagate; remark upvalues of
+** unmarked threads; ephemeron fixpoint; clear weak values; separate
+** unreached objects with __gc (list order); resurrect them and
+** propagate; ephemeron fixpoint again; clear weak keys, then values of
+** resurrected tables; clear the API string cache; finish: every dead
+** cell released (out-of-object memory freed, dead short strings removed
+** from the string table, dying threads' upvalues closed) before any is
+** reclaimed -- in incremental mode lazily, block by block (capgc_cells_
+** begin_sweep/sweep: each release comes before its own block's reclaim;
+** as in stock's sweep, a dying object only unlinks itself from others);
+** then shrink the string table (not in emergencies). During a lazy sweep
+** the string table may hand out a dead short string again (stock's
+** internshrstr "resurrects" it with changewhite): cb_keep sees that and
+** keeps the cell.
+** Pending finalizers run after the cycle with collection stopped inside
+** them, postponed (as stock Lua does) in an emergency or when the stacks
+** are too short to call them.
+** Generational mode keeps whole atomic collections, paced by 'pause'
+** (there is no young generation). A full collection (collectgarbage(),
+** an emergency) completes a cycle in progress, then runs a whole one.
 ** The CapGC heap's handle lives in g->allgc, a field only lgc.c reads.
 */
 
@@ -33,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lua.h"
 
@@ -65,14 +97,67 @@ typedef struct CapgcLua {
   int checked;
   int zeal;              /* CAPGC_ZEAL is set: ask for zeal's due collections */
   unsigned long long collections;
+  lu_mem work; /* stock's units of work done by traces (propagatemark's) */
+  lu_mem released; /* cells released (a sweep step's work) */
+  /* CAPGC_LOG=gc: thread CPU time of each collector entry (an incstep,
+  ** a whole collection), its longest atomic phase, and a histogram of
+  ** 10-microsecond buckets for the percentiles printed at lua_close. */
+  int log;
+  unsigned long long pauses, pause_hist[2001];
+  double pause_max, atomic_max;
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
+
+/* Stock lgc.c's pacing constants. */
+#define WORK2MEM sizeof(TValue)
+#define GCFINMAX 10
+#define GCFINALIZECOST 50
+/* Cells traced per capgc_cells_step call; the work they did is counted
+** by the traces, and a step takes as many calls as its budget needs. */
+#define STEPCELLS 64
+/* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
+#define SWEEPBLOCKS 1
+
+/* Lua's colours, kept by the traces and the barriers (header comment). */
+#define INGRAYAGAIN bitmask(0) /* an age bit: in this cycle's 'grayagain' */
+#define setblack(o) ((o)->marked = cast_byte(((o)->marked & ~WHITEBITS) | bitmask(BLACKBIT)))
+#define setgray(o) resetbits((o)->marked, WHITEBITS | bitmask(BLACKBIT))
+#define setwhite(g, o) \
+  ((o)->marked = cast_byte(((o)->marked & ~(WHITEBITS | bitmask(BLACKBIT))) | luaC_white(g)))
+/* Is a cycle's marking in progress (stock's keepinvariant)? */
+#define marking(g) ((g)->gcstate == GCSpropagate || (g)->gcstate == GCSenteratomic)
+
+static void check(const char *what, capgc_status_t s, struct CapgcLua *cg);
 #define hascg(g) ((g)->allgc != NULL && (g)->allgc != obj2gco((g)->mainthread))
 
 static void fatal(const char *what, capgc_status_t s) {
   fprintf(stderr, "lua-capgc: %s: %s (%s)\n", what, capgc_status_name(s), capgc_last_error());
   abort();
+}
+
+/* Thread CPU time in seconds (time descheduled does not count). */
+static double cputime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void notepause(CapgcLua *cg, double t) {
+  size_t b = (size_t)(t / 1e-5);
+  cg->pauses++;
+  cg->pause_hist[b < 2000 ? b : 2000]++;
+  if (t > cg->pause_max) cg->pause_max = t;
+}
+
+/* The smallest bucket bound below which a fraction `q` of the pauses is. */
+static double pausequantile(CapgcLua *cg, double q) {
+  unsigned long long want = (unsigned long long)(q * (double)cg->pauses + 0.999999), seen = 0;
+  for (size_t b = 0; b <= 2000; b++) {
+    seen += cg->pause_hist[b];
+    if (seen >= want) return (double)(b + 1) * 1e-5;
+  }
+  return cg->pause_max;
 }
 
 /* The object a cell of CapGC type `type` holds. */
@@ -130,6 +215,28 @@ static void clearkey(Node *n) {
 /* Links a table into one of the collection's weak-table lists. */
 #define linkgclist(h, p) ((h)->gclist = (p), (p) = obj2gco(h))
 
+/* The 'gclist' field of the objects that have one (stock's getgclist). */
+static GCObject **getgclist(GCObject *o) {
+  switch (o->tt) {
+    case LUA_VTABLE: return &gco2t(o)->gclist;
+    case LUA_VLCL: return &gco2lcl(o)->gclist;
+    case LUA_VCCL: return &gco2ccl(o)->gclist;
+    case LUA_VTHREAD: return &gco2th(o)->gclist;
+    case LUA_VPROTO: return &gco2p(o)->gclist;
+    case LUA_VUSERDATA: return &gco2u(o)->gclist;
+    default: return NULL;
+  }
+}
+
+/* Links `o` into 'grayagain' for the atomic phase, once a cycle. */
+static void linkgrayagain(global_State *g, GCObject *o) {
+  GCObject **l = getgclist(o);
+  if ((o->marked & INGRAYAGAIN) || l == NULL) return;
+  o->marked |= INGRAYAGAIN;
+  *l = g->grayagain;
+  g->grayagain = o;
+}
+
 /* ---- tracing: one function per type ------------------------------- */
 
 static void trace_table(Mk *m, Table *h) {
@@ -152,7 +259,20 @@ static void trace_table(Mk *m, Table *h) {
         markvalue(m, gval(n));
       }
     }
-  } else if (!wv) { /* ephemeron: array strong, entries resolved later */
+    setblack(obj2gco(h));
+    m->cg->work += 1 + asize + 2 * cast_sizet(sizenode(h));
+    return;
+  }
+  /* weak: kept gray and traversed in the atomic phase (stock keeps weak
+  ** tables gray: stores into them need no barrier) */
+  setgray(obj2gco(h));
+  if (g->gcstate != GCSatomic) {
+    m->cg->work += 1;
+    linkgrayagain(g, obj2gco(h));
+    return;
+  }
+  m->cg->work += 1 + asize + cast_sizet(sizenode(h));
+  if (!wv) { /* ephemeron: array strong, entries resolved later */
     for (unsigned int i = 0; i < asize; i++) markvalue(m, &h->array[i]);
     for (n = gnode(h, 0); n < limit; n++) {
       if (isempty(gval(n))) clearkey(n);
@@ -181,12 +301,20 @@ static void trace_table(Mk *m, Table *h) {
   }
 }
 
+/* A thread stays gray: its stack changes without barriers, so it is
+** traversed again in the atomic phase (the main thread as a root). */
 static void trace_thread(Mk *m, lua_State *th) {
   global_State *g = m->cg->g;
   StkId o = th->stack.p;
+  if (th != g->mainthread) {
+    setgray(obj2gco(th));
+    if (g->gcstate != GCSatomic) linkgrayagain(g, obj2gco(th));
+  }
   if (o == NULL) return; /* stack not completely built yet */
+  m->cg->work += 1 + cast_sizet(stacksize(th));
   for (; o < th->top.p; o++) markvalue(m, s2v(o));
   for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) mark(m, obj2gco(uv));
+  if (g->gcstate != GCSatomic) return;
   if (!g->gcemergency) luaD_shrinkstack(th); /* do not change stacks in emergencies */
   for (o = th->top.p; o < th->stack_last.p + EXTRA_STACK; o++) setnilvalue(s2v(o));
   if (!isintwups(th) && th->openupval != NULL) { /* keep it in 'twups' */
@@ -195,18 +323,23 @@ static void trace_thread(Mk *m, lua_State *th) {
   }
 }
 
+/* Scans `o`, paints it (header comment) and counts its work as stock's
+** propagatemark does. */
 static void trace_object(Mk *m, GCObject *o) {
+  CapgcLua *cg = m->cg;
   switch (o->tt) {
-    case LUA_VTABLE: trace_table(m, gco2t(o)); break;
+    case LUA_VTABLE: trace_table(m, gco2t(o)); return;
     case LUA_VLCL: {
       LClosure *cl = gco2lcl(o);
       mark(m, obj2gco(cl->p));
       for (int i = 0; i < cl->nupvalues; i++) mark(m, obj2gco(cl->upvals[i]));
+      cg->work += 1 + cast_sizet(cl->nupvalues);
       break;
     }
     case LUA_VCCL: {
       CClosure *cl = gco2ccl(o);
       for (int i = 0; i < cl->nupvalues; i++) markvalue(m, &cl->upvalue[i]);
+      cg->work += 1 + cast_sizet(cl->nupvalues);
       break;
     }
     case LUA_VPROTO: {
@@ -216,18 +349,29 @@ static void trace_object(Mk *m, GCObject *o) {
       for (int i = 0; i < f->sizeupvalues; i++) mark(m, obj2gco(f->upvalues[i].name));
       for (int i = 0; i < f->sizep; i++) mark(m, obj2gco(f->p[i]));
       for (int i = 0; i < f->sizelocvars; i++) mark(m, obj2gco(f->locvars[i].varname));
+      cg->work += 1 + cast_sizet(f->sizek + f->sizeupvalues + f->sizep + f->sizelocvars);
       break;
     }
-    case LUA_VTHREAD: trace_thread(m, gco2th(o)); break;
-    case LUA_VUPVAL: markvalue(m, gco2upv(o)->v.p); break;
+    case LUA_VTHREAD: trace_thread(m, gco2th(o)); return;
+    case LUA_VUPVAL: {
+      UpVal *uv = gco2upv(o);
+      markvalue(m, uv->v.p);
+      if (upisopen(uv)) { /* its value changes on a stack, without barriers */
+        setgray(o);
+        return;
+      }
+      break;
+    }
     case LUA_VUSERDATA: {
       Udata *u = gco2u(o);
       mark(m, obj2gco(u->metatable));
       for (int i = 0; i < u->nuvalue; i++) markvalue(m, &u->uv[i].uv);
+      cg->work += 1 + cast_sizet(u->nuvalue);
       break;
     }
-    default: break; /* strings: leaf types, never traced */
+    default: return; /* strings: leaf types, never traced */
   }
+  setblack(o);
 }
 
 static void cb_trace(void *vm, void *cell, uint32_t type, capgc_cell_visitor_t *v) {
@@ -291,6 +435,7 @@ static void cb_release(void *vm, void *cell, uint32_t type) {
   lua_State *L = g->mainthread;
   GCObject *o = objof(cg, cell, type);
   size_t sz = objsize(cg, o);
+  cg->released++;
   switch (o->tt) {
     case LUA_VPROTO: {
       Proto *f = gco2p(o);
@@ -319,6 +464,24 @@ static void cb_release(void *vm, void *cell, uint32_t type) {
   g->GCdebt -= (l_mem)sz;
 }
 
+/* A dead short string the string table handed out again during the lazy
+** sweep (internshrstr's "resurrection"): Lua's own code does
+** `if (isdead(g, ts)) changewhite(ts)`. Short strings are allocated with
+** the other white, so isdead holds until a lookup flips them to the
+** current white (which is never flipped): a dead string with the
+** current white was looked up since it was last kept, and stays (reset
+** to the other white; a later cycle collects it if no lookup comes
+** again). */
+static bool cb_keep(void *vm, void *cell, uint32_t type) {
+  CapgcLua *cg = vm;
+  if (cg->tag[type] != LUA_VSHRSTR) return false;
+  GCObject *o = objof(cg, cell, type);
+  if (!(o->marked & luaC_white(cg->g))) return false;
+  resetbits(o->marked, WHITEBITS);
+  o->marked |= otherwhite(cg->g);
+  return true;
+}
+
 /* ---- the heap ------------------------------------------------------- */
 
 static unsigned long long envnum(const char *name, unsigned long long dflt) {
@@ -343,6 +506,7 @@ static CapgcLua *getcg(lua_State *L) {
   cg->thread_offset = LUA_EXTRASPACE;
   cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
   cg->zeal = getenv("CAPGC_ZEAL") != NULL && *getenv("CAPGC_ZEAL") != '\0';
+  cg->log = getenv("CAPGC_LOG") != NULL && strstr(getenv("CAPGC_LOG"), "gc") != NULL;
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = CAPGC_MODE_NATIVE;
   cfg.plan = CAPGC_PLAN_MARKSWEEP;
@@ -393,7 +557,8 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
     if (due && g->GCdebt <= 0) luaE_setdebt(g, 1);
   }
   GCObject *o = (GCObject *)(void *)((char *)p + offset);
-  o->marked = luaC_white(g);
+  /* short strings start "dead" for internshrstr (cb_keep) */
+  o->marked = tt == LUA_VSHRSTR ? cast_byte(otherwhite(g)) : luaC_white(g);
   o->tt = cast_byte(tt);
   o->next = NULL;
   return o;
@@ -417,17 +582,38 @@ void luaC_checkfinalizer(lua_State *L, GCObject *o, Table *mt) {
   g->finobj = o;
 }
 
-/* Barriers fire only on black objects, and nothing is ever black. */
+/* A white value `v` stored into black `o` (Lua's forward barrier): while
+** marking, mark `v` (CapGC grays it; a step traces it); otherwise `o` is
+** only stale-black from an earlier cycle: whiten it (stock's rule while
+** sweeping), so stores into it stop calling here. */
 void luaC_barrier_(lua_State *L, GCObject *o, GCObject *v) {
-  (void)L; (void)o; (void)v;
+  global_State *g = G(L);
+  if (marking(g)) {
+    Mk m = {CG(g), NULL};
+    mark(&m, v);
+  } else
+    setwhite(g, o);
 }
 
+/* A white value stored into black table or userdata `o` (Lua's back
+** barrier): while marking, `o` turns gray and is traversed again in the
+** atomic phase; otherwise it is whitened as above. */
 void luaC_barrierback_(lua_State *L, GCObject *o) {
-  (void)L; (void)o;
+  global_State *g = G(L);
+  if (marking(g)) {
+    setgray(o);
+    linkgrayagain(g, o);
+  } else
+    setwhite(g, o);
 }
+
+static void finishcycle(lua_State *L);
 
 void luaC_changemode(lua_State *L, int newmode) {
-  G(L)->gckind = cast_byte(newmode); /* accepted; the collector is the same */
+  global_State *g = G(L);
+  if (newmode == KGC_GEN && g->gckind != KGC_GEN && hascg(g))
+    finishcycle(L); /* whole collections from here on */
+  g->gckind = cast_byte(newmode);
 }
 
 /* ---- one collection, in Lua's order -------------------------------- */
@@ -530,15 +716,57 @@ static void clearcache(CapgcLua *cg) {
       if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
 }
 
-static void cycle(lua_State *L) {
+/* After the sweep: shrink the string table (not in emergencies), as
+** stock's checkSizes; the finalizers' turn. */
+static void endsweep(lua_State *L) {
+  global_State *g = G(L);
+  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MINSTRTABSIZE)
+    luaS_resize(L, g->strt.size / 2);
+  g->gcstate = GCScallfin;
+}
+
+/* One lazy sweep step of `budget` blocks; stock's work units (objects
+** released, plus one). */
+static lu_mem sweepstep(lua_State *L, uint64_t budget) {
+  global_State *g = G(L);
+  CapgcLua *cg = CG(g);
+  lu_mem released0 = cg->released;
+  l_mem olddebt = g->GCdebt;
+  bool done = false;
+  check("sweep", capgc_cells_sweep(cg->cells, budget, cb_keep, &done), cg);
+  g->GCestimate += g->GCdebt - olddebt; /* what was freed */
+  if (done) endsweep(L);
+  return 1 + (cg->released - released0);
+}
+
+/* The atomic phase and the sweep: marking ends (capgc_cells_begin: after
+** capgc_cells_start, roots again and drain; otherwise a whole marking),
+** 'grayagain' is traversed again, then Lua's weak, finalizer and cache
+** rules; then capgc_cells_finish releases and reclaims the dead, or, if
+** `lazy`, capgc_cells_begin_sweep leaves that to the sweep steps
+** (GCSswpallgc). Returns stock's units of work (traversal, plus one per
+** object released). */
+static lu_mem atomic(lua_State *L, int lazy) {
   global_State *g = G(L);
   CapgcLua *cg = getcg(L);
+  lu_mem work0 = cg->work;
+  double t0 = cg->log ? cputime() : 0;
   lu_byte oldstopem = g->gcstopem;
   g->gcstopem = 1; /* no emergency collection inside this one */
   cg->L = L;
+  GCObject *grayagain = g->grayagain;
+  g->grayagain = NULL;
   g->weak = g->ephemeron = g->allweak = NULL;
   g->gcstate = GCSatomic;
   check("begin", capgc_cells_begin(cg->cells), cg);
+  Mk m = {cg, NULL};
+  while (grayagain != NULL) {
+    GCObject *o = grayagain;
+    grayagain = *getgclist(o);
+    o->marked &= cast_byte(~INGRAYAGAIN);
+    trace_object(&m, o); /* may link it into a weak list */
+  }
+  check("drain", capgc_cells_drain(cg->cells), cg);
   remarkupvals(cg);
   check("drain", capgc_cells_drain(cg->cells), cg);
   convergeephemerons(cg);
@@ -546,7 +774,6 @@ static void cycle(lua_State *L) {
   clearbyvalues(cg, g->allweak, NULL);
   GCObject *origweak = g->weak, *origall = g->allweak;
   separatetobefnz(cg, 0);
-  Mk m = {cg, NULL};
   for (GCObject *o = g->tobefnz; o != NULL; o = o->next) mark(&m, o); /* resurrect */
   check("drain", capgc_cells_drain(cg->cells), cg);
   convergeephemerons(cg);
@@ -556,14 +783,19 @@ static void cycle(lua_State *L) {
   clearbyvalues(cg, g->allweak, origall);
   clearcache(cg);
   g->gcstate = GCSswpallgc;
-  check("finish", capgc_cells_finish(cg->cells, NULL), cg);
   g->weak = g->ephemeron = g->allweak = NULL;
-  if (!g->gcemergency && g->strt.nuse < g->strt.size / 4 && g->strt.size > MINSTRTABSIZE)
-    luaS_resize(L, g->strt.size / 2);
-  g->gcstate = GCSpause;
+  lu_mem released0 = cg->released;
+  if (lazy)
+    check("begin_sweep", capgc_cells_begin_sweep(cg->cells), cg);
+  else {
+    check("finish", capgc_cells_finish(cg->cells, NULL), cg);
+    endsweep(L);
+  }
   g->GCestimate = gettotalbytes(g);
   g->gcstopem = oldstopem;
   cg->collections++;
+  if (cg->log && cputime() - t0 > cg->atomic_max) cg->atomic_max = cputime() - t0;
+  return (cg->work - work0) + (cg->released - released0);
 }
 
 /* The next collection when the memory in use reaches 'pause'% of what it
@@ -628,30 +860,128 @@ static void callpendingfinalizers(lua_State *L) {
     callallpendingfinalizers(L);
 }
 
+static int runafewfinalizers(lua_State *L, int n) {
+  global_State *g = G(L);
+  int i;
+  for (i = 0; i < n && g->tobefnz; i++) GCTM(L);
+  return i;
+}
+
+/* One step of the cycle's state machine (stock's singlestep, with the
+** sweep inside the atomic phase). Returns stock's units of work. */
+static lu_mem singlestep(lua_State *L) {
+  global_State *g = G(L);
+  CapgcLua *cg = getcg(L);
+  lu_mem work = 0;
+  g->gcstopem = 1; /* no emergency collections while collecting */
+  switch (g->gcstate) {
+    case GCSpause: {
+      lu_mem work0 = cg->work;
+      cg->L = L;
+      g->grayagain = NULL; /* empty: the last atomic phase took it all */
+      g->gcstate = GCSpropagate; /* traces see the phase */
+      check("start", capgc_cells_start(cg->cells), cg);
+      work = 1 + (cg->work - work0);
+      break;
+    }
+    case GCSpropagate: {
+      lu_mem work0 = cg->work;
+      bool done = false;
+      check("step", capgc_cells_step(cg->cells, STEPCELLS, &done), cg);
+      if (done) g->gcstate = GCSenteratomic;
+      work = cg->work - work0;
+      break;
+    }
+    case GCSenteratomic: work = atomic(L, 1); break; /* then GCSswpallgc */
+    case GCSswpallgc: work = sweepstep(L, SWEEPBLOCKS); break; /* then GCScallfin */
+    case GCScallfin: {
+      if (g->tobefnz && !g->gcemergency && luaD_checkminstack(L)) {
+        g->gcstopem = 0; /* collections are fine during finalizers */
+        work = cast(lu_mem, runafewfinalizers(L, GCFINMAX)) * GCFINALIZECOST;
+      } else
+        g->gcstate = GCSpause; /* the cycle is over */
+      break;
+    }
+    default: g->gcstate = GCSpause; break; /* not reached */
+  }
+  g->gcstopem = 0;
+  return work;
+}
+
+/* Stock's incstep: the debt, converted to units of work, is paid by
+** single steps until a credit of 'stepsize' or the end of a cycle. */
+static void incstep(lua_State *L, global_State *g) {
+  int stepmul = (getgcparam(g->gcstepmul) | 1); /* avoid division by 0 */
+  l_mem debt = (g->GCdebt / (l_mem)WORK2MEM) * stepmul;
+  l_mem stepsize = (g->gcstepsize <= log2maxs(l_mem))
+                       ? ((cast(l_mem, 1) << g->gcstepsize) / (l_mem)WORK2MEM) * stepmul
+                       : MAX_LMEM;
+  do {
+    lu_mem work = singlestep(L);
+    debt -= (l_mem)work;
+  } while (debt > -stepsize && g->gcstate != GCSpause);
+  if (g->gcstate == GCSpause)
+    setpause(g);
+  else {
+    debt = (debt / stepmul) * (l_mem)WORK2MEM;
+    luaE_setdebt(g, debt);
+  }
+}
+
+/* Completes a cycle in progress, at once (finalizers stay pending). */
+static void finishcycle(lua_State *L) {
+  global_State *g = G(L);
+  if (g->gcstate == GCSpropagate || g->gcstate == GCSenteratomic) atomic(L, 0);
+  if (g->gcstate == GCSswpallgc) sweepstep(L, UINT64_MAX);
+  if (g->gcstate == GCScallfin) g->gcstate = GCSpause;
+}
+
+/* A whole collection: any cycle in progress is completed first (its
+** marks stand; it may keep what died since it started), then a new one
+** runs from the roots, atomically. */
+static void fullcycle(lua_State *L) {
+  global_State *g = G(L);
+  finishcycle(L);
+  atomic(L, 0);
+  g->gcstate = GCSpause;
+}
+
 void luaC_step(lua_State *L) {
   global_State *g = G(L);
   if (!gcrunning(g)) {
     luaE_setdebt(g, -2000);
     return;
   }
-  cycle(L);
-  setpause(g);
-  callpendingfinalizers(L);
+  CapgcLua *cg = getcg(L);
+  double t0 = cg->log ? cputime() : 0;
+  if (g->gckind == KGC_INC)
+    incstep(L, g);
+  else {
+    fullcycle(L); /* generational mode: whole collections, as before */
+    setpause(g);
+    callpendingfinalizers(L);
+  }
+  if (cg->log) notepause(cg, cputime() - t0);
 }
 
 void luaC_fullgc(lua_State *L, int isemergency) {
   global_State *g = G(L);
   g->gcemergency = cast_byte(isemergency);
-  cycle(L);
+  fullcycle(L);
   setpause(g);
   g->gcemergency = 0;
   if (!isemergency) callpendingfinalizers(L);
 }
 
+/* Advances the collector until it reaches a state in `statesmask`; a
+** state this collector never stops in (the sweep states) is reached as
+** the next pause. */
 void luaC_runtilstate(lua_State *L, int statesmask) {
-  /* Collections are atomic: the collector is always in GCSpause between
-  ** them; any other state asked for is reached by one whole cycle. */
-  if (!(statesmask & bitmask(GCSpause))) luaC_fullgc(L, 0);
+  global_State *g = G(L);
+  int ours = bitmask(GCSpause) | bitmask(GCSpropagate) | bitmask(GCSenteratomic) |
+             bitmask(GCScallfin);
+  if (!(statesmask & ours)) statesmask |= bitmask(GCSpause);
+  while (!testbit(statesmask, g->gcstate)) singlestep(L);
 }
 
 void luaC_freeallobjects(lua_State *L) {
@@ -659,6 +989,7 @@ void luaC_freeallobjects(lua_State *L) {
   g->gcstp = GCSTPCLS; /* no extra finalizers after here */
   if (!hascg(g)) return; /* nothing was ever allocated */
   CapgcLua *cg = CG(g);
+  finishcycle(L); /* the heap must be idle to release everything */
   separatetobefnz(cg, 1);
   callallpendingfinalizers(L);
   g->fixedgc = NULL;
@@ -668,9 +999,16 @@ void luaC_freeallobjects(lua_State *L) {
     capgc_cell_stats_t st;
     if (capgc_cells_stats(cg->cells, &st) == CAPGC_OK)
       fprintf(stderr,
-              "[capgc lua] %llu collections, total pause %.3f ms, max %.3f ms\n",
+              "[capgc lua] %llu collections, total pause %.3f ms, max %.3f ms; "
+              "%llu incremental steps, max %.3f ms (wall)\n",
               (unsigned long long)st.collections, (double)st.total_pause_ns / 1e6,
-              (double)st.max_pause_ns / 1e6);
+              (double)st.max_pause_ns / 1e6, (unsigned long long)st.steps,
+              (double)st.max_step_ns / 1e6);
+    fprintf(stderr,
+            "[capgc lua] collector entries (luaC_step, CPU time): %llu, max %.3f ms, p99 %.3f ms, "
+            "p99.9 %.3f ms; longest atomic phase %.3f ms\n",
+            cg->pauses, cg->pause_max * 1e3, pausequantile(cg, 0.99) * 1e3,
+            pausequantile(cg, 0.999) * 1e3, cg->atomic_max * 1e3);
   }
   capgc_cells_free(cg->cells);
   free(cg);

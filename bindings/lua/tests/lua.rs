@@ -80,9 +80,13 @@ fn every_script_behaves_as_on_stock_lua() {
 #[test]
 fn every_script_passes_in_the_checked_mode() {
     for s in scripts() {
-        let stock = text(&lua(STOCK, &[&s], &[], None));
-        let checked = text(&lua(CAPGC, &[&s], &[("CAPGC_LUA_CHECKED", "1")], None));
-        assert_eq!(stock, checked, "{s}: stock vs checked capgc");
+        for mode in ["generational", "incremental"] {
+            let env = [("LUA_GC_MODE", mode)];
+            let stock = text(&lua(STOCK, &[&s], &env, None));
+            let checked_env = [("LUA_GC_MODE", mode), ("CAPGC_LUA_CHECKED", "1")];
+            let checked = text(&lua(CAPGC, &[&s], &checked_env, None));
+            assert_eq!(stock, checked, "{s} ({mode}): stock vs checked capgc");
+        }
     }
 }
 

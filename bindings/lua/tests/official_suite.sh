@@ -12,7 +12,10 @@
 #   2. the whole non-portable suite but main.lua (whose interactive-mode
 #      checks expect GNU readline to echo input, which this front end,
 #      like lua.c built without readline, does not) on lua-capgc and in
-#      the checked mode, with stdin a pipe (files.lua seeks it).
+#      the checked mode, with stdin a pipe (files.lua seeks it);
+#   3. both again with the collector in incremental mode from the start
+#      (LUA_GC_MODE=incremental; the front end's default is generational,
+#      like lua.c's: there lua-capgc makes whole collections), checked.
 #   With --zeal, only the portable suite in the checked mode under GC zeal
 #   (CAPGC_ZEAL=collect:N,verify,poison; N = $CAPGC_LUA_ZEAL_EVERY, default 100;
 #   at 1 gc.lua's memory-count assertions, which assume Lua's own pacing, fail).
@@ -57,3 +60,7 @@ run portable-capgc LUA_INIT= "$bin/lua-capgc" -e_U=true all.lua
 run portable-capgc-checked LUA_INIT= CAPGC_LUA_CHECKED=1 "$bin/lua-capgc" -e_U=true all.lua
 run full-capgc LUA_INIT= "$bin/lua-capgc" -e "$skip_main" all.lua
 run full-capgc-checked LUA_INIT= CAPGC_LUA_CHECKED=1 "$bin/lua-capgc" -e "$skip_main" all.lua
+run portable-capgc-incremental-checked LUA_INIT= LUA_GC_MODE=incremental CAPGC_LUA_CHECKED=1 \
+  "$bin/lua-capgc" -e_U=true all.lua
+run full-capgc-incremental-checked LUA_INIT= LUA_GC_MODE=incremental CAPGC_LUA_CHECKED=1 \
+  "$bin/lua-capgc" -e "$skip_main" all.lua

@@ -86,6 +86,16 @@ static void *new_str(vm_t *vm, size_t len) {
   return p;
 }
 
+/* The keep callback of a lazy sweep: keeps the one string `vm->keep`. */
+static void *keep_this;
+static size_t keep_asked;
+static bool vm_keep(void *vmp, void *cell, uint32_t type) {
+  vm_t *vm = vmp;
+  ASSERT(type == vm->t_str); /* asked for leaf cells only */
+  keep_asked++;
+  return cell == keep_this;
+}
+
 static bool owns(vm_t *vm, const void *p) {
   bool b = false;
   CHECK(capgc_cells_owns(vm->cells, p, &b));
@@ -174,6 +184,86 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
     fprintf(stderr, "released %zu, bad magic %zu\n", vm.released, vm.released_bad_magic);
   ASSERT(vm.released == 10000 && vm.released_bad_magic == 0);
 
+  /* Incremental marking: a chain of 100 objects, one traced per step;
+   * the VM allocates between steps (new cells are white), its barrier
+   * marks a new object stored into a traced one; an unreferenced new
+   * object dies at the end of the cycle. */
+  {
+    obj_t *head = new_obj(&vm, 2), *p = head;
+    for (int i = 1; i < 100; i++) {
+      obj_t *q = new_obj(&vm, 2);
+      p->slots[0] = q;
+      p = q;
+    }
+    vm.roots[vm.nroots++] = head;
+    CHECK(capgc_cells_start(vm.cells));
+    bool done = false, mk = false;
+    CHECK(capgc_cells_is_marked(vm.cells, head, &mk));
+    ASSERT(mk);
+    CHECK(capgc_cells_is_marked(vm.cells, head->slots[0], &mk));
+    ASSERT(!mk); /* start traces nothing */
+    CHECK(capgc_cells_step(vm.cells, 1, &done));
+    ASSERT(!done);
+    obj_t *fresh = new_obj(&vm, 1), *unreferenced = new_obj(&vm, 1);
+    CHECK(capgc_cells_is_marked(vm.cells, fresh, &mk));
+    ASSERT(!mk); /* allocated white */
+    head->slots[1] = fresh; /* head is traced (black): the barrier */
+    CHECK(capgc_cells_mark(vm.cells, fresh));
+    fresh->slots[0] = new_str(&vm, 24); /* fresh is gray: no barrier */
+    int steps = 1;
+    while (!done) {
+      CHECK(capgc_cells_step(vm.cells, 1, &done));
+      steps++;
+    }
+    ASSERT(steps >= 100); /* one object per step: the chain and fresh */
+    vm.released = 0;
+    CHECK(capgc_cells_begin(vm.cells));
+    CHECK(capgc_cells_finish(vm.cells, &cyc));
+    ASSERT(cyc.steps == (uint64_t)steps + 1 && cyc.max_step_ns > 0);
+    ASSERT(vm.released == 1 && !owns(&vm, unreferenced));
+    ASSERT(owns(&vm, fresh) && owns(&vm, fresh->slots[0]) && owns(&vm, p));
+    vm.nroots--;
+    head->slots[1] = NULL;
+  }
+
+  /* Lazy sweeping: 3000 dead objects and two dead strings, swept one
+   * block per step while the VM allocates; `keep` keeps one string. */
+  {
+    CHECK(capgc_cells_collect(vm.cells, NULL)); /* the chain above is garbage now */
+    for (int i = 0; i < 3000; i++) new_obj(&vm, 1);
+    void *lost = new_str(&vm, 24), *rescued = new_str(&vm, 24);
+    keep_this = rescued;
+    keep_asked = 0;
+    vm.released = 0;
+    CHECK(capgc_cells_start(vm.cells));
+    bool done = false;
+    while (!done) CHECK(capgc_cells_step(vm.cells, 1000, &done));
+    CHECK(capgc_cells_begin(vm.cells));
+    CHECK(capgc_cells_begin_sweep(vm.cells));
+    ASSERT(vm.released == 0);
+    obj_t *during[256];
+    int n = 0;
+    done = false;
+    while (!done) {
+      ASSERT(n < 256);
+      during[n] = new_obj(&vm, 1);
+      vm.roots[vm.nroots++] = during[n++]; /* live, allocated mid-sweep */
+      CHECK(capgc_cells_sweep(vm.cells, 1, vm_keep, &done));
+      if (n == 1) ASSERT(vm.released < 3000); /* not all at once */
+    }
+    ASSERT(n > 2);
+    ASSERT(vm.released == 3001 && keep_asked >= 2);
+    ASSERT(!owns(&vm, lost) && owns(&vm, rescued));
+    for (int i = 0; i < n; i++) ASSERT(owns(&vm, during[i]));
+    vm.nroots -= (size_t)n;
+    size_t nv = 9;
+    CHECK(capgc_cells_verify(vm.cells, &nv));
+    ASSERT(nv == 0);
+    vm.released = 0;
+    CHECK(capgc_cells_collect(vm.cells, &cyc)); /* not kept by finish */
+    ASSERT(!owns(&vm, rescued) && vm.released == (size_t)n + 1);
+  }
+
   /* Many collections: a churn of short-lived objects and strings. */
   for (int round = 0; round < 50; round++) {
     for (int i = 0; i < 2000; i++) {
@@ -189,6 +279,7 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
   CHECK(capgc_cells_stats(vm.cells, &st));
   ASSERT(st.collections >= (trigger == CAPGC_TRIGGER_MANUAL ? 50u : 2u));
   ASSERT(st.bad_pointers == 0);
+  ASSERT(st.steps >= 101);
   ASSERT(st.bytes_held < (16u << 20));
   size_t nv = 99;
   CHECK(capgc_cells_verify(vm.cells, &nv));

@@ -151,6 +151,64 @@ static void run(uint32_t checked) {
   CHECK(capgc_cells_finish(vm.cells, NULL));
   intact(&vm);
 
+  /* Incremental marking out of order: a step outside a cycle, a second
+   * start, finishing before the atomic phase, a step inside it or after
+   * the cycle; collect and release_all inside one. */
+  bool done = false;
+  EXPECT(capgc_cells_step(vm.cells, 10, &done), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_start(vm.cells));
+  EXPECT(capgc_cells_start(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_finish(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_collect(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_release_all(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_mark(vm.cells, (char *)vm.root - 8), CAPGC_E_NOT_A_CELL); /* a barrier lies */
+  EXPECT(capgc_cells_step(NULL, 10, &done), CAPGC_E_NULL_ARGUMENT);
+  CHECK(capgc_cells_step(vm.cells, 0, &done)); /* a zero budget does nothing */
+  ASSERT(!done);
+  CHECK(capgc_cells_step(vm.cells, 1000, NULL));
+  CHECK(capgc_cells_step(vm.cells, 1000, &done));
+  ASSERT(done);
+  CHECK(capgc_cells_begin(vm.cells));
+  EXPECT(capgc_cells_step(vm.cells, 10, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_start(vm.cells), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_finish(vm.cells, NULL));
+  EXPECT(capgc_cells_step(vm.cells, 10, &done), CAPGC_E_WRONG_PHASE);
+  vm.reenter = ALLOC_IN_TRACE; /* a step's trace re-entering: refused */
+  vm.reentry_status = CAPGC_OK;
+  CHECK(capgc_cells_start(vm.cells));
+  CHECK(capgc_cells_step(vm.cells, 1000, &done));
+  EXPECT(vm.reentry_status, CAPGC_E_BUSY);
+  vm.reenter = NONE;
+  CHECK(capgc_cells_begin(vm.cells));
+  CHECK(capgc_cells_finish(vm.cells, NULL));
+  intact(&vm);
+
+  /* Lazy sweeping out of order: begin_sweep outside marking's end, a
+   * sweep step outside a sweep; every collection call inside one. */
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_start(vm.cells));
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_begin(vm.cells));
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cell_alloc(vm.cells, vm.t_leaf, 8, &x), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_begin_sweep(vm.cells));
+  EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_begin(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_start(vm.cells), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_step(vm.cells, 1, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_finish(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_collect(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_release_all(vm.cells, NULL), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_mark(vm.cells, vm.root), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_is_marked(vm.cells, vm.root, &m), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep(NULL, 1, NULL, &done), CAPGC_E_NULL_ARGUMENT);
+  CHECK(capgc_cell_alloc(vm.cells, vm.t_leaf, 8, &x)); /* the mutator allocates */
+  done = false;
+  while (!done) CHECK(capgc_cells_sweep(vm.cells, 1, NULL, &done));
+  EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  intact(&vm);
+
   /* Callbacks that re-enter the heap: refused, the collection completes. */
   vm.reenter = ALLOC_IN_TRACE;
   vm.reentry_status = CAPGC_OK;
@@ -202,7 +260,7 @@ static void run(uint32_t checked) {
     intact(&vm);
   }
   CHECK(capgc_cells_stats(vm.cells, &st));
-  ASSERT(st.bad_pointers == (checked ? 4u : 3u)); /* with the header mark above */
+  ASSERT(st.bad_pointers == (checked ? 5u : 4u)); /* with the header marks above */
 
   /* Queries on things that are not cells. */
   size_t sz;

@@ -50,6 +50,10 @@ impl MarkState {
         self.bits.word(addr)
     }
 
+    pub(super) fn set(&mut self, payload: u64) {
+        self.bits.put(Address(payload), true);
+    }
+
     pub(super) fn clear(&mut self, payload: u64) {
         self.bits.put(Address(payload), false);
     }
@@ -145,12 +149,21 @@ impl<'a> Marker<'a> {
 
     /// Traces marked cells until none is left.
     pub(super) fn drain(&mut self, vm: &mut impl CellVm) {
-        while let Some(payload) = self.st.gray.pop() {
+        self.drain_some(vm, u64::MAX);
+    }
+
+    /// Traces at most `budget` marked cells; true when none is left.
+    pub(super) fn drain_some(&mut self, vm: &mut impl CellVm, budget: u64) -> bool {
+        for _ in 0..budget {
+            let Some(payload) = self.st.gray.pop() else {
+                return true;
+            };
             let ty = self.space.typed(self.space.type_at(payload));
             // SAFETY: a live cell's payload address: inside the mapped
             // region, never 0.
             let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
             vm.trace(ty, cell, self);
         }
+        self.st.gray.is_empty()
     }
 }

@@ -27,6 +27,12 @@
 //! paces collection (the manual trigger), and a full heap is
 //! [`GcError::OutOfMemory`], which the VM turns into its own error.
 //!
+//! *Incremental marking* ([`CellHeap::start`], [`CellHeap::step`]; the
+//! `incremental` module) lets the mutator run between bounded marking
+//! steps; `begin` then ends the cycle's marking (its atomic phase) and
+//! `finish` sweeps as before. The VM's write barrier keeps the tri-colour
+//! invariant; cells allocated meanwhile are white (the module's docs).
+//!
 //! Layout: 64 KiB blocks of one size class each (the mark-sweep space's
 //! classes and block table), or a run of blocks for one large cell. A cell
 //! is a header word (the type; 16 bytes in P128, where cells are
@@ -58,7 +64,9 @@
 //! [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri with
 //! its own status: the slot API is the capability-safe path.
 
+mod incremental;
 mod mark;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -151,8 +159,20 @@ pub trait CellVm {
     fn trace(&mut self, ty: CellType, cell: NonNull<u8>, m: &mut Marker<'_>);
     /// `cell` is dead: free what the VM owns on its behalf. Called for
     /// every dead cell of a collection before any of them is reclaimed;
-    /// the cell's memory is reclaimed after the last call.
+    /// the cell's memory is reclaimed after the last call. (In a lazy
+    /// sweep, [`CellHeap::sweep`], only before the cells of the same
+    /// sweep step are reclaimed.)
     fn release(&mut self, ty: CellType, cell: NonNull<u8>);
+    /// In a lazy sweep, before a dead cell of a *leaf* type is released:
+    /// true keeps it (it stays allocated, unmarked, until a later
+    /// collection), for a VM that found the cell again after marking
+    /// through a table the collector does not trace — Lua's string table
+    /// hands out a dead short string again. Never asked for cells that
+    /// hold pointers (their referents may be gone).
+    fn keep(&mut self, ty: CellType, cell: NonNull<u8>) -> bool {
+        let _ = (ty, cell);
+        false
+    }
 }
 
 /// Where a cell heap is in its collection cycle.
@@ -160,8 +180,17 @@ pub trait CellVm {
 pub enum CellPhase {
     /// Mutator running: allocation allowed, no collection in progress.
     Idle,
-    /// Between [`CellHeap::begin`] and [`CellHeap::finish`].
+    /// Between [`CellHeap::start`] and [`CellHeap::begin`]: a cycle's
+    /// incremental marking, with the mutator running and allocating
+    /// between [`CellHeap::step`]s.
+    Incremental,
+    /// Between [`CellHeap::begin`] and [`CellHeap::finish`] (or
+    /// [`CellHeap::begin_sweep`]).
     Marking,
+    /// Between [`CellHeap::begin_sweep`] and the [`CellHeap::sweep`] that
+    /// ends the cycle: dead cells are released and reclaimed a few blocks
+    /// at a time, with the mutator running and allocating in between.
+    Sweeping,
 }
 
 /// What one collection did.
@@ -177,6 +206,10 @@ pub struct CellCycle {
     pub freed_bytes: u64,
     /// Wall time from `begin` to the end of `finish`, VM phases included.
     pub pause: Duration,
+    /// Incremental marking steps before `begin` (0: not incremental).
+    pub steps: u64,
+    /// The longest of them.
+    pub max_step: Duration,
 }
 
 /// A cell heap's statistics.
@@ -194,6 +227,10 @@ pub struct CellStats {
     pub total_pause: Duration,
     /// The longest one.
     pub max_pause: Duration,
+    /// Incremental marking steps (and starts) taken.
+    pub steps: u64,
+    /// The longest of them.
+    pub max_step: Duration,
     /// Pointers reported to a marker that were not into a live cell.
     pub bad_pointers: u64,
     /// The last collection.
@@ -240,6 +277,10 @@ pub struct CellHeap {
     zeal: crate::zeal::ZealState,
     /// Zeal's `collect:N` counted N allocations since the last collection.
     zeal_due: bool,
+    /// The incremental steps of the cycle in progress: count, longest.
+    steps: (u64, Duration),
+    /// During a lazy sweep: the next block to sweep, and the cycle so far.
+    sweeping: Option<(usize, CellCycle)>,
 }
 
 impl CellSpace {
@@ -345,6 +386,8 @@ impl CellHeap {
             trigger: config.initial_size,
             zeal: crate::zeal::ZealState::new(config.zeal),
             zeal_due: false,
+            steps: (0, Duration::ZERO),
+            sweeping: None,
         })
     }
 
@@ -382,6 +425,14 @@ impl CellHeap {
         self.phase
     }
 
+    /// In a collection: incremental marking or its atomic phase.
+    fn require_marking(&self, what: &'static str) -> Result<(), GcError> {
+        if self.phase == CellPhase::Incremental {
+            return Ok(());
+        }
+        self.require(CellPhase::Marking, what)
+    }
+
     fn require(&self, phase: CellPhase, what: &'static str) -> Result<(), GcError> {
         if self.phase == phase {
             Ok(())
@@ -396,10 +447,14 @@ impl CellHeap {
     /// Allocates a cell of `ty` with `size` payload bytes (uninitialised,
     /// like `malloc`) and returns the payload's address, aligned to
     /// [`CellConfig::align`]. Never collects: past the limit it is
-    /// [`GcError::OutOfMemory`] and the heap is unchanged.
+    /// [`GcError::OutOfMemory`] and the heap is unchanged. Allowed when
+    /// idle and during incremental marking (the cell is white: the
+    /// `incremental` module's docs); not in [`CellPhase::Marking`].
     #[inline]
     pub fn alloc(&mut self, ty: CellType, size: u64) -> Result<NonNull<u8>, GcError> {
-        self.require(CellPhase::Idle, "alloc")?;
+        if self.phase == CellPhase::Marking {
+            self.require(CellPhase::Idle, "alloc")?;
+        }
         self.space.id.owns(ty.heap)?;
         if ty.index as usize >= self.types.len() {
             return Err(GcError::UnknownCellType(ty.index)); // from a smashed header
@@ -427,6 +482,9 @@ impl CellHeap {
             .write::<u64>(Address(payload - sp.hdr), u64::from(ty.index))
             .map_err(GcError::Cap)?;
         sp.alloc.put(Address(payload), true);
+        if let Some((next, _)) = self.sweeping {
+            self.mark_if_unswept(payload, next);
+        }
         self.stats.cells += 1;
         self.stats.bytes_in_use += bytes;
         if self.zeal.allocation_due() {
@@ -448,7 +506,9 @@ impl CellHeap {
         if self.config.manual {
             return self.alloc(ty, size);
         }
-        if self.zeal_due || self.stats.bytes_in_use.saturating_add(size) > self.trigger {
+        if self.phase == CellPhase::Idle
+            && (self.zeal_due || self.stats.bytes_in_use.saturating_add(size) > self.trigger)
+        {
             self.collect(vm)?;
         }
         match self.alloc(ty, size) {
@@ -545,12 +605,17 @@ impl CellHeap {
     /// ([`CellHeap::is_marked`], [`CellHeap::mark`], [`CellHeap::drain`])
     /// before [`CellHeap::finish`]. A reported pointer that was not into
     /// a live cell is [`GcError::NotACell`] (after the drain completes;
-    /// the collection goes on).
+    /// the collection goes on). During incremental marking this is the
+    /// cycle's atomic phase: the roots are reported again and everything
+    /// still gray is traced; the marks of the steps stand.
     pub fn begin(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
-        self.require(CellPhase::Idle, "begin")?;
+        if self.phase != CellPhase::Incremental {
+            self.require(CellPhase::Idle, "begin")?;
+            self.mark.start();
+            self.steps = (0, Duration::ZERO);
+        }
         self.phase = CellPhase::Marking;
         self.started = Some(Instant::now());
-        self.mark.start();
         let mut m = self.marker();
         vm.roots(&mut m);
         m.drain(vm);
@@ -558,23 +623,24 @@ impl CellHeap {
     }
 
     /// Marks the cell `p` points into (null is ignored); a later
-    /// [`CellHeap::drain`] traces it.
+    /// [`CellHeap::drain`] (or [`CellHeap::step`]) traces it. During
+    /// incremental marking this is the VM's barrier shading a cell.
     pub fn mark(&mut self, p: *const u8) -> Result<(), GcError> {
-        self.require(CellPhase::Marking, "mark")?;
+        self.require_marking("mark")?;
         self.marker().mark(p);
         self.mark.take_error()
     }
 
     /// Traces every cell marked and not yet traced.
     pub fn drain(&mut self, vm: &mut impl CellVm) -> Result<(), GcError> {
-        self.require(CellPhase::Marking, "drain")?;
+        self.require_marking("drain")?;
         self.marker().drain(vm);
         self.mark.take_error()
     }
 
     /// True when the cell `p` points into is marked (null: false).
     pub fn is_marked(&self, p: *const u8) -> Result<bool, GcError> {
-        self.require(CellPhase::Marking, "is_marked")?;
+        self.require_marking("is_marked")?;
         if p.is_null() {
             return Ok(false);
         }
@@ -595,6 +661,13 @@ impl CellHeap {
         self.zeal_due = false;
         self.phase = CellPhase::Idle;
         cycle.pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
+        (cycle.steps, cycle.max_step) = std::mem::take(&mut self.steps);
+        self.end_cycle(cycle)
+    }
+
+    /// Records a finished collection: statistics, the next trigger, the
+    /// log line, and in the checked configuration the verifier.
+    fn end_cycle(&mut self, cycle: CellCycle) -> Result<CellCycle, GcError> {
         self.stats.collections += 1;
         self.stats.total_pause += cycle.pause;
         self.stats.max_pause = self.stats.max_pause.max(cycle.pause);
@@ -604,14 +677,16 @@ impl CellHeap {
         self.trigger = grown.max(self.config.initial_size);
         if self.config.log {
             eprintln!(
-                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms",
+                "[capgc cells] gc #{} live {} cells / {} KiB, freed {} cells / {} KiB, held {} KiB, pause {:.3} ms, {} steps (max {:.3} ms)",
                 self.stats.collections,
                 cycle.live_cells,
                 cycle.live_bytes >> 10,
                 cycle.freed_cells,
                 cycle.freed_bytes >> 10,
                 self.stats.bytes_held >> 10,
-                cycle.pause.as_secs_f64() * 1e3
+                cycle.pause.as_secs_f64() * 1e3,
+                cycle.steps,
+                cycle.max_step.as_secs_f64() * 1e3
             );
         }
         if self.config.checked || self.config.zeal.verify {
@@ -658,41 +733,8 @@ impl CellHeap {
 
     /// Calls `vm.release` for every unmarked cell (every cell if `all`).
     fn release_dead(&mut self, vm: &mut impl CellVm, all: bool) {
-        let sp = &self.space;
-        for i in 0..sp.blocks.high_water() {
-            let base = sp.blocks.addr(i);
-            match sp.blocks.state(i) {
-                BlockState::Small { .. } => {
-                    let mut word = base.get();
-                    for _ in 0..BLOCK / 512 {
-                        let a = sp.alloc.word(Address(word));
-                        let dead = if all {
-                            a
-                        } else {
-                            a & !self.mark.word(Address(word))
-                        };
-                        let mut bits = dead;
-                        while bits != 0 {
-                            let b = u64::from(bits.trailing_zeros());
-                            bits &= bits - 1;
-                            let payload = word + b * 8;
-                            let ty = sp.typed(sp.type_at(payload));
-                            // SAFETY: a payload address in the mapped region.
-                            vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
-                        }
-                        word += 512;
-                    }
-                }
-                BlockState::LargeHead => {
-                    let payload = base.get() + sp.hdr;
-                    if sp.alloc.get(Address(payload)) && (all || !self.mark.is_marked(payload)) {
-                        let ty = sp.typed(sp.type_at(payload));
-                        // SAFETY: as above.
-                        vm.release(ty, unsafe { NonNull::new_unchecked(payload as *mut u8) });
-                    }
-                }
-                _ => {}
-            }
+        for i in 0..self.space.blocks.high_water() {
+            self.release_block(vm, i, all, false);
         }
     }
 
@@ -708,74 +750,10 @@ impl CellHeap {
             *c = Cursor::default();
         }
         let mut i = 0;
-        while i < sp.blocks.high_water() {
-            let base = sp.blocks.addr(i);
-            match sp.blocks.state(i) {
-                BlockState::Small { class } => {
-                    let size = sp.classes.size(class);
-                    let per_block = BLOCK / size;
-                    let marks = self.mark.words_mut(base, BLOCK);
-                    let allocs = sp.alloc.words_mut(base, BLOCK).expect("a block's bits");
-                    let mut live = 0;
-                    let mut freed = 0;
-                    let poison = self.config.zeal.poison;
-                    for (w, (a, m)) in allocs.iter_mut().zip(marks.iter_mut()).enumerate() {
-                        let keep = if all { 0 } else { *a & *m };
-                        let mut dead = *a & !keep;
-                        freed += u64::from(dead.count_ones());
-                        while poison && dead != 0 {
-                            // Zeal: the freed cell, header included.
-                            let payload =
-                                base.get() + (w as u64 * 64 + u64::from(dead.trailing_zeros())) * 8;
-                            dead &= dead - 1;
-                            crate::policy::block::poison(
-                                &mut sp.region,
-                                Address(payload - sp.hdr),
-                                size,
-                            );
-                        }
-                        live += u64::from(keep.count_ones());
-                        *a = keep;
-                        *m = 0;
-                    }
-                    cycle.live_cells += live;
-                    cycle.live_bytes += live * size;
-                    cycle.freed_cells += freed;
-                    cycle.freed_bytes += freed * size;
-                    if live == 0 {
-                        sp.blocks.free(i, 1);
-                        self.stats.bytes_held -= BLOCK;
-                    } else if live < per_block {
-                        sp.available[class as usize].push(i);
-                    }
-                    i += 1;
-                }
-                BlockState::LargeHead => {
-                    let len = sp.large.get(&i).copied().unwrap_or(BLOCK);
-                    let n = len.div_ceil(BLOCK) as usize;
-                    let payload = base.add(sp.hdr);
-                    let live = !all && self.mark.is_marked(payload.get());
-                    self.mark.clear(payload.get());
-                    if live {
-                        cycle.live_cells += 1;
-                        cycle.live_bytes += len;
-                    } else {
-                        if sp.alloc.get(payload) {
-                            cycle.freed_cells += 1;
-                            cycle.freed_bytes += len;
-                        }
-                        sp.alloc.put(payload, false);
-                        let _ = sp.region.decommit(base, n as u64 * BLOCK);
-                        sp.large.remove(&i);
-                        sp.blocks.free(i, n);
-                        self.stats.bytes_held -= n as u64 * BLOCK;
-                    }
-                    i += n;
-                }
-                _ => i += 1,
-            }
+        while i < self.space.blocks.high_water() {
+            i = self.reclaim_block(i, all, &mut cycle);
         }
-        for list in &mut sp.available {
+        for list in &mut self.space.available {
             list.reverse();
         }
         self.stats.cells = cycle.live_cells;

@@ -1,6 +1,8 @@
 //! The cell heap against a small VM: cells hold a count and that many
 //! pointers (type `NODE`), or bytes (type `LEAF`).
 
+mod incremental;
+
 use super::*;
 use proptest::prelude::*;
 use std::collections::HashSet;
