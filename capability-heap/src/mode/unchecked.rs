@@ -147,6 +147,19 @@ impl<W: Width> Collector for Unchecked<W> {
     }
 
     #[inline(always)]
+    unsafe fn derive_inside(
+        auth: &RegionBounds,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Ref, CapFault> {
+        debug_assert!(Self::derive(auth, payload, len).is_ok());
+        // The caller's contract is the region test `derive` makes.
+        Ok(UncheckedRef {
+            word: W::pack(payload, len),
+        })
+    }
+
+    #[inline(always)]
     fn relocate_raw(
         auth: &RegionBounds,
         _old: &Self::Raw,

@@ -44,6 +44,10 @@ pub(crate) struct Arena<M: RefMode> {
     mark_bits: SideBitmap,
     remset: RememberedSet,
     stamp: u64,
+    /// The payload addresses `a` with `a - slot_window.0 <= slot_window.1`
+    /// (wrapping): those whose header and first 64 slots all lie in the
+    /// region ([`Arena::holds_header_and_slots`]).
+    slot_window: (u64, u64),
 }
 
 /// A place in the mark-sweep space ([`Arena::mature_cell`]).
@@ -106,6 +110,10 @@ impl<M: RefMode> Arena<M> {
         let cell_align = cell_align::<M>();
         let base = region.base().align_up(BLOCK);
         let len = region.end().get().saturating_sub(base.get());
+        let slot_window = (
+            region.base().get() + HEADER_SIZE,
+            region.len().saturating_sub(HEADER_SIZE + 64 * M::SLOT_SIZE),
+        );
         Ok(Arena {
             blocks: Blocks::new(base, len, limit)?,
             small: MarkSweepSpace::new(cell_align),
@@ -117,7 +125,19 @@ impl<M: RefMode> Arena<M> {
             region,
             auth,
             stamp,
+            slot_window,
         })
+    }
+
+    /// True when the header before `payload` and the 64 slots after it
+    /// lie in the region: one subtraction and one compare, the reference
+    /// accessors' containment test for slots among a type's first 64.
+    /// False only within a header or 64 slots of the region's ends, where
+    /// the caller's full check decides.
+    #[inline(always)]
+    pub(crate) fn holds_header_and_slots(&self, payload: Address) -> bool {
+        let (lo, span) = self.slot_window;
+        payload.get().wrapping_sub(lo) <= span
     }
 
     /// The sealed form of the export entry `[at, at + len)` of this
@@ -222,7 +242,10 @@ impl<M: RefMode> Arena<M> {
         // and object permissions (I1, I5).
         unsafe { header.write_fresh(&mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
-        Some(M::derive(&self.auth, payload, padded))
+        // SAFETY: the payload and its `padded` bytes lie in the cell (a
+        // type's young cell holds its header and padded payload), inside a
+        // copy-space block of the region the authority was minted over.
+        Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
     }
 
     /// MarkSweep's allocation fast path: the next cell of `class` in its
