@@ -176,6 +176,23 @@ pub trait Collector: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'st
         len: u64,
     ) -> Result<Self::Raw, CapFault>;
 
+    /// [`Collector::relocate_raw`] for a new payload the caller knows lies
+    /// inside the authority's region (a cell the collector just copied
+    /// the object into): the unchecked modes skip their region test.
+    ///
+    /// # Safety
+    /// `[payload, payload + len)` must lie inside the region `auth` was
+    /// minted over.
+    #[inline(always)]
+    unsafe fn relocate_inside(
+        auth: &Self::Authority,
+        old: &Self::Raw,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Raw, CapFault> {
+        Self::relocate_raw(auth, old, payload, len)
+    }
+
     /// The undecoded form of a reference.
     fn to_raw(r: &Self::Ref) -> Self::Raw;
 

@@ -170,6 +170,17 @@ impl<W: Width> Collector for Unchecked<W> {
     }
 
     #[inline(always)]
+    unsafe fn relocate_inside(
+        auth: &RegionBounds,
+        _old: &Self::Raw,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Raw, CapFault> {
+        // SAFETY: the caller's contract is derive_inside's.
+        unsafe { Self::derive_inside(auth, payload, len) }
+    }
+
+    #[inline(always)]
     fn to_raw(r: &Self::Ref) -> Self::Raw {
         *r
     }
