@@ -249,8 +249,9 @@ impl<M: RefMode> Arena<M> {
     }
 
     /// MarkSweep's allocation fast path: the next cell of `class` in its
-    /// current block, if free, made an object by `init_object` (its
-    /// header, alloc bit and reference). `None` when the block has no next
+    /// current block, if free, made an object as `init_object` does (its
+    /// header, alloc bit and reference), without the region tests a cell
+    /// of one of the heap's blocks cannot fail. `None` when the block has no next
     /// free cell (the slow path moves on).
     #[inline(always)]
     pub(crate) fn alloc_small_fast(
@@ -260,7 +261,16 @@ impl<M: RefMode> Arena<M> {
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.small.alloc_fast(&self.alloc_bits, class)?;
-        Some(self.init_object(payload, header, padded))
+        // SAFETY: the cell is a free cell of a block of the region (its
+        // alloc bit clear), zeroed and untagged when it was freed or its
+        // block handed out (I4) and not written since; the header is the
+        // collector's write (I2). The type's padded payload fits its size
+        // class's cell, so the reference's bounds lie in the region too
+        // (exact bounds, object permissions: I1, I5).
+        unsafe { header.write_fresh(&mut self.region, payload) };
+        self.alloc_bits.set_fresh(payload);
+        // SAFETY: as above.
+        Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
     }
 
     /// Ends bump allocation into the current copy-space block: the fast
