@@ -211,7 +211,7 @@ impl<M: RefMode> Heap<M> {
     /// Closes the innermost scope, releasing its handles. A scope that is
     /// open but not the innermost is refused ([`GcError::ScopeMismatch`])
     /// and stays open — close the inner ones first.
-    #[inline]
+    #[inline(always)]
     pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
         let roots = &mut self.roots;
         match roots.scopes.last() {
