@@ -15,9 +15,9 @@
 //! [`GcError::StaleReference`]). Objects that must survive are held in
 //! [`crate::Handle`]s, [`crate::Persistent`]s or root regions.
 
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::Header;
 use crate::plan::generational::barrier;
-use crate::types::{ObjectType, ObjectView, TypeId};
+use crate::types::{ObjectType, ObjectView, TypeFast, TypeId};
 use crate::{GcError, Heap, ObjRef};
 use capability_heap::{Address, PayloadLayout, Perms, RefMode, Scalar};
 
@@ -31,18 +31,30 @@ impl<M: RefMode> Heap<M> {
     /// bump of the copy space's cursor, in MarkSweep the next free cell of the type's size
     /// class, then the header, alloc bit and reference that `init_object`
     /// makes, with the type's cell, class and header precomputed at
-    /// registration — is inline; the rest (a new block, a collection,
-    /// large objects) is out of line.
+    /// registration — is inline for the moving plans' bump (with a
+    /// derivation that skips the unchecked modes' region test: the cell
+    /// is in a block of the region) and one call away for MarkSweep; the
+    /// rest (a new block, a collection, large objects) is out of line.
     #[inline]
     pub fn alloc(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
-        let fast = self.types.fast(ty)?;
-        if let Some(y) = fast.young {
-            let placed = if self.constraints.moves_objects {
-                self.place_young(y)
-            } else {
-                self.place_small(y)
-            };
-            if let Some(raw) = placed {
+        if !self.constraints.moves_objects {
+            return self.alloc_mark_sweep(ty);
+        }
+        if let Ok(TypeFast { young: Some(y), .. }) = self.types.fast(ty) {
+            if let Some(raw) = self.place_young(*y) {
+                return Ok(self.stamped(raw?));
+            }
+        }
+        self.alloc_slow(ty)
+    }
+
+    /// [`Heap::alloc`] in a plan that does not move objects: MarkSweep's
+    /// fast path, out of line so that the bump path above keeps few
+    /// registers live.
+    #[inline(never)]
+    fn alloc_mark_sweep(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
+        if let Ok(TypeFast { young: Some(y), .. }) = self.types.fast(ty) {
+            if let Some(raw) = self.place_small(*y) {
                 return Ok(self.stamped(raw?));
             }
         }
@@ -205,7 +217,8 @@ impl<M: RefMode> Heap<M> {
     /// `offset` of `obj` when it is an aligned slot among the first 64 of
     /// the object's type (its bit is set in the type's precomputed map)
     /// and the object's header and that slot both lie in the region — one
-    /// containment test covers both, then one header load and a bit test.
+    /// window test covers both (`Arena::holds_header_and_slots`), then one
+    /// header load and a bit test.
     /// `None` sends the caller to the full check ([`Heap::ref_slot`]),
     /// which gives the precise error or accepts a slot the map does not
     /// cover.
@@ -219,17 +232,13 @@ impl<M: RefMode> Heap<M> {
     pub(crate) fn ref_slot_fast(&self, obj: &ObjRef<M>, offset: u64) -> Option<Address> {
         let a = obj.address();
         let i = offset / M::SLOT_SIZE;
-        let region = self.arena.region();
         let aligned = (offset | a.get()) % M::SLOT_SIZE == 0;
-        // i < 64 bounds the span: no overflow.
-        if !(aligned
-            && i < 64
-            && region.contains(Header::at(a), HEADER_SIZE + offset + M::SLOT_SIZE))
-        {
+        // i < 64: the slot is among the 64 the window test covers.
+        if !(aligned && i < 64 && self.arena.holds_header_and_slots(a)) {
             return None;
         }
         // SAFETY: the header lies in the region (checked just above).
-        let h = unsafe { Header::read_unchecked(region, a) };
+        let h = unsafe { Header::read_unchecked(self.arena.region(), a) };
         (self.types.mask_by_index(h.ty()) >> i & 1 != 0).then(|| a.add(offset))
     }
 

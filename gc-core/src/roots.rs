@@ -155,6 +155,17 @@ impl<M: RefMode> Roots<M> {
         }
     }
 
+    /// Why `close_scope` refuses `scope`, which is not the innermost open
+    /// scope of this heap.
+    #[cold]
+    fn close_refused(&self, scope: Scope) -> GcError {
+        match self.heap.owns(scope.heap) {
+            Err(e) => e,
+            Ok(()) if self.scopes.iter().any(|s| s.1 == scope.serial) => GcError::ScopeMismatch,
+            Ok(()) => GcError::ScopeClosed,
+        }
+    }
+
     /// Traces every root with `t`, writing back what it returns (I8).
     pub(crate) fn trace<T: Tracer<M>>(&mut self, t: &mut T) {
         for r in self
@@ -228,23 +239,50 @@ impl<M: RefMode> Heap<M> {
     /// Closes the innermost scope, releasing its handles. A scope that is
     /// open but not the innermost is refused ([`GcError::ScopeMismatch`])
     /// and stays open — close the inner ones first.
+    #[inline(always)]
     pub fn close_scope(&mut self, scope: Scope) -> Result<(), GcError> {
         let roots = &mut self.roots;
-        roots.heap.owns(scope.heap)?;
         match roots.scopes.last() {
-            Some(&(height, serial)) if serial == scope.serial => {
+            Some(&(height, serial)) if serial == scope.serial && roots.heap == scope.heap => {
                 roots.scopes.pop();
                 roots.handles.truncate(height);
                 Ok(())
             }
-            _ if roots.scopes.iter().any(|s| s.1 == scope.serial) => Err(GcError::ScopeMismatch),
-            _ => Err(GcError::ScopeClosed),
+            _ => Err(self.roots.close_refused(scope)),
         }
     }
 
     /// Roots `obj` in the innermost scope (or the base scope).
-    #[inline]
+    ///
+    /// The fast path, in the unchecked modes of a healthy heap that is no
+    /// compartment (where `storable` has nothing to check), is a push
+    /// into the table's spare capacity; the rest is out of line.
+    #[inline(always)]
     pub fn handle(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
+        if M::CHECKED {
+            return self.handle_in_full(obj);
+        }
+        if !self.slow {
+            if let Some(key) = self.roots.handles.push_within_capacity(obj.raw) {
+                return Ok(Handle {
+                    heap: self.roots.heap,
+                    key,
+                });
+            }
+        }
+        self.handle_slow(obj)
+    }
+
+    /// [`Heap::handle`] in the unchecked modes past the fast path: a
+    /// table that must grow, a poisoned heap or a compartment.
+    #[inline(never)]
+    fn handle_slow(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
+        self.handle_in_full(obj)
+    }
+
+    /// [`Heap::handle`] in full: the stored-reference check, then the push.
+    #[inline(always)]
+    fn handle_in_full(&mut self, obj: &ObjRef<M>) -> Result<Handle, GcError> {
         self.storable(obj)?;
         let key = self.roots.handles.push(obj.raw)?;
         Ok(Handle {

@@ -105,7 +105,7 @@ impl<T> Slab<T> {
     fn append(&mut self, value: T) -> Result<Key, GcError> {
         let len = self.entries.len();
         if len == self.entries.capacity() {
-            self.grow()?;
+            return self.append_growing(value);
         }
         let index = len as u32;
         let serial = self.serial();
@@ -114,6 +114,16 @@ impl<T> Slab<T> {
             serial,
         });
         Ok(Key { index, serial })
+    }
+
+    /// [`Slab::append`] when the table is full: grows it first. Out of
+    /// line, so that the append's fast path is a few stores with no
+    /// registers saved for a call.
+    #[cold]
+    #[inline(never)]
+    fn append_growing(&mut self, value: T) -> Result<Key, GcError> {
+        self.grow()?;
+        self.append(value)
     }
 
     #[cold]
@@ -159,6 +169,25 @@ impl<T> Slab<T> {
     #[inline(always)]
     pub(crate) fn push(&mut self, value: T) -> Result<Key, GcError> {
         self.append(value)
+    }
+
+    /// [`Slab::push`] when the table has room, else `None` (the caller's
+    /// slow path pushes, growing the table): no call, no error to build.
+    #[inline(always)]
+    pub(crate) fn push_within_capacity(&mut self, value: T) -> Option<Key> {
+        let len = self.entries.len();
+        if len == self.entries.capacity() {
+            return None;
+        }
+        let serial = self.serial();
+        self.entries.push(Entry {
+            value: Some(value),
+            serial,
+        });
+        Some(Key {
+            index: len as u32,
+            serial,
+        })
     }
 
     /// The stack height (stack discipline): what a scope remembers.

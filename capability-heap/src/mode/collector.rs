@@ -146,6 +146,24 @@ pub trait Collector: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'st
     /// (I1, I5).
     fn derive(auth: &Self::Authority, payload: Address, len: u64) -> Result<Self::Ref, CapFault>;
 
+    /// [`Collector::derive`] for a payload the caller knows lies inside
+    /// the authority's region (a cell the collector just carved out of one
+    /// of its blocks): the unchecked modes skip their region test, whose
+    /// answer is known; the checked modes derive in full, since their
+    /// derivation is the reference itself.
+    ///
+    /// # Safety
+    /// `[payload, payload + len)` must lie inside the region `auth` was
+    /// minted over.
+    #[inline(always)]
+    unsafe fn derive_inside(
+        auth: &Self::Authority,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Ref, CapFault> {
+        Self::derive(auth, payload, len)
+    }
+
     /// A reference to an object moved to `payload` (padded length `len`),
     /// re-derived from `auth` with exact bounds and `old`'s permissions
     /// (never wider than [`crate::Perms::OBJECT`]): what a moving
@@ -157,6 +175,23 @@ pub trait Collector: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'st
         payload: Address,
         len: u64,
     ) -> Result<Self::Raw, CapFault>;
+
+    /// [`Collector::relocate_raw`] for a new payload the caller knows lies
+    /// inside the authority's region (a cell the collector just copied
+    /// the object into): the unchecked modes skip their region test.
+    ///
+    /// # Safety
+    /// `[payload, payload + len)` must lie inside the region `auth` was
+    /// minted over.
+    #[inline(always)]
+    unsafe fn relocate_inside(
+        auth: &Self::Authority,
+        old: &Self::Raw,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Raw, CapFault> {
+        Self::relocate_raw(auth, old, payload, len)
+    }
 
     /// The undecoded form of a reference.
     fn to_raw(r: &Self::Ref) -> Self::Raw;

@@ -147,6 +147,19 @@ impl<W: Width> Collector for Unchecked<W> {
     }
 
     #[inline(always)]
+    unsafe fn derive_inside(
+        auth: &RegionBounds,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Ref, CapFault> {
+        debug_assert!(Self::derive(auth, payload, len).is_ok());
+        // The caller's contract is the region test `derive` makes.
+        Ok(UncheckedRef {
+            word: W::pack(payload, len),
+        })
+    }
+
+    #[inline(always)]
     fn relocate_raw(
         auth: &RegionBounds,
         _old: &Self::Raw,
@@ -154,6 +167,17 @@ impl<W: Width> Collector for Unchecked<W> {
         len: u64,
     ) -> Result<Self::Raw, CapFault> {
         Self::derive(auth, payload, len)
+    }
+
+    #[inline(always)]
+    unsafe fn relocate_inside(
+        auth: &RegionBounds,
+        _old: &Self::Raw,
+        payload: Address,
+        len: u64,
+    ) -> Result<Self::Raw, CapFault> {
+        // SAFETY: the caller's contract is derive_inside's.
+        unsafe { Self::derive_inside(auth, payload, len) }
     }
 
     #[inline(always)]

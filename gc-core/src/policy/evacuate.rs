@@ -143,11 +143,19 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         }
     }
 
+    ///
+    /// `a` lies in a from-space block (the caller's block-state test), so
+    /// once its alloc bit says an object's payload starts there, that
+    /// object's header lies in the same block of the region: read and
+    /// rewritten below without a region test.
     #[inline(never)]
     fn forward(&mut self, raw: M::Raw, a: Address) -> M::Raw {
-        let Some(h) = self.arena.object_at(a) else {
+        if !self.arena.is_object(a) {
             return raw;
-        };
+        }
+        // SAFETY: an object's payload starts at `a` (its alloc bit), in a
+        // block of the region, its header before it in the same block.
+        let h = unsafe { Header::read_unchecked(&self.arena.region, a) };
         if let Some(to) = h.forwarded_to() {
             return match Header::read(&self.arena.region, to) {
                 // The copy was laid out by `layout_of`: it has one.
@@ -174,6 +182,13 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             self.keep_in_place(a);
             return raw;
         };
+        let bytes = HEADER_SIZE + layout.size;
+        // A header claiming more than its cell holds (corrupted in an
+        // unchecked mode) could reach past the region's end: kept.
+        if !self.arena.region.contains(Header::at(a), bytes) {
+            self.keep_in_place(a);
+            return raw;
+        }
         let arena = &mut *self.arena;
         let dst = match self.target {
             Target::CopySpace => {
@@ -188,17 +203,19 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
                     Some((class, _)) => Some(class),
                     None => arena.small.class_of(layout),
                 };
-                class.and_then(|class| {
-                    arena
-                        .small
-                        .alloc(
-                            &mut arena.blocks,
-                            &mut arena.region,
-                            &arena.alloc_bits,
-                            class,
-                        )
-                        .map(|p| (p, arena.small.classes.size(class)))
-                })
+                match class {
+                    Some(class) => match arena.small.alloc(
+                        &mut arena.blocks,
+                        &mut arena.region,
+                        &arena.alloc_bits,
+                        class,
+                    ) {
+                        Some(p) => Some((p, arena.small.classes.size(class))),
+                        None => None,
+                    },
+                    // Not a small object: nowhere to promote it.
+                    None => None,
+                }
             }
         };
         let Some((dst, promoted)) = dst else {
@@ -206,26 +223,36 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             self.keep_in_place(a);
             return raw;
         };
-        let bytes = HEADER_SIZE + layout.size;
-        if arena
-            .region
-            .copy(Header::at(a), Header::at(dst), bytes)
-            .is_err()
-        {
-            self.keep_in_place(a);
-            return raw;
-        }
+        // SAFETY: the source is in the region (checked just above); the
+        // destination is a fresh cell of at least `bytes` carved from a
+        // to-space or mark-sweep block of the region; they are disjoint
+        // (from-space blocks take no new cells) and both cell-aligned (8
+        // or 16: the granule in capability memory).
+        unsafe {
+            arena
+                .region
+                .copy_unchecked(Header::at(a), Header::at(dst), bytes)
+        };
         arena.alloc_bits.set_fresh(dst);
         if self.full && self.target == Target::Mature {
             // Promoted in a full collection: live for the sweep that follows.
             arena.mark_bits.put(dst, true);
         }
-        let _ = arena.write_header(a, h.forwarding(dst));
+        // SAFETY: the header lies in the region (read above) and holds no
+        // tag: headers are written only by the collector (I2).
+        unsafe { h.forwarding(dst).write_fresh(&mut arena.region, a) };
         self.grey.push(dst);
         self.r.bytes_copied += bytes;
         self.r.objects_copied += 1;
         self.r.promoted += promoted;
-        self.relocate_to(&raw, dst, layout.bounds)
+        self.r.caps_derived += u64::from(M::CHECKED);
+        // SAFETY: the new payload and its bounds (the payload's length,
+        // exact or CRRL-padded: `layout.bounds <= layout.size`) lie in the
+        // cell just filled, in the region (I8: re-derived from the
+        // authority, never by widening the old reference).
+        let r = unsafe { M::relocate_inside(&self.arena.auth, &raw, dst, layout.bounds) };
+        debug_assert!(r.is_ok(), "I8: re-derivation failed: {r:?}");
+        r.unwrap_or_else(|_| M::to_raw(&M::null()))
     }
 
     /// A from-space object that stays put: marked and scanned in place;

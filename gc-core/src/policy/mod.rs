@@ -46,6 +46,10 @@ pub(crate) struct Arena<M: RefMode> {
     stamp: u64,
     /// Zeal's `poison`: freed memory is filled with poison, not left zero.
     poison: bool,
+    /// The payload addresses `a` with `a - slot_window.0 <= slot_window.1`
+    /// (wrapping): those whose header and first 64 slots all lie in the
+    /// region ([`Arena::holds_header_and_slots`]).
+    slot_window: (u64, u64),
 }
 
 /// A place in the mark-sweep space ([`Arena::mature_cell`]).
@@ -108,6 +112,10 @@ impl<M: RefMode> Arena<M> {
         let cell_align = cell_align::<M>();
         let base = region.base().align_up(BLOCK);
         let len = region.end().get().saturating_sub(base.get());
+        let slot_window = (
+            region.base().get() + HEADER_SIZE,
+            region.len().saturating_sub(HEADER_SIZE + 64 * M::SLOT_SIZE),
+        );
         Ok(Arena {
             blocks: Blocks::new(base, len, limit)?,
             small: MarkSweepSpace::new(cell_align),
@@ -120,7 +128,19 @@ impl<M: RefMode> Arena<M> {
             auth,
             stamp,
             poison: false,
+            slot_window,
         })
+    }
+
+    /// True when the header before `payload` and the 64 slots after it
+    /// lie in the region: one subtraction and one compare, the reference
+    /// accessors' containment test for slots among a type's first 64.
+    /// False only within a header or 64 slots of the region's ends, where
+    /// the caller's full check decides.
+    #[inline(always)]
+    pub(crate) fn holds_header_and_slots(&self, payload: Address) -> bool {
+        let (lo, span) = self.slot_window;
+        payload.get().wrapping_sub(lo) <= span
     }
 
     /// The sealed form of the export entry `[at, at + len)` of this
@@ -237,12 +257,16 @@ impl<M: RefMode> Arena<M> {
         // and object permissions (I1, I5).
         unsafe { header.write_fresh(&mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
-        Some(M::derive(&self.auth, payload, padded))
+        // SAFETY: the payload and its `padded` bytes lie in the cell (a
+        // type's young cell holds its header and padded payload), inside a
+        // copy-space block of the region the authority was minted over.
+        Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
     }
 
     /// MarkSweep's allocation fast path: the next cell of `class` in its
-    /// current block, if free, made an object by `init_object` (its
-    /// header, alloc bit and reference). `None` when the block has no next
+    /// current block, if free, made an object as `init_object` does (its
+    /// header, alloc bit and reference), without the region tests a cell
+    /// of one of the heap's blocks cannot fail. `None` when the block has no next
     /// free cell (the slow path moves on).
     #[inline(always)]
     pub(crate) fn alloc_small_fast(
@@ -252,7 +276,16 @@ impl<M: RefMode> Arena<M> {
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.small.alloc_fast(&self.alloc_bits, class)?;
-        Some(self.init_object(payload, header, padded))
+        // SAFETY: the cell is a free cell of a block of the region (its
+        // alloc bit clear), zeroed and untagged when it was freed or its
+        // block handed out (I4) and not written since; the header is the
+        // collector's write (I2). The type's padded payload fits its size
+        // class's cell, so the reference's bounds lie in the region too
+        // (exact bounds, object permissions: I1, I5).
+        unsafe { header.write_fresh(&mut self.region, payload) };
+        self.alloc_bits.set_fresh(payload);
+        // SAFETY: as above.
+        Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
     }
 
     /// Ends bump allocation into the current copy-space block: the fast

@@ -20,8 +20,11 @@ pub(crate) struct RememberedSet {
 }
 
 impl RememberedSet {
-    /// Remembers `slot`.
-    #[inline(always)]
+    /// Remembers `slot`. Out of line: the barrier's rare path, kept out
+    /// of the reference store so that the store's fast path saves no
+    /// registers for it.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn record(&mut self, slot: Address) {
         self.slots.push(slot);
     }
