@@ -254,7 +254,11 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             // The cell heap.
             call!(capgc_cell_type(ce, None, &mut w32)),
             call!(capgc_cell_alloc(ce, 0, 16, &mut p)),
+            call!(capgc_cells_start(ce)),
+            call!(capgc_cells_step(ce, 1, &mut b)),
             call!(capgc_cells_begin(ce)),
+            call!(capgc_cells_begin_sweep(ce)),
+            call!(capgc_cells_sweep(ce, 1, None, &mut b)),
             call!(capgc_cells_mark(ce, null())),
             call!(capgc_cells_drain(ce)),
             call!(capgc_cells_is_marked(ce, null(), &mut b)),
