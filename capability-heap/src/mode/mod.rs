@@ -64,8 +64,10 @@ use crate::{Address, CapFault, Perms, TaggedRegion};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PayloadLayout {
     /// Room the payload takes in its cell: `bounds` rounded up to the
-    /// granule (≥ the requested length). Cell sizes, copies and sweeps
-    /// use it; references never reach past `bounds`.
+    /// granule (≥ the requested length, and at least one slot even for an
+    /// empty payload, so that a payload address always lies inside its own
+    /// cell, never at a block's end). Cell sizes, copies and sweeps use it;
+    /// references never reach past `bounds`.
     pub size: u64,
     /// Required alignment of the payload start (a power of two).
     pub align: u64,

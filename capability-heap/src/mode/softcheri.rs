@@ -190,7 +190,11 @@ impl<F: Format> RefMode for SoftCheri<F> {
         if bounds < len {
             return None; // CRRL wrapped past 2^64
         }
-        let size = bounds.checked_next_multiple_of(GRANULE)?;
+        // At least one granule even for an empty payload, so that a
+        // payload address always lies inside its own cell (never at the
+        // cell's end, which may be the next block's start); the bounds stay
+        // exact (length 0).
+        let size = bounds.max(1).checked_next_multiple_of(GRANULE)?;
         let align = (!F::cram(len)).wrapping_add(1).max(GRANULE);
         Some(PayloadLayout {
             size,

@@ -267,7 +267,10 @@ impl<W: Width> RefMode for Unchecked<W> {
     #[inline(always)]
     fn payload_layout(len: u64) -> Option<PayloadLayout> {
         Some(PayloadLayout {
-            size: len.checked_next_multiple_of(W::ALIGN)?,
+            // At least one word even for an empty payload, so that a
+            // payload address always lies inside its own cell (never at the
+            // cell's end, which may be the next block's start).
+            size: len.max(1).checked_next_multiple_of(W::ALIGN)?,
             align: W::ALIGN,
             bounds: len,
         })
