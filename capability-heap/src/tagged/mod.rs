@@ -748,23 +748,10 @@ impl TaggedRegion {
         // SAFETY: both ranges are in the region and disjoint (the caller
         // checked).
         unsafe { self.copy_bytes(src, dst, size) };
-        if size == 0 {
-            return Ok(());
-        }
-        // SAFETY: both ranges are in the region, granule-aligned.
-        let (gs, gd) = unsafe { (self.granule_of(src), self.granule_of(dst)) };
-        let n = size / GRANULE;
-        let mut k = 0;
-        while k < n {
-            let c = (n - k).min(64) as u32;
-            // SAFETY: granules [gs + k, gs + k + c) and [gd + k, gd + k + c)
-            // lie in the region (both ranges checked); the bits moved are
-            // the tags of the granules whose bytes were just copied.
-            unsafe {
-                let bits = self.bits(gs + k, c);
-                self.put_bits(gd + k, c, bits);
-            }
-            k += u64::from(c);
+        if size > 0 {
+            // SAFETY: both ranges are in the region and granule-aligned
+            // (checked above and by the caller).
+            unsafe { self.copy_tag_bits(src, dst, size) };
         }
         Ok(())
     }
