@@ -125,7 +125,10 @@ mod verify;
 mod weak;
 mod zeal;
 
-pub use cells::{CellConfig, CellCycle, CellHeap, CellPhase, CellStats, CellType, CellVm, Marker};
+pub use cells::{
+    CellCompartment, CellConfig, CellCycle, CellEdges, CellHeap, CellPhase, CellStats, CellType,
+    CellVm, Marker,
+};
 pub use compartment::{
     CompartmentId, Compartments, PairStats, SealedRef, WholeHeapStats, NO_COMPARTMENT,
 };

@@ -1,10 +1,12 @@
 //! Marking cells: the mark bits, the gray stack, and [`Marker`], the
 //! visitor a VM's roots and traces report pointers to.
 
+use super::compartments::NO_SOURCE;
 use super::{CellSpace, CellVm, TypeInfo};
 use crate::mark_bits::SideBitmap;
 use crate::GcError;
 use capability_heap::Address;
+use std::collections::HashMap;
 use std::ptr::NonNull;
 
 /// Mark bits and the cells marked but not yet traced.
@@ -15,6 +17,12 @@ pub(super) struct MarkState {
     pub(super) bad: u64,
     /// The first of them not yet returned as an error.
     first_bad: Option<u64>,
+    /// With compartments: the compartment of the cell being traced
+    /// (`compartments::NO_SOURCE` for roots and the VM's own marking).
+    pub(super) src: u16,
+    /// With compartments: cross-compartment edges traced this cycle, per
+    /// ordered pair (the `compartments` module's report).
+    pub(super) edges: HashMap<(u16, u16), u64>,
 }
 
 impl MarkState {
@@ -24,12 +32,16 @@ impl MarkState {
             gray: Vec::new(),
             bad: 0,
             first_bad: None,
+            src: NO_SOURCE,
+            edges: HashMap::new(),
         })
     }
 
     pub(super) fn start(&mut self) {
         self.gray.clear();
         self.first_bad = None;
+        self.src = NO_SOURCE;
+        self.edges.clear();
     }
 
     /// The first bad pointer since the last call, as an error.
@@ -123,6 +135,23 @@ impl<'a> Marker<'a> {
             self.st.first_bad.get_or_insert(p);
             return false;
         };
+        if let Some(c) = sp.comps.as_deref() {
+            // Compartments: a traced edge that crosses is counted; in the
+            // checked configuration (where the target was already found
+            // to be a live cell) its owner must be a known compartment.
+            let src = self.st.src;
+            if src != NO_SOURCE {
+                let dst = c.owner_of(sp, payload).unwrap_or(src);
+                if dst != src {
+                    if self.checked && !c.known(dst) {
+                        self.st.bad += 1;
+                        self.st.first_bad.get_or_insert(p);
+                        return false;
+                    }
+                    *self.st.edges.entry((src, dst)).or_default() += 1;
+                }
+            }
+        }
         if !self.st.bits.test_and_set(Address(payload)) {
             let ty = sp.type_at(payload);
             match self.types.get(ty as usize) {
@@ -156,14 +185,19 @@ impl<'a> Marker<'a> {
     pub(super) fn drain_some(&mut self, vm: &mut impl CellVm, budget: u64) -> bool {
         for _ in 0..budget {
             let Some(payload) = self.st.gray.pop() else {
+                self.st.src = NO_SOURCE;
                 return true;
             };
             let ty = self.space.typed(self.space.type_at(payload));
+            if let Some(c) = self.space.comps.as_deref() {
+                self.st.src = c.owner_of(self.space, payload).unwrap_or(NO_SOURCE);
+            }
             // SAFETY: a live cell's payload address: inside the mapped
             // region, never 0.
             let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
             vm.trace(ty, cell, self);
         }
+        self.st.src = NO_SOURCE;
         self.st.gray.is_empty()
     }
 }

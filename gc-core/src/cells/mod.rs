@@ -64,12 +64,14 @@
 //! [`CellHeap::verify`]. The C ABI refuses this profile in SoftCheri with
 //! its own status: the slot API is the capability-safe path.
 
+mod compartments;
 mod incremental;
 mod mark;
 mod sweep;
 #[cfg(test)]
 mod tests;
 
+pub use compartments::{CellCompartment, CellEdges};
 pub use mark::Marker;
 
 use crate::heap::HeapId;
@@ -260,6 +262,9 @@ pub(crate) struct CellSpace {
     large: HashMap<usize, u64>,
     /// Header bytes before each payload (= cell alignment).
     hdr: u64,
+    /// The compartments, once the VM makes one (the `compartments`
+    /// module); `None`: one undivided heap, as before.
+    comps: Option<Box<compartments::Compartments>>,
 }
 
 /// A non-moving mark-sweep heap of raw cells (the module docs).
@@ -376,6 +381,7 @@ impl CellHeap {
                 available: vec![Vec::new(); n],
                 large: HashMap::new(),
                 hdr: config.align,
+                comps: None,
             },
             mark: MarkState::new(base, len)?,
             types: Vec::new(),
@@ -482,6 +488,9 @@ impl CellHeap {
             .write::<u64>(Address(payload - sp.hdr), u64::from(ty.index))
             .map_err(GcError::Cap)?;
         sp.alloc.put(Address(payload), true);
+        if let Some(c) = sp.comps.as_deref_mut() {
+            c.on_alloc(payload);
+        }
         if let Some((next, _)) = self.sweeping {
             self.mark_if_unswept(payload, next);
         }
@@ -539,6 +548,9 @@ impl CellHeap {
                 None => {
                     let i = sp.blocks.alloc_block(BlockState::Small { class })?;
                     self.stats.bytes_held += BLOCK;
+                    if let Some(c) = sp.comps.as_deref_mut() {
+                        c.own(i, 1);
+                    }
                     i
                 }
             };
@@ -557,6 +569,9 @@ impl CellHeap {
         let i = sp.blocks.alloc_large(usize::try_from(n).ok()?, |_| true)?;
         sp.large.insert(i, cell);
         self.stats.bytes_held += n * BLOCK;
+        if let Some(c) = sp.comps.as_deref_mut() {
+            c.own(i, n as usize);
+        }
         Some(sp.blocks.addr(i).get() + sp.hdr)
     }
 
@@ -673,6 +688,7 @@ impl CellHeap {
         self.stats.max_pause = self.stats.max_pause.max(cycle.pause);
         self.stats.bad_pointers += std::mem::take(&mut self.mark.bad);
         self.stats.last = cycle;
+        self.compartments_end_cycle();
         let grown = (cycle.live_bytes as f64 * self.config.growth_factor) as u64;
         self.trigger = grown.max(self.config.initial_size);
         if self.config.log {
@@ -742,6 +758,7 @@ impl CellHeap {
     /// bits, rebuilds the free-block lists.
     fn reclaim(&mut self, all: bool) -> CellCycle {
         let mut cycle = CellCycle::default();
+        self.compartments_clear_lists();
         let sp = &mut self.space;
         for list in &mut sp.available {
             list.clear();
@@ -756,6 +773,7 @@ impl CellHeap {
         for list in &mut self.space.available {
             list.reverse();
         }
+        self.compartments_redistribute();
         self.stats.cells = cycle.live_cells;
         self.stats.bytes_in_use = cycle.live_bytes;
         cycle

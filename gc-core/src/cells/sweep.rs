@@ -52,6 +52,7 @@ impl CellHeap {
         ));
         self.phase = CellPhase::Sweeping;
         self.zeal_due = false; // the cycle zeal asked for has marked
+        self.compartments_clear_lists();
         Ok(())
     }
 
@@ -77,6 +78,7 @@ impl CellHeap {
             next = self.reclaim_block(next, false, &mut cycle);
             n += 1;
         }
+        self.compartments_redistribute();
         self.stats.cells -= cycle.freed_cells - cells0;
         self.stats.bytes_in_use -= cycle.freed_bytes - bytes0;
         self.stats.steps += 1;

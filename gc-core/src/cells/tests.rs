@@ -1,6 +1,7 @@
 //! The cell heap against a small VM: cells hold a count and that many
 //! pointers (type `NODE`), or bytes (type `LEAF`).
 
+mod compartments;
 mod incremental;
 
 use super::*;

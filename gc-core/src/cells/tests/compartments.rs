@@ -1,0 +1,332 @@
+//! Compartments of a cell heap (the `compartments` module) against the
+//! small VM of the parent module: ownership by address, the current
+//! compartment, the per-pair report, strict mode, retiring, misuse.
+
+use super::*;
+
+/// The index of the heap block a pointer lies in.
+fn block_of(h: &CellHeap, p: *const u8) -> usize {
+    h.space.blocks.index_of(Address(p as u64)).unwrap()
+}
+
+#[test]
+fn cells_are_allocated_in_the_current_compartments_own_blocks() {
+    for align in [8, 16] {
+        let (mut h, _, node, leaf) = heap(align);
+        let root = h.root_compartment();
+        let r = new_node(&mut h, node, 1);
+        let a = h.new_compartment().unwrap();
+        let b = h.new_compartment().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            h.current_compartment(),
+            root,
+            "making one does not enter it"
+        );
+        h.set_current_compartment(a).unwrap();
+        let xa: Vec<*mut u8> = (0..50).map(|_| new_node(&mut h, node, 1)).collect();
+        let big_a = h.alloc(leaf, 200_000).unwrap().as_ptr();
+        h.set_current_compartment(b).unwrap();
+        let xb: Vec<*mut u8> = (0..50).map(|_| new_node(&mut h, node, 1)).collect();
+        h.set_current_compartment(a).unwrap();
+        let xa2 = new_node(&mut h, node, 1);
+        assert_eq!(h.compartment_of(r).unwrap(), root);
+        for &p in xa.iter().chain([&big_a, &xa2]) {
+            assert_eq!(h.compartment_of(p.wrapping_add(3)).unwrap(), a);
+        }
+        for &p in &xb {
+            assert_eq!(h.compartment_of(p).unwrap(), b);
+        }
+        // Each compartment its own memory: no block is shared.
+        let blocks_a: HashSet<usize> = xa.iter().map(|&p| block_of(&h, p)).collect();
+        let blocks_b: HashSet<usize> = xb.iter().map(|&p| block_of(&h, p)).collect();
+        assert!(blocks_a.is_disjoint(&blocks_b));
+        assert!(!blocks_a.contains(&block_of(&h, r)) && !blocks_b.contains(&block_of(&h, r)));
+        assert!(
+            blocks_a.contains(&block_of(&h, xa2)),
+            "a's cursor was parked and taken back"
+        );
+        assert!(h.verify().is_empty(), "{:?}", h.verify());
+    }
+}
+
+#[test]
+fn every_collection_counts_the_edges_between_compartments_per_pair() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let root = h.root_compartment();
+    let a = h.new_compartment().unwrap();
+    let b = h.new_compartment().unwrap();
+    let r = new_node(&mut h, node, 4);
+    h.set_current_compartment(a).unwrap();
+    let xa = new_node(&mut h, node, 2);
+    h.set_current_compartment(b).unwrap();
+    let xb = new_node(&mut h, node, 2);
+    let yb = new_node(&mut h, node, 2);
+    set(r, 0, xa); // root -> a
+    set(r, 1, xb); // root -> b
+    set(xa, 0, xb); // a -> b
+    set(xa, 1, yb.wrapping_add(8)); // a -> b, interior
+    set(xb, 0, yb); // b -> b: local
+    set(yb, 0, xa); // b -> a
+    vm.roots.push(r);
+    h.collect(&mut vm).unwrap();
+    let e = |h: &CellHeap, f, t| h.compartment_edges(f, t).unwrap();
+    assert_eq!(e(&h, root, a).last, 1);
+    assert_eq!(e(&h, root, b).last, 1);
+    assert_eq!(e(&h, a, b).last, 2);
+    assert_eq!(e(&h, b, a).last, 1);
+    assert_eq!(e(&h, b, b).last, 0, "local edges are not in the report");
+    assert_eq!(e(&h, a, root).last, 0);
+    set(xa, 1, std::ptr::null());
+    h.collect(&mut vm).unwrap();
+    assert_eq!(e(&h, a, b).last, 1, "the last collection's count");
+    assert_eq!(e(&h, a, b).total, 3, "and every collection's");
+    let report = h.compartment_report();
+    assert_eq!(report.len(), 4, "{report:?}");
+}
+
+#[test]
+fn incremental_cycles_and_lazy_sweeps_keep_compartments_apart() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let a = h.new_compartment().unwrap();
+    let b = h.new_compartment().unwrap();
+    for round in 0..4 {
+        h.set_current_compartment(a).unwrap();
+        let xs: Vec<*mut u8> = (0..3000).map(|_| new_node(&mut h, node, 1)).collect();
+        h.set_current_compartment(b).unwrap();
+        let ys: Vec<*mut u8> = (0..3000).map(|_| new_node(&mut h, node, 1)).collect();
+        // keep every third of each; b's kept ones point to a's.
+        vm.roots = ys.iter().step_by(3).copied().collect();
+        for (k, &y) in ys.iter().enumerate().step_by(3) {
+            set(y, 0, xs[k]);
+        }
+        h.start(&mut vm).unwrap();
+        h.set_current_compartment(a).unwrap();
+        let during = new_node(&mut h, node, 1);
+        assert_eq!(h.compartment_of(during).unwrap(), a);
+        while !h.step(&mut vm, 100).unwrap() {}
+        h.begin(&mut vm).unwrap();
+        h.begin_sweep().unwrap();
+        let mut steps = 0;
+        loop {
+            // Allocation between sweep steps stays in its compartment.
+            h.set_current_compartment(if steps % 2 == 0 { a } else { b })
+                .unwrap();
+            let p = new_node(&mut h, node, 1);
+            let want = if steps % 2 == 0 { a } else { b };
+            assert_eq!(h.compartment_of(p).unwrap(), want, "round {round}");
+            steps += 1;
+            if h.sweep(&mut vm, 1).unwrap() {
+                break;
+            }
+        }
+        assert_eq!(h.compartment_edges(b, a).unwrap().last, 1000);
+        for &y in vm.roots.iter() {
+            assert_eq!(h.compartment_of(y).unwrap(), b);
+        }
+        assert!(h.verify().is_empty(), "{:?}", h.verify());
+    }
+}
+
+#[test]
+fn freed_blocks_are_reused_by_whichever_compartment_needs_them() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let a = h.new_compartment().unwrap();
+    let b = h.new_compartment().unwrap();
+    h.set_current_compartment(a).unwrap();
+    let xs: Vec<*mut u8> = (0..20_000).map(|_| new_node(&mut h, node, 1)).collect();
+    let blocks_a: HashSet<usize> = xs.iter().map(|&p| block_of(&h, p)).collect();
+    h.collect(&mut vm).unwrap(); // all of a's cells die: its blocks are free
+    h.set_current_compartment(b).unwrap();
+    let ys: Vec<*mut u8> = (0..20_000).map(|_| new_node(&mut h, node, 1)).collect();
+    assert!(ys.iter().all(|&y| h.compartment_of(y).unwrap() == b));
+    let blocks_b: HashSet<usize> = ys.iter().map(|&p| block_of(&h, p)).collect();
+    assert!(
+        !blocks_a.is_disjoint(&blocks_b),
+        "a's freed blocks were reused"
+    );
+    h.set_current_compartment(a).unwrap();
+    let again = new_node(&mut h, node, 1);
+    assert_eq!(h.compartment_of(again).unwrap(), a);
+    assert!(!blocks_b.contains(&block_of(&h, again)));
+    assert!(h.verify().is_empty(), "{:?}", h.verify());
+}
+
+#[test]
+fn strict_mode_refuses_a_cross_compartment_store_unless_through_a_crossing() {
+    let (mut h, _, node, leaf) = heap(8);
+    let a = h.new_compartment().unwrap();
+    let b = h.new_compartment().unwrap();
+    h.set_current_compartment(a).unwrap();
+    let xa = new_node(&mut h, node, 1);
+    let ya = new_node(&mut h, node, 1);
+    h.set_current_compartment(b).unwrap();
+    let xb = new_node(&mut h, node, 1);
+    let proxy = new_node(&mut h, node, 1);
+    // Not strict: every store is allowed, nothing counted.
+    h.check_store(xa, xb).unwrap();
+    h.set_strict(true);
+    h.check_store(xa, ya).unwrap();
+    h.check_store(xa, std::ptr::null()).unwrap();
+    assert_eq!(h.check_store(xa, xb), Err(GcError::CompartmentViolation));
+    assert_eq!(
+        h.check_store(xb.wrapping_add(4), xa.wrapping_add(8)),
+        Err(GcError::CompartmentViolation),
+        "interior pointers too"
+    );
+    assert_eq!(h.compartment_edges(a, b).unwrap().refused, 1);
+    assert_eq!(h.compartment_edges(b, a).unwrap().refused, 1);
+    h.declare_crossing(proxy).unwrap();
+    h.check_store(xa, proxy).unwrap();
+    h.check_store(proxy, xa).unwrap();
+    assert_eq!(h.compartment_edges(a, b).unwrap().refused, 1);
+    // Checked: a stored value must be a live cell.
+    let outside = 0u64;
+    assert!(matches!(
+        h.check_store(xa, std::ptr::from_ref(&outside).cast()),
+        Err(GcError::NotACell(_))
+    ));
+    // A crossing's address reused by a new cell is no crossing.
+    let (mut h2, mut vm2, node2, _) = heap(8);
+    let c = h2.new_compartment().unwrap();
+    let p = new_node(&mut h2, node2, 1);
+    h2.declare_crossing(p).unwrap();
+    h2.collect(&mut vm2).unwrap(); // p dies
+    let q = new_node(&mut h2, node2, 1);
+    assert_eq!(p, q, "the cell is reused at the same address");
+    h2.set_current_compartment(c).unwrap();
+    let z = new_node(&mut h2, node2, 1);
+    h2.set_strict(true);
+    assert_eq!(h2.check_store(z, q), Err(GcError::CompartmentViolation));
+    assert_eq!(
+        h2.declare_crossing(leaf_nothing()),
+        Err(GcError::NotACell(8))
+    );
+    let _ = leaf;
+}
+
+fn leaf_nothing() -> *const u8 {
+    8 as *const u8
+}
+
+#[test]
+fn misuse_gets_its_own_error_and_leaves_the_heap_usable() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let (other, _, _, _) = heap(8);
+    let a = h.new_compartment().unwrap();
+    let foreign = other.root_compartment();
+    assert_eq!(h.set_current_compartment(foreign), Err(GcError::WrongHeap));
+    assert_eq!(h.compartment(foreign.token()), Err(GcError::WrongHeap));
+    assert_eq!(
+        h.compartment(3),
+        Err(GcError::InvalidCompartment),
+        "a bare number"
+    );
+    let mine = h.root_compartment().token();
+    assert_eq!(
+        h.compartment(mine + 77),
+        Err(GcError::InvalidCompartment),
+        "never made"
+    );
+    assert_eq!(
+        h.compartment(mine + (1 << 20)),
+        Err(GcError::InvalidCompartment)
+    );
+    assert_eq!(h.compartment(a.token()), Ok(a));
+    // Retiring: not the root, not the current one, only when idle.
+    assert_eq!(
+        h.retire_compartment(h.root_compartment()),
+        Err(GcError::CompartmentViolation)
+    );
+    h.set_current_compartment(a).unwrap();
+    let kept = new_node(&mut h, node, 1);
+    assert_eq!(h.retire_compartment(a), Err(GcError::CompartmentViolation));
+    h.set_current_compartment(h.root_compartment()).unwrap();
+    vm.roots.push(kept);
+    h.begin(&mut vm).unwrap();
+    assert!(matches!(
+        h.retire_compartment(a),
+        Err(GcError::WrongPhase { .. })
+    ));
+    assert!(matches!(
+        h.set_current_compartment(a),
+        Err(GcError::WrongPhase { .. })
+    ));
+    assert!(matches!(
+        h.new_compartment(),
+        Err(GcError::WrongPhase { .. })
+    ));
+    h.finish(&mut vm).unwrap();
+    h.retire_compartment(a).unwrap();
+    assert_eq!(h.compartment(a.token()), Err(GcError::CompartmentDestroyed));
+    assert_eq!(
+        h.set_current_compartment(a),
+        Err(GcError::CompartmentDestroyed)
+    );
+    assert_eq!(h.retire_compartment(a), Err(GcError::CompartmentDestroyed));
+    // Its cell lives while referenced, and dies after.
+    h.collect(&mut vm).unwrap();
+    assert_eq!(h.compartment_of(kept).unwrap(), a);
+    vm.roots.clear();
+    h.collect(&mut vm).unwrap();
+    assert!(!h.owns(kept));
+    // The heap goes on.
+    let b = h.new_compartment().unwrap();
+    h.set_current_compartment(b).unwrap();
+    let p = new_node(&mut h, node, 1);
+    assert_eq!(h.compartment_of(p).unwrap(), b);
+    assert!(h.verify().is_empty(), "{:?}", h.verify());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Random allocation across compartments, random edges, collections:
+    /// every cell stays in the compartment it was allocated in, and the
+    /// report equals the cross edges of the model's reachable cells.
+    #[test]
+    fn the_report_matches_a_model(
+        ops in proptest::collection::vec((0u8..3, 0usize..64, 0usize..64), 1..200),
+        sizes in proptest::collection::vec(0u64..3000, 64),
+    ) {
+        let (mut h, mut vm, node, _) = heap(8);
+        let comps = [h.root_compartment(), h.new_compartment().unwrap(), h.new_compartment().unwrap()];
+        let mut cells: Vec<(*mut u8, usize)> = Vec::new();
+        for (k, &(c, _, _)) in ops.iter().enumerate().take(64) {
+            h.set_current_compartment(comps[c as usize]).unwrap();
+            let p = h.alloc(node, 16 + 8 + sizes[k] ).unwrap().as_ptr();
+            // SAFETY: the payload has room for the count, MAGIC and one pointer.
+            unsafe { p.cast::<u64>().write(1); p.cast::<u64>().add(2).write(0); }
+            cells.push((p, c as usize));
+        }
+        let n = cells.len();
+        for &(_, i, j) in &ops {
+            set(cells[i % n].0, 0, cells[j % n].0);
+        }
+        vm.roots = vec![cells[0].0];
+        h.collect(&mut vm).unwrap();
+        // The model: follow one pointer per cell from the root.
+        let mut want = std::collections::HashMap::new();
+        let mut seen = HashSet::new();
+        let mut at = 0usize;
+        while seen.insert(at) {
+            // SAFETY: a live node of the test.
+            let next = unsafe { cells[at].0.cast::<u64>().add(2).read() } as *mut u8;
+            let Some(j) = cells.iter().position(|&(p, _)| p == next) else { break };
+            if cells[at].1 != cells[j].1 {
+                *want.entry((cells[at].1, cells[j].1)).or_insert(0u64) += 1;
+            }
+            at = j;
+        }
+        for f in 0..3 {
+            for t in 0..3 {
+                let got = h.compartment_edges(comps[f], comps[t]).unwrap().last;
+                prop_assert_eq!(got, want.get(&(f, t)).copied().unwrap_or(0));
+            }
+        }
+        for &k in &seen {
+            prop_assert_eq!(h.compartment_of(cells[k].0).unwrap(), comps[cells[k].1]);
+        }
+        prop_assert!(h.verify().is_empty());
+    }
+}
