@@ -656,6 +656,22 @@ typedef struct {
   uint64_t max_step_ns;
 } capgc_cell_stats_t;
 
+// A compartment of a cell heap: its heap's identity and its index.
+// 0 is never one.
+typedef uint64_t capgc_cell_compartment_t;
+
+// The edges between an ordered pair of compartments of a cell heap.
+typedef struct {
+  // Pointers from the first compartment's cells to the second's,
+  // reported by traces in the last finished collection (a cell traced
+  // twice in a cycle reports its pointers twice).
+  uint64_t last;
+  // The same over every collection.
+  uint64_t total;
+  // Stores refused by `capgc_cells_store_check` in strict mode.
+  uint64_t refused;
+} capgc_cell_edges_t;
+
 // A compartment of a split heap: a token valid in the split heap that
 // created it (any bits are safe to pass).
 typedef uint64_t capgc_compartment_t;
@@ -1716,6 +1732,94 @@ capgc_status_t capgc_cells_stats(capgc_cells_t *cells, capgc_cell_stats_t *out);
 // # Safety
 // `cells` is from `capgc_cells_new`; `count` is null or writable.
 capgc_status_t capgc_cells_verify(capgc_cells_t *cells, size_t *count);
+
+// The root compartment into `*out`: every cell allocated before any
+// compartment was made, or while it is current. Never destroyed.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_root(capgc_cells_t *cells, capgc_cell_compartment_t *out);
+
+// Makes a compartment with memory of its own into `*out`; nothing is
+// allocated there until it is entered. Not between
+// `capgc_cells_begin` and finish (`CAPGC_E_WRONG_PHASE`); at most
+// 65,534 per heap (`CAPGC_E_TOO_MANY_COMPARTMENTS`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_new(capgc_cells_t *cells, capgc_cell_compartment_t *out);
+
+// Makes `id` the current compartment: allocation goes there from now
+// on. Not between begin and finish (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_compartment_enter(capgc_cells_t *cells, capgc_cell_compartment_t id);
+
+// The current compartment into `*out`.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_current(capgc_cells_t *cells, capgc_cell_compartment_t *out);
+
+// The compartment of the live cell `p` points into (anywhere in its
+// payload), into `*out`; `CAPGC_E_NOT_A_CELL` otherwise.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_of(capgc_cells_t *cells,
+                                          const void *p,
+                                          capgc_cell_compartment_t *out);
+
+// Destroys compartment `id`: nothing more is allocated there and its id
+// is `CAPGC_E_COMPARTMENT_DESTROYED` from now on; its cells stay valid
+// while anything references them and are reclaimed as they die (raw
+// pointers cannot be revoked). Only when no collection is in progress
+// (`CAPGC_E_WRONG_PHASE`); never the root nor the current compartment
+// (`CAPGC_E_COMPARTMENT_VIOLATION`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_compartment_destroy(capgc_cells_t *cells, capgc_cell_compartment_t id);
+
+// The edges from compartment `from`'s cells to `to`'s into `*out`: the
+// non-local access report (a destroyed compartment's id is refused).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_edges(capgc_cells_t *cells,
+                                             capgc_cell_compartment_t from,
+                                             capgc_cell_compartment_t to,
+                                             capgc_cell_edges_t *out);
+
+// Strict mode on (`on` true) or off: `capgc_cells_store_check` refuses
+// cross-compartment stores that go through no declared crossing.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_set_strict(capgc_cells_t *cells, bool on_);
+
+// Declares the live cell `p` points into a crossing (a proxy): in strict
+// mode, stores of it into other compartments' cells and of their cells
+// into it are allowed, until it dies. `CAPGC_E_NOT_A_CELL` if `p` is not
+// into a live cell.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_crossing_declare(capgc_cells_t *cells, const void *p);
+
+// The VM is about to store `value` into the cell `obj` points into (its
+// write barrier asks): `CAPGC_OK` to go ahead, or in strict mode
+// `CAPGC_E_COMPARTMENT_VIOLATION` (counted in the report's `refused`)
+// for a value in another compartment than `obj`'s when neither is a
+// declared crossing. Null values and pointers outside the heap's cells
+// are allowed; in checked mode (`capgc_config_t.checked`) both must be
+// live cells (`CAPGC_E_NOT_A_CELL`). Without strict mode: `CAPGC_OK`,
+// nothing looked up.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_store_check(capgc_cells_t *cells, const void *obj, const void *value);
 
 // Creates an empty split heap for the mode and format of `config` (null:
 // the defaults, SoftCheri Morello) into `*out`; `config` is also what

@@ -177,7 +177,7 @@ fn stats_of(s: &CellStats) -> capgc_cell_stats_t {
 
 /// The state behind a `capgc_cells_t`.
 pub(crate) struct Cells {
-    heap: CellHeap,
+    pub(crate) heap: CellHeap,
     cb: capgc_cell_callbacks_t,
     traces: Vec<capgc_cell_trace_fn>,
     /// Boxed: its address is what callbacks get, stable for the heap's

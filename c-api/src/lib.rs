@@ -16,6 +16,7 @@
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
 //! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
+//! | `cell_compartments.rs` | the binding profile's compartments: current compartment, per-pair report, strict stores |
 //! | `compartments.rs` | split heaps, compartments, sealed references, the non-local access report |
 //!
 //! Every export goes through `ffi.rs`: panics are caught (the heap is then
@@ -54,8 +55,11 @@ mod stats;
 
 mod cells;
 
+mod cell_compartments;
+
 mod compartments;
 
+pub use cell_compartments::*;
 pub use cells::*;
 pub use compartments::*;
 pub use error::*;

@@ -270,6 +270,21 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_cell_size(ce, null(), &mut z)),
             call!(capgc_cells_stats(ce, &mut capgc_cell_stats_t::default())),
             call!(capgc_cells_verify(ce, null_mut())),
+            call!(capgc_cells_compartment_root(ce, &mut u)),
+            call!(capgc_cells_compartment_new(ce, &mut u)),
+            call!(capgc_cells_compartment_enter(ce, 1)),
+            call!(capgc_cells_compartment_current(ce, &mut u)),
+            call!(capgc_cells_compartment_of(ce, null(), &mut u)),
+            call!(capgc_cells_compartment_destroy(ce, 1)),
+            call!(capgc_cells_compartment_edges(
+                ce,
+                1,
+                1,
+                &mut capgc_cell_edges_t::default()
+            )),
+            call!(capgc_cells_set_strict(ce, true)),
+            call!(capgc_cells_crossing_declare(ce, null())),
+            call!(capgc_cells_store_check(ce, null(), null())),
         ]
     }
 }

@@ -141,6 +141,18 @@ fn the_binding_profile_from_c() {
     assert!(out.contains("cells: ok"), "{out}");
 }
 
+/// Compartments in the binding profile: the current compartment, the
+/// per-pair report, strict stores and every misuse, Native and P128,
+/// unchecked and checked.
+#[test]
+fn the_binding_profiles_compartments() {
+    let out = run("cell_compartments", &[]);
+    assert!(
+        out.contains("cell compartments: 4 configurations ok"),
+        "{out}"
+    );
+}
+
 #[test]
 fn the_binding_profile_misuse_suite() {
     let out = run("cells_misuse", &[]);
