@@ -106,6 +106,7 @@ fn main() {
     base(&src, &out)
         .files(lua_files.iter().filter(|p| !p.ends_with("lgc.c")))
         .file(here.join("src/lgc_capgc.c"))
+        .file(here.join("src/lcapgc.c"))
         .include(&capgc_include)
         .warnings(true)
         .compile("lua-capgc");
@@ -113,7 +114,7 @@ fn main() {
         let mut b = base(&src, &out);
         b.file(here.join("src/front.c")).warnings(true);
         if define {
-            b.define("CAPGC_LUA", None);
+            b.define("CAPGC_LUA", None).include(&capgc_include);
         }
         b.compile(&format!("lua-front-{flavour}"));
     }
@@ -140,5 +141,7 @@ fn main() {
     println!("cargo:rustc-env=CAPGC_LUA_INCLUDE={}", src.display());
     println!("cargo:rerun-if-changed=src/lgc_capgc.c");
     println!("cargo:rerun-if-changed=src/front.c");
+    println!("cargo:rerun-if-changed=src/lcapgc.c");
+    println!("cargo:rerun-if-changed=src/lcapgc.h");
     println!("cargo:rerun-if-changed=../../c-api/include/capgc.h");
 }

@@ -27,6 +27,9 @@
 #include "lauxlib.h"
 #include "lua.h"
 #include "lualib.h"
+#ifdef CAPGC_LUA
+#include "lcapgc.h"
+#endif
 
 static const char *progname = "lua";
 static lua_State *globalL = NULL;
@@ -356,6 +359,14 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+#ifdef CAPGC_LUA
+  /* require "capgc": compartments (lcapgc.c); preloaded only, so a
+  ** program that never requires it sees no new global. */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_capgc);
+  lua_setfield(L, -2, "capgc");
+  lua_pop(L, 1);
+#endif
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
   /* Generational, as Lua's own lua.c; LUA_GC_MODE=incremental for the

@@ -1014,3 +1014,11 @@ void luaC_freeallobjects(lua_State *L) {
   free(cg);
   g->allgc = NULL;
 }
+
+/* ---- compartments (lcapgc.c) ---------------------------------------- */
+
+/* The cell heap of `L`'s state, created if need be: what the `capgc`
+** library (lcapgc.c) makes compartments in. */
+capgc_cells_t *luaC_capgccells(lua_State *L) {
+  return getcg(L)->cells;
+}

@@ -3,7 +3,8 @@
 //! and on `lua-capgc` in the checked mode (every traced pointer checked,
 //! the heap verified after every collection); the front end's options;
 //! a C module through `require`; a C program through Lua's C API on both
-//! libraries.
+//! libraries; the `capgc` library's compartments (`tests/capgc/`, on
+//! lua-capgc only).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -75,6 +76,31 @@ fn every_script_behaves_as_on_stock_lua() {
             assert_eq!(stock, capgc, "{s} ({mode}): stock vs capgc");
         }
     }
+}
+
+/// The `capgc` library (compartments, sandboxes, the report) and the
+/// attack paths (`tests/capgc/`), on lua-capgc only, in both GC modes,
+/// unchecked and checked; stock Lua has no such library.
+#[test]
+fn compartments_from_lua() {
+    for (s, done) in [
+        ("../capgc/compartments.lua", "compartments: ok"),
+        ("../capgc/attacks.lua", "attacks: ok"),
+    ] {
+        for mode in ["generational", "incremental"] {
+            for checked in ["0", "1"] {
+                let env = [("LUA_GC_MODE", mode), ("CAPGC_LUA_CHECKED", checked)];
+                let out = text(&lua(CAPGC, &[s], &env, None));
+                assert!(
+                    out.starts_with("status Some(0)") && out.contains(done),
+                    "{s} ({mode}, checked {checked}): {out}"
+                );
+            }
+        }
+    }
+    // Stock Lua has no `capgc` module: require fails there, as it should.
+    let stock = text(&lua(STOCK, &["-e", "require 'capgc'"], &[], None));
+    assert!(stock.contains("module 'capgc' not found"), "{stock}");
 }
 
 #[test]
