@@ -276,3 +276,35 @@ fn the_c_api_on_both_libraries() {
     assert!(outs[0].contains("closing box 3"), "{}", outs[0]);
     assert_eq!(outs[0], outs[1], "stock vs capgc");
 }
+
+/// An embedder's C program runs Lua code in a compartment
+/// (`lcapgc_pcall_in`, `luaopen_capgc`: `src/lcapgc.h`), lua-capgc only.
+#[test]
+fn an_embedder_runs_code_in_a_compartment() {
+    let exe = profile_dir().join("lua-c-test-embed");
+    let st = Command::new(cc())
+        .args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(env!("CAPGC_LUA_INCLUDE"))
+        .arg("-I")
+        .arg(here().join("src"))
+        .arg(here().join("tests/c/embed.c"))
+        .arg(out_dir().join("liblua-capgc.a"))
+        .arg(libcapgc())
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+            "-o",
+        ])
+        .arg(&exe)
+        .status()
+        .expect("cc");
+    assert!(st.success(), "embed.c did not compile");
+    let o = Command::new(&exe).output().expect("run embed");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("embed: ok"));
+}
