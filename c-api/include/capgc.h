@@ -1814,12 +1814,29 @@ capgc_status_t capgc_cells_crossing_declare(capgc_cells_t *cells, const void *p)
 // for a value in another compartment than `obj`'s when neither is a
 // declared crossing. Null values and pointers outside the heap's cells
 // are allowed; in checked mode (`capgc_config_t.checked`) both must be
-// live cells (`CAPGC_E_NOT_A_CELL`). Without strict mode: `CAPGC_OK`,
-// nothing looked up.
+// live cells (`CAPGC_E_NOT_A_CELL`). An allowed crossing store is
+// remembered for `capgc_cells_compartment_collect`. Without compartments:
+// `CAPGC_OK`, nothing looked up.
 //
 // # Safety
 // `cells` is from `capgc_cells_new`.
 capgc_status_t capgc_cells_store_check(capgc_cells_t *cells, const void *obj, const void *value);
+
+// Collects compartment `id` alone: marks from the roots and from the
+// cells of other compartments remembered pointing into it (by the last
+// whole collection, or reported since through `capgc_cells_store_check`),
+// follows pointers within it only, and releases and reclaims its dead
+// cells; other compartments' blocks are not swept. `out` (may be null)
+// gets what it did. Only when no collection is in progress
+// (`CAPGC_E_WRONG_PHASE`). Sound only if the VM reports every store of a
+// pointer into another compartment through `capgc_cells_store_check`;
+// otherwise use whole collections.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is null or writable.
+capgc_status_t capgc_cells_compartment_collect(capgc_cells_t *cells,
+                                               capgc_cell_compartment_t id,
+                                               capgc_cell_cycle_t *out);
 
 // Creates an empty split heap for the mode and format of `config` (null:
 // the defaults, SoftCheri Morello) into `*out`; `config` is also what

@@ -23,7 +23,7 @@
 //! behaves, and costs, exactly as before: everything is in the root
 //! compartment.
 
-use crate::cells::{capgc_cells_t, Cells};
+use crate::cells::{capgc_cell_cycle_t, capgc_cells_t, cycle_of, Cells};
 use crate::error::CapgcStatus;
 use crate::ffi::{fail, put, with_guarded};
 use gc_core::CellEdges;
@@ -214,8 +214,9 @@ pub unsafe extern "C" fn capgc_cells_crossing_declare(
 /// for a value in another compartment than `obj`'s when neither is a
 /// declared crossing. Null values and pointers outside the heap's cells
 /// are allowed; in checked mode (`capgc_config_t.checked`) both must be
-/// live cells (`CAPGC_E_NOT_A_CELL`). Without strict mode: `CAPGC_OK`,
-/// nothing looked up.
+/// live cells (`CAPGC_E_NOT_A_CELL`). An allowed crossing store is
+/// remembered for `capgc_cells_compartment_collect`. Without compartments:
+/// `CAPGC_OK`, nothing looked up.
 ///
 /// # Safety
 /// `cells` is from `capgc_cells_new`.
@@ -234,5 +235,31 @@ pub unsafe extern "C" fn capgc_cells_store_check(
         ),
         Err(e) => Err(e.into()),
     }
+    })
+}
+
+/// Collects compartment `id` alone: marks from the roots and from the
+/// cells of other compartments remembered pointing into it (by the last
+/// whole collection, or reported since through `capgc_cells_store_check`),
+/// follows pointers within it only, and releases and reclaims its dead
+/// cells; other compartments' blocks are not swept. `out` (may be null)
+/// gets what it did. Only when no collection is in progress
+/// (`CAPGC_E_WRONG_PHASE`). Sound only if the VM reports every store of a
+/// pointer into another compartment through `capgc_cells_store_check`;
+/// otherwise use whole collections.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `out` is null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_compartment_collect(
+    cells: *mut capgc_cells_t,
+    id: capgc_cell_compartment_t,
+    out: *mut capgc_cell_cycle_t,
+) -> CapgcStatus {
+    on(cells, |c| {
+        let (heap, mut vm) = c.split();
+        let comp = heap.compartment(id)?;
+        let cycle = heap.collect_compartment(&mut vm, comp)?;
+        crate::ffi::put_opt(out, cycle_of(&cycle))
     })
 }

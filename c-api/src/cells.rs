@@ -148,7 +148,7 @@ pub struct capgc_cell_stats_t {
     pub max_step_ns: u64,
 }
 
-fn cycle_of(c: &CellCycle) -> capgc_cell_cycle_t {
+pub(crate) fn cycle_of(c: &CellCycle) -> capgc_cell_cycle_t {
     capgc_cell_cycle_t {
         live_cells: c.live_cells,
         live_bytes: c.live_bytes,
@@ -186,7 +186,7 @@ pub(crate) struct Cells {
 }
 
 /// The C callbacks as a `CellVm`.
-struct CVm<'a> {
+pub(crate) struct CVm<'a> {
     cb: capgc_cell_callbacks_t,
     traces: &'a [capgc_cell_trace_fn],
     visitor: &'a capgc_cell_visitor_t,
@@ -236,7 +236,7 @@ impl CellVm for CVm<'_> {
 
 impl Cells {
     /// The heap and the VM callbacks, borrowed apart.
-    fn split(&mut self) -> (&mut CellHeap, CVm<'_>) {
+    pub(crate) fn split(&mut self) -> (&mut CellHeap, CVm<'_>) {
         (
             &mut self.heap,
             CVm {

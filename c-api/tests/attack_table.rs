@@ -285,6 +285,7 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_cells_set_strict(ce, true)),
             call!(capgc_cells_crossing_declare(ce, null())),
             call!(capgc_cells_store_check(ce, null(), null())),
+            call!(capgc_cells_compartment_collect(ce, 1, null_mut())),
         ]
     }
 }

@@ -111,6 +111,10 @@ pub(super) struct Compartments {
     last: HashMap<(u16, u16), u64>,
     total: HashMap<(u16, u16), u64>,
     refused: HashMap<(u16, u16), u64>,
+    /// Per compartment: cells of other compartments that point into it
+    /// (as of the last whole collection, plus the stores reported since):
+    /// its extra roots when it is collected alone.
+    remembered: HashMap<u16, HashSet<u64>>,
 }
 
 impl Compartments {
@@ -167,6 +171,7 @@ impl CellHeap {
                 last: HashMap::new(),
                 total: HashMap::new(),
                 refused: HashMap::new(),
+                remembered: HashMap::new(),
             })
         })
     }
@@ -345,11 +350,13 @@ impl CellHeap {
     /// either is a declared crossing. Null values, and pointers that are
     /// not into live cells (VM memory outside the heap) are allowed,
     /// except in the checked configuration, where `obj` and a non-null
-    /// `value` must be live cells ([`GcError::NotACell`]). Without strict
-    /// mode: always allowed, nothing looked up.
+    /// `value` must be live cells ([`GcError::NotACell`]). An allowed
+    /// crossing store is remembered (`obj`'s cell becomes a root of
+    /// `value`'s compartment when that is collected alone). Without
+    /// compartments: always allowed, nothing looked up.
     pub fn check_store(&mut self, obj: *const u8, value: *const u8) -> Result<(), GcError> {
         let sp = &self.space;
-        let Some(comps) = sp.comps.as_ref().filter(|c| c.strict) else {
+        let Some(comps) = sp.comps.as_ref() else {
             return Ok(());
         };
         if value.is_null() {
@@ -366,10 +373,15 @@ impl CellHeap {
         };
         let from = comps.owner_of(sp, o).unwrap_or(ROOT);
         let to = comps.owner_of(sp, v).unwrap_or(ROOT);
-        if from == to || comps.crossings.contains(&o) || comps.crossings.contains(&v) {
+        if from == to {
             return Ok(());
         }
+        let allowed = !comps.strict || comps.crossings.contains(&o) || comps.crossings.contains(&v);
         let comps = self.comps_mut();
+        if allowed {
+            comps.remembered.entry(to).or_default().insert(o);
+            return Ok(());
+        }
         *comps.refused.entry((from, to)).or_default() += 1;
         Err(GcError::CompartmentViolation)
     }
@@ -427,15 +439,131 @@ impl CellHeap {
         self.space.comps.as_ref().map_or(1, |c| c.list.len() as u16)
     }
 
+    /// Collects compartment `c` alone: marks from the VM's roots and from
+    /// its *remembered* cells (cells of other compartments found pointing
+    /// into it by the last whole collection, or reported since by
+    /// [`CellHeap::check_store`]), follows pointers only within `c`,
+    /// then releases and reclaims `c`'s dead cells; no other block is
+    /// swept, so apart from the roots the pause is in proportion to `c`.
+    /// Only when idle.
+    ///
+    /// Sound only for a VM that reports every store of a pointer into
+    /// another compartment's cell through `check_store` (its barrier);
+    /// one that does not (Lua) must use whole collections. Not counted in
+    /// the report or the collection statistics (the report's counts are
+    /// of whole collections).
+    pub fn collect_compartment(
+        &mut self,
+        vm: &mut impl super::CellVm,
+        c: CellCompartment,
+    ) -> Result<super::CellCycle, GcError> {
+        self.require(CellPhase::Idle, "collect_compartment")?;
+        let c = self.live(c)?;
+        let t = std::time::Instant::now();
+        let only = c.index;
+        self.comps_mut();
+        self.phase = CellPhase::Marking;
+        self.mark.start();
+        self.mark.only = only;
+        let roots: Vec<u64> = self
+            .space
+            .comps
+            .as_ref()
+            .and_then(|x| x.remembered.get(&only))
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let mut m = self.marker();
+        vm.roots(&mut m);
+        for p in roots {
+            if m.is_live_cell(p) {
+                m.trace_as_root(vm, p);
+            }
+        }
+        m.drain(vm);
+        let marked = self.mark.take_error();
+        self.mark.only = NO_SOURCE;
+        self.mark.edges.clear();
+        self.mark.crossing.clear();
+        // Release, then reclaim, only `c`'s blocks.
+        let owned = |sp: &CellSpace, i: usize| {
+            sp.comps
+                .as_ref()
+                .is_some_and(|x| x.owner.get(i) == Some(&only))
+        };
+        for i in 0..self.space.blocks.high_water() {
+            if owned(&self.space, i) {
+                self.release_block(vm, i, false, false);
+            }
+        }
+        self.compartment_clear_lists(only);
+        let mut cycle = super::CellCycle::default();
+        let mut i = 0;
+        while i < self.space.blocks.high_water() {
+            i = if owned(&self.space, i) {
+                self.reclaim_block(i, false, &mut cycle)
+            } else {
+                i + 1
+            };
+        }
+        self.compartments_redistribute();
+        self.stats.cells -= cycle.freed_cells;
+        self.stats.bytes_in_use -= cycle.freed_bytes;
+        let sp = &mut self.space;
+        if let Some(x) = sp.comps.as_mut() {
+            for set in x.remembered.values_mut() {
+                set.retain(|&p| sp.alloc.get(Address(p)));
+            }
+        }
+        self.phase = CellPhase::Idle;
+        cycle.pause = t.elapsed();
+        cycle.live_cells = self.stats.cells;
+        cycle.live_bytes = self.stats.bytes_in_use;
+        if self.config.checked || self.config.zeal.verify {
+            if let Some(v) = self.verify().into_iter().next() {
+                return Err(GcError::CellHeapCorrupt(v));
+            }
+        }
+        marked.map(|()| cycle)
+    }
+
+    /// Before compartment `c`'s blocks are reclaimed alone: its lists of
+    /// blocks with room (and cursors) are emptied, whether they are the
+    /// heap's own (it is current) or parked; reclaim rebuilds them.
+    fn compartment_clear_lists(&mut self, c: u16) {
+        let sp = &mut self.space;
+        let Some(x) = sp.comps.as_mut() else { return };
+        if x.current == c {
+            let owner = &x.owner;
+            for list in &mut sp.available {
+                list.retain(|&i| owner[i] != c);
+            }
+            sp.cursors.iter_mut().for_each(|k| *k = Cursor::default());
+        } else {
+            let y = &mut x.list[c as usize];
+            y.cursors.iter_mut().for_each(|k| *k = Cursor::default());
+            y.available.iter_mut().for_each(Vec::clear);
+        }
+    }
+
     /// At the end of a collection: this cycle's edge counts become the
     /// last collection's and are added to the totals.
+    /// The remembered sets become the crossing pointers this trace found
+    /// plus the stores reported meanwhile, less the cells now dead.
     pub(super) fn compartments_end_cycle(&mut self) {
         let edges = std::mem::take(&mut self.mark.edges);
-        if let Some(c) = self.space.comps.as_mut() {
+        let crossing = std::mem::take(&mut self.mark.crossing);
+        let sp = &mut self.space;
+        if let Some(c) = sp.comps.as_mut() {
             for (&k, &n) in &edges {
                 *c.total.entry(k).or_default() += n;
             }
             c.last = edges;
+            for (to, cell) in crossing {
+                c.remembered.entry(to).or_default().insert(cell);
+            }
+            for set in c.remembered.values_mut() {
+                set.retain(|&p| sp.alloc.get(Address(p)));
+            }
         }
     }
 

@@ -23,6 +23,14 @@ pub(super) struct MarkState {
     /// With compartments: cross-compartment edges traced this cycle, per
     /// ordered pair (the `compartments` module's report).
     pub(super) edges: HashMap<(u16, u16), u64>,
+    /// With compartments: the cell being traced (0 for none).
+    pub(super) src_cell: u64,
+    /// With compartments: (target compartment, source cell) of every
+    /// crossing pointer traced this cycle (the remembered sets' rebuild).
+    pub(super) crossing: Vec<(u16, u64)>,
+    /// Collecting one compartment alone: only its cells are marked
+    /// (`NO_SOURCE`: every compartment).
+    pub(super) only: u16,
 }
 
 impl MarkState {
@@ -34,6 +42,9 @@ impl MarkState {
             first_bad: None,
             src: NO_SOURCE,
             edges: HashMap::new(),
+            src_cell: 0,
+            crossing: Vec::new(),
+            only: NO_SOURCE,
         })
     }
 
@@ -42,6 +53,8 @@ impl MarkState {
         self.first_bad = None;
         self.src = NO_SOURCE;
         self.edges.clear();
+        self.crossing.clear();
+        self.only = NO_SOURCE;
     }
 
     /// The first bad pointer since the last call, as an error.
@@ -140,6 +153,10 @@ impl<'a> Marker<'a> {
             // checked configuration (where the target was already found
             // to be a live cell) its owner must be a known compartment.
             let src = self.st.src;
+            let only = self.st.only;
+            if only != NO_SOURCE && c.owner_of(sp, payload) != Some(only) {
+                return true; // collecting one compartment: leaves it
+            }
             if src != NO_SOURCE {
                 let dst = c.owner_of(sp, payload).unwrap_or(src);
                 if dst != src {
@@ -149,6 +166,7 @@ impl<'a> Marker<'a> {
                         return false;
                     }
                     *self.st.edges.entry((src, dst)).or_default() += 1;
+                    self.st.crossing.push((dst, self.st.src_cell));
                 }
             }
         }
@@ -168,12 +186,39 @@ impl<'a> Marker<'a> {
         true
     }
 
+    /// True when `payload` is the payload start of a live cell.
+    pub(super) fn is_live_cell(&self, payload: u64) -> bool {
+        self.space
+            .cell_of(payload)
+            .is_some_and(|(p, _)| p == payload)
+    }
+
     /// True when the cell `p` points into is marked (false for null or a
     /// pointer that is not into a live cell).
     pub fn is_marked(&self, p: *const u8) -> bool {
         self.space
             .cell_of(p as u64)
             .is_some_and(|(payload, _)| self.st.is_marked(payload))
+    }
+
+    /// Traces the live cell at `payload` now, as the source of its
+    /// pointers, without marking it (a remembered cell of another
+    /// compartment, when collecting one alone).
+    pub(super) fn trace_as_root(&mut self, vm: &mut impl CellVm, payload: u64) {
+        let Some(c) = self.space.comps.as_deref() else {
+            return;
+        };
+        let ty = self.space.type_at(payload);
+        if !self.types.get(ty as usize).is_some_and(|t| !t.leaf) {
+            return;
+        }
+        self.st.src = c.owner_of(self.space, payload).unwrap_or(NO_SOURCE);
+        self.st.src_cell = payload;
+        // SAFETY: a live cell's payload address (the caller checked):
+        // inside the mapped region, never 0.
+        let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
+        vm.trace(self.space.typed(ty), cell, self);
+        self.st.src = NO_SOURCE;
     }
 
     /// Traces marked cells until none is left.
@@ -191,6 +236,7 @@ impl<'a> Marker<'a> {
             let ty = self.space.typed(self.space.type_at(payload));
             if let Some(c) = self.space.comps.as_deref() {
                 self.st.src = c.owner_of(self.space, payload).unwrap_or(NO_SOURCE);
+                self.st.src_cell = payload;
             }
             // SAFETY: a live cell's payload address: inside the mapped
             // region, never 0.

@@ -330,3 +330,87 @@ proptest! {
         prop_assert!(h.verify().is_empty());
     }
 }
+
+#[test]
+fn collecting_one_compartment_alone_keeps_what_others_reach_and_frees_only_its_own() {
+    for align in [8, 16] {
+        let (mut h, mut vm, node, _) = heap(align);
+        let a = h.new_compartment().unwrap();
+        let b = h.new_compartment().unwrap();
+        let r = new_node(&mut h, node, 2); // root compartment
+        h.set_current_compartment(a).unwrap();
+        let big_a: Vec<*mut u8> = (0..5000).map(|_| new_node(&mut h, node, 1)).collect();
+        let xa = new_node(&mut h, node, 1);
+        h.set_current_compartment(b).unwrap();
+        let kept_direct = new_node(&mut h, node, 1); // a root
+        let kept_via_a = new_node(&mut h, node, 1); // reached from a's xa
+        let garbage_b: Vec<*mut u8> = (0..100).map(|_| new_node(&mut h, node, 1)).collect();
+        set(r, 0, xa);
+        set(xa, 0, kept_via_a);
+        vm.roots = vec![r, kept_direct];
+        h.collect(&mut vm).unwrap(); // a's 5000 and b's 100 garbage die; remembers xa
+        let garbage_a: Vec<*mut u8> = {
+            h.set_current_compartment(a).unwrap();
+            (0..300).map(|_| new_node(&mut h, node, 1)).collect()
+        };
+        h.set_current_compartment(b).unwrap();
+        let garbage_b2: Vec<*mut u8> = (0..300).map(|_| new_node(&mut h, node, 1)).collect();
+        let kept2 = new_node(&mut h, node, 1);
+        set(r, 1, kept2); // a store after the whole collection, reported:
+        h.check_store(r, kept2).unwrap();
+        vm.released.clear();
+        let cycle = h.collect_compartment(&mut vm, b).unwrap();
+        assert_eq!(cycle.freed_cells, 300, "b's new garbage, nothing else");
+        for p in [kept_direct, kept_via_a, kept2, xa, r] {
+            assert!(h.owns(p));
+        }
+        assert!(garbage_b2.iter().all(|&p| !h.owns(p)));
+        assert!(
+            garbage_a.iter().all(|&p| h.owns(p)),
+            "a's garbage untouched"
+        );
+        let released: HashSet<u64> = vm.released.iter().copied().collect();
+        assert!(garbage_a.iter().all(|&p| !released.contains(&(p as u64))));
+        assert!(h.verify().is_empty(), "{:?}", h.verify());
+        // Allocation goes on in both, in their own blocks.
+        let y = new_node(&mut h, node, 1);
+        assert_eq!(h.compartment_of(y).unwrap(), b);
+        h.set_current_compartment(a).unwrap();
+        let z = new_node(&mut h, node, 1);
+        assert_eq!(h.compartment_of(z).unwrap(), a);
+        // A whole collection then frees a's garbage too.
+        let before = h.stats().cells;
+        h.collect(&mut vm).unwrap();
+        assert!(h.stats().cells < before - 299);
+        let _ = (big_a, garbage_b);
+        assert!(h.verify().is_empty(), "{:?}", h.verify());
+    }
+}
+
+#[test]
+fn collecting_one_compartment_is_refused_in_the_wrong_phase_or_for_a_bad_id() {
+    let (mut h, mut vm, _, _) = heap(8);
+    let (other, _, _, _) = heap(8);
+    let a = h.new_compartment().unwrap();
+    assert_eq!(
+        h.collect_compartment(&mut vm, other.root_compartment())
+            .unwrap_err(),
+        GcError::WrongHeap
+    );
+    h.start(&mut vm).unwrap();
+    assert!(matches!(
+        h.collect_compartment(&mut vm, a),
+        Err(GcError::WrongPhase { .. })
+    ));
+    h.begin(&mut vm).unwrap();
+    h.finish(&mut vm).unwrap();
+    h.set_current_compartment(h.root_compartment()).unwrap();
+    h.retire_compartment(a).unwrap();
+    assert_eq!(
+        h.collect_compartment(&mut vm, a).unwrap_err(),
+        GcError::CompartmentDestroyed
+    );
+    h.collect_compartment(&mut vm, h.root_compartment())
+        .unwrap();
+    assert!(h.verify().is_empty());
+}
