@@ -9,7 +9,11 @@
 --           standard library from the host's (root) compartment
 --   host    host and guest: the script in a guest compartment, and every
 --           standard-library function it calls runs in the host's
---           compartment (each call a crossing: capgc.compartment)
+--           compartment (each call a crossing: capgc.compartment), except
+--           the coroutine library (a yield cannot cross capgc.compartment)
+--           and the base functions that only call back or inspect
+--           (pcall, xpcall, error, next, pairs, ipairs, select, type, raw*,
+--           get/setmetatable, collectgarbage), which run in the guest's
 -- At the end it prints the non-local access report of the last
 -- collection (and the totals over all collections) on stderr.
 local way, script = arg[1], arg[2]
@@ -37,6 +41,9 @@ if way == "copy" or way == "shared" then
   f, env = capgc.sandbox("guest", source, way, "@" .. script)
 elseif way == "host" then
   -- the guest's _ENV: every library function a wrapper into "host"
+  local direct = {pcall = true, xpcall = true, error = true, next = true, pairs = true,
+    ipairs = true, select = true, type = true, rawget = true, rawset = true, rawequal = true,
+    rawlen = true, getmetatable = true, setmetatable = true, collectgarbage = true}
   local function wrap(fn)
     return function(...) return capgc.compartment("host", fn, ...) end
   end
@@ -44,7 +51,9 @@ elseif way == "host" then
   capgc.compartment("guest", function()
     for k, v in pairs(_G) do
       if type(v) == "function" then
-        env[k] = wrap(v)
+        env[k] = direct[k] and v or wrap(v)
+      elseif k == "coroutine" then
+        env[k] = v
       elseif type(v) == "table" and k ~= "_G" and k ~= "package" then
         local t = {}
         for k2, v2 in pairs(v) do t[k2] = type(v2) == "function" and wrap(v2) or v2 end
