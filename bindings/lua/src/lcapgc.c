@@ -22,15 +22,15 @@
 **       last collection's traces; total: over all collections).
 **   capgc.compartmentof(v)  the compartment name of collectable `v`
 **       (nil for values that are not objects, or the main thread).
-**   capgc.strict(on)  strict mode of the cell heap on or off
-**       (capgc_cells_set_strict); returns the number of stores refused
-**       so far. Lua's barriers do not ask the heap before each store
-**       (see docs), so in Lua this only enables counting in C callers.
 **
 ** Compartment names live in the registry (table "capgc.compartments":
 ** name -> id, and its array part: the names in creation order). A
 ** program that never requires "capgc" is unchanged: the library is only
 ** preloaded, and no compartment exists until one is made.
+** There is no strict mode from Lua: Lua's barriers fire only when a
+** black object gets a white value, not on every store, so the cell
+** heap's store check (capgc_cells_store_check) cannot be asked before
+** each one; cross-compartment references are counted, never refused.
 */
 #define lcapgc_c
 #define LUA_LIB
@@ -241,18 +241,10 @@ static int l_compartmentof(lua_State *L) {
   return 1;
 }
 
-static int l_strict(lua_State *L) {
-  int on = lua_toboolean(L, 1);
-  capgc_cells_t *cells = luaC_capgccells(L);
-  if (capgc_cells_set_strict(cells, on) != CAPGC_OK) return luaL_error(L, "capgc: %s", capgc_last_error());
-  return 0;
-}
-
 static const luaL_Reg funcs[] = {{"compartment", l_compartment},
                                  {"sandbox", l_sandbox},
                                  {"report", l_report},
                                  {"compartmentof", l_compartmentof},
-                                 {"strict", l_strict},
                                  {NULL, NULL}};
 
 int luaopen_capgc(lua_State *L) {

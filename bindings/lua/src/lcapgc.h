@@ -10,7 +10,7 @@
 #include "lua.h"
 
 /* Opens the `capgc` library (a table: compartment, sandbox, report,
-** compartmentof, strict). */
+** compartmentof). */
 int luaopen_capgc(lua_State *L);
 
 /* lua_pcall inside compartment `name` (made on first use; "root" is the
