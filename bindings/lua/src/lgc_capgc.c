@@ -105,6 +105,21 @@ typedef struct CapgcLua {
   int log;
   unsigned long long pauses, pause_hist[2001];
   double pause_max, atomic_max;
+  /* Large strong tables are traversed in slices of BIGSLICE slots across
+  ** marking steps (a table of a million slots would otherwise be one
+  ** step): 'bigq' holds those not started (gray: stores need no
+  ** barrier), 'bigh' the one in progress (black from its first slice, so
+  ** a store into it fires the back barrier and the atomic phase traverses
+  ** it again), 'bigpos' its next slot (array part, then node part) and
+  ** 'bigarr'/'bignode'/'bigasize'/'bignsize' its parts when the slices
+  ** began: a resize moves entries, and the traversal starts over. */
+  Table **bigq;
+  size_t nbigq, bigqcap;
+  Table *bigh;
+  size_t bigpos, bignsize;
+  unsigned int bigasize;
+  const void *bigarr, *bignode;
+  GCObject *atomicgray; /* 'grayagain' for the atomic phase's roots callback */
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -118,6 +133,14 @@ typedef struct CapgcLua {
 #define STEPCELLS 64
 /* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
 #define SWEEPBLOCKS 1
+/* Units of work a block's sweep costs beyond its released cells: the walk
+** of its mark and allocation bits (a heap of live blocks costs time too;
+** stock counts every object its sweep visits, live or dead). */
+#define SWEEPBLOCKWORK 32
+/* Slots of a large table traversed per marking step; a strong table with
+** more slots than this is traversed in such slices (BIGSLICE units of
+** work and up to BIGSLICE marks each). */
+#define BIGSLICE 2048
 
 /* Lua's colours, kept by the traces and the barriers (header comment). */
 #define INGRAYAGAIN bitmask(0) /* an age bit: in this cycle's 'grayagain' */
@@ -239,6 +262,68 @@ static void linkgrayagain(global_State *g, GCObject *o) {
 
 /* ---- tracing: one function per type ------------------------------- */
 
+/* Queues large strong table `h` for traversal in slices (bigslice): it
+** stays gray until its first slice. */
+static void bigenqueue(CapgcLua *cg, Table *h) {
+  if (cg->nbigq == cg->bigqcap) {
+    size_t cap = cg->bigqcap ? 2 * cg->bigqcap : 16;
+    Table **q = realloc(cg->bigq, cap * sizeof *q);
+    if (q == NULL) {
+      fprintf(stderr, "lua-capgc: out of memory for the large-table queue\n");
+      abort();
+    }
+    cg->bigq = q;
+    cg->bigqcap = cap;
+  }
+  cg->bigq[cg->nbigq++] = h;
+  setgray(obj2gco(h));
+}
+
+/* Is a large table waiting or in progress? */
+#define bigpending(cg) ((cg)->bigh != NULL || (cg)->nbigq > 0)
+
+/* Remembers the shape of the table in progress, from slot 0. */
+static void bigbegin(CapgcLua *cg) {
+  Table *h = cg->bigh;
+  cg->bigpos = 0;
+  cg->bigarr = h->array;
+  cg->bignode = h->node;
+  cg->bigasize = luaH_realasize(h);
+  cg->bignsize = cast_sizet(sizenode(h));
+}
+
+/* One slice of the large tables' traversal: up to BIGSLICE slots of the
+** table in progress (the next queued one is started, black, if none),
+** each reported with capgc_cells_mark; counts their work. A table
+** resized since its slices began is traversed again from its first slot
+** (a resize moves entries to where the slices have been). */
+static void bigslice(CapgcLua *cg) {
+  Mk m = {cg, NULL};
+  if (cg->bigh == NULL) {
+    cg->bigh = cg->bigq[--cg->nbigq];
+    if (!(obj2gco(cg->bigh)->marked & INGRAYAGAIN)) setblack(obj2gco(cg->bigh));
+    bigbegin(cg);
+  }
+  Table *h = cg->bigh;
+  if (h->array != cg->bigarr || h->node != cg->bignode || luaH_realasize(h) != cg->bigasize ||
+      cast_sizet(sizenode(h)) != cg->bignsize)
+    bigbegin(cg);
+  size_t asize = cg->bigasize, end = asize + cg->bignsize;
+  size_t pos = cg->bigpos, stop = pos + BIGSLICE < end ? pos + BIGSLICE : end;
+  for (; pos < stop && pos < asize; pos++) markvalue(&m, &h->array[pos]);
+  for (; pos < stop; pos++) {
+    Node *n = gnode(h, pos - asize);
+    if (isempty(gval(n))) clearkey(n);
+    else {
+      markkey(&m, n);
+      markvalue(&m, gval(n));
+    }
+  }
+  cg->work += 1 + (stop - cg->bigpos);
+  cg->bigpos = stop;
+  if (stop == end) cg->bigh = NULL;
+}
+
 static void trace_table(Mk *m, Table *h) {
   global_State *g = m->cg->g;
   const TValue *mode = gfasttm(g, h->metatable, TM_MODE);
@@ -250,6 +335,12 @@ static void trace_table(Mk *m, Table *h) {
   }
   unsigned int asize = luaH_realasize(h);
   Node *n, *limit = gnodelast(h);
+  if (!wk && !wv && g->gcstate == GCSpropagate &&
+      cast_sizet(asize) + cast_sizet(sizenode(h)) > BIGSLICE) {
+    bigenqueue(m->cg, h); /* large: in slices, by later steps */
+    m->cg->work += 1;
+    return;
+  }
   if (!wk && !wv) { /* strong */
     for (unsigned int i = 0; i < asize; i++) markvalue(m, &h->array[i]);
     for (n = gnode(h, 0); n < limit; n++) {
@@ -394,6 +485,22 @@ static void cb_roots(void *vm, capgc_cell_visitor_t *v) {
   markmt(&m);
   for (GCObject *o = g->fixedgc; o != NULL; o = o->next) mark(&m, o);
   for (GCObject *o = g->tobefnz; o != NULL; o = o->next) mark(&m, o); /* left from before */
+  if (g->gcstate != GCSatomic) return;
+  /* The atomic phase: large tables not (wholly) traversed yet -- those
+  ** in 'grayagain' are below -- then 'grayagain', through this visitor
+  ** (cheaper than capgc_cells_mark per pointer). */
+  if (cg->bigh != NULL) bigenqueue(cg, cg->bigh);
+  cg->bigh = NULL;
+  while (cg->nbigq > 0) {
+    Table *h = cg->bigq[--cg->nbigq];
+    if (!(obj2gco(h)->marked & INGRAYAGAIN)) trace_table(&m, h);
+  }
+  while (cg->atomicgray != NULL) {
+    GCObject *o = cg->atomicgray;
+    cg->atomicgray = *getgclist(o);
+    o->marked &= cast_byte(~INGRAYAGAIN);
+    trace_object(&m, o); /* may link it into a weak list */
+  }
 }
 
 /* ---- releasing dead cells ----------------------------------------- */
@@ -726,7 +833,7 @@ static void endsweep(lua_State *L) {
 }
 
 /* One lazy sweep step of `budget` blocks; stock's work units (objects
-** released, plus one). */
+** released, plus SWEEPBLOCKWORK a block). */
 static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   global_State *g = G(L);
   CapgcLua *cg = CG(g);
@@ -736,7 +843,8 @@ static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   check("sweep", capgc_cells_sweep(cg->cells, budget, cb_keep, &done), cg);
   g->GCestimate += g->GCdebt - olddebt; /* what was freed */
   if (done) endsweep(L);
-  return 1 + (cg->released - released0);
+  return SWEEPBLOCKWORK * (lu_mem)(budget < SWEEPBLOCKS ? budget : SWEEPBLOCKS) +
+         (cg->released - released0);
 }
 
 /* The atomic phase and the sweep: marking ends (capgc_cells_begin: after
@@ -754,18 +862,12 @@ static lu_mem atomic(lua_State *L, int lazy) {
   lu_byte oldstopem = g->gcstopem;
   g->gcstopem = 1; /* no emergency collection inside this one */
   cg->L = L;
-  GCObject *grayagain = g->grayagain;
+  cg->atomicgray = g->grayagain; /* traversed by cb_roots, as roots */
   g->grayagain = NULL;
   g->weak = g->ephemeron = g->allweak = NULL;
   g->gcstate = GCSatomic;
   check("begin", capgc_cells_begin(cg->cells), cg);
   Mk m = {cg, NULL};
-  while (grayagain != NULL) {
-    GCObject *o = grayagain;
-    grayagain = *getgclist(o);
-    o->marked &= cast_byte(~INGRAYAGAIN);
-    trace_object(&m, o); /* may link it into a weak list */
-  }
   check("drain", capgc_cells_drain(cg->cells), cg);
   remarkupvals(cg);
   check("drain", capgc_cells_drain(cg->cells), cg);
@@ -888,7 +990,8 @@ static lu_mem singlestep(lua_State *L) {
       lu_mem work0 = cg->work;
       bool done = false;
       check("step", capgc_cells_step(cg->cells, STEPCELLS, &done), cg);
-      if (done) g->gcstate = GCSenteratomic;
+      if (done && bigpending(cg)) bigslice(cg); /* its marks, the next steps */
+      else if (done) g->gcstate = GCSenteratomic;
       work = cg->work - work0;
       break;
     }
@@ -909,7 +1012,9 @@ static lu_mem singlestep(lua_State *L) {
 }
 
 /* Stock's incstep: the debt, converted to units of work, is paid by
-** single steps until a credit of 'stepsize' or the end of a cycle. */
+** single steps until a credit of 'stepsize' or the end of a cycle. (A
+** large debt -- one big allocation -- is paid in one entry, as in stock:
+** collectgarbage("step", n) relies on it to finish a cycle.) */
 static void incstep(lua_State *L, global_State *g) {
   int stepmul = (getgcparam(g->gcstepmul) | 1); /* avoid division by 0 */
   l_mem debt = (g->GCdebt / (l_mem)WORK2MEM) * stepmul;
@@ -1011,6 +1116,7 @@ void luaC_freeallobjects(lua_State *L) {
             pausequantile(cg, 0.999) * 1e3, cg->atomic_max * 1e3);
   }
   capgc_cells_free(cg->cells);
+  free(cg->bigq);
   free(cg);
   g->allgc = NULL;
 }
