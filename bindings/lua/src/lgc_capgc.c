@@ -13,9 +13,10 @@
 ** lgc.c): GCSpause -> capgc_cells_start (roots marked) -> GCSpropagate,
 ** capgc_cells_step a few cells at a time, the work counted in stock's
 ** units by the trace functions -> GCSenteratomic -> the atomic phase ->
-** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time, one
-** unit of work per object released) -> GCScallfin (a few finalizers per
-** step) -> GCSpause.
+** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time,
+** counted by blocks walked and objects released) -> GCScallfin (a few
+** finalizers per step) -> GCSpause. The default step size is 4 KiB
+** (CAPGC_GCSTEPSIZE), half stock's.
 ** Lua's own barriers keep the tri-colour invariant over CapGC's marks:
 ** a trace paints the object in Lua's bits -- black when scanned, gray
 ** (neither) for what stock keeps gray: threads, weak tables, open
@@ -23,8 +24,16 @@
 ** gets a white value; luaC_barrier_ marks the value (capgc_cells_mark),
 ** luaC_barrierback_ re-grays the object into 'grayagain'. A cell marked
 ** but not yet scanned, or a string (never scanned), still looks white:
-** a barrier on it is conservative. New objects are white (Lua's rule;
-** CapGC allocates them unmarked). Colours are not reset after a cycle:
+** a barrier on it is conservative. Objects allocated while marking are
+** black (stock paints them white): luaC_newobjdt marks the cell at once
+** (capgc_cells_mark; CapGC traces it in a later step, by when Lua has
+** initialised it: Lua steps only at its GC checks), so storing a new
+** object into a black table fires no back barrier -- a large table the
+** mutator keeps filling with new objects is not traversed again in the
+** atomic phase. The cost: they survive their cycle (floating garbage
+** until the next). Strings stay white (leaves: a barrier on them only
+** marks). Large strong tables are traversed in slices across steps
+** (bigslice). Colours are not reset after a cycle:
 ** a barrier outside marking whitens the object (stock's rule while
 ** sweeping), and one on a stale-black object during marking is merely
 ** conservative. An age bit (unused: there is no young generation) flags
@@ -32,8 +41,10 @@
 ** The atomic phase (capgc_cells_begin after the start) re-scans only
 ** what it must, in Lua's own order: roots (main thread, running thread,
 ** registry, basic types' metatables, luaC_fix'ed objects, objects
-** waiting for finalization), 'grayagain' (threads, weak tables, tables
-** and userdata a back barrier re-grayed), propagate; remark upvalues of
+** waiting for finalization), large tables not wholly traversed yet,
+** 'grayagain' (threads, weak tables, tables and userdata a back barrier
+** re-grayed) -- all in the roots callback, through its visitor --,
+** propagate; remark upvalues of
 ** unmarked threads; ephemeron fixpoint; clear weak values; separate
 ** unreached objects with __gc (list order); resurrect them and
 ** propagate; ephemeron fixpoint again; clear weak keys, then values of
@@ -105,6 +116,8 @@ typedef struct CapgcLua {
   int log;
   unsigned long long pauses, pause_hist[2001];
   double pause_max, atomic_max;
+  int worst_from, worst_to; /* gcstate before and after the longest entry */
+  lu_mem worst_work;        /* and its units of work */
   /* Large strong tables are traversed in slices of BIGSLICE slots across
   ** marking steps (a table of a million slots would otherwise be one
   ** step): 'bigq' holds those not started (gray: stores need no
@@ -134,9 +147,19 @@ typedef struct CapgcLua {
 /* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
 #define SWEEPBLOCKS 1
 /* Units of work a block's sweep costs beyond its released cells: the walk
-** of its mark and allocation bits (a heap of live blocks costs time too;
-** stock counts every object its sweep visits, live or dead). */
-#define SWEEPBLOCKWORK 32
+** of its mark and allocation bits, about 5 us in a cold 256 MiB heap --
+** some 200 units of marking (a heap of live blocks costs time too; stock
+** counts every object its sweep visits, live or dead). */
+#define SWEEPBLOCKWORK 512
+/* Units of work a released cell costs: its release frees the object's
+** own memory (a table's array and node parts, a string's entry in the
+** string table), about 170 ns a cell in a cold heap -- some 8 units of
+** marking. */
+#define RELEASEWORK 8
+/* lua-capgc's default step size (stock's LUAI_GCSTEPSIZE is 13: 8 KiB):
+** 4 KiB, so one step's units, at CapGC's cost per unit (a reported
+** pointer is a call through the ABI), take about as long as stock's. */
+#define CAPGC_GCSTEPSIZE 12
 /* Slots of a large table traversed per marking step; a strong table with
 ** more slots than this is traversed in such slices (BIGSLICE units of
 ** work and up to BIGSLICE marks each). */
@@ -636,6 +659,8 @@ static CapgcLua *getcg(lua_State *L) {
     cg->tag[t] = kinds[i];
   }
   g->allgc = (GCObject *)(void *)cg;
+  /* The first allocation is lua_newstate's, after it set the defaults. */
+  if (g->gcstepsize == LUAI_GCSTEPSIZE) g->gcstepsize = CAPGC_GCSTEPSIZE;
   return cg;
 }
 
@@ -668,6 +693,13 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
   o->marked = tt == LUA_VSHRSTR ? cast_byte(otherwhite(g)) : luaC_white(g);
   o->tt = cast_byte(tt);
   o->next = NULL;
+  if (marking(g) && tt != LUA_VSHRSTR && tt != LUA_VLNGSTR) {
+    /* Allocated black during marking (header comment): marked now, traced
+    ** by a later step (Lua initialises it before its next GC check). */
+    Mk m = {cg, NULL};
+    mark(&m, o);
+    setblack(o);
+  }
   return o;
 }
 
@@ -832,8 +864,8 @@ static void endsweep(lua_State *L) {
   g->gcstate = GCScallfin;
 }
 
-/* One lazy sweep step of `budget` blocks; stock's work units (objects
-** released, plus SWEEPBLOCKWORK a block). */
+/* One lazy sweep step of `budget` blocks; its units of work
+** (RELEASEWORK a cell released, SWEEPBLOCKWORK a block). */
 static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   global_State *g = G(L);
   CapgcLua *cg = CG(g);
@@ -844,7 +876,7 @@ static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   g->GCestimate += g->GCdebt - olddebt; /* what was freed */
   if (done) endsweep(L);
   return SWEEPBLOCKWORK * (lu_mem)(budget < SWEEPBLOCKS ? budget : SWEEPBLOCKS) +
-         (cg->released - released0);
+         RELEASEWORK * (cg->released - released0);
 }
 
 /* The atomic phase and the sweep: marking ends (capgc_cells_begin: after
@@ -1059,6 +1091,8 @@ void luaC_step(lua_State *L) {
   }
   CapgcLua *cg = getcg(L);
   double t0 = cg->log ? cputime() : 0;
+  int from = g->gcstate;
+  lu_mem work0 = cg->work + cg->released;
   if (g->gckind == KGC_INC)
     incstep(L, g);
   else {
@@ -1066,7 +1100,15 @@ void luaC_step(lua_State *L) {
     setpause(g);
     callpendingfinalizers(L);
   }
-  if (cg->log) notepause(cg, cputime() - t0);
+  if (cg->log) {
+    double t = cputime() - t0;
+    if (t > cg->pause_max) {
+      cg->worst_from = from;
+      cg->worst_to = g->gcstate;
+      cg->worst_work = cg->work + cg->released - work0;
+    }
+    notepause(cg, t);
+  }
 }
 
 void luaC_fullgc(lua_State *L, int isemergency) {
@@ -1114,6 +1156,9 @@ void luaC_freeallobjects(lua_State *L) {
             "p99.9 %.3f ms; longest atomic phase %.3f ms\n",
             cg->pauses, cg->pause_max * 1e3, pausequantile(cg, 0.99) * 1e3,
             pausequantile(cg, 0.999) * 1e3, cg->atomic_max * 1e3);
+    fprintf(stderr,
+            "[capgc lua] longest entry: gcstate %d to %d, %llu units traced or released\n",
+            cg->worst_from, cg->worst_to, (unsigned long long)cg->worst_work);
   }
   capgc_cells_free(cg->cells);
   free(cg->bigq);
