@@ -21,24 +21,24 @@ end
 
 local function fresh(i) return {i, "s" .. i} end
 
-for round = 1, 3 do
-  -- array part and node part, each far above one slice
+for round = 1, 2 do
+  -- array part and node part, each several slices (2048 slots) long
   local arr, map = {}, {}
-  for i = 1, 20000 do arr[i] = fresh(i) end
-  for i = 1, 20000 do map["k" .. i] = fresh(i) end
+  for i = 1, 6000 do arr[i] = fresh(i) end
+  for i = 1, 6000 do map["k" .. i] = fresh(i) end
   collectgarbage()
   local cycles = 0
-  local grown = 20000
-  for steps = 1, 400 do
+  local grown = 6000
+  for steps = 1, 200 do
     -- stores into early slots (traversed first) and late ones
     local e = steps % 50 + 1
     arr[e] = fresh(e + steps)
-    arr[20001 - e] = fresh(e - steps)
+    arr[6001 - e] = fresh(e - steps)
     map["k" .. e] = fresh(e * 2)
-    map["k" .. (20001 - e)] = fresh(e * 3)
+    map["k" .. (6001 - e)] = fresh(e * 3)
     -- grow both parts now and then: resizes while a slice is pending
     if steps % 7 == 0 then
-      for _ = 1, 500 do
+      for _ = 1, 200 do
         grown = grown + 1
         arr[grown] = fresh(grown)
         map["g" .. grown] = fresh(grown)
@@ -68,7 +68,7 @@ local t = {}
 local w = setmetatable({}, {__mode = "v"})
 local keep = {}
 collectgarbage()
-for i = 1, 30000 do
+for i = 1, 8000 do
   t[i] = fresh(i)
   local o = {i}
   w[i] = o
