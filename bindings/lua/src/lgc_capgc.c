@@ -133,6 +133,7 @@ typedef struct CapgcLua {
   unsigned int bigasize;
   const void *bigarr, *bignode;
   GCObject *atomicgray; /* 'grayagain' for the atomic phase's roots callback */
+  GCObject *mainobj;    /* the main thread (mark's test, once per pointer) */
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -220,10 +221,13 @@ typedef struct Mk {
   capgc_cell_visitor_t *v; /* inside a callback; else NULL: capgc_cells_mark */
 } Mk;
 
-static void mark(Mk *m, GCObject *o) {
-  if (o == NULL || o == obj2gco(m->cg->g->mainthread)) return; /* the main thread is a root */
-  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(m->cg->cells, o);
-  if (s != CAPGC_OK && m->cg->checked) fatal("a traced pointer is not a live cell", s);
+/* Reports `o` (called for every pointer a trace finds: inline, with the
+** main thread -- a root, not a cell -- compared against a cached copy). */
+static inline void mark(Mk *m, GCObject *o) {
+  CapgcLua *cg = m->cg;
+  if (o == NULL || o == cg->mainobj) return;
+  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(cg->cells, o);
+  if (l_unlikely(s != CAPGC_OK) && cg->checked) fatal("a traced pointer is not a live cell", s);
 }
 
 #define markvalue(m, o) \
@@ -633,6 +637,7 @@ static CapgcLua *getcg(lua_State *L) {
   CapgcLua *cg = calloc(1, sizeof *cg);
   if (cg == NULL) luaD_throw(L, LUA_ERRMEM);
   cg->g = g;
+  cg->mainobj = obj2gco(g->mainthread); /* set before the first allocation */
   cg->thread_offset = LUA_EXTRASPACE;
   cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
   cg->zeal = getenv("CAPGC_ZEAL") != NULL && *getenv("CAPGC_ZEAL") != '\0';
