@@ -2,7 +2,7 @@
 -- process CPU clock (os.clock) every 1000 VM instructions and records the
 -- gaps, so a collector step or an atomic phase shows up as a long gap
 -- (CPU time: time the process spent descheduled does not count).
---   lua pauses.lua SCRIPT [ARGS...]
+--   [LUA_GC_STEPSIZE=N] lua pauses.lua SCRIPT [ARGS...]
 -- Prints the script's output, then one line on stderr:
 --   pauses: gaps N, max X ms, p99 Y ms, p99.9 Z ms, over 0.5 ms K, over 1 ms L
 -- Gaps go into a preallocated histogram of 10-microsecond buckets (no
@@ -26,6 +26,10 @@ end
 local args = {}
 for i = 2, #arg do args[i - 1] = arg[i] end
 arg = {[0] = script, table.unpack(args)}
+-- LUA_GC_STEPSIZE=N: run the script with the incremental collector's
+-- step size 2^N bytes (as collectgarbage("incremental", 0, 0, N)).
+local stepsize = tonumber(os.getenv("LUA_GC_STEPSIZE"))
+if stepsize then collectgarbage("incremental", 0, 0, stepsize) end
 local chunk = assert(loadfile(script))
 debug.sethook(hook, "", 1000)
 chunk(table.unpack(args))

@@ -13,9 +13,10 @@
 ** lgc.c): GCSpause -> capgc_cells_start (roots marked) -> GCSpropagate,
 ** capgc_cells_step a few cells at a time, the work counted in stock's
 ** units by the trace functions -> GCSenteratomic -> the atomic phase ->
-** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time, one
-** unit of work per object released) -> GCScallfin (a few finalizers per
-** step) -> GCSpause.
+** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time,
+** counted by blocks walked and objects released) -> GCScallfin (a few
+** finalizers per step) -> GCSpause. The default step size is 4 KiB
+** (CAPGC_GCSTEPSIZE), half stock's.
 ** Lua's own barriers keep the tri-colour invariant over CapGC's marks:
 ** a trace paints the object in Lua's bits -- black when scanned, gray
 ** (neither) for what stock keeps gray: threads, weak tables, open
@@ -23,8 +24,16 @@
 ** gets a white value; luaC_barrier_ marks the value (capgc_cells_mark),
 ** luaC_barrierback_ re-grays the object into 'grayagain'. A cell marked
 ** but not yet scanned, or a string (never scanned), still looks white:
-** a barrier on it is conservative. New objects are white (Lua's rule;
-** CapGC allocates them unmarked). Colours are not reset after a cycle:
+** a barrier on it is conservative. Objects allocated while marking are
+** black (stock paints them white): luaC_newobjdt marks the cell at once
+** (capgc_cells_mark; CapGC traces it in a later step, by when Lua has
+** initialised it: Lua steps only at its GC checks), so storing a new
+** object into a black table fires no back barrier -- a large table the
+** mutator keeps filling with new objects is not traversed again in the
+** atomic phase. The cost: they survive their cycle (floating garbage
+** until the next). Strings stay white (leaves: a barrier on them only
+** marks). Large strong tables are traversed in slices across steps
+** (bigslice). Colours are not reset after a cycle:
 ** a barrier outside marking whitens the object (stock's rule while
 ** sweeping), and one on a stale-black object during marking is merely
 ** conservative. An age bit (unused: there is no young generation) flags
@@ -32,8 +41,10 @@
 ** The atomic phase (capgc_cells_begin after the start) re-scans only
 ** what it must, in Lua's own order: roots (main thread, running thread,
 ** registry, basic types' metatables, luaC_fix'ed objects, objects
-** waiting for finalization), 'grayagain' (threads, weak tables, tables
-** and userdata a back barrier re-grayed), propagate; remark upvalues of
+** waiting for finalization), large tables not wholly traversed yet,
+** 'grayagain' (threads, weak tables, tables and userdata a back barrier
+** re-grayed) -- all in the roots callback, through its visitor --,
+** propagate; remark upvalues of
 ** unmarked threads; ephemeron fixpoint; clear weak values; separate
 ** unreached objects with __gc (list order); resurrect them and
 ** propagate; ephemeron fixpoint again; clear weak keys, then values of
@@ -105,6 +116,24 @@ typedef struct CapgcLua {
   int log;
   unsigned long long pauses, pause_hist[2001];
   double pause_max, atomic_max;
+  int worst_from, worst_to; /* gcstate before and after the longest entry */
+  lu_mem worst_work;        /* and its units of work */
+  /* Large strong tables are traversed in slices of BIGSLICE slots across
+  ** marking steps (a table of a million slots would otherwise be one
+  ** step): 'bigq' holds those not started (gray: stores need no
+  ** barrier), 'bigh' the one in progress (black from its first slice, so
+  ** a store into it fires the back barrier and the atomic phase traverses
+  ** it again), 'bigpos' its next slot (array part, then node part) and
+  ** 'bigarr'/'bignode'/'bigasize'/'bignsize' its parts when the slices
+  ** began: a resize moves entries, and the traversal starts over. */
+  Table **bigq;
+  size_t nbigq, bigqcap;
+  Table *bigh;
+  size_t bigpos, bignsize;
+  unsigned int bigasize;
+  const void *bigarr, *bignode;
+  GCObject *atomicgray; /* 'grayagain' for the atomic phase's roots callback */
+  GCObject *mainobj;    /* the main thread (mark's test, once per pointer) */
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -118,6 +147,24 @@ typedef struct CapgcLua {
 #define STEPCELLS 64
 /* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
 #define SWEEPBLOCKS 1
+/* Units of work a block's sweep costs beyond its released cells: the walk
+** of its mark and allocation bits, about 5 us in a cold 256 MiB heap --
+** some 200 units of marking (a heap of live blocks costs time too; stock
+** counts every object its sweep visits, live or dead). */
+#define SWEEPBLOCKWORK 512
+/* Units of work a released cell costs: its release frees the object's
+** own memory (a table's array and node parts, a string's entry in the
+** string table), about 170 ns a cell in a cold heap -- some 8 units of
+** marking. */
+#define RELEASEWORK 8
+/* lua-capgc's default step size (stock's LUAI_GCSTEPSIZE is 13: 8 KiB):
+** 4 KiB, so one step's units, at CapGC's cost per unit (a reported
+** pointer is a call through the ABI), take about as long as stock's. */
+#define CAPGC_GCSTEPSIZE 12
+/* Slots of a large table traversed per marking step; a strong table with
+** more slots than this is traversed in such slices (BIGSLICE units of
+** work and up to BIGSLICE marks each). */
+#define BIGSLICE 2048
 
 /* Lua's colours, kept by the traces and the barriers (header comment). */
 #define INGRAYAGAIN bitmask(0) /* an age bit: in this cycle's 'grayagain' */
@@ -174,10 +221,13 @@ typedef struct Mk {
   capgc_cell_visitor_t *v; /* inside a callback; else NULL: capgc_cells_mark */
 } Mk;
 
-static void mark(Mk *m, GCObject *o) {
-  if (o == NULL || o == obj2gco(m->cg->g->mainthread)) return; /* the main thread is a root */
-  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(m->cg->cells, o);
-  if (s != CAPGC_OK && m->cg->checked) fatal("a traced pointer is not a live cell", s);
+/* Reports `o` (called for every pointer a trace finds: inline, with the
+** main thread -- a root, not a cell -- compared against a cached copy). */
+static inline void mark(Mk *m, GCObject *o) {
+  CapgcLua *cg = m->cg;
+  if (o == NULL || o == cg->mainobj) return;
+  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(cg->cells, o);
+  if (l_unlikely(s != CAPGC_OK) && cg->checked) fatal("a traced pointer is not a live cell", s);
 }
 
 #define markvalue(m, o) \
@@ -239,6 +289,68 @@ static void linkgrayagain(global_State *g, GCObject *o) {
 
 /* ---- tracing: one function per type ------------------------------- */
 
+/* Queues large strong table `h` for traversal in slices (bigslice): it
+** stays gray until its first slice. */
+static void bigenqueue(CapgcLua *cg, Table *h) {
+  if (cg->nbigq == cg->bigqcap) {
+    size_t cap = cg->bigqcap ? 2 * cg->bigqcap : 16;
+    Table **q = realloc(cg->bigq, cap * sizeof *q);
+    if (q == NULL) {
+      fprintf(stderr, "lua-capgc: out of memory for the large-table queue\n");
+      abort();
+    }
+    cg->bigq = q;
+    cg->bigqcap = cap;
+  }
+  cg->bigq[cg->nbigq++] = h;
+  setgray(obj2gco(h));
+}
+
+/* Is a large table waiting or in progress? */
+#define bigpending(cg) ((cg)->bigh != NULL || (cg)->nbigq > 0)
+
+/* Remembers the shape of the table in progress, from slot 0. */
+static void bigbegin(CapgcLua *cg) {
+  Table *h = cg->bigh;
+  cg->bigpos = 0;
+  cg->bigarr = h->array;
+  cg->bignode = h->node;
+  cg->bigasize = luaH_realasize(h);
+  cg->bignsize = cast_sizet(sizenode(h));
+}
+
+/* One slice of the large tables' traversal: up to BIGSLICE slots of the
+** table in progress (the next queued one is started, black, if none),
+** each reported with capgc_cells_mark; counts their work. A table
+** resized since its slices began is traversed again from its first slot
+** (a resize moves entries to where the slices have been). */
+static void bigslice(CapgcLua *cg) {
+  Mk m = {cg, NULL};
+  if (cg->bigh == NULL) {
+    cg->bigh = cg->bigq[--cg->nbigq];
+    if (!(obj2gco(cg->bigh)->marked & INGRAYAGAIN)) setblack(obj2gco(cg->bigh));
+    bigbegin(cg);
+  }
+  Table *h = cg->bigh;
+  if (h->array != cg->bigarr || h->node != cg->bignode || luaH_realasize(h) != cg->bigasize ||
+      cast_sizet(sizenode(h)) != cg->bignsize)
+    bigbegin(cg);
+  size_t asize = cg->bigasize, end = asize + cg->bignsize;
+  size_t pos = cg->bigpos, stop = pos + BIGSLICE < end ? pos + BIGSLICE : end;
+  for (; pos < stop && pos < asize; pos++) markvalue(&m, &h->array[pos]);
+  for (; pos < stop; pos++) {
+    Node *n = gnode(h, pos - asize);
+    if (isempty(gval(n))) clearkey(n);
+    else {
+      markkey(&m, n);
+      markvalue(&m, gval(n));
+    }
+  }
+  cg->work += 1 + (stop - cg->bigpos);
+  cg->bigpos = stop;
+  if (stop == end) cg->bigh = NULL;
+}
+
 static void trace_table(Mk *m, Table *h) {
   global_State *g = m->cg->g;
   const TValue *mode = gfasttm(g, h->metatable, TM_MODE);
@@ -250,6 +362,12 @@ static void trace_table(Mk *m, Table *h) {
   }
   unsigned int asize = luaH_realasize(h);
   Node *n, *limit = gnodelast(h);
+  if (!wk && !wv && g->gcstate == GCSpropagate &&
+      cast_sizet(asize) + cast_sizet(sizenode(h)) > BIGSLICE) {
+    bigenqueue(m->cg, h); /* large: in slices, by later steps */
+    m->cg->work += 1;
+    return;
+  }
   if (!wk && !wv) { /* strong */
     for (unsigned int i = 0; i < asize; i++) markvalue(m, &h->array[i]);
     for (n = gnode(h, 0); n < limit; n++) {
@@ -394,6 +512,22 @@ static void cb_roots(void *vm, capgc_cell_visitor_t *v) {
   markmt(&m);
   for (GCObject *o = g->fixedgc; o != NULL; o = o->next) mark(&m, o);
   for (GCObject *o = g->tobefnz; o != NULL; o = o->next) mark(&m, o); /* left from before */
+  if (g->gcstate != GCSatomic) return;
+  /* The atomic phase: large tables not (wholly) traversed yet -- those
+  ** in 'grayagain' are below -- then 'grayagain', through this visitor
+  ** (cheaper than capgc_cells_mark per pointer). */
+  if (cg->bigh != NULL) bigenqueue(cg, cg->bigh);
+  cg->bigh = NULL;
+  while (cg->nbigq > 0) {
+    Table *h = cg->bigq[--cg->nbigq];
+    if (!(obj2gco(h)->marked & INGRAYAGAIN)) trace_table(&m, h);
+  }
+  while (cg->atomicgray != NULL) {
+    GCObject *o = cg->atomicgray;
+    cg->atomicgray = *getgclist(o);
+    o->marked &= cast_byte(~INGRAYAGAIN);
+    trace_object(&m, o); /* may link it into a weak list */
+  }
 }
 
 /* ---- releasing dead cells ----------------------------------------- */
@@ -503,6 +637,7 @@ static CapgcLua *getcg(lua_State *L) {
   CapgcLua *cg = calloc(1, sizeof *cg);
   if (cg == NULL) luaD_throw(L, LUA_ERRMEM);
   cg->g = g;
+  cg->mainobj = obj2gco(g->mainthread); /* set before the first allocation */
   cg->thread_offset = LUA_EXTRASPACE;
   cg->checked = envnum("CAPGC_LUA_CHECKED", 0) != 0;
   cg->zeal = getenv("CAPGC_ZEAL") != NULL && *getenv("CAPGC_ZEAL") != '\0';
@@ -529,6 +664,8 @@ static CapgcLua *getcg(lua_State *L) {
     cg->tag[t] = kinds[i];
   }
   g->allgc = (GCObject *)(void *)cg;
+  /* The first allocation is lua_newstate's, after it set the defaults. */
+  if (g->gcstepsize == LUAI_GCSTEPSIZE) g->gcstepsize = CAPGC_GCSTEPSIZE;
   return cg;
 }
 
@@ -561,6 +698,13 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
   o->marked = tt == LUA_VSHRSTR ? cast_byte(otherwhite(g)) : luaC_white(g);
   o->tt = cast_byte(tt);
   o->next = NULL;
+  if (marking(g) && tt != LUA_VSHRSTR && tt != LUA_VLNGSTR) {
+    /* Allocated black during marking (header comment): marked now, traced
+    ** by a later step (Lua initialises it before its next GC check). */
+    Mk m = {cg, NULL};
+    mark(&m, o);
+    setblack(o);
+  }
   return o;
 }
 
@@ -725,8 +869,8 @@ static void endsweep(lua_State *L) {
   g->gcstate = GCScallfin;
 }
 
-/* One lazy sweep step of `budget` blocks; stock's work units (objects
-** released, plus one). */
+/* One lazy sweep step of `budget` blocks; its units of work
+** (RELEASEWORK a cell released, SWEEPBLOCKWORK a block). */
 static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   global_State *g = G(L);
   CapgcLua *cg = CG(g);
@@ -736,7 +880,8 @@ static lu_mem sweepstep(lua_State *L, uint64_t budget) {
   check("sweep", capgc_cells_sweep(cg->cells, budget, cb_keep, &done), cg);
   g->GCestimate += g->GCdebt - olddebt; /* what was freed */
   if (done) endsweep(L);
-  return 1 + (cg->released - released0);
+  return SWEEPBLOCKWORK * (lu_mem)(budget < SWEEPBLOCKS ? budget : SWEEPBLOCKS) +
+         RELEASEWORK * (cg->released - released0);
 }
 
 /* The atomic phase and the sweep: marking ends (capgc_cells_begin: after
@@ -754,18 +899,12 @@ static lu_mem atomic(lua_State *L, int lazy) {
   lu_byte oldstopem = g->gcstopem;
   g->gcstopem = 1; /* no emergency collection inside this one */
   cg->L = L;
-  GCObject *grayagain = g->grayagain;
+  cg->atomicgray = g->grayagain; /* traversed by cb_roots, as roots */
   g->grayagain = NULL;
   g->weak = g->ephemeron = g->allweak = NULL;
   g->gcstate = GCSatomic;
   check("begin", capgc_cells_begin(cg->cells), cg);
   Mk m = {cg, NULL};
-  while (grayagain != NULL) {
-    GCObject *o = grayagain;
-    grayagain = *getgclist(o);
-    o->marked &= cast_byte(~INGRAYAGAIN);
-    trace_object(&m, o); /* may link it into a weak list */
-  }
   check("drain", capgc_cells_drain(cg->cells), cg);
   remarkupvals(cg);
   check("drain", capgc_cells_drain(cg->cells), cg);
@@ -888,7 +1027,8 @@ static lu_mem singlestep(lua_State *L) {
       lu_mem work0 = cg->work;
       bool done = false;
       check("step", capgc_cells_step(cg->cells, STEPCELLS, &done), cg);
-      if (done) g->gcstate = GCSenteratomic;
+      if (done && bigpending(cg)) bigslice(cg); /* its marks, the next steps */
+      else if (done) g->gcstate = GCSenteratomic;
       work = cg->work - work0;
       break;
     }
@@ -909,7 +1049,9 @@ static lu_mem singlestep(lua_State *L) {
 }
 
 /* Stock's incstep: the debt, converted to units of work, is paid by
-** single steps until a credit of 'stepsize' or the end of a cycle. */
+** single steps until a credit of 'stepsize' or the end of a cycle. (A
+** large debt -- one big allocation -- is paid in one entry, as in stock:
+** collectgarbage("step", n) relies on it to finish a cycle.) */
 static void incstep(lua_State *L, global_State *g) {
   int stepmul = (getgcparam(g->gcstepmul) | 1); /* avoid division by 0 */
   l_mem debt = (g->GCdebt / (l_mem)WORK2MEM) * stepmul;
@@ -954,6 +1096,8 @@ void luaC_step(lua_State *L) {
   }
   CapgcLua *cg = getcg(L);
   double t0 = cg->log ? cputime() : 0;
+  int from = g->gcstate;
+  lu_mem work0 = cg->work + cg->released;
   if (g->gckind == KGC_INC)
     incstep(L, g);
   else {
@@ -961,7 +1105,15 @@ void luaC_step(lua_State *L) {
     setpause(g);
     callpendingfinalizers(L);
   }
-  if (cg->log) notepause(cg, cputime() - t0);
+  if (cg->log) {
+    double t = cputime() - t0;
+    if (t > cg->pause_max) {
+      cg->worst_from = from;
+      cg->worst_to = g->gcstate;
+      cg->worst_work = cg->work + cg->released - work0;
+    }
+    notepause(cg, t);
+  }
 }
 
 void luaC_fullgc(lua_State *L, int isemergency) {
@@ -1009,8 +1161,12 @@ void luaC_freeallobjects(lua_State *L) {
             "p99.9 %.3f ms; longest atomic phase %.3f ms\n",
             cg->pauses, cg->pause_max * 1e3, pausequantile(cg, 0.99) * 1e3,
             pausequantile(cg, 0.999) * 1e3, cg->atomic_max * 1e3);
+    fprintf(stderr,
+            "[capgc lua] longest entry: gcstate %d to %d, %llu units traced or released\n",
+            cg->worst_from, cg->worst_to, (unsigned long long)cg->worst_work);
   }
   capgc_cells_free(cg->cells);
+  free(cg->bigq);
   free(cg);
   g->allgc = NULL;
 }
