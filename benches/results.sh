@@ -25,6 +25,10 @@ mkdir -p "$charts" "$(dirname "$page")"
 cargo build --release -q -p capgc-benches -p mmtk-peer
 harness=$root/target/release/workloads
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# The code measured: the commit when the run starts (and whether the tree
+# differed from it then).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 
 # name | arguments (the full-size run) | arguments (--quick)
 sections=(
@@ -96,8 +100,6 @@ mib = {c["mode"]: c["summary"]["median"]["allocated_mib"] for c in cs if c["plan
 print("{:.1f}".format(mib["p128"] / mib["native"]) if mib.get("p128") and mib.get("native") else "more")
 EOF
 )
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 {
   echo "# CapGC results — $date"
   echo
