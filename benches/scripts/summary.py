@@ -17,6 +17,7 @@ JSON is a dash.
 """
 import json
 import os
+import re
 import sys
 
 BEGIN, END = "<!-- summary -->", "<!-- /summary -->"
@@ -208,11 +209,15 @@ def headlines(runs):
         plan = best["plan"]
         parts = []
         for key, title in peer_columns(run):
-            parts.append(f"{run.ratio(key, plan, 'native'):.2f}× {title[2:]}")
+            wall = run.ratio(key, plan, "native")
+            cpu = run.ratio(key, plan, "native", "cpu")
+            parts.append(f"{wall:.2f}× {title[2:]}" + (f" (CPU time {cpu:.2f}×)" if cpu else ""))
         soft_b = run.ratio("bdwgc", plan, "softcheri-morello")
         rss = run.ratio("bdwgc", plan, "native", "rss")
         out.append(
-            f"- **{run.name}**, CapGC's fastest plan in Native ({plan}): "
+            f"- **{run.name}**"
+            + ("" if run.label == run.name else f" ({run.label} through the Rust API)")
+            + f", CapGC's fastest plan in Native ({plan}): "
             + ", ".join(parts)
             + (f"; peak RSS {rss:.2f}× bdwgc's" if rss else "")
             + (f"; the same plan in SoftCheri {soft_b:.2f}× idiomatic bdwgc" if soft_b else "")
@@ -238,6 +243,23 @@ def summary(text, jsondir):
         "`benches/scripts/summary.py` from the sections' `results.json`.",
         "",
     ]
+    # The load results.sh recorded at each section's start and end.
+    loads = [
+        float(x)
+        for line in text.splitlines()
+        if line.startswith("Load average (1, 5, 15 min) when this run started:")
+        for x in re.findall(r"(\d+\.\d+) \d+\.\d+ \d+\.\d+", line)
+    ]
+    if loads:
+        out += [
+            f"**Machine load:** the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
+            "at the sections' starts and ends (each section gives its own). Above the "
+            "CPU count, every configuration ran slower and noisier: the ratios are "
+            "within one interleaved run, but the min–max ranges in the sections are wide, "
+            "and the CPU-time ratios beside the headline figures say how much of a wall-time "
+            "ratio is scheduling.",
+            "",
+        ]
     out += headlines(runs)
     out += [
         "",

@@ -47,7 +47,7 @@ fn short(plan: &str) -> String {
 
 /// Above this ratio of slowest to fastest bar a time chart's axis is
 /// logarithmic.
-const LOG_ABOVE: f64 = 8.0;
+const LOG_ABOVE: f64 = 25.0;
 
 /// Width of the legend strip right of every chart, in pixels.
 const LEGEND_W: u32 = 230;
@@ -62,6 +62,8 @@ enum Mark {
     Line,
     /// A dot of this radius.
     Dot(u32),
+    /// A cross (an ×).
+    Cross,
 }
 
 /// A legend in its own strip (`area`), entries under a heading, then
@@ -83,6 +85,7 @@ fn legend(
                 color.stroke_width(2),
             ))?,
             Mark::Dot(r) => area.draw(&Circle::new((15, y), *r, color.filled()))?,
+            Mark::Cross => area.draw(&Cross::new((15, y), 5, color.stroke_width(2)))?,
         }
         area.draw(&Text::new(label.clone(), (30, y - 7), font.clone()))?;
         y += 22;
@@ -417,9 +420,15 @@ const QUANTILES: [(&str, &str); 5] = [
     ("max", "max_ms"),
 ];
 
-/// The radius of each of [`QUANTILES`]' markers, largest first: a later
-/// marker drawn on an earlier one of the same value leaves it a ring.
-const RADII: [u32; 5] = [10, 8, 6, 4, 2];
+/// The radius and colour of each of [`QUANTILES`]' dots but the last,
+/// largest first: a later dot drawn on an earlier one of the same value
+/// leaves it a ring. The longest pause is a black cross on top of them.
+const DOTS: [(u32, (u8, u8, u8)); 4] = [
+    (9, (31, 119, 180)),
+    (7, (44, 160, 44)),
+    (5, (255, 127, 14)),
+    (3, (214, 39, 40)),
+];
 
 /// The pause distribution of every CapGC configuration, one row each: a
 /// line from p50 to the longest pause on a log axis spanning the data, a
@@ -471,7 +480,8 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
                 String::new()
             }
         })
-        .x_labels(20)
+        .x_labels(12)
+        .max_light_lines(0)
         .x_label_formatter(&|x| log_tick(*x))
         .label_style(("sans-serif", 12))
         .axis_desc_style(("sans-serif", 12))
@@ -505,13 +515,24 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
     )?;
     let mut entries = Vec::new();
     for (qi, (label, key)) in QUANTILES.iter().enumerate() {
-        let color = Palette99::pick(qi).to_rgba();
-        chart.draw_series(
-            drawn
-                .iter()
-                .map(|(i, c)| Circle::new((value(c, key), y(*i)), RADII[qi], color.filled())),
-        )?;
-        entries.push((label.to_string(), color, Mark::Dot(RADII[qi])));
+        let at = |(i, c): &(usize, &&Configuration)| (value(c, key), y(*i));
+        let (color, mark) = match DOTS.get(qi) {
+            Some(&(r, (red, green, blue))) => {
+                let color = RGBColor(red, green, blue).to_rgba();
+                chart.draw_series(drawn.iter().map(|d| Circle::new(at(d), r, color.filled())))?;
+                (color, Mark::Dot(r))
+            }
+            None => {
+                let color = BLACK.to_rgba();
+                chart.draw_series(
+                    drawn
+                        .iter()
+                        .map(|d| Cross::new(at(d), 5, color.stroke_width(2))),
+                )?;
+                (color, Mark::Cross)
+            }
+        };
+        entries.push((label.to_string(), color, mark));
     }
     legend(
         &side,
@@ -520,7 +541,8 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         &[
             "Equal values: the later",
             "marker sits inside the",
-            "earlier one.",
+            "earlier one; the longest",
+            "pause is the black cross.",
         ],
     )?;
     root.present()?;
