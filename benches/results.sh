@@ -3,7 +3,7 @@
 # in docs/results/: the purecap cost comparison (the `workloads` harness)
 # on every workload, each in one run with its configurations interleaved.
 #
-#   benches/results.sh            # the page (about 10 minutes on 2 cores)
+#   benches/results.sh            # the page (about 15 minutes on a quiet 2-core machine, 31 at load 9-14)
 #   benches/results.sh --quick    # the same sections at toy sizes (CI's smoke)
 #
 # Run it on a quiet machine: every ratio on the page is measured side by
@@ -25,6 +25,10 @@ mkdir -p "$charts" "$(dirname "$page")"
 cargo build --release -q -p capgc-benches -p mmtk-peer
 harness=$root/target/release/workloads
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# The code measured: the commit when the run starts (and whether the tree
+# differed from it then).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 
 # name | arguments (the full-size run) | arguments (--quick)
 sections=(
@@ -43,7 +47,8 @@ for s in "${sections[@]}"; do
   args=$full
   [[ $quick == 1 ]] && args=$small
   out=$root/target/capgc-results/page/$name
-  echo "== $name: workloads $args" >&2
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "== $name: workloads $args (load average $load)" >&2
   # shellcheck disable=SC2086 # the arguments are words
   "$harness" $args --out "$out" > /dev/null
   python3 - "$out/results.json" <<'EOF'
@@ -59,6 +64,8 @@ EOF
     echo '```sh'
     echo "cargo run --release -p capgc-benches --bin workloads -- $args"
     echo '```'
+    echo
+    echo "Load average (1, 5, 15 min) when this run started: $load, after it: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     sed -e '/^written: /d' "$out/results.md"
     echo
@@ -83,8 +90,16 @@ print("{}, {} CPUs, {:.0f} GiB, Linux {}; memcpy {:.2f} GB/s, memset {:.2f} GB/s
 EOF
 )
 date=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["machine"]["date"])' "$json")
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+# How many more two-reference nodes Native holds than P128 at equal bytes
+# (live-sweep's caveat): their cells' ratio, from binary-trees' bytes
+# allocated (the same nodes in both modes).
+node_ratio=$(python3 - "$json" <<'EOF'
+import json, sys
+cs = json.load(open(sys.argv[1]))["configurations"]
+mib = {c["mode"]: c["summary"]["median"]["allocated_mib"] for c in cs if c["plan"] == cs[0]["plan"]}
+print("{:.1f}".format(mib["p128"] / mib["native"]) if mib.get("p128") and mib.get("native") else "more")
+EOF
+)
 {
   echo "# CapGC results — $date"
   echo
@@ -122,8 +137,15 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
   echo "collection (forced after the allocation phase) and the allocation phase's"
   echo "GC time per collection against live data. Live data and allocation are"
   echo "measured in bytes of cells, so at each step Native (8-byte slots) holds and"
-  echo "allocates about twice the objects of P128 and SoftCheri (16-byte slots):"
+  echo "allocates more objects than P128 and SoftCheri (16-byte slots; ${node_ratio}×"
+  echo "with this build's two-reference nodes, headers included) and does"
+  echo "more work per MiB — which is why P128 can be faster than Native there:"
   echo "compare modes on the other workloads, and live-sweep within a mode."
+  echo "Charts: \`time.svg\` gives one bar per configuration (median wall time,"
+  echo "min–max whiskers), coloured by mode, with the whole programs on \`capgc.h\`"
+  echo "(the C program, the Scheme interpreter) in panels of their own scale so that"
+  echo "they do not squash the rest; \`pauses.svg\` one row per CapGC configuration"
+  echo "(the peers report no pauses), p50 to max on a log axis."
   echo "The scheme section runs"
   echo "binary-trees in the Scheme interpreter of \`bindings/scheme\` (a whole VM in C"
   echo "on \`capgc.h\`, every heap object a CapGC object) beside the same program"
@@ -131,6 +153,7 @@ dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && e
   echo
   cat "$body"
 } > "$page"
-# The first screen: what purecap costs, per workload, from the sections.
-python3 benches/scripts/summary.py "$page"
+# The first screen: what purecap costs, per workload, from the sections'
+# results.json (kept beside the charts).
+python3 benches/scripts/summary.py "$page" "$charts"
 echo "written: $page and $charts/*.svg, *.json" >&2

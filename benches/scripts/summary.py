@@ -1,178 +1,282 @@
 #!/usr/bin/env python3
 """The first screen of the results page: what purecap costs, per workload.
 
-    benches/scripts/summary.py docs/results.md          # rewrite the page's summary in place
-    benches/scripts/summary.py docs/results.md --print  # print it
+    benches/scripts/summary.py docs/results.md docs/results           # rewrite the page's summary in place
+    benches/scripts/summary.py docs/results.md docs/results --print   # print it
 
-Reads the page's own sections (written by benches/results.sh from the
-harness's tables) and puts, between the markers
-`<!-- summary -->` and `<!-- /summary -->` right under the title, one
-table per workload: each plan's Native wall time, its Native : P128 :
-SoftCheri ratio, and every configuration against every peer the section
-measured ("vs bdwgc", "vs malloc", and any peer added later, e.g. MMTk:
-a new `vs PEER` block becomes a new column, a new configuration a new
-row). Every number is copied from the section below it; nothing is
-measured here.
+Reads each section's `results.json` — the harness's own figures, kept by
+benches/results.sh beside the charts as DIR/NAME.json for every `## NAME`
+section of the page — and puts, between the markers `<!-- summary -->`
+and `<!-- /summary -->` right under the title, one table per workload:
+each plan's Native wall time, its Native : P128 : SoftCheri ratio, and
+every configuration against idiomatic bdwgc, idiomatic glibc malloc and
+MMTk's best plan in that run (the ratios the harness computed, `ratios`
+in the JSON); then the headline figures, each naming the table it comes
+from. Nothing is measured or typed in here: a figure missing from the
+JSON is a dash.
 """
+import json
+import os
 import re
 import sys
 
 BEGIN, END = "<!-- summary -->", "<!-- /summary -->"
 MODES = ["native", "p128", "softcheri-morello"]
-RATIO = re.compile(r"^(?P<plan>.+): Native : P128 : SoftCheri = 1 : (?P<p>[\d.]+) : (?P<s>[\d.]+)")
-PEER = re.compile(r"^vs (?P<peer>\S+) \(ratio|^vs (?P<long>.+?), [\d.]+ ms \(ratio")
-# The programs "in capgc.h's shape" are labelled as such in the sections
-# and never a headline: the first screen compares with the idiomatic peers.
-SHAPED = "capgc.h's shape"
+# The JSON's ratio baselines (benches/src/bin/workloads/report.rs) of the
+# first screen's columns; the shaped peers ("bdwgc shaped", …) stay in
+# the sections, labelled, never a headline.
+PEERS = [("bdwgc", "× idiomatic bdwgc"), ("malloc", "× idiomatic malloc"), ("mmtk best", "× MMTk's best")]
+PEER_MODES = ("native (C)", "native (MMTk)")
+VIA_C = ("C on capgc.h: ", "Scheme on capgc.h: ")
+# live-sweep allocates the same bytes in every mode, so Native holds more
+# objects there: its ratios compare nothing across modes, and it is left
+# out of the first screen.
+WITHIN_A_MODE_ONLY = {"live-sweep"}
 
 
-def peer_name(m):
-    """A column name for a `vs PEER` block: `bdwgc`, `malloc`, `MMTk's best
-    (GenImmix)`; None for the shaped programs."""
-    if m.group("peer"):
-        return m.group("peer")
-    name = m.group("long")
-    if SHAPED in name:
-        return None
-    name = re.sub(r"^idiomatic ", "", name)
-    name = re.sub(r" \((pointers|references)[^)]*\)", "", name)
-    name = name.replace("malloc/free", "malloc").replace(" plan here", "")
-    return name
-PEER_ROW = re.compile(r"^  (?P<conf>.+) (?P<mode>\S+): (?P<x>[\d.]+)x")
-BETWEEN = re.compile(r"^(?P<a>\S+) vs (?P<b>\S+): (?P<x>[\d.]+)x")
-C_VS_RUST = re.compile(r"^the C program on capgc\.h vs the same plan")
+def section_names(text):
+    return [line[3:].strip() for line in text.splitlines() if line.startswith("## ")]
 
 
-def sections(text):
-    """(name, lines) of every `## name` section."""
-    out, name, lines = [], None, []
-    for line in text.splitlines():
-        if line.startswith("## "):
-            if name:
-                out.append((name, lines))
-            name, lines = line[3:].strip(), []
-        elif name:
-            lines.append(line)
-    if name:
-        out.append((name, lines))
-    return out
+class Run:
+    """One section's results.json."""
 
+    def __init__(self, name, path):
+        self.name = name
+        r = json.load(open(path))
+        self.label = r["parameters"]["label"]
+        self.configs = r["configurations"]
+        self.ratios = {}
+        for x in r["ratios"]:
+            self.ratios[(x["baseline"], x["config"])] = x
 
-def parse(lines):
-    """The ratios, wall times, peer comparisons of one section."""
-    ratios, wall, peers, between, c_vs_rust = {}, {}, {}, [], []
-    peer, in_c = None, False
-    for line in lines:
-        cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 4 and cells[2] in MODES + [m + "/tags" for m in MODES] and cells[3]:
-            m = re.match(r"([\d.]+)", cells[3])
-            if m:
-                wall[(cells[1], cells[2])] = float(m.group(1))
-        m = RATIO.match(line)
-        if m:
-            ratios[m.group("plan")] = (float(m.group("p")), float(m.group("s")))
-            peer, in_c = None, False
-            continue
-        m = PEER.match(line)
-        if m:
-            peer, in_c = peer_name(m), False
-            if peer:
-                peers.setdefault(peer, {})
-            continue
-        if C_VS_RUST.match(line):
-            peer, in_c = None, True
-            continue
-        m = PEER_ROW.match(line)
-        if m and peer:
-            peers[peer][(m.group("conf"), m.group("mode"))] = float(m.group("x"))
-            continue
-        if m and in_c:
-            c_vs_rust.append(float(m.group("x")))
-            continue
-        m = BETWEEN.match(line)
-        if m:
-            between.append((m.group("a"), m.group("b"), float(m.group("x"))))
-        if not line.strip():
-            peer, in_c = None, False
-    return ratios, wall, peers, between, c_vs_rust
+    def median(self, c, key):
+        return c["summary"]["median"][key]
+
+    def plans(self):
+        """CapGC's plans through the Rust API, then the programs on capgc.h,
+        in the harness's order."""
+        out = []
+        for c in self.configs:
+            if c["mode"] not in PEER_MODES and c["plan"] not in out:
+                out.append(c["plan"])
+        return [p for p in out if not p.startswith(VIA_C)] + [p for p in out if p.startswith(VIA_C)]
+
+    def config(self, plan, mode):
+        return next((c for c in self.configs if c["plan"] == plan and c["mode"] == mode), None)
+
+    def ratio(self, baseline, plan, mode, what="wall"):
+        r = self.ratios.get((baseline, f"{plan} {mode}"))
+        return None if r is None else r[what]
+
+    def peer(self, baseline):
+        """The row a baseline names: (label, wall ms, rss MiB)."""
+        r = next((x for (b, _), x in self.ratios.items() if b == baseline), None)
+        if r is None:
+            return None
+        plan = r["against"].rsplit(" native", 1)[0]
+        c = next((c for c in self.configs if c["plan"] == plan and c["mode"] in PEER_MODES), None)
+        if c is None:
+            return None
+        return plan, self.median(c, "wall_ms"), self.median(c, "rss_mib")
+
+    def best_native(self, via_rust=True):
+        """The fastest CapGC configuration in Native (through the Rust API)."""
+        cs = [
+            c
+            for c in self.configs
+            if c["mode"] == "native" and (not via_rust or not c["plan"].startswith(VIA_C))
+        ]
+        return min(cs, key=lambda c: self.median(c, "wall_ms"), default=None)
 
 
 def fmt(x):
     return "—" if x is None else f"{x:.2f}"
 
 
-def table(name, parsed):
-    ratios, wall, peers, between, c_vs_rust = parsed
-    if not ratios:
-        return []
-    peer_names = list(peers)  # in the harness's order: bdwgc, malloc, MMTk
-    head = ["configuration", "Native wall ms", "Native : P128 : SoftCheri"]
-    head += [f"vs {p} (Native / P128 / SoftCheri)" for p in peer_names]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for plan, (p, s) in ratios.items():
-        native = wall.get((plan, "native"))
-        row = [plan, "—" if native is None else f"{native:.0f}", f"1 : {p:.2f} : {s:.2f}"]
-        for peer in peer_names:
-            xs = [peers[peer].get((plan, m)) for m in MODES]
-            row.append(" / ".join(fmt(x) for x in xs) if any(xs) else "—")
-        rows.append("| " + " | ".join(row) + " |")
-    out = [f"**{name}**", ""] + rows + [""]
-    notes = [f"{a} is {x:.2f}× {b}" for a, b, x in between]
-    if c_vs_rust:
-        notes.append(
-            "the C program on capgc.h (slot API, a checked call per access) is "
-            f"{min(c_vs_rust):.2f}–{max(c_vs_rust):.2f}× the same plan and mode through the Rust API"
-        )
-    if notes:
-        out += ["Beside it: " + "; ".join(notes) + ".", ""]
+def peer_columns(run):
+    """(baseline, column title) of the peers this run has; MMTk's names
+    its best plan."""
+    out = []
+    for key, title in PEERS:
+        peer = run.peer(key)
+        if peer and key == "mmtk best":
+            title += f" ({peer[0].replace('MMTk: ', '')})"
+        if peer:
+            out.append((key, title))
     return out
 
 
-# live-sweep allocates the same bytes in every mode, so Native holds about
-# twice the objects of P128 and SoftCheri there: its ratios compare
-# nothing across modes, and it is left out of the first screen.
-WITHIN_A_MODE_ONLY = {"live-sweep"}
+def table(run):
+    cols = peer_columns(run)
+    head = ["configuration", "Native wall ms", "Native : P128 : SoftCheri"]
+    for key, title in cols:
+        head.append(f"{title} (Native / P128 / SoftCheri)")
+    rows = ["| " + " | ".join(head) + " |", "|---|---:|---|" + "---:|" * len(cols)]
+    for plan in run.plans():
+        native = run.config(plan, "native")
+        p = run.ratio("native", plan, "p128")
+        s = run.ratio("native", plan, "softcheri-morello")
+        row = [
+            plan,
+            "—" if native is None else f"{run.median(native, 'wall_ms'):.0f}",
+            f"1 : {fmt(p)} : {fmt(s)}",
+        ]
+        for key, _ in cols:
+            xs = [run.ratio(key, plan, m) for m in MODES]
+            row.append(" / ".join(fmt(x) for x in xs))
+        rows.append("| " + " | ".join(row) + " |")
+    title = f"**{run.name}**" + ("" if run.label == run.name else f" ({run.label})")
+    out = [title, ""] + rows + [""]
+    peers = []
+    for key, _ in cols:
+        if key == "mmtk best":
+            continue  # in the list of MMTk's plans below
+        label, wall, rss = run.peer(key)
+        peers.append(f"{label.replace('C peer: ', 'idiomatic ')} {wall:.0f} ms, {rss:.0f} MiB peak RSS")
+    mmtk = [c for c in run.configs if c["mode"] == "native (MMTk)"]
+    if mmtk:
+        peers.append(
+            "MMTk "
+            + ", ".join(
+                f"{c['plan'].replace('MMTk: ', '')} {run.median(c, 'wall_ms'):.0f} ms "
+                f"({run.median(c, 'rss_mib'):.0f} MiB)"
+                for c in mmtk
+            )
+        )
+    if peers:
+        out += ["Peers in this run: " + "; ".join(peers) + ".", ""]
+    return out
 
 
-def summary(text):
-    parsed = [(n, parse(lines)) for n, lines in sections(text) if n not in WITHIN_A_MODE_ONLY]
-    wide, soft = [], []
-    for n, (ratios, *_rest) in parsed:
-        for plan, (p, s) in ratios.items():
-            if plan.startswith(("C on", "Scheme on")):
-                continue
-            wide.append((p, n))
-            soft.append((s, n))
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return None if not xs else (min(xs), max(xs))
+
+
+def span(r):
+    if r is None:
+        return "—"
+    lo, hi = (f"{x:.2f}" for x in r)
+    return f"{lo}×" if lo == hi else f"{lo}–{hi}×"
+
+
+def headlines(runs):
+    """The figures the README quotes, each from the tables below."""
+    rust = [(run, p) for run in runs for p in run.plans() if not p.startswith(VIA_C)]
+    wide = spread([run.ratio("native", p, "p128") for run, p in rust])
+    soft = spread([run.ratio("native", p, "softcheri-morello") for run, p in rust if run.name != "large"])
+    soft_large = spread([run.ratio("native", p, "softcheri-morello") for run, p in rust if run.name == "large"])
+    via_c = spread(
+        [
+            run.ratio("rust api", p, m)
+            for run in runs
+            for p in run.plans()
+            if p.startswith(VIA_C[0])
+            for m in MODES
+        ]
+    )
+    out = [
+        f"- **Wide pointers** (Native → P128, 16-byte references alone): {span(wide)} "
+        "across every workload and plan through the Rust API.",
+        f"- **Software capability checks** (Native → SoftCheri-Morello, what CHERI hardware "
+        f"does for free): {span(soft)} on the allocation-heavy workloads"
+        + (f"; {span(soft_large)} on `large` (few, big byte arrays, barely touched)." if soft_large else "."),
+    ]
+    if via_c:
+        out.append(
+            f"- **The slot API from C** (the C program on capgc.h, a checked call per access) "
+            f"vs the same plan and mode through the Rust API: {span(via_c)}."
+        )
+    scheme = spread(
+        [
+            run.ratio("rust api", p, m)
+            for run in runs
+            for p in run.plans()
+            if p.startswith(VIA_C[1])
+            for m in MODES
+        ]
+    )
+    if scheme:
+        out.append(
+            f"- **A whole VM in C on capgc.h** (binary-trees in the Scheme interpreter of "
+            f"bindings/scheme) vs the same program through the Rust API: {span(scheme)}."
+        )
+    for run in runs:
+        best = run.best_native()
+        if best is None or not run.peer("bdwgc"):
+            continue
+        plan = best["plan"]
+        parts = []
+        for key, title in peer_columns(run):
+            wall = run.ratio(key, plan, "native")
+            cpu = run.ratio(key, plan, "native", "cpu")
+            parts.append(f"{wall:.2f}× {title[2:]}" + (f" (CPU time {cpu:.2f}×)" if cpu else ""))
+        soft_b = run.ratio("bdwgc", plan, "softcheri-morello")
+        rss = run.ratio("bdwgc", plan, "native", "rss")
+        out.append(
+            f"- **{run.name}**"
+            + ("" if run.label == run.name else f" ({run.label} through the Rust API)")
+            + f", CapGC's fastest plan in Native ({plan}): "
+            + ", ".join(parts)
+            + (f"; peak RSS {rss:.2f}× bdwgc's" if rss else "")
+            + (f"; the same plan in SoftCheri {soft_b:.2f}× idiomatic bdwgc" if soft_b else "")
+            + "."
+        )
+    return out
+
+
+def summary(text, jsondir):
+    runs = []
+    for name in section_names(text):
+        path = os.path.join(jsondir, f"{name}.json")
+        if name in WITHIN_A_MODE_ONLY or not os.path.exists(path):
+            continue
+        runs.append(Run(name, path))
     out = [BEGIN, "", "## What purecap costs (the first screen)", ""]
-    if wide:
-        gc_heavy = [s for s, n in soft if n != "large"]
+    out += [
+        "Wall time of the same workload and collector in three reference modes, and of "
+        "the same program on the peers as their users write it, measured side by side "
+        "(interleaved, one process per run, medians of the rounds) in one run per "
+        "workload; the sections below give every figure with its min–max, CPU time, "
+        "peak RSS and the charts. Every figure here is copied by "
+        "`benches/scripts/summary.py` from the sections' `results.json`.",
+        "",
+    ]
+    # The load results.sh recorded at each section's start and end.
+    loads = [
+        float(x)
+        for line in text.splitlines()
+        if line.startswith("Load average (1, 5, 15 min) when this run started:")
+        for x in re.findall(r"(\d+\.\d+) \d+\.\d+ \d+\.\d+", line)
+    ]
+    if loads:
         out += [
-            "Wall time of the same workload and collector in three reference modes, "
-            "measured side by side in one run per workload (the sections below give "
-            "every figure, its min–max, and the charts):",
-            "",
-            f"- **Wide pointers** (Native → P128, the cost of 16-byte references alone): "
-            f"{min(w for w, _ in wide):.2f}–{max(w for w, _ in wide):.2f}× across every workload and plan.",
-            f"- **Software capability checks** (Native → SoftCheri, what CHERI hardware does for free): "
-            f"{min(gc_heavy):.2f}–{max(gc_heavy):.2f}× on the allocation-heavy workloads"
-            + (
-                f"; {min(s for s, n in soft if n == 'large'):.2f}–{max(s for s, n in soft if n == 'large'):.2f}× "
-                "on `large` (few, big byte arrays, barely touched)."
-                if any(n == "large" for _, n in soft)
-                else "."
-            ),
-            "- **Against the peers** (the same program as its users write it): each table's last "
-            "columns give every configuration's wall time as a multiple of idiomatic bdwgc, of "
-            "idiomatic glibc malloc/free and of MMTk's best plan in that run (programs in capgc.h's "
-            "shape are in the sections, labelled, never here).",
+            f"**Machine load:** the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
+            "at the sections' starts and ends (each section gives its own). Above the "
+            "CPU count, every configuration ran slower and noisier: the ratios are "
+            "within one interleaved run, but the min–max ranges in the sections are wide, "
+            "and the CPU-time ratios beside the headline figures say how much of a wall-time "
+            "ratio is scheduling.",
             "",
         ]
-    for n, p in parsed:
-        out += table(n, p)
+    out += headlines(runs)
+    out += [
+        "",
+        "In the tables, `× X` is a configuration's wall time over X's in the same run "
+        "(below 1: faster than X). Peers: idiomatic bdwgc and glibc malloc/free (the "
+        "program as their users write it: pointers in C locals, no stack of reference slots), MMTk 0.33's "
+        "fastest of GenImmix, Immix, SemiSpace and MarkSweep in that run (MMTk's GC runs one "
+        "worker thread per CPU, so its CPU time exceeds its wall time; the sections give "
+        "both). The programs in `capgc.h`'s shape are in the sections, labelled, never here.",
+        "",
+    ]
+    for run in runs:
+        out += table(run)
     out += [
         "`live-sweep` (pause against live data, 1 MiB to 1 GiB) is compared within a mode "
-        "only — at equal bytes Native holds about twice the objects — and is in its "
-        "section below.",
+        "only — at equal bytes Native holds more objects (its cells are smaller) — and is "
+        "in its section below.",
         "",
         END,
     ]
@@ -180,9 +284,11 @@ def summary(text):
 
 
 def main():
-    path = sys.argv[1]
+    if len(sys.argv) < 3:
+        sys.exit("usage: summary.py PAGE JSON-DIR [--print]")
+    path, jsondir = sys.argv[1], sys.argv[2]
     text = open(path).read()
-    s = summary(text)
+    s = summary(text, jsondir)
     if "--print" in sys.argv:
         sys.stdout.write(s)
         return

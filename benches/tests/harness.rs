@@ -420,3 +420,95 @@ fn peers_run_and_every_ratio_is_written() {
         .any(|r| r["config"] == "C peer: malloc native (C)"));
     assert!(md.contains("vs MMTk's best plan here"), "{md}");
 }
+
+/// The results page's first screen (`benches/scripts/summary.py`, run by
+/// `benches/results.sh`) is copied from the sections' `results.json`:
+/// its row for a plan gives that run's Native wall time, its Native :
+/// P128 : SoftCheri ratios and its ratios against the idiomatic peers and
+/// MMTk's best plan, exactly as the JSON has them.
+#[test]
+fn the_first_screen_is_copied_from_the_json() {
+    let mut args = vec![
+        "binary-trees",
+        "6",
+        "--rounds",
+        "1",
+        "--plans",
+        "marksweep",
+        "--modes",
+        "native,p128,softcheri-morello",
+        "--c-plans",
+        "marksweep",
+    ];
+    let mmtk = Path::new(env!("CARGO_BIN_EXE_workloads"))
+        .with_file_name("mmtk-peer")
+        .exists();
+    if mmtk {
+        args.extend(["--mmtk-plans", "GenImmix,MarkSweep"]);
+    }
+    let (out, v) = run("first-screen", &args);
+    let page = out.join("page.md");
+    std::fs::write(&page, "# results\n\n## binary-trees\n\nthe section\n").unwrap();
+    std::fs::copy(out.join("results.json"), out.join("binary-trees.json")).unwrap();
+    let status = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/summary.py"))
+        .arg(&page)
+        .arg(&out)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        text.contains("## What purecap costs (the first screen)"),
+        "{text}"
+    );
+    assert!(text.contains("## binary-trees\n\nthe section"), "{text}");
+    let configs = v["configurations"].as_array().unwrap();
+    let ratios = v["ratios"].as_array().unwrap();
+    let ratio = |baseline: &str, config: &str| {
+        ratios
+            .iter()
+            .find(|r| r["baseline"] == baseline && r["config"] == config)
+            .map(|r| format!("{:.2}", r["wall"].as_f64().unwrap()))
+            .unwrap_or_else(|| panic!("no {config} vs {baseline} in the JSON"))
+    };
+    let native_wall = configs
+        .iter()
+        .find(|c| c["plan"] == "marksweep" && c["mode"] == "native")
+        .map(|c| c["summary"]["median"]["wall_ms"].as_f64().unwrap())
+        .unwrap();
+    for plan in ["marksweep", "C on capgc.h: marksweep"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {plan} |")))
+            .unwrap_or_else(|| panic!("no row {plan}: {text}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let n = |mode: &str| format!("{plan} {mode}");
+        assert_eq!(
+            cells[3],
+            format!(
+                "1 : {} : {}",
+                ratio("native", &n("p128")),
+                ratio("native", &n("softcheri-morello"))
+            ),
+            "{row}"
+        );
+        let mut peers = vec!["malloc"];
+        if env!("CAPGC_PEERS_BDWGC") == "1" {
+            peers.insert(0, "bdwgc");
+        }
+        if mmtk {
+            peers.push("mmtk best");
+        }
+        for (i, peer) in peers.iter().enumerate() {
+            let expected: Vec<String> = ["native", "p128", "softcheri-morello"]
+                .iter()
+                .map(|m| ratio(peer, &n(m)))
+                .collect();
+            assert_eq!(cells[4 + i], expected.join(" / "), "{peer}: {row}");
+        }
+        if plan == "marksweep" {
+            assert_eq!(cells[2], format!("{native_wall:.0}"), "{row}");
+        }
+    }
+}

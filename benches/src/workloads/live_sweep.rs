@@ -52,8 +52,9 @@ pub struct LiveSweep {
     pub forced_full: Duration,
 }
 
-/// Bytes of one two-reference node's cell in mode `M`.
-fn node_cell<M: RefMode>() -> u64 {
+/// Bytes of one two-reference node's cell in mode `M` (the results
+/// page's live-sweep chart says how many more of them Native holds).
+pub fn node_cell<M: RefMode>() -> u64 {
     let payload = 2 * Heap::<M>::SLOT;
     gc_core::HEADER_SIZE + M::payload_layout(payload).map_or(payload, |l| l.size)
 }

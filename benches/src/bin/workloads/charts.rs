@@ -1,18 +1,22 @@
 //! The report as SVG charts, drawn with `plotters`' SVG backend:
-//! `time.svg` (median wall time per plan, one bar per mode, min–max error
-//! bars), `pauses.svg` (pause p50 / p90 / p99 / p99.9 / max, one row
-//! per configuration, log scale) and, for live-sweep, `live.svg` (a full
-//! collection's pause, and GC time per collection while allocating,
-//! against live data, one line per configuration; the other two charts
-//! show its largest step).
+//! `time.svg` (median wall time of every configuration, one horizontal
+//! bar each with its min–max, coloured by mode), `pauses.svg` (pause p50 /
+//! p90 / p99 / p99.9 / max, one row per configuration, log scale) and,
+//! for live-sweep, `live.svg` (a full collection's pause, and GC time per
+//! collection while allocating, against live data, one line per
+//! configuration; the other two charts show its largest step).
 //!
-//! Every legend sits in a strip right of the data, never over it; a time
-//! chart whose slowest bar is more than [`LOG_ABOVE`] times its fastest
-//! uses a log axis, so one slow configuration (a whole VM in C) does not
-//! squash the rest; axis labels are shortened and the chart is as wide as
-//! its labels need.
+//! Every legend sits in a strip right of the data, never over it. Bars
+//! are horizontal, so a label is as long as it needs and never overlaps
+//! the next. Whole programs on the C ABI (the C program, the Scheme
+//! interpreter) get time panels of their own scale, so they do not squash
+//! the rest (the alternative, one log axis for all, makes bar lengths
+//! meaningless); a panel whose slowest bar is still more than
+//! [`LOG_ABOVE`] times its fastest falls back to a log axis. Log axes are
+//! labelled at 1, 2 and 5 times a power of ten only, and a pause axis
+//! spans the data rather than a fixed floor.
 
-use crate::report::{is_peer, per_collection};
+use crate::report::{is_peer, per_collection, CAPGC_H, MMTK_MODE, PEER_MODE, SCHEME};
 use crate::results::Configuration;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -43,7 +47,7 @@ fn short(plan: &str) -> String {
 
 /// Above this ratio of slowest to fastest bar a time chart's axis is
 /// logarithmic.
-const LOG_ABOVE: f64 = 8.0;
+const LOG_ABOVE: f64 = 25.0;
 
 /// Width of the legend strip right of every chart, in pixels.
 const LEGEND_W: u32 = 230;
@@ -56,7 +60,10 @@ type Entry = (String, RGBAColor, Mark);
 enum Mark {
     Bar,
     Line,
-    Dot,
+    /// A dot of this radius.
+    Dot(u32),
+    /// A cross (an ×).
+    Cross,
 }
 
 /// A legend in its own strip (`area`), entries under a heading, then
@@ -77,7 +84,8 @@ fn legend(
                 vec![(6, y), (24, y)],
                 color.stroke_width(2),
             ))?,
-            Mark::Dot => area.draw(&Circle::new((15, y), 5, color.filled()))?,
+            Mark::Dot(r) => area.draw(&Circle::new((15, y), *r, color.filled()))?,
+            Mark::Cross => area.draw(&Cross::new((15, y), 5, color.stroke_width(2)))?,
         }
         area.draw(&Text::new(label.clone(), (30, y - 7), font.clone()))?;
         y += 22;
@@ -95,130 +103,284 @@ fn legend(
 }
 
 /// What live-sweep's time chart needs said beside it: why P128 can beat
-/// Native there.
+/// Native there. `{ratio}` is replaced by how many more objects Native
+/// holds at equal bytes ([`live_note`]).
 const LIVE_NOTE: [&str; 8] = [
     "Live data and allocation are",
-    "counted in bytes: at equal bytes",
-    "Native (8-byte slots) holds and",
-    "allocates about twice the objects",
-    "of P128 and SoftCheri (16-byte",
-    "slots), so P128 can be faster",
+    "counted in bytes of cells: at",
+    "equal bytes Native holds {ratio}x",
+    "the objects of P128 and SoftCheri",
+    "(8- vs 16-byte slots), so it does",
+    "more work and P128 can be faster",
     "here. Compare modes on the other",
     "workloads; live-sweep per mode.",
 ];
 
-/// Median wall time per plan (groups) and mode (bars), with min–max; a
-/// group's bars are centred on it whatever modes it has. The y axis is
-/// logarithmic when one bar dwarfs the rest ([`LOG_ABOVE`]); `note` is
-/// said beside the legend.
-fn time(path: &Path, configs: &[Configuration], title: &str, note: &[&str]) -> Drawn {
-    let groups = distinct(configs.iter().map(|c| c.plan.as_str()));
-    let modes = distinct(configs.iter().map(|c| c.mode.as_str()));
-    let top = configs
-        .iter()
-        .filter_map(|c| c.summary.max.get("wall_ms"))
-        .fold(1.0f64, |a, b| a.max(*b));
-    let bottom = configs
-        .iter()
-        .filter_map(|c| c.summary.min.get("wall_ms"))
-        .fold(top, |a, b| a.min(*b))
-        .max(1e-3);
-    let labels: Vec<String> = groups.iter().map(|g| short(g)).collect();
-    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(8) as u32;
-    let per_group = (8 * widest + 16).max(130);
-    // As wide as the labels and the title need.
-    let plot_w =
-        (100 + per_group * groups.len() as u32).max(10 * title.chars().count() as u32 + 40);
-    let width = plot_w + LEGEND_W;
-    let root = SVGBackend::new(path, (width, 520)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (plot, side) = root.split_horizontally(width - LEGEND_W);
-    let log = top / bottom > LOG_ABOVE;
-    let x_range = -0.5f64..groups.len() as f64 - 0.5;
-    let y_desc = if log {
-        "wall ms (median, min–max; log scale)"
-    } else {
-        "wall ms (median, min–max)"
+/// [`LIVE_NOTE`] with the ratio of a two-reference node's cell in P128 to
+/// its cell in Native, as this build lays them out.
+fn live_note() -> Vec<String> {
+    let ratio = match (
+        capgc_benches::cli::run_in("p128", NodeCell),
+        capgc_benches::cli::run_in("native", NodeCell),
+    ) {
+        (Some(p), Some(n)) if n > 0 => format!("{:.1}", p as f64 / n as f64),
+        _ => "more".to_string(),
     };
-    // One body for both axis kinds: the bars start at the axis' floor.
-    macro_rules! draw_bars {
-        ($chart:expr, $floor:expr) => {{
-            let chart = &mut $chart;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(groups.len())
-                .x_label_formatter(&|x| {
-                    let i = x.round();
-                    if (x - i).abs() < 1e-6 && i >= 0.0 {
-                        labels.get(i as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
-                .y_desc(y_desc)
-                .draw()?;
-            let present: Vec<Vec<&str>> = groups
-                .iter()
-                .map(|g| {
-                    distinct(
-                        configs
-                            .iter()
-                            .filter(|c| c.plan == *g)
-                            .map(|c| c.mode.as_str()),
-                    )
-                })
-                .collect();
-            let most = present.iter().map(Vec::len).max().unwrap_or(1).max(1);
-            let w = 0.8 / most as f64;
-            for (mi, mode) in modes.iter().enumerate() {
-                let color = Palette99::pick(mi).to_rgba();
-                let bars: Vec<(f64, &Configuration)> = configs
-                    .iter()
-                    .filter(|c| c.mode == *mode)
-                    .filter_map(|c| {
-                        let g = groups.iter().position(|g| *g == c.plan)?;
-                        let here = &present[g];
-                        let k = here.iter().position(|m| m == mode)?;
-                        let left = g as f64 - w * here.len() as f64 / 2.0;
-                        Some((left + w * (k as f64 + 0.5), c))
+    LIVE_NOTE
+        .iter()
+        .map(|l| l.replace("{ratio}x", &format!("{ratio}x")))
+        .collect()
+}
+
+/// The bytes of live-sweep's node in a mode.
+struct NodeCell;
+
+impl capgc_benches::cli::PerMode for NodeCell {
+    type Output = u64;
+    fn run<M: capability_heap::RefMode>(self, _: gc_core::ScanStrategy) -> u64 {
+        capgc_benches::workloads::live_sweep::node_cell::<M>()
+    }
+}
+
+/// Which panel of a time chart a configuration goes in: 0, CapGC
+/// through the Rust API and the other collectors (the comparison); 1,
+/// the C program on `capgc.h`; 2, the Scheme interpreter on `capgc.h` —
+/// whole programs on the C ABI, each on a scale of its own so that they
+/// do not squash the rest.
+fn panel_of(c: &Configuration) -> usize {
+    if c.plan.starts_with(CAPGC_H) {
+        1
+    } else if c.plan.starts_with(SCHEME) {
+        2
+    } else {
+        0
+    }
+}
+
+/// The headings of [`panel_of`]'s panels.
+const PANELS: [&str; 3] = [
+    "CapGC through the Rust API, and the other collectors",
+    "the C program on capgc.h (its own scale)",
+    "binary-trees in the Scheme interpreter on capgc.h (its own scale)",
+];
+
+/// A row label: `gen. (lat.) softcheri-morello`; a peer's plan alone
+/// (`C: bdwgc`, `MMTk: Immix`: its mode is the legend's).
+fn row_label(c: &Configuration) -> String {
+    if is_peer(c) && panel_of(c) == 0 {
+        short(&c.plan)
+    } else {
+        format!("{} {}", short(&c.plan), c.mode)
+    }
+}
+
+/// A mode's colour, the same in every chart (matplotlib's "tab10"):
+/// CapGC's modes in [`capgc_benches::cli::MODES`]' order, then the C
+/// peers (grey) and MMTk (purple).
+fn mode_color(mode: &str) -> RGBAColor {
+    const TAB10: [(u8, u8, u8); 9] = [
+        (31, 119, 180),
+        (44, 160, 44),
+        (255, 127, 14),
+        (214, 39, 40),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (148, 103, 189),
+        (188, 189, 34),
+    ];
+    let i = capgc_benches::cli::MODES
+        .iter()
+        .position(|m| *m == mode)
+        .unwrap_or(match mode {
+            PEER_MODE => 6,
+            MMTK_MODE => 7,
+            _ => 8,
+        });
+    let (r, g, b) = TAB10[i];
+    RGBColor(r, g, b).to_rgba()
+}
+
+/// Pixels per bar row of a time chart.
+const ROW_H: u32 = 22;
+
+/// Median wall time of every configuration, one horizontal bar each with
+/// its min–max, coloured by mode, grouped by plan; whole programs on the
+/// C ABI in panels of their own ([`panel_of`]). A panel whose slowest bar
+/// is more than [`LOG_ABOVE`] times its fastest uses a log axis. `note`
+/// is said beside the legend.
+fn time(path: &Path, configs: &[Configuration], title: &str, note: &[String]) -> Drawn {
+    let modes = distinct(configs.iter().map(|c| c.mode.as_str()));
+    let color = |m: &str| mode_color(m);
+    // Each panel's rows, a blank row (None) between plans.
+    let mut panels: Vec<(usize, Vec<Option<&Configuration>>)> = Vec::new();
+    for p in 0..PANELS.len() {
+        let mut rows: Vec<Option<&Configuration>> = Vec::new();
+        for c in configs.iter().filter(|c| panel_of(c) == p) {
+            let last = rows.last().copied().flatten();
+            if last.is_some_and(|l| {
+                l.plan != c.plan
+                    && !(is_peer(l) && is_peer(c) && panel_of(c) == 0 && l.mode == c.mode)
+            }) {
+                rows.push(None);
+            }
+            rows.push(Some(c));
+        }
+        if !rows.is_empty() {
+            panels.push((p, rows));
+        }
+    }
+    let widest = configs
+        .iter()
+        .map(|c| row_label(c).chars().count())
+        .max()
+        .unwrap_or(10) as u32;
+    let label_w = 7 * widest + 20;
+    let plot_w = label_w + 660;
+    let width = plot_w + LEGEND_W;
+    let heights: Vec<u32> = panels
+        .iter()
+        .map(|(_, rows)| 90 + ROW_H * rows.len() as u32)
+        .collect();
+    // Tall enough for the legend and its note too.
+    let legend_h = 140 + 22 * modes.len() as u32 + 16 * note.len() as u32;
+    let height = (40 + heights.iter().sum::<u32>()).max(legend_h);
+    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 20))?;
+    let (plots, side) = root.split_horizontally(plot_w);
+    let mut rest = plots;
+    for ((p, rows), h) in panels.iter().zip(&heights) {
+        let (area, below) = rest.split_vertically(*h);
+        rest = below;
+        let bars: Vec<&Configuration> = rows.iter().flatten().copied().collect();
+        let top = bars
+            .iter()
+            .filter_map(|c| c.summary.max.get("wall_ms"))
+            .fold(1e-3f64, |a, b| a.max(*b));
+        let bottom = bars
+            .iter()
+            .map(|c| c.summary.get("wall_ms"))
+            .fold(top, f64::min)
+            .max(1e-3);
+        let n = rows.len();
+        // Row i (from the top) at y = n - 1 - i.
+        let y_of = |i: usize| (n - 1 - i) as f64;
+        let labels: Vec<String> = rows
+            .iter()
+            .map(|r| r.map(row_label).unwrap_or_default())
+            .collect();
+        let log = top / bottom > LOG_ABOVE;
+        let x_desc = if log {
+            "wall ms (median, min–max; log scale)"
+        } else {
+            "wall ms (median, min–max)"
+        };
+        let y_range = -0.6f64..n as f64 - 0.4;
+        // One body for both axis kinds: the bars start at the axis' floor.
+        macro_rules! draw_bars {
+            ($chart:expr, $floor:expr) => {{
+                let chart = &mut $chart;
+                chart
+                    .configure_mesh()
+                    .disable_y_mesh()
+                    .y_labels(n)
+                    .y_label_formatter(&|y| {
+                        let i = y.round();
+                        if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                            labels[n - 1 - i as usize].clone()
+                        } else {
+                            String::new()
+                        }
                     })
-                    .collect();
-                chart.draw_series(bars.iter().map(|(x, c)| {
-                    let y = c.summary.get("wall_ms");
-                    Rectangle::new([(x - w * 0.45, $floor), (x + w * 0.45, y)], color.filled())
-                }))?;
-                chart.draw_series(bars.iter().map(|(x, c)| {
+                    .x_label_formatter(&|x| if log { log_tick(*x) } else { tick(*x) })
+                    .label_style(("sans-serif", 12))
+                    .axis_desc_style(("sans-serif", 12))
+                    .x_desc(x_desc)
+                    .draw()?;
+                for (i, c) in rows.iter().enumerate() {
+                    let Some(c) = c else { continue };
                     let s = &c.summary;
-                    ErrorBar::new_vertical(
-                        *x,
+                    let (y, v) = (y_of(i), s.get("wall_ms"));
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [($floor, y - 0.38), (v, y + 0.38)],
+                        color(&c.mode).filled(),
+                    )))?;
+                    chart.draw_series(std::iter::once(ErrorBar::new_horizontal(
+                        y,
                         s.min["wall_ms"],
-                        s.get("wall_ms"),
+                        v,
                         s.max["wall_ms"],
                         BLACK.stroke_width(1),
-                        6,
-                    )
-                }))?;
-            }
-        }};
-    }
-    if log {
-        let floor = bottom / 2.0;
-        let mut chart =
-            builder(&plot, title).build_cartesian_2d(x_range, (floor..top * 1.5).log_scale())?;
-        draw_bars!(chart, floor);
-    } else {
-        let mut chart = builder(&plot, title).build_cartesian_2d(x_range, 0.0..top * 1.1)?;
-        draw_bars!(chart, 0.0);
+                        8,
+                    )))?;
+                    let at = s.max["wall_ms"].max(v);
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at((at, y))
+                            + Text::new(
+                                if v < 10.0 {
+                                    format!("{v:.1}")
+                                } else {
+                                    format!("{v:.0}")
+                                },
+                                (6, -6),
+                                ("sans-serif", 12).into_font(),
+                            ),
+                    ))?;
+                }
+            }};
+        }
+        let mut b = ChartBuilder::on(&area);
+        b.caption(PANELS[*p], ("sans-serif", 15))
+            .margin(8)
+            .x_label_area_size(36)
+            .y_label_area_size(label_w);
+        if log {
+            let floor = bottom / 2.0;
+            let mut chart = b.build_cartesian_2d((floor..top * 3.0).log_scale(), y_range)?;
+            draw_bars!(chart, floor);
+        } else {
+            let mut chart = b.build_cartesian_2d(0.0..top * 1.15, y_range)?;
+            draw_bars!(chart, 0.0);
+        }
     }
     let entries: Vec<Entry> = modes
         .iter()
-        .enumerate()
-        .map(|(i, m)| (m.to_string(), Palette99::pick(i).to_rgba(), Mark::Bar))
+        .map(|m| (m.to_string(), color(m), Mark::Bar))
         .collect();
-    legend(&side, "mode", &entries, note)?;
+    let note: Vec<&str> = note.iter().map(String::as_str).collect();
+    legend(&side, "mode", &entries, &note)?;
     root.present()?;
     Ok(())
+}
+
+/// An axis tick's label: the value with no needless decimals.
+fn tick(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_string()
+    } else if x.abs() >= 10.0 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A log axis' tick label: only at 1, 2 and 5 times a power of ten, so
+/// that the labels of the upper end of a decade do not run together.
+fn log_tick(x: f64) -> String {
+    if x <= 0.0 {
+        return String::new();
+    }
+    let mantissa = x / 10f64.powf(x.log10().floor());
+    if [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 1e-6 * m)
+    {
+        tick(x)
+    } else {
+        String::new()
+    }
 }
 
 /// A chart's frame: its title, margin and axis label areas.
@@ -258,17 +420,34 @@ const QUANTILES: [(&str, &str); 5] = [
     ("max", "max_ms"),
 ];
 
+/// The radius and colour of each of [`QUANTILES`]' dots but the last,
+/// largest first: a later dot drawn on an earlier one of the same value
+/// leaves it a ring. The longest pause is a black cross on top of them.
+const DOTS: [(u32, (u8, u8, u8)); 4] = [
+    (9, (31, 119, 180)),
+    (7, (44, 160, 44)),
+    (5, (255, 127, 14)),
+    (3, (214, 39, 40)),
+];
+
 /// The pause distribution of every CapGC configuration, one row each: a
-/// line from p50 to the longest pause on a log axis, a marker at each of
-/// [`QUANTILES`] (the C peers have no pauses to show).
+/// line from p50 to the longest pause on a log axis spanning the data, a
+/// marker at each of [`QUANTILES`] (the peers have no pauses to show; a
+/// configuration that never collected says so).
 fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
     let configs: Vec<&Configuration> = configs.iter().filter(|c| !is_peer(c)).collect();
-    let floor = 1e-3;
-    let value = |c: &Configuration, k: &str| c.summary.get(k).max(floor);
-    let top = configs
-        .iter()
-        .flat_map(|c| QUANTILES.iter().map(|(_, k)| value(c, k)))
-        .fold(floor * 10.0, f64::max);
+    let collected = |c: &Configuration| c.summary.get("max_ms") > 0.0;
+    let values = || {
+        configs
+            .iter()
+            .filter(|c| collected(c))
+            .flat_map(|c| QUANTILES.iter().map(|(_, k)| c.summary.get(k)))
+            .filter(|v| *v > 0.0)
+    };
+    let top = values().fold(1e-3, f64::max) * 1.6;
+    // At least one decade, so a log axis has its labels.
+    let low = (values().fold(top, f64::min) / 1.6).min(top / 10.0);
+    let value = |c: &Configuration, k: &str| c.summary.get(k).max(low);
     let rows = configs.len().max(1);
     let names: Vec<String> = configs
         .iter()
@@ -285,7 +464,7 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(label_w)
-        .build_cartesian_2d((floor..top * 2.0).log_scale(), -0.5f64..rows as f64 - 0.5)?;
+        .build_cartesian_2d((low..top).log_scale(), -0.5f64..rows as f64 - 0.5)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -301,27 +480,71 @@ fn pauses(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
                 String::new()
             }
         })
+        .x_labels(12)
+        .max_light_lines(0)
+        .x_label_formatter(&|x| log_tick(*x))
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 12))
         .x_desc("pause ms (median over rounds; log scale)")
         .draw()?;
     let y = |i: usize| (rows - 1 - i) as f64;
-    chart.draw_series(configs.iter().enumerate().map(|(i, c)| {
+    let drawn: Vec<(usize, &&Configuration)> = configs
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| collected(c))
+        .collect();
+    chart.draw_series(drawn.iter().map(|(i, c)| {
         PathElement::new(
-            [(value(c, "p50_ms"), y(i)), (value(c, "max_ms"), y(i))],
+            [(value(c, "p50_ms"), y(*i)), (value(c, "max_ms"), y(*i))],
             BLACK.mix(0.5).stroke_width(1),
         )
     }))?;
+    chart.draw_series(
+        configs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !collected(c))
+            .map(|(i, _)| {
+                EmptyElement::at((low, y(i)))
+                    + Text::new(
+                        "no collection",
+                        (8, -7),
+                        ("sans-serif", 13).into_font().color(&BLACK.mix(0.6)),
+                    )
+            }),
+    )?;
     let mut entries = Vec::new();
     for (qi, (label, key)) in QUANTILES.iter().enumerate() {
-        let color = Palette99::pick(qi).to_rgba();
-        chart.draw_series(
-            configs
-                .iter()
-                .enumerate()
-                .map(|(i, c)| Circle::new((value(c, key), y(i)), 5, color.filled())),
-        )?;
-        entries.push((label.to_string(), color, Mark::Dot));
+        let at = |(i, c): &(usize, &&Configuration)| (value(c, key), y(*i));
+        let (color, mark) = match DOTS.get(qi) {
+            Some(&(r, (red, green, blue))) => {
+                let color = RGBColor(red, green, blue).to_rgba();
+                chart.draw_series(drawn.iter().map(|d| Circle::new(at(d), r, color.filled())))?;
+                (color, Mark::Dot(r))
+            }
+            None => {
+                let color = BLACK.to_rgba();
+                chart.draw_series(
+                    drawn
+                        .iter()
+                        .map(|d| Cross::new(at(d), 5, color.stroke_width(2))),
+                )?;
+                (color, Mark::Cross)
+            }
+        };
+        entries.push((label.to_string(), color, mark));
     }
-    legend(&side, "pause percentile", &entries, &[])?;
+    legend(
+        &side,
+        "pause percentile",
+        &entries,
+        &[
+            "Equal values: the later",
+            "marker sits inside the",
+            "earlier one; the longest",
+            "pause is the black cross.",
+        ],
+    )?;
     root.present()?;
     Ok(())
 }
@@ -413,7 +636,9 @@ fn live(path: &Path, configs: &[Configuration], title: &str) -> Drawn {
             entries.push(e);
         }
     }
-    legend(&side, "plan and mode", &entries, &LIVE_NOTE[..])?;
+    let note = live_note();
+    let note: Vec<&str> = note.iter().map(String::as_str).collect();
+    legend(&side, "plan and mode", &entries, &note)?;
     root.present()?;
     Ok(())
 }
@@ -445,10 +670,13 @@ pub fn draw(
     } else {
         label.to_string()
     };
-    let note: &[&str] = if sweep { &LIVE_NOTE } else { &[] };
-    one("time.svg", &|p| {
-        time(p, &last, &format!("{label}: wall time"), note)
-    })?;
+    let note = if sweep { live_note() } else { Vec::new() };
+    let time_title = if sweep {
+        format!("{label}: wall time (equal bytes: Native holds more objects)")
+    } else {
+        format!("{label}: wall time")
+    };
+    one("time.svg", &|p| time(p, &last, &time_title, &note))?;
     one("pauses.svg", &|p| {
         pauses(p, &last, &format!("{label}: pause percentiles"))
     })?;
