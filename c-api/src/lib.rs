@@ -15,6 +15,7 @@
 //! | `slots.rs` | the slot API's scalars, byte ranges, weak references, ephemerons, finalizers |
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
+//! | `fast.rs` | the fast path: `capgc_mutator_t`, its layout constants, the entries `capgc_fast.h` calls out to |
 //! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
 //! | `compartments.rs` | split heaps, compartments, sealed references, the non-local access report |
 //!
@@ -52,6 +53,8 @@ mod weak;
 
 mod stats;
 
+mod fast;
+
 mod cells;
 
 mod compartments;
@@ -59,6 +62,7 @@ mod compartments;
 pub use cells::*;
 pub use compartments::*;
 pub use error::*;
+pub use fast::*;
 pub use heap::*;
 pub use refs::*;
 pub use roots::*;

@@ -110,6 +110,7 @@ mod compartment;
 mod config;
 mod error;
 mod export;
+mod fast;
 mod heap;
 mod mark_bits;
 mod mutator;
@@ -132,6 +133,7 @@ pub use compartment::{
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;
+pub use fast::{FastGeometry, ShadowStack, FAST_BLOCK_SHIFT};
 pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
