@@ -144,7 +144,9 @@ CAPGC_FAST_INLINE capgc_status_t capgc_fast_load_ref(capgc_mutator_t *m, capgc_r
 
 /* Stores `value` (or null) in reference slot `offset` of `obj`, with the
  * generational barrier: inline, the filter (value young, holder old);
- * out of line (capgc_fast_remember), the remembering. */
+ * out of line (capgc_fast_remember), the remembering. The holder is
+ * tested first: a store into a new (young) object, the common case,
+ * costs one table load. */
 CAPGC_FAST_INLINE capgc_status_t capgc_fast_store_ref(capgc_mutator_t *m, capgc_ref_t obj, uint64_t offset,
                                                       capgc_ref_t value) {
   if (CAPGC_FAST_LIKELY(!m->checked)) {
@@ -152,7 +154,7 @@ CAPGC_FAST_INLINE capgc_status_t capgc_fast_store_ref(capgc_mutator_t *m, capgc_
     slot[0] = value.addr;
     if (m->align == 16) /* P128: the second word is the payload length */
       slot[1] = value.addr ? ((const uint64_t *)(uintptr_t)value.addr)[-1] : 0;
-    if (m->barrier && value.addr && capgc_fast_is_young(m, value.addr) && !capgc_fast_is_young(m, obj.addr))
+    if (m->barrier && value.addr && !capgc_fast_is_young(m, obj.addr) && capgc_fast_is_young(m, value.addr))
       return capgc_fast_remember(m, obj, offset);
     return CAPGC_OK;
   }

@@ -212,7 +212,25 @@ impl<M: RefMode> Heap<M> {
     /// The copy-space cell of the object whose header is `h`, if the
     /// header is one the caller may have written: no flags, a registered
     /// type, a length its kind allows, small enough for the copy space.
+    #[inline(always)]
     fn fast_cell(&self, h: Header) -> Option<u64> {
+        // A fixed-size type's precomputed young cell: its header is the
+        // only one an object of that type may have here (one compare).
+        if let Some(y) = self
+            .types
+            .fast_by_index(h.ty())
+            .and_then(|f| f.young.as_ref())
+        {
+            if y.header == h {
+                return Some(y.cell);
+            }
+        }
+        self.fast_cell_slow(h)
+    }
+
+    /// [`Heap::fast_cell`] for arrays, and every refusal.
+    #[inline(never)]
+    fn fast_cell_slow(&self, h: Header) -> Option<u64> {
         if h != Header::new(h.ty(), h.len(), false) {
             return None;
         }
