@@ -213,7 +213,14 @@ typedef struct vm {
   bool dead; /* its compartment was torn down */
 
   uint64_t S; /* reference slot size: 8 (Native) or 16 */
+  /* The root slots. A plain heap: the shadow stack R of capgc_fast.h
+   * (every collection validates and updates it; C reads and writes it
+   * without calls), through the mutator mu. A compartment: `region`. */
   capgc_region_t region;
+  capgc_mutator_t *mu;
+  capgc_ref_t *R;
+  uint64_t *tsize; /* payload bytes of each fixed-size type, by type index */
+  uint32_t ntsize;
   uint32_t nslots;   /* the region's size now (it grows and shrinks: m_region_resize) */
   uint32_t maxslots; /* the most it may grow to */
   uint64_t *W; /* the word of every slot of the region */
@@ -304,6 +311,8 @@ void vm_error_prefix(vm_t *vm, const char *who);
 
 /* ---- mem.c: the heap layer ---------------------------------------------- */
 
+bool mem_init_roots(vm_t *vm, uint32_t nslots);
+void mem_free_roots(vm_t *vm);
 bool mem_init_types(vm_t *vm);
 bool m_region_resize(vm_t *vm, uint32_t nslots);
 bool m_alloc(vm_t *vm, uint32_t dst, capgc_type_t ty);
