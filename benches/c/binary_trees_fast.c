@@ -49,7 +49,7 @@ static capgc_ref_t bottom_up(int depth) {
 static uint64_t check(capgc_ref_t n) {
   capgc_ref_t l, r;
   OK(capgc_fast_load_ref(m, n, 0, &l));
-  if (capgc_is_null(l)) return 1;
+  if (capgc_fast_is_null(l)) return 1;
   OK(capgc_fast_load_ref(m, n, g_slot, &r));
   return 1 + check(l) + check(r);
 }
@@ -89,13 +89,8 @@ int main(int argc, char **argv) {
   }
   printf("long lived tree of depth %d\t check: %llu\n", max,
          (unsigned long long)check(capgc_fast_root(m, 0)));
-  capgc_violation_t v;
-  size_t nv = 0;
-  OK(capgc_heap_verify(heap, &v, 1, &nv));
-  if (nv) {
-    fprintf(stderr, "the heap does not verify\n");
-    return 1;
-  }
+  /* Not verified here (the peers do not pay for it): run with
+   * CAPGC_ZEAL=verify for the verifier after every collection. */
   capgc_heap_free(heap);
   fprintf(stderr, "backend capgc-fast (idiomatic)\n");
   return 0;

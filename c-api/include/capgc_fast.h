@@ -83,6 +83,9 @@ CAPGC_FAST_ASSERT(offsetof(capgc_mutator_t, heap) == CAPGC_MUTATOR_HEAP, "heap")
 CAPGC_FAST_ASSERT(sizeof(capgc_ref_t) == 16, "capgc_ref_t is two words");
 CAPGC_FAST_ASSERT(CAPGC_FAST_HEADER_SIZE == 16, "a header is two words");
 
+/* True for the null reference (capgc_is_null, inline). */
+CAPGC_FAST_INLINE int capgc_fast_is_null(capgc_ref_t r) { return (r.addr | r.meta) == 0; }
+
 /* ---- allocation ---------------------------------------------------------- */
 
 /* Bytes a new object with a payload of `len` bytes takes in the bump

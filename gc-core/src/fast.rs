@@ -136,9 +136,18 @@ impl<M: RefMode> Heap<M> {
     /// caller places objects in `[cursor, limit)` as the module docs say
     /// and gives the buffer back with [`Heap::fast_reclaim`] before any
     /// other call on this heap.
+    #[inline]
     pub fn fast_lend(&mut self) -> (u64, u64) {
-        if M::CHECKED
-            || !self.constraints.moves_objects
+        if M::CHECKED {
+            return (0, 0);
+        }
+        self.fast_lend_bump()
+    }
+
+    /// [`Heap::fast_lend`] in an unchecked mode.
+    #[inline(never)]
+    fn fast_lend_bump(&mut self) -> (u64, u64) {
+        if !self.constraints.moves_objects
             || self.poisoned
             || self.slow
             || self.zeal.opts.collect_every != 0
@@ -170,16 +179,30 @@ impl<M: RefMode> Heap<M> {
     /// docs). Nothing to do when nothing is lent. A cursor outside the
     /// lent range or a header that fails the checks is
     /// [`GcError::FastBuffer`], and poisons the heap.
+    #[inline]
     pub fn fast_reclaim(&mut self, cursor: u64) -> Result<(), GcError> {
-        let Some((start, limit, end)) = self.fast.lent.take() else {
-            return Ok(());
-        };
+        match self.fast.lent.take() {
+            None => Ok(()),
+            Some(lent) => self.fast_adopt(cursor, lent),
+        }
+    }
+
+    /// [`Heap::fast_reclaim`] of a lent buffer `(start, limit, end)`.
+    #[inline(never)]
+    fn fast_adopt(
+        &mut self,
+        cursor: u64,
+        (start, limit, end): (u64, u64, u64),
+    ) -> Result<(), GcError> {
         let align = crate::policy::cell_align::<M>();
         if cursor < start || cursor > limit || cursor % align != 0 {
             return Err(self.fast_corrupt("the cursor was moved outside the lent buffer"));
         }
         let mut at = start;
-        let (mut objects, mut bytes) = (0u64, 0u64);
+        let mut objects = 0u64;
+        // The last header seen and its cell: a VM allocates runs of one
+        // type, so most objects cost one compare here.
+        let mut last: Option<(Header, u64)> = None;
         while at < cursor {
             let payload = Address(at + HEADER_SIZE);
             if at + HEADER_SIZE > cursor {
@@ -188,19 +211,25 @@ impl<M: RefMode> Heap<M> {
             // SAFETY: the header lies in the lent range, inside a
             // copy-space block of the region.
             let h = unsafe { Header::read_unchecked(self.arena.region(), payload) };
-            let Some(cell) = self.fast_cell(h) else {
-                return Err(
-                    self.fast_corrupt("a header names no type, or a length its type refuses")
-                );
+            let cell = match last {
+                Some((lh, lc)) if lh == h => lc,
+                _ => {
+                    let Some(c) = self.fast_cell(h) else {
+                        return Err(self
+                            .fast_corrupt("a header names no type, or a length its type refuses"));
+                    };
+                    last = Some((h, c));
+                    c
+                }
             };
             if at + cell > cursor {
                 return Err(self.fast_corrupt("an object runs past the cursor"));
             }
             self.arena.adopt_young(payload);
             objects += 1;
-            bytes += cell;
             at += cell;
         }
+        let bytes = cursor - start;
         let totals = &mut self.stats.totals;
         totals.objects_allocated += objects;
         totals.bytes_in_use += bytes;
