@@ -76,7 +76,8 @@ static bool vm_init(vm_t *vm, uint32_t nslots) {
   }
   vm->nslots = nslots;
   vm->W[R_ENV] = W_NOENV;
-  vm->sp = vm->hwm = STACK0;
+  vm->sp = STACK0;
+  v_set_hwm(vm, STACK0);
   TRY(mem_init_types(vm));
   if (!prims_init()) return vm_error(vm, "internal: the primitive table");
   TRY(init_special_symbols(vm));

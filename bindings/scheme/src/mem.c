@@ -49,7 +49,8 @@
 
 /* ---- the fast path's root slots and field checks --------------------------- */
 
-/* The shadow stack of nslots entries, all null, every one a root. */
+/* The shadow stack of nslots entries, all null; its top follows vm->hwm
+ * (v_set_hwm), so a collection scans the slots in use. */
 bool mem_init_roots(vm_t *vm, uint32_t nslots) {
   CK(vm, capgc_mutator(vm->heap, &vm->mu));
   vm->R = calloc(nslots, sizeof *vm->R);
@@ -232,11 +233,11 @@ bool m_region_resize(vm_t *vm, uint32_t n) {
       free(nr);
       return vm_capgc_fail(vm, st, "capgc_fast_roots");
     }
-    vm->mu->roots_top = n;
+    vm->mu->roots_top = n; /* capgc_fast_roots reset it; v_set_hwm below */
     free(vm->R);
     vm->R = nr;
     vm->nslots = n;
-    if (vm->hwm > n) vm->hwm = n;
+    v_set_hwm(vm, vm->hwm > n ? n : vm->hwm);
     if (n < old_n) {
       uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
       if (w) vm->W = w;

@@ -225,7 +225,9 @@ typedef struct vm {
   uint32_t maxslots; /* the most it may grow to */
   uint64_t *W; /* the word of every slot of the region */
   uint32_t sp; /* first free stack slot; slots >= sp hold null */
-  uint32_t hwm;
+  uint32_t hwm; /* slots >= hwm were never used since the last reset (set
+                   it with v_set_hwm: on a plain heap it is the shadow
+                   stack's top, so a collection scans only these) */
 
   /* Types. */
   capgc_type_t t_pair, t_closure, t_flonum, t_symbol, t_box, t_wtable, t_bytes;
@@ -345,6 +347,13 @@ bool m_vector_type(vm_t *vm, uint64_t n, capgc_type_t *out);
 uint64_t vec_cap(uint64_t n);
 
 /* ---- value.c ------------------------------------------------------------ */
+
+/* vm->hwm := h, and on a plain heap the shadow stack's top with it: the
+ * slots a collection validates and updates (those above hold null). */
+static inline void v_set_hwm(vm_t *vm, uint32_t h) {
+  vm->hwm = h;
+  if (vm->mu) vm->mu->roots_top = h;
+}
 
 bool v_set_imm(vm_t *vm, uint32_t i, uint64_t w);
 bool v_move(vm_t *vm, uint32_t dst, uint32_t src);
