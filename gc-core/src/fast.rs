@@ -92,7 +92,7 @@ static_assertions::const_assert_eq!(1u64 << FAST_BLOCK_SHIFT, crate::policy::blo
 pub(crate) struct FastState {
     /// The lent range `[start, limit)` and the end of its block, if the
     /// buffer is lent.
-    lent: Option<(u64, u64, u64)>,
+    pub(crate) lent: Option<(u64, u64, u64)>,
     /// The registered shadow stack.
     shadow: Option<ShadowPtr>,
     /// Why the last collection was refused (a shadow-stack entry), kept
@@ -135,7 +135,8 @@ impl<M: RefMode> Heap<M> {
     /// mode, MarkSweep, zeal, a poisoned heap, no current block). The
     /// caller places objects in `[cursor, limit)` as the module docs say
     /// and gives the buffer back with [`Heap::fast_reclaim`] before any
-    /// other call on this heap.
+    /// other call on this heap (a collection forgets a buffer still lent:
+    /// what was placed in it is never adopted).
     #[inline]
     pub fn fast_lend(&mut self) -> (u64, u64) {
         if M::CHECKED {
