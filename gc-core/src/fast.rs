@@ -92,7 +92,7 @@ static_assertions::const_assert_eq!(1u64 << FAST_BLOCK_SHIFT, crate::policy::blo
 pub(crate) struct FastState {
     /// The lent range `[start, limit)` and the end of its block, if the
     /// buffer is lent.
-    lent: Option<(u64, u64, u64)>,
+    pub(crate) lent: Option<(u64, u64, u64)>,
     /// The registered shadow stack.
     shadow: Option<ShadowPtr>,
     /// Why the last collection was refused (a shadow-stack entry), kept
@@ -135,7 +135,8 @@ impl<M: RefMode> Heap<M> {
     /// mode, MarkSweep, zeal, a poisoned heap, no current block). The
     /// caller places objects in `[cursor, limit)` as the module docs say
     /// and gives the buffer back with [`Heap::fast_reclaim`] before any
-    /// other call on this heap.
+    /// other call on this heap (a collection forgets a buffer still lent:
+    /// what was placed in it is never adopted).
     #[inline]
     pub fn fast_lend(&mut self) -> (u64, u64) {
         if M::CHECKED {
@@ -329,8 +330,9 @@ impl<M: RefMode> Heap<M> {
         self.fast.shadow = (!stack.is_null()).then_some(ShadowPtr(stack));
     }
 
-    /// The registered shadow stack's entries in use, if any.
-    fn shadow_entries(&self) -> Result<Option<&mut [ExternRef]>, GcError> {
+    /// The registered shadow stack's entries in use, if any: their
+    /// address and number.
+    fn shadow_entries(&self) -> Result<Option<(*mut ExternRef, usize)>, GcError> {
         let Some(ShadowPtr(p)) = self.fast.shadow else {
             return Ok(None);
         };
@@ -343,28 +345,24 @@ impl<M: RefMode> Heap<M> {
                 len: s.cap,
             });
         }
-        if s.top == 0 {
-            return Ok(Some(&mut []));
-        }
-        if s.refs.is_null() {
+        if s.top != 0 && s.refs.is_null() {
             return Err(GcError::NullReference);
         }
-        // SAFETY: registration's contract: `refs` is valid for `cap`
-        // entries, `top <= cap`, and nothing else touches them now.
-        Ok(Some(unsafe {
-            std::slice::from_raw_parts_mut(s.refs, s.top as usize)
-        }))
+        Ok(Some((s.refs, s.top as usize)))
     }
 
     /// Before a collection: imports every shadow-stack entry (validated)
     /// as a root. An invalid entry refuses the collection.
     pub(crate) fn shadow_import(&mut self) -> Result<(), GcError> {
-        let Some(entries) = self.shadow_entries()? else {
+        let Some((refs, n)) = self.shadow_entries()? else {
             return Ok(());
         };
-        let mut raws = Vec::with_capacity(entries.len());
-        for e in entries.iter() {
-            raws.push(self.import_ref(*e)?.raw);
+        let mut raws = Vec::with_capacity(n);
+        for i in 0..n {
+            // SAFETY: registration's contract: `refs` is valid for `cap`
+            // entries, `i < top <= cap`, and nothing else touches them now.
+            let e = unsafe { refs.add(i).read() };
+            raws.push(self.import_ref(e)?.raw);
         }
         self.roots.shadow = raws;
         Ok(())
@@ -374,17 +372,15 @@ impl<M: RefMode> Heap<M> {
     /// in the new epoch at its object's new place (I8).
     pub(crate) fn shadow_export(&mut self) {
         let raws = std::mem::take(&mut self.roots.shadow);
-        let Ok(Some(entries)) = self.shadow_entries() else {
+        let Ok(Some((refs, n))) = self.shadow_entries() else {
             return;
         };
-        let entries: *mut [ExternRef] = entries;
-        for (i, raw) in raws.into_iter().enumerate() {
+        for (i, raw) in raws.into_iter().enumerate().take(n) {
             let e = self
                 .export_ref(&self.stamped(raw))
                 .unwrap_or(ExternRef::NULL);
-            // SAFETY: the slice from `shadow_entries` above, which nothing
-            // has touched since (export_ref reads only the heap).
-            unsafe { (*entries)[i] = e };
+            // SAFETY: as in `shadow_import`: `i < top <= cap`.
+            unsafe { refs.add(i).write(e) };
         }
     }
 }

@@ -24,6 +24,10 @@
 //! - `plan/`: the plans (`marksweep`, `semispace`, `generational/` with
 //!   its barrier and nursery sizing), the constraints table, pacing.
 //! - `trace/`: slot enumeration, marking, the ephemeron fixpoint.
+//! - [`ShadowStack`], [`FastGeometry`] (`fast.rs`): the fast path for
+//!   code outside Rust — the copy space's bump buffer lent between calls
+//!   and checked when taken back, a shadow stack of exported references
+//!   that every collection validates and rewrites (`capgc_fast.h`).
 //! - [`ExternRef`] (`export.rs`): references as authenticated bits, for
 //!   code outside tagged memory (the C ABI), and their validated re-entry.
 //! - [`Compartments`] (`compartment/`): one heap split into compartments,

@@ -155,6 +155,10 @@ impl<M: RefMode> Heap<M> {
     fn run_collection(&mut self, kind: CollectionKind) -> Result<CollectionStats, GcError> {
         let start = Instant::now();
         let before = self.stats.totals.bytes_in_use;
+        // A buffer still lent (a caller that did not take it back first)
+        // is forgotten: nothing placed in it is adopted later, so no
+        // reclaim can reach into memory this collection evacuates.
+        self.fast.lent = None;
         // The fast path's shadow stack: every entry validated before
         // anything changes, or no collection (`fast.rs`).
         if let Err(e) = self.shadow_import() {
