@@ -143,16 +143,23 @@ fn main() {
             bdwgc_built &= build(&cc, &src, "BDWGC", flags, &out.join(format!("{w}-bdwgc")));
         }
     }
-    for (w, lib) in [
-        ("binary_trees", "capgc_peer_binary_trees"),
-        ("gcbench", "capgc_peer_gcbench"),
+    for (w, lib, backend) in [
+        ("binary_trees", "capgc_peer_binary_trees", "BACKEND_CAPGC"),
+        ("gcbench", "capgc_peer_gcbench", "BACKEND_CAPGC"),
+        // The same programs on the fast path (capgc_fast.h).
+        (
+            "binary_trees",
+            "capgc_peer_binary_trees_fast",
+            "BACKEND_CAPGC_FAST",
+        ),
+        ("gcbench", "capgc_peer_gcbench_fast", "BACKEND_CAPGC_FAST"),
     ] {
         // The flags of `make -C c-api bench-programs`, no debug
         // information or frame pointers (cc's defaults).
         cc::Build::new()
             .file(Path::new("c").join(format!("{w}.c")))
             .include("../c-api/include")
-            .define("BACKEND_CAPGC", None)
+            .define(backend, None)
             .define("main", lib)
             .flag("-std=c11")
             .opt_level(2)
@@ -184,6 +191,7 @@ fn main() {
         .compile("capgc_scheme");
     println!("cargo:rerun-if-changed=../bindings/scheme/src");
     println!("cargo:rerun-if-changed=../c-api/include/capgc.h");
+    println!("cargo:rerun-if-changed=../c-api/include/capgc_fast.h");
     // The tests check the bdwgc peers exactly when they were built.
     println!(
         "cargo:rustc-env=CAPGC_PEERS_BDWGC={}",

@@ -4,6 +4,9 @@
  *   -DBACKEND_CAPGC   CapGC through capgc.h, with the slot API: the
  *                     workload's shadow stack is a root region, and
  *                     reference bits never reach C (any mode, any plan).
+ *   -DBACKEND_CAPGC_FAST  CapGC through capgc_fast.h: inline allocation
+ *                     and field access (Native, P128), the stack the
+ *                     heap's shadow stack (any mode, any plan).
  *   -DBACKEND_MALLOC  glibc malloc/free: explicit frees.
  *   -DBACKEND_BDWGC   bdwgc (Debian's libgc), conservative.
  *
@@ -27,13 +30,20 @@ static inline void die(const char *what) {
   exit(1);
 }
 
-#if defined(BACKEND_CAPGC)
+#if defined(BACKEND_CAPGC) || defined(BACKEND_CAPGC_FAST)
 #include "capgc.h"
 
 static capgc_heap_t *g_heap;
-static capgc_region_t g_stack;
 static capgc_type_t g_node, g_doubles;
-static uint64_t g_sp, g_slot;
+static uint64_t g_slot;
+#if defined(BACKEND_CAPGC_FAST)
+#include "capgc_fast.h"
+static capgc_mutator_t *g_m;
+static capgc_ref_t g_roots[STACK_SLOTS];
+#else
+static capgc_region_t g_stack;
+static uint64_t g_sp;
+#endif
 
 #define OK(e)                                                                  \
   do {                                                                         \
@@ -45,7 +55,11 @@ static uint64_t g_sp, g_slot;
     }                                                                          \
   } while (0)
 
+#if defined(BACKEND_CAPGC_FAST)
+static const char *BACKEND = "capgc-fast";
+#else
 static const char *BACKEND = "capgc";
+#endif
 
 /* argv: mode (native|p128|morello|cheri-v9|riscv-std) and plan
  * (marksweep|semispace|generational), both optional. */
@@ -68,7 +82,12 @@ static inline void heap_init(int argc, char **argv) {
   OK(capgc_heap_mode(g_heap, NULL, &g_slot));
   OK(capgc_type_record(g_heap, 2, 8, &g_node));
   OK(capgc_type_byte_array(g_heap, &g_doubles));
+#if defined(BACKEND_CAPGC_FAST)
+  OK(capgc_mutator(g_heap, &g_m));
+  OK(capgc_fast_roots(g_m, g_roots, STACK_SLOTS));
+#else
   OK(capgc_region_new(g_heap, STACK_SLOTS, &g_stack));
+#endif
 }
 
 static inline void heap_fini(void) {
@@ -79,6 +98,59 @@ static inline void heap_fini(void) {
   capgc_heap_free(g_heap);
 }
 
+#if defined(BACKEND_CAPGC_FAST)
+/* The fast path (capgc_fast.h): the stack is the heap's shadow stack,
+ * read and written directly; allocation and field access are inline in
+ * Native and P128, checked calls in SoftCheri. */
+static inline uint64_t sp(void) { return g_m->roots_top; }
+
+static inline void push_node(void) {
+  if (g_m->roots_top == STACK_SLOTS) die("stack overflow");
+  capgc_ref_t r;
+  OK(capgc_fast_alloc(g_m, g_node, 2 * g_slot + 8, &r));
+  g_roots[g_m->roots_top++] = r;
+}
+
+static inline void set_child_pop(uint64_t i, int which) {
+  OK(capgc_fast_store_ref(g_m, g_roots[i], (uint64_t)which * g_slot, g_roots[g_m->roots_top - 1]));
+  g_m->roots_top--;
+}
+
+static inline int push_child(uint64_t i, int which) {
+  capgc_ref_t c;
+  OK(capgc_fast_load_ref(g_m, g_roots[i], (uint64_t)which * g_slot, &c));
+  if (c.addr == 0) return 0;
+  g_roots[g_m->roots_top++] = c;
+  return 1;
+}
+
+static inline void pop(void) { g_m->roots_top--; }
+
+static inline void drop_tree(void) { pop(); }
+
+static inline void set_value(uint64_t i, uint64_t v) { OK(capgc_fast_store_u64(g_m, g_roots[i], 2 * g_slot, v)); }
+
+static inline uint64_t get_value(uint64_t i) {
+  uint64_t v;
+  OK(capgc_fast_load_u64(g_m, g_roots[i], 2 * g_slot, &v));
+  return v;
+}
+
+static inline void push_doubles(uint64_t n) {
+  capgc_ref_t r;
+  OK(capgc_fast_alloc(g_m, g_doubles, n * 8, &r));
+  g_roots[g_m->roots_top++] = r;
+}
+
+static inline void set_double(uint64_t i, uint64_t k, double v) { OK(capgc_fast_store_f64(g_m, g_roots[i], k * 8, v)); }
+
+static inline double get_double(uint64_t i, uint64_t k) {
+  double v;
+  OK(capgc_fast_load_f64(g_m, g_roots[i], k * 8, &v));
+  return v;
+}
+
+#else /* the slot API */
 static inline uint64_t sp(void) { return g_sp; }
 
 /* Push a new node with null children and value 0. */
@@ -134,6 +206,8 @@ static inline double get_double(uint64_t i, uint64_t k) {
   memcpy(&v, &bits, 8);
   return v;
 }
+
+#endif /* the slot API */
 
 #else /* BACKEND_MALLOC or BACKEND_BDWGC: plain pointers */
 

@@ -10,6 +10,8 @@ use std::ffi::{c_char, c_int, CString};
 extern "C" {
     fn capgc_peer_binary_trees(argc: c_int, argv: *mut *mut c_char) -> c_int;
     fn capgc_peer_gcbench(argc: c_int, argv: *mut *mut c_char) -> c_int;
+    fn capgc_peer_binary_trees_fast(argc: c_int, argv: *mut *mut c_char) -> c_int;
+    fn capgc_peer_gcbench_fast(argc: c_int, argv: *mut *mut c_char) -> c_int;
     fn capgc_scheme_main(argc: c_int, argv: *mut *mut c_char) -> c_int;
 }
 
@@ -52,7 +54,8 @@ pub fn scheme_mode(mode: &str) -> Option<Vec<&'static str>> {
     Some(flags)
 }
 
-/// Runs peer `stem` with `args` (what its command line would be, after
+/// Runs peer `stem` (or `STEM_fast`, the same program on
+/// `capgc_fast.h`) with `args` (what its command line would be, after
 /// the program name): its exit status, or `None` for an unknown stem or
 /// an argument with a NUL in it. It prints on this process's stdout and
 /// may `exit` the process itself (on a failed check).
@@ -60,6 +63,8 @@ pub fn run(stem: &str, args: &[String]) -> Option<i32> {
     let main = match stem {
         "binary_trees" => capgc_peer_binary_trees,
         "gcbench" => capgc_peer_gcbench,
+        "binary_trees_fast" => capgc_peer_binary_trees_fast,
+        "gcbench_fast" => capgc_peer_gcbench_fast,
         _ => return None,
     };
     call_main(main, &format!("{stem}-capgc"), args)

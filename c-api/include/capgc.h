@@ -116,6 +116,65 @@
 // A read-only view: load data and references.
 #define CAPGC_PERM_READ_ONLY ((CAPGC_PERM_GLOBAL | CAPGC_PERM_LOAD) | CAPGC_PERM_LOAD_REF)
 
+// The mutator struct's size in bytes.
+#define CAPGC_MUTATOR_SIZE 104
+
+// Offset of `capgc_mutator_t.cursor`.
+#define CAPGC_MUTATOR_CURSOR 0
+
+// Offset of `capgc_mutator_t.limit`.
+#define CAPGC_MUTATOR_LIMIT 8
+
+// Offset of `capgc_mutator_t.roots`.
+#define CAPGC_MUTATOR_ROOTS 16
+
+// Offset of `capgc_mutator_t.roots_top`.
+#define CAPGC_MUTATOR_ROOTS_TOP 24
+
+// Offset of `capgc_mutator_t.roots_cap`.
+#define CAPGC_MUTATOR_ROOTS_CAP 32
+
+// Offset of `capgc_mutator_t.max_len`.
+#define CAPGC_MUTATOR_MAX_LEN 40
+
+// Offset of `capgc_mutator_t.align`.
+#define CAPGC_MUTATOR_ALIGN 48
+
+// Offset of `capgc_mutator_t.block_base`.
+#define CAPGC_MUTATOR_BLOCK_BASE 56
+
+// Offset of `capgc_mutator_t.block_states`.
+#define CAPGC_MUTATOR_BLOCK_STATES 64
+
+// Offset of `capgc_mutator_t.block_count`.
+#define CAPGC_MUTATOR_BLOCK_COUNT 72
+
+// Offset of `capgc_mutator_t.young_state`.
+#define CAPGC_MUTATOR_YOUNG_STATE 80
+
+// Offset of `capgc_mutator_t.barrier`.
+#define CAPGC_MUTATOR_BARRIER 84
+
+// Offset of `capgc_mutator_t.checked`.
+#define CAPGC_MUTATOR_CHECKED 88
+
+// Offset of `capgc_mutator_t.heap`.
+#define CAPGC_MUTATOR_HEAP 96
+
+// Bytes of the object header before every payload.
+#define CAPGC_FAST_HEADER_SIZE 16
+
+// Header word 0 (at payload - 16): the type index (the low 32 bits of a
+// `capgc_type_t`) in its low 32 bits; its high 32 bits (flags) are 0 in
+// a new object.
+#define CAPGC_FAST_HEADER_TYPE 16
+
+// Header word 1 (at payload - 8): the payload length in bytes.
+#define CAPGC_FAST_HEADER_LEN 8
+
+// log2 of the block size: the barrier's block index shift.
+#define CAPGC_FAST_BLOCK_SHIFT 16
+
 // What a call did: `CAPGC_OK`, or why it was refused. After any error the
 // heap is usable and intact (but `CAPGC_E_POISONED`, which says it is
 // not); `capgc_last_error()` gives a readable message.
@@ -584,6 +643,47 @@ typedef struct {
   // The address the reference points at (reference violations).
   uint64_t target;
 } capgc_violation_t;
+
+// The per-heap mutator state the inline functions of `capgc_fast.h`
+// read and write (see docs/porting.md, "The fast path" and "JIT
+// integration"). The VM writes only `cursor` (inline allocation) and
+// `roots_top` and the entries under `roots` (its shadow stack); the
+// heap sets the rest.
+typedef struct {
+  // The bump cursor: the next object's header goes here.
+  uint64_t cursor;
+  // The end of the lent buffer (0 when nothing is lent).
+  uint64_t limit;
+  // The shadow stack's entries (`capgc_fast_roots`), or null.
+  capgc_ref_t *roots;
+  // Shadow-stack entries in use: `roots[0..roots_top]` are roots.
+  uint64_t roots_top;
+  // Shadow-stack entries there is room for.
+  uint64_t roots_cap;
+  // The largest payload inline allocation may place (0 in checked
+  // modes and MarkSweep: every allocation is out of line).
+  uint64_t max_len;
+  // Cell alignment and reference-slot size in bytes (8 Native, 16
+  // otherwise).
+  uint64_t align;
+  // The barrier's block index origin: block = (addr - block_base) >>
+  // CAPGC_FAST_BLOCK_SHIFT.
+  uint64_t block_base;
+  // The block-state table (one entry per block, `block_count` of them).
+  const uint16_t *block_states;
+  // Entries in `block_states`.
+  uint64_t block_count;
+  // The state of a young (nursery) block.
+  uint32_t young_state;
+  // 1 when the plan has a write barrier (Generational).
+  uint32_t barrier;
+  // 1 in the checked modes: every inline function calls out.
+  uint32_t checked;
+  // Reserved (0).
+  uint32_t reserved;
+  // The heap this is the mutator of (null until `capgc_mutator`).
+  capgc_heap_t *heap;
+} capgc_mutator_t;
 
 // Reports the roots: `capgc_cell_visit(v, p)` for each.
 typedef void (*capgc_cell_roots_fn)(void *vm, capgc_cell_visitor_t *v);
@@ -1533,6 +1633,51 @@ capgc_status_t capgc_heap_verify(capgc_heap_t *heap,
                                  capgc_violation_t *out,
                                  size_t cap,
                                  size_t *count);
+
+// The heap's mutator struct into `*out`: the state `capgc_fast.h`'s
+// inline functions work on, at a fixed address for the heap's life.
+// From this call on, every call on the heap takes the bump buffer back
+// and lends it again (module docs of `fast.rs`).
+//
+// # Safety
+// `heap` is a heap from `capgc_heap_new`; `out` is writable.
+capgc_status_t capgc_mutator(capgc_heap_t *heap, capgc_mutator_t **out);
+
+// The inline allocation's refill (`capgc_fast_alloc`): allocates an
+// object of type `ty` with a payload of `len` bytes — a fixed-size
+// type's own size, or an array's length in bytes (a multiple of the
+// slot size for a reference array; `CAPGC_E_OUT_OF_RANGE` otherwise) —
+// and lends a new buffer. A safepoint: it may collect.
+//
+// # Safety
+// `m` is a mutator from `capgc_mutator`; `out` is writable.
+capgc_status_t capgc_fast_alloc_slow(capgc_mutator_t *m,
+                                     capgc_type_t ty,
+                                     uint64_t len,
+                                     capgc_ref_t *out);
+
+// The write barrier's out-of-line half (`capgc_fast_store_ref`):
+// remembers reference slot `offset` of `obj` if it holds a reference
+// from an old object to a young one (I9). Not a safepoint.
+//
+// # Safety
+// `m` is a mutator from `capgc_mutator`.
+capgc_status_t capgc_fast_remember(capgc_mutator_t *m, capgc_ref_t obj, uint64_t offset);
+
+// Registers `refs` (room for `cap` references) as the heap's shadow
+// stack: `m->roots = refs`, `m->roots_cap = cap`, `m->roots_top = 0`.
+// The VM pushes and pops by writing `refs[i]` and `m->roots_top`
+// directly; every collection validates the entries below the top (an
+// invalid one refuses the collection with its status: FORGED, STALE,
+// NOT_AN_OBJECT, OUT_OF_RANGE for a top past `cap`), keeps their
+// objects alive and rewrites them to the objects' new places. Null
+// `refs` with `cap` 0 unregisters.
+//
+// # Safety
+// `m` is a mutator from `capgc_mutator`; `refs` is null with `cap` 0,
+// or valid for reads and writes of `cap` references until unregistered
+// or the heap is freed.
+capgc_status_t capgc_fast_roots(capgc_mutator_t *m, capgc_ref_t *refs, uint64_t cap);
 
 // Creates a cell heap (the binding profile) from `config` (null: the
 // defaults; `mode` must be `CAPGC_MODE_NATIVE` or `CAPGC_MODE_P128`,

@@ -219,7 +219,10 @@ pub(crate) fn status_of(e: &GcError) -> CapgcStatus {
         GcError::WrongPhase { .. } => CapgcStatus::CAPGC_E_WRONG_PHASE,
         GcError::NotACell(_) => CapgcStatus::CAPGC_E_NOT_A_CELL,
         GcError::UnknownCellType(_) => CapgcStatus::CAPGC_E_UNKNOWN_TYPE,
-        GcError::CellHeapCorrupt(_) | GcError::HeapCorrupt { .. } => CapgcStatus::CAPGC_E_CORRUPT,
+        GcError::CellHeapCorrupt(_) | GcError::HeapCorrupt { .. } | GcError::FastBuffer(_) => {
+            CapgcStatus::CAPGC_E_CORRUPT
+        }
+        GcError::BadLength { .. } => CapgcStatus::CAPGC_E_OUT_OF_RANGE,
         GcError::CompartmentViolation => CapgcStatus::CAPGC_E_COMPARTMENT_VIOLATION,
         GcError::SealedReference => CapgcStatus::CAPGC_E_SEALED_REFERENCE,
         GcError::NotSealed => CapgcStatus::CAPGC_E_NOT_SEALED,

@@ -102,11 +102,26 @@ impl Handle for capgc_heap_t {
 }
 
 /// Runs `f` on the heap behind `heap`, with every guarantee above.
+///
+/// Once C took the heap's mutator (`capgc_mutator`), the call is wrapped
+/// in the fast path's exchange (`fast.rs`): the lent bump buffer is
+/// taken back first and lent again after.
 pub(crate) fn with_heap(
     heap: *mut capgc_heap_t,
     f: impl FnOnce(&mut AnyHeap) -> Result<(), Fail>,
 ) -> CapgcStatus {
-    with_guarded(heap, f)
+    with_guarded(heap, |any| {
+        // SAFETY: `with_guarded` runs this only for a non-null heap (the
+        // caller's contract: a live one), holding its busy flag, which
+        // makes this the only Rust access to its mutator cell; C does not
+        // touch it during the call (one thread per heap).
+        let m = unsafe { &mut *(*heap).1.get() };
+        if m.heap.is_null() {
+            f(any)
+        } else {
+            crate::fast::exchange(m, any, f)
+        }
+    })
 }
 
 /// Runs `f` on the state behind the handle `h`, with every guarantee

@@ -7,6 +7,7 @@
 //! any path inside it.
 
 use crate::error::CapgcStatus;
+use crate::fast::capgc_mutator_t;
 use crate::ffi::{
     enum_from, fail, ffi, free_boxed, get, put, put_opt, without_heap, writable, Fail, Guard,
 };
@@ -238,7 +239,12 @@ pub(crate) enum AnyHeap {
 /// A heap (opaque). One thread at a time: a call while another is in
 /// progress on the same heap is refused with `CAPGC_E_BUSY`.
 #[allow(non_camel_case_types)]
-pub struct capgc_heap_t(pub(crate) Guard<AnyHeap>);
+pub struct capgc_heap_t(
+    pub(crate) Guard<AnyHeap>,
+    /// The fast path's mutator struct (`fast.rs`), reached only under the
+    /// busy flag or by C between calls.
+    pub(crate) crate::fast::MutatorCell,
+);
 
 pub(crate) const MODES: [CapgcMode; 3] = [
     CapgcMode::CAPGC_MODE_NATIVE,
@@ -346,7 +352,12 @@ pub unsafe extern "C" fn capgc_heap_new(
         } else {
             *get(config, "config")?
         };
-        put(out, Guard::boxed(heap_from(&c)?, capgc_heap_t))
+        put(
+            out,
+            Guard::boxed(heap_from(&c)?, |g| {
+                capgc_heap_t(g, std::cell::UnsafeCell::new(capgc_mutator_t::empty()))
+            }),
+        )
     })
 }
 

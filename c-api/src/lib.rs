@@ -15,6 +15,7 @@
 //! | `slots.rs` | the slot API's scalars, byte ranges, weak references, ephemerons, finalizers |
 //! | `weak.rs` | weak references, ephemerons, finalization tokens |
 //! | `stats.rs` | statistics, the log line, the verifier |
+//! | `fast.rs` | the fast path: `capgc_mutator_t`, its layout constants, the entries `capgc_fast.h` calls out to |
 //! | `cells.rs` | the binding profile: raw-pointer cells for existing VMs (Native, P128) |
 //! | `cell_compartments.rs` | the binding profile's compartments: current compartment, per-pair report, strict stores |
 //! | `compartments.rs` | split heaps, compartments, sealed references, the non-local access report |
@@ -53,6 +54,8 @@ mod weak;
 
 mod stats;
 
+mod fast;
+
 mod cells;
 
 mod cell_compartments;
@@ -63,6 +66,7 @@ pub use cell_compartments::*;
 pub use cells::*;
 pub use compartments::*;
 pub use error::*;
+pub use fast::*;
 pub use heap::*;
 pub use refs::*;
 pub use roots::*;

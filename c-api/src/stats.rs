@@ -208,7 +208,8 @@ fn location(at: RefLocation) -> u64 {
         | RefLocation::Weak(i)
         | RefLocation::Ephemeron(i)
         | RefLocation::Finalizer(i)
-        | RefLocation::ExportTable(i) => u64::from(i),
+        | RefLocation::ExportTable(i)
+        | RefLocation::ShadowStack(i) => u64::from(i),
         RefLocation::RootRegion { index, .. } => index,
     }
 }

@@ -168,6 +168,14 @@ fn exact_bounds_in_every_configuration() {
     assert!(out.contains("exact bounds: 15 configurations ok"), "{out}");
 }
 
+/// The fast path (`capgc_fast.h`): trees, collections and the verifier,
+/// the inline barrier, the shadow stack, and every new entry attacked.
+#[test]
+fn the_fast_path_and_its_attacks() {
+    let out = run("fast", &[]);
+    assert!(out.contains("fast path: 15 configurations ok"), "{out}");
+}
+
 #[test]
 fn compartments_sealing_and_the_attacks() {
     let out = run("compartments", &[]);

@@ -102,6 +102,20 @@ pub enum GcError {
         /// payload stays two words so that every `Result` stays small).
         violations: usize,
     },
+    /// The fast path's lent allocation buffer was found broken when the
+    /// heap took it back (a cursor moved outside it, or a header the
+    /// caller wrote that names no type or a length its type refuses):
+    /// what was wrong. The heap is poisoned.
+    FastBuffer(&'static str),
+    /// The payload length given for a type is not one it has: a
+    /// fixed-size type's own size, or an array's length in bytes (a
+    /// multiple of the slot size for a reference array).
+    BadLength {
+        /// The type.
+        ty: TypeId,
+        /// The length given.
+        len: u64,
+    },
     /// An unsealed reference crossed a compartment boundary: another
     /// compartment's object (or memory outside this compartment) offered
     /// to this one as a plain reference. Between compartments references
@@ -234,6 +248,13 @@ impl fmt::Display for GcError {
                 f,
                 "zeal: heap verification failed after collection {collection}: {violations} violation(s) of the heap-safety contract, listed on stderr (a reference kept where the collector cannot see it, a missing root, is the usual cause)"
             ),
+            GcError::FastBuffer(why) => write!(
+                f,
+                "the fast path's allocation buffer is corrupt: {why}; the heap is poisoned"
+            ),
+            GcError::BadLength { ty, len } => {
+                write!(f, "payload length {len} is not one type {ty:?} has")
+            }
             GcError::CompartmentViolation => write!(
                 f,
                 "compartment violation: an unsealed reference to another compartment"

@@ -44,6 +44,7 @@ use siphasher::sip::SipHasher24;
 /// A reference as bits, for code that keeps references outside tagged
 /// memory (16 bytes: two registers in the C ABI). Holding one grants
 /// nothing: [`Heap::import_ref`] validates it.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     /// The payload address.

@@ -112,6 +112,8 @@ pub struct Heap<M: RefMode> {
     /// The zeal options in force and the allocation countdown
     /// (`zeal.rs`).
     pub(crate) zeal: crate::zeal::ZealState,
+    /// The fast path's lent buffer and shadow stack (`fast.rs`).
+    pub(crate) fast: crate::fast::FastState,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -144,6 +146,7 @@ impl<M: RefMode> Heap<M> {
             slow: false,
             link: None,
             zeal: crate::zeal::ZealState::new(config.zeal),
+            fast: Default::default(),
             config,
             _not_sync: PhantomData,
         })

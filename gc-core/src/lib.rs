@@ -24,6 +24,10 @@
 //! - `plan/`: the plans (`marksweep`, `semispace`, `generational/` with
 //!   its barrier and nursery sizing), the constraints table, pacing.
 //! - `trace/`: slot enumeration, marking, the ephemeron fixpoint.
+//! - [`ShadowStack`], [`FastGeometry`] (`fast.rs`): the fast path for
+//!   code outside Rust — the copy space's bump buffer lent between calls
+//!   and checked when taken back, a shadow stack of exported references
+//!   that every collection validates and rewrites (`capgc_fast.h`).
 //! - [`ExternRef`] (`export.rs`): references as authenticated bits, for
 //!   code outside tagged memory (the C ABI), and their validated re-entry.
 //! - [`Compartments`] (`compartment/`): one heap split into compartments,
@@ -110,6 +114,7 @@ mod compartment;
 mod config;
 mod error;
 mod export;
+mod fast;
 mod heap;
 mod mark_bits;
 mod mutator;
@@ -135,6 +140,7 @@ pub use compartment::{
 pub use config::{log_from_env, HeapConfig, Plan, ScanStrategy};
 pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;
+pub use fast::{FastGeometry, ShadowStack, FAST_BLOCK_SHIFT};
 pub use heap::Heap;
 pub use object::{ObjRef, HEADER_SIZE};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};

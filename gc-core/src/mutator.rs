@@ -116,7 +116,10 @@ impl<M: RefMode> Heap<M> {
             // Zeal's `collect:N`: a full collection at this safepoint.
             self.collect()?;
         }
-        let payload = self.place(layout, pinned).ok_or_else(oom)?;
+        let Some(payload) = self.place(layout, pinned) else {
+            // A collection refused for a shadow-stack entry says why.
+            return Err(self.fast.refused.take().unwrap_or_else(oom));
+        };
         self.usable()?; // a collection at this safepoint may have poisoned the heap
         let header = Header::new(ty.index(), len, pinned);
         self.stats.totals.objects_allocated += 1;

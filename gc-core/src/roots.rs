@@ -140,6 +140,9 @@ pub(crate) struct Roots<M: RefMode> {
     /// The export-table chunks of a compartment (`compartment/`): roots
     /// no token names, so no mutator can release one.
     pub(crate) exports: Vec<M::Ref>,
+    /// The fast path's shadow-stack entries, imported for the length of
+    /// a collection (`fast.rs`).
+    pub(crate) shadow: Vec<M::Ref>,
 }
 
 impl<M: RefMode> Roots<M> {
@@ -152,6 +155,7 @@ impl<M: RefMode> Roots<M> {
             persistents: Slab::new(),
             regions: Slab::new(),
             exports: Vec::new(),
+            shadow: Vec::new(),
         }
     }
 
@@ -173,6 +177,7 @@ impl<M: RefMode> Roots<M> {
             .iter_mut()
             .chain(self.persistents.iter_mut())
             .chain(self.exports.iter_mut())
+            .chain(self.shadow.iter_mut())
         {
             let raw = M::to_raw(r);
             let n = t.trace(raw);
@@ -209,6 +214,9 @@ impl<M: RefMode> Roots<M> {
         }
         for (i, r) in self.exports.iter().enumerate() {
             f(RefLocation::ExportTable(i as u32), *r);
+        }
+        for (i, r) in self.shadow.iter().enumerate() {
+            f(RefLocation::ShadowStack(i as u32), *r);
         }
         for (ri, rr) in self.regions.iter() {
             for s in rr.ref_slots() {

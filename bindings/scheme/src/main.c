@@ -72,11 +72,12 @@ static bool vm_init(vm_t *vm, uint32_t nslots) {
     CK(vm, capgc_compartment_region_new(vm->split, vm->comp, nslots, &vm->region));
     CK(vm, capgc_compartment_region_new(vm->split, vm->comp, 1024, &vm->mail_region));
   } else {
-    CK(vm, capgc_region_new(vm->heap, nslots, &vm->region));
+    TRY(mem_init_roots(vm, nslots));
   }
   vm->nslots = nslots;
   vm->W[R_ENV] = W_NOENV;
-  vm->sp = vm->hwm = STACK0;
+  vm->sp = STACK0;
+  v_set_hwm(vm, STACK0);
   TRY(mem_init_types(vm));
   if (!prims_init()) return vm_error(vm, "internal: the primitive table");
   TRY(init_special_symbols(vm));
@@ -130,6 +131,7 @@ vm_t *vm_new(capgc_heap_t *heap, capgc_split_heap_t *split, capgc_compartment_t 
  * ephemerons belong to the heap and go with it (capgc_heap_free). */
 void vm_free(vm_t *vm) {
   if (!vm) return;
+  mem_free_roots(vm);
   free(vm->W);
   free(vm->k);
   for (uint32_t i = 0; i < vm->nsyms; i++) free(vm->syms[i].name);
@@ -139,6 +141,7 @@ void vm_free(vm_t *vm) {
   free(vm->gword);
   code_free_all(vm);
   free(vm->t_frame);
+  free(vm->tsize);
   weak_free_all(vm);
   mail_free(vm);
   free(vm);

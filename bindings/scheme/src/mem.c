@@ -1,12 +1,26 @@
 /*
  * mem.c — the heap layer: the one file that calls capgc.h's object, slot
  * and root functions. Everything above it names objects by slot index of
- * the VM's root region, never by reference bits.
+ * the VM's root slots, never by reference bits.
  *
  * Two backends behind the same operations:
- *  - a plain heap (`vm->heap`): the slot API proper. References move
- *    between region slots and object fields inside the library; C never
- *    sees their bits.
+ *  - a plain heap (`vm->heap`): the fast path of capgc_fast.h. The root
+ *    slots are its shadow stack `vm->R` (registered with
+ *    capgc_fast_roots, its top kept at the number of slots: every
+ *    collection validates every entry and rewrites it to its object's new
+ *    place). Allocation bumps inline; loads and stores of fields are
+ *    inline in Native and P128, with the barrier's filter inline; in
+ *    SoftCheri the same calls are the checked entries (capgc_get_ref,
+ *    capgc_read_u64, ...). No reference bits outlive the operation that
+ *    reads them: every function here moves them between a shadow-stack
+ *    entry and a field with no safepoint in between (the no-safepoint
+ *    window of capgc_fast.h). Native and P128 do not check a reference or
+ *    an offset on the fast path, so this layer checks the one thing an
+ *    interpreter bug could get wrong cheaply: every field access lies
+ *    inside the object's payload (its length from the header,
+ *    CAPGC_FAST_HEADER_LEN) — an internal error, never a memory error.
+ *    What a Scheme program can get wrong (a vector index, a string index,
+ *    a car of a non-pair) is checked above this layer, in the primitives.
  *  - a compartment of a split heap (`vm->split`, `vm->comp`): the C ABI
  *    has no slot API, no arrays and no byte arrays for compartments, so
  *    each operation gets the reference from the region
@@ -27,18 +41,76 @@
  */
 #include "scheme.h"
 
+#include <capgc_fast.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SPLIT (vm->split != NULL)
 
+/* ---- the fast path's root slots and field checks --------------------------- */
+
+/* The shadow stack of nslots entries, all null; its top follows vm->hwm
+ * (v_set_hwm), so a collection scans the slots in use. */
+bool mem_init_roots(vm_t *vm, uint32_t nslots) {
+  CK(vm, capgc_mutator(vm->heap, &vm->mu));
+  vm->R = calloc(nslots, sizeof *vm->R);
+  if (!vm->R) return vm_error(vm, "out of C memory for the root slots");
+  CK(vm, capgc_fast_roots(vm->mu, vm->R, nslots));
+  vm->mu->roots_top = nslots;
+  return true;
+}
+
+/* Unregisters the shadow stack and frees it; if the heap refuses (it was
+ * poisoned), the array is left to the process rather than freed under a
+ * heap that still points at it. */
+void mem_free_roots(vm_t *vm) {
+  if (!vm->R) return;
+  if (capgc_fast_roots(vm->mu, NULL, 0) == CAPGC_OK) free(vm->R);
+  vm->R = NULL;
+}
+
+/* Native and P128: whether bytes [off, off+n) lie in r's payload (its
+ * length is the header word at CAPGC_FAST_HEADER_LEN before it). The
+ * fast path does not check this; an interpreter bug would otherwise be a
+ * memory error. SoftCheri: the checked entry checks (true here). */
+static inline bool field_ok(const vm_t *vm, capgc_ref_t r, uint64_t off, uint64_t n) {
+  if (vm->mu->checked) return true;
+  if (r.addr == 0) return false;
+  uint64_t len;
+  memcpy(&len, (const void *)(uintptr_t)(r.addr - CAPGC_FAST_HEADER_LEN), sizeof len);
+  return off <= len && n <= len - off;
+}
+
+static bool bad_field(vm_t *vm, uint32_t holder, uint64_t off, uint64_t n) {
+  return vm_error(vm, "internal: bytes %llu..%llu are outside the object in slot %u (kind %u)",
+                  (unsigned long long)off, (unsigned long long)(off + n), holder, KIND(vm->W[holder]));
+}
+
+#define FIELD_OK(vm, holder, off, n)                                                   \
+  do {                                                                             \
+    if (!field_ok((vm), (vm)->R[holder], (off), (n))) return bad_field((vm), (holder), (off), (n)); \
+  } while (0)
+
 /* ---- types -------------------------------------------------------------- */
 
 static bool type_record(vm_t *vm, uint32_t refs, uint64_t data, capgc_type_t *out) {
-  if (SPLIT)
+  if (SPLIT) {
     CK(vm, capgc_compartment_type_record(vm->split, vm->comp, refs, data, out));
-  else
-    CK(vm, capgc_type_record(vm->heap, refs, data, out));
+    return true;
+  }
+  CK(vm, capgc_type_record(vm->heap, refs, data, out));
+  /* capgc_fast_alloc takes the payload length: remember it by index. */
+  uint32_t ix = (uint32_t)*out;
+  if (ix >= vm->ntsize) {
+    uint32_t cap = vm->ntsize ? vm->ntsize : 64;
+    while (cap <= ix) cap *= 2;
+    uint64_t *t = realloc(vm->tsize, cap * sizeof *t);
+    if (!t) return vm_error(vm, "out of C memory");
+    for (uint32_t i = vm->ntsize; i < cap; i++) t[i] = UINT64_MAX;
+    vm->tsize = t;
+    vm->ntsize = cap;
+  }
+  vm->tsize[ix] = (uint64_t)refs * vm->S + data;
   return true;
 }
 
@@ -102,7 +174,11 @@ bool m_alloc(vm_t *vm, uint32_t dst, capgc_type_t ty) {
     CK(vm, capgc_compartment_alloc(vm->split, vm->comp, ty, &r));
     CK(vm, capgc_compartment_region_set(vm->split, vm->comp, vm->region, dst, r));
   } else {
-    CK(vm, capgc_slot_alloc(vm->heap, vm->region, dst, ty));
+    uint32_t ix = (uint32_t)ty;
+    if (ix >= vm->ntsize || vm->tsize[ix] == UINT64_MAX) return vm_error(vm, "internal: allocation of an unknown type");
+    capgc_ref_t r;
+    CK(vm, capgc_fast_alloc(vm->mu, ty, vm->tsize[ix], &r));
+    vm->R[dst] = r;
   }
   return true;
 }
@@ -110,7 +186,9 @@ bool m_alloc(vm_t *vm, uint32_t dst, capgc_type_t ty) {
 /* String storage of n bytes, zeroed. */
 bool m_alloc_bytes(vm_t *vm, uint32_t dst, uint64_t n) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_alloc_array(vm->heap, vm->region, dst, vm->t_bytes, n));
+    capgc_ref_t r;
+    CK(vm, capgc_fast_alloc(vm->mu, vm->t_bytes, n, &r));
+    vm->R[dst] = r;
     return true;
   }
   uint64_t cap = 8;
@@ -146,21 +224,34 @@ bool m_region_resize(vm_t *vm, uint32_t n) {
     vm->W = w;
     for (uint32_t i = vm->nslots; i < n; i++) w[i] = W_UNSPEC;
   }
+  if (!SPLIT) { /* a new shadow stack: the entries copied, no safepoint */
+    capgc_ref_t *nr = calloc(n, sizeof *nr);
+    if (!nr) return vm_error(vm, "out of C memory for the root slots");
+    memcpy(nr, vm->R, (size_t)keep * sizeof *nr);
+    capgc_status_t st = capgc_fast_roots(vm->mu, nr, n);
+    if (st != CAPGC_OK) {
+      free(nr);
+      return vm_capgc_fail(vm, st, "capgc_fast_roots");
+    }
+    vm->mu->roots_top = n; /* capgc_fast_roots reset it; v_set_hwm below */
+    free(vm->R);
+    vm->R = nr;
+    vm->nslots = n;
+    v_set_hwm(vm, vm->hwm > n ? n : vm->hwm);
+    if (n < old_n) {
+      uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
+      if (w) vm->W = w;
+    }
+    return true;
+  }
   capgc_region_t nr;
-  if (SPLIT)
-    CK(vm, capgc_compartment_region_new(vm->split, vm->comp, n, &nr));
-  else
-    CK(vm, capgc_region_new(vm->heap, n, &nr));
+  CK(vm, capgc_compartment_region_new(vm->split, vm->comp, n, &nr));
   capgc_status_t s = CAPGC_OK;
   const char *call = "";
   for (uint32_t i = 0; s == CAPGC_OK && i < keep; i++) {
     if (!IS_HEAP(vm->W[i])) continue;
     capgc_ref_t r;
-    if (!SPLIT) {
-      call = "capgc_region_get/set";
-      s = capgc_region_get(vm->heap, vm->region, i, &r);
-      if (s == CAPGC_OK) s = capgc_region_set(vm->heap, nr, i, r);
-    } else if (IS_SEALED(vm->W[i])) {
+    if (IS_SEALED(vm->W[i])) {
       capgc_sealed_t x;
       call = "capgc_region_get/set_sealed";
       s = capgc_region_get_sealed(vm->split, vm->comp, vm->region, i, &x);
@@ -172,10 +263,7 @@ bool m_region_resize(vm_t *vm, uint32_t n) {
     }
   }
   capgc_region_t old = s == CAPGC_OK ? vm->region : nr; /* on failure the old one stays */
-  if (SPLIT)
-    (void)capgc_compartment_region_free(vm->split, vm->comp, old);
-  else
-    (void)capgc_region_free(vm->heap, old);
+  (void)capgc_compartment_region_free(vm->split, vm->comp, old);
   if (s != CAPGC_OK) return vm_capgc_fail(vm, s, call);
   vm->region = nr;
   vm->nslots = n;
@@ -191,7 +279,10 @@ bool m_region_resize(vm_t *vm, uint32_t n) {
 
 bool m_load(vm_t *vm, uint32_t dst, uint32_t holder, uint64_t off, bool sealed) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_load_field(vm->heap, vm->region, dst, holder, off));
+    FIELD_OK(vm, holder, off, vm->S);
+    capgc_ref_t r;
+    CK(vm, capgc_fast_load_ref(vm->mu, vm->R[holder], off, &r));
+    vm->R[dst] = r;
     return true;
   }
   capgc_ref_t h;
@@ -210,7 +301,8 @@ bool m_load(vm_t *vm, uint32_t dst, uint32_t holder, uint64_t off, bool sealed) 
 
 bool m_store(vm_t *vm, uint32_t holder, uint64_t off, uint32_t src, bool sealed) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_store_field(vm->heap, vm->region, holder, off, src));
+    FIELD_OK(vm, holder, off, vm->S);
+    CK(vm, capgc_fast_store_ref(vm->mu, vm->R[holder], off, vm->R[src]));
     return true;
   }
   capgc_ref_t h;
@@ -229,7 +321,7 @@ bool m_store(vm_t *vm, uint32_t holder, uint64_t off, uint32_t src, bool sealed)
 
 bool m_copy(vm_t *vm, uint32_t dst, uint32_t src, bool sealed) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_copy(vm->heap, vm->region, dst, src));
+    vm->R[dst] = vm->R[src];
   } else if (sealed) {
     capgc_sealed_t s;
     CK(vm, capgc_region_get_sealed(vm->split, vm->comp, vm->region, src, &s));
@@ -246,7 +338,7 @@ bool m_clear(vm_t *vm, uint32_t i) {
   if (SPLIT)
     CK(vm, capgc_compartment_region_set(vm->split, vm->comp, vm->region, i, capgc_null()));
   else
-    CK(vm, capgc_slot_clear(vm->heap, vm->region, i));
+    vm->R[i] = capgc_null();
   return true;
 }
 
@@ -256,7 +348,7 @@ bool m_ref(vm_t *vm, uint32_t i, capgc_ref_t *out) {
   if (SPLIT)
     CK(vm, capgc_compartment_region_get(vm->split, vm->comp, vm->region, i, out));
   else
-    CK(vm, capgc_region_get(vm->heap, vm->region, i, out));
+    *out = vm->R[i];
   return true;
 }
 
@@ -265,7 +357,7 @@ bool m_set_ref(vm_t *vm, uint32_t i, capgc_ref_t r) {
   if (SPLIT)
     CK(vm, capgc_compartment_region_set(vm->split, vm->comp, vm->region, i, r));
   else
-    CK(vm, capgc_region_set(vm->heap, vm->region, i, r));
+    vm->R[i] = r;
   return true;
 }
 
@@ -289,7 +381,8 @@ bool m_same(vm_t *vm, uint32_t a, uint32_t b, bool sealed, bool *out) {
 
 bool m_read(vm_t *vm, uint32_t holder, uint64_t off, uint64_t *out) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_read_u64(vm->heap, vm->region, holder, off, out));
+    FIELD_OK(vm, holder, off, 8);
+    CK(vm, capgc_fast_load_u64(vm->mu, vm->R[holder], off, out));
     return true;
   }
   capgc_ref_t h;
@@ -300,7 +393,8 @@ bool m_read(vm_t *vm, uint32_t holder, uint64_t off, uint64_t *out) {
 
 bool m_write(vm_t *vm, uint32_t holder, uint64_t off, uint64_t v) {
   if (!SPLIT) {
-    CK(vm, capgc_slot_write_u64(vm->heap, vm->region, holder, off, v));
+    FIELD_OK(vm, holder, off, 8);
+    CK(vm, capgc_fast_store_u64(vm->mu, vm->R[holder], off, v));
     return true;
   }
   capgc_ref_t h;
@@ -316,7 +410,12 @@ bool m_bytes_read(vm_t *vm, uint32_t holder, uint64_t off, void *buf, size_t n) 
   capgc_ref_t h;
   TRY(m_ref(vm, holder, &h));
   if (!SPLIT) {
-    CK(vm, capgc_read_bytes(vm->heap, h, off, buf, n));
+    FIELD_OK(vm, holder, off, n);
+    const uint8_t *p = capgc_fast_ptr(vm->mu, h);
+    if (p)
+      memcpy(buf, p + off, n);
+    else
+      CK(vm, capgc_read_bytes(vm->heap, h, off, buf, n));
     return true;
   }
   uint8_t *out = buf;
@@ -336,7 +435,12 @@ bool m_bytes_write(vm_t *vm, uint32_t holder, uint64_t off, const void *buf, siz
   capgc_ref_t h;
   TRY(m_ref(vm, holder, &h));
   if (!SPLIT) {
-    CK(vm, capgc_write_bytes(vm->heap, h, off, buf, n));
+    FIELD_OK(vm, holder, off, n);
+    uint8_t *p = capgc_fast_ptr(vm->mu, h);
+    if (p)
+      memcpy(p + off, buf, n);
+    else
+      CK(vm, capgc_write_bytes(vm->heap, h, off, buf, n));
     return true;
   }
   const uint8_t *in = buf;

@@ -213,12 +213,21 @@ typedef struct vm {
   bool dead; /* its compartment was torn down */
 
   uint64_t S; /* reference slot size: 8 (Native) or 16 */
+  /* The root slots. A plain heap: the shadow stack R of capgc_fast.h
+   * (every collection validates and updates it; C reads and writes it
+   * without calls), through the mutator mu. A compartment: `region`. */
   capgc_region_t region;
+  capgc_mutator_t *mu;
+  capgc_ref_t *R;
+  uint64_t *tsize; /* payload bytes of each fixed-size type, by type index */
+  uint32_t ntsize;
   uint32_t nslots;   /* the region's size now (it grows and shrinks: m_region_resize) */
   uint32_t maxslots; /* the most it may grow to */
   uint64_t *W; /* the word of every slot of the region */
   uint32_t sp; /* first free stack slot; slots >= sp hold null */
-  uint32_t hwm;
+  uint32_t hwm; /* slots >= hwm were never used since the last reset (set
+                   it with v_set_hwm: on a plain heap it is the shadow
+                   stack's top, so a collection scans only these) */
 
   /* Types. */
   capgc_type_t t_pair, t_closure, t_flonum, t_symbol, t_box, t_wtable, t_bytes;
@@ -304,6 +313,8 @@ void vm_error_prefix(vm_t *vm, const char *who);
 
 /* ---- mem.c: the heap layer ---------------------------------------------- */
 
+bool mem_init_roots(vm_t *vm, uint32_t nslots);
+void mem_free_roots(vm_t *vm);
 bool mem_init_types(vm_t *vm);
 bool m_region_resize(vm_t *vm, uint32_t nslots);
 bool m_alloc(vm_t *vm, uint32_t dst, capgc_type_t ty);
@@ -336,6 +347,13 @@ bool m_vector_type(vm_t *vm, uint64_t n, capgc_type_t *out);
 uint64_t vec_cap(uint64_t n);
 
 /* ---- value.c ------------------------------------------------------------ */
+
+/* vm->hwm := h, and on a plain heap the shadow stack's top with it: the
+ * slots a collection validates and updates (those above hold null). */
+static inline void v_set_hwm(vm_t *vm, uint32_t h) {
+  vm->hwm = h;
+  if (vm->mu) vm->mu->roots_top = h;
+}
 
 bool v_set_imm(vm_t *vm, uint32_t i, uint64_t w);
 bool v_move(vm_t *vm, uint32_t dst, uint32_t src);

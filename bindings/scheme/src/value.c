@@ -54,14 +54,14 @@ bool v_push(vm_t *vm, uint32_t src) {
   vm->W[d] = W_UNSPEC; /* the slot is null */
   TRY(v_move(vm, d, src));
   vm->sp = d + 1;
-  if (vm->sp > vm->hwm) vm->hwm = vm->sp;
+  if (vm->sp > vm->hwm) v_set_hwm(vm, vm->sp);
   return true;
 }
 
 bool v_push_imm(vm_t *vm, uint64_t w) {
   if (vm->sp >= vm->nslots) TRY(overflow(vm));
   vm->W[vm->sp++] = w;
-  if (vm->sp > vm->hwm) vm->hwm = vm->sp;
+  if (vm->sp > vm->hwm) v_set_hwm(vm, vm->sp);
   return true;
 }
 
@@ -95,7 +95,7 @@ bool v_reset(vm_t *vm) {
     vm->W[i] = W_UNSPEC;
   }
   vm->sp = STACK0;
-  vm->hwm = STACK0;
+  v_set_hwm(vm, STACK0);
   vm->kn = 0;
   vm->fin_running = false;
   vm->unsaved_from = 0;

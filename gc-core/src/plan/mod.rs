@@ -92,7 +92,7 @@ impl PlanState {
 pub(crate) struct Pacer {
     /// Bytes in use (the mature space's, with a nursery) at which the next
     /// full collection starts.
-    trigger: u64,
+    pub(crate) trigger: u64,
     /// Bytes in the mark-sweep space (mature and large objects).
     mature_bytes: u64,
 }
@@ -155,6 +155,17 @@ impl<M: RefMode> Heap<M> {
     fn run_collection(&mut self, kind: CollectionKind) -> Result<CollectionStats, GcError> {
         let start = Instant::now();
         let before = self.stats.totals.bytes_in_use;
+        // A buffer still lent (a caller that did not take it back first)
+        // is forgotten: nothing placed in it is adopted later, so no
+        // reclaim can reach into memory this collection evacuates.
+        self.fast.lent = None;
+        // The fast path's shadow stack: every entry validated before
+        // anything changes, or no collection (`fast.rs`).
+        if let Err(e) = self.shadow_import() {
+            self.fast.refused = Some(e.clone());
+            return Err(e);
+        }
+        self.fast.refused = None;
         // A new epoch: every reference handed out before is stale.
         self.arena.set_stamp(crate::heap::fresh_stamp());
         let checks_before = self.stats.checks.get();
@@ -215,6 +226,9 @@ impl<M: RefMode> Heap<M> {
         c.pause = start.elapsed();
         c.number = totals.collections + 1;
         totals.collections += 1;
+        // The shadow stack back to the caller, in the new epoch.
+        self.shadow_export();
+        let totals = &mut self.stats.totals;
         totals.caps_derived += c.caps_derived;
         totals.bytes_copied += c.bytes_copied;
         totals.total_pause += c.pause;

@@ -46,7 +46,7 @@ pub(crate) enum BlockState {
 const FREE: u16 = 0;
 const LARGE_HEAD: u16 = 1;
 const LARGE_TAIL: u16 = 2;
-const COPY: u16 = 3;
+pub(crate) const COPY: u16 = 3;
 const FROM: u16 = 4;
 const QUARANTINED: u16 = 5;
 const SMALL: u16 = 0x8000;
@@ -129,6 +129,11 @@ impl Blocks {
     }
 
     /// Address of block `i`.
+    /// The state table's geometry (`Arena::block_table`).
+    pub(crate) fn table(&self) -> (u64, *const u16, u64) {
+        (self.base, self.state.as_ptr(), self.count as u64)
+    }
+
     #[inline(always)]
     pub(crate) fn addr(&self, i: usize) -> Address {
         Address(self.base + i as u64 * BLOCK)

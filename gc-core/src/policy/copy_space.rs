@@ -106,6 +106,20 @@ impl CopySpace {
         self.limit = self.cursor;
     }
 
+    /// Lends the rest of the current block (`fast.rs`): `(cursor, limit)`,
+    /// and closes it to `bump` until [`CopySpace::return_bump`].
+    pub(crate) fn lend_bump(&mut self) -> (u64, u64) {
+        let lent = (self.cursor, self.limit);
+        self.limit = self.cursor;
+        lent
+    }
+
+    /// Takes a lent block back: bumping resumes at `cursor`, up to `limit`.
+    pub(crate) fn return_bump(&mut self, cursor: u64, limit: u64) {
+        self.cursor = cursor;
+        self.limit = limit;
+    }
+
     /// The fast path: a cell of `cell` bytes from the current block, if it
     /// has room; its start.
     #[inline(always)]

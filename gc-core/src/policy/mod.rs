@@ -288,6 +288,29 @@ impl<M: RefMode> Arena<M> {
         Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
     }
 
+    /// Lends the rest of the current copy-space block (`fast.rs`).
+    pub(crate) fn lend_bump(&mut self) -> (u64, u64) {
+        self.copy.lend_bump()
+    }
+
+    /// Takes a lent copy-space block back.
+    pub(crate) fn return_bump(&mut self, cursor: u64, limit: u64) {
+        self.copy.return_bump(cursor, limit);
+    }
+
+    /// Makes the object the fast path placed at `payload` (its header
+    /// checked, in a lent copy-space block) an object: its alloc bit.
+    pub(crate) fn adopt_young(&mut self, payload: Address) {
+        self.alloc_bits.set_fresh(payload);
+    }
+
+    /// The block-state table, for the fast path's barrier filter: the
+    /// first block's address, the table (one `u16` per 64 KiB block, at a
+    /// fixed address for the arena's life) and its length.
+    pub(crate) fn block_table(&self) -> (u64, *const u16, u64) {
+        self.blocks.table()
+    }
+
     /// Ends bump allocation into the current copy-space block: the fast
     /// path fails from now on, until the slow path takes a new block.
     pub(crate) fn close_bump_block(&mut self) {

@@ -111,6 +111,8 @@ pub enum RefLocation {
     Finalizer(u32),
     /// Export-table chunk `n` of a compartment (a root).
     ExportTable(u32),
+    /// Entry `n` of the fast path's shadow stack (a root).
+    ShadowStack(u32),
 }
 
 /// One broken invariant.

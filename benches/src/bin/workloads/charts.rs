@@ -38,6 +38,7 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 /// `C/capgc.h: semispace`, `C: malloc`, `Scheme: gen. (lat.)`.
 fn short(plan: &str) -> String {
     plan.replace("C on capgc.h: ", "C/capgc.h: ")
+        .replace("C on capgc_fast.h: ", "C/capgc_fast.h: ")
         .replace("Scheme on capgc.h: ", "Scheme: ")
         .replace("C peer: ", "C: ")
         .replace("generational", "gen.")

@@ -456,8 +456,9 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
             });
         }
     }
-    // On capgc.h: the `--c-plans` (Generational with capgc.h's default,
-    // the latency preset), in every selected mode C can ask for.
+    // On capgc.h (the slot API) and on capgc_fast.h (the fast path): the
+    // `--c-plans` (Generational with capgc.h's default, the latency
+    // preset), in every selected mode C can ask for.
     for plan in &o.c_plans {
         for mode in &o.modes {
             let Some(c_mode) = capgc_benches::c_peers::c_mode(mode) else {
@@ -470,11 +471,20 @@ fn entries(o: &Options) -> (Vec<Entry>, Vec<&'static str>) {
                 plan.name().to_string(),
             ];
             args.extend(size.iter().cloned());
+            let mut fast = args.clone();
+            fast[1] = format!("{stem}_fast");
             entries.push(Entry::Peer {
                 label: format!("{}{}", report::CAPGC_H, plan_label(*plan, "latency")),
                 mode: mode.to_string(),
                 exe: exe.clone(),
                 args,
+            });
+            // The same program on the fast path (capgc_fast.h).
+            entries.push(Entry::Peer {
+                label: format!("{}{}", report::CAPGC_FAST_H, plan_label(*plan, "latency")),
+                mode: mode.to_string(),
+                exe: exe.clone(),
+                args: fast,
             });
         }
     }

@@ -26,14 +26,21 @@ pub const MMTK: &str = "MMTk: ";
 /// What the plan labels of the C peer on `capgc.h` start with.
 pub const CAPGC_H: &str = "C on capgc.h: ";
 
+/// What the plan labels of the C peer on `capgc_fast.h` start with.
+pub const CAPGC_FAST_H: &str = "C on capgc_fast.h: ";
+
 /// What the plan labels of the Scheme interpreter's rows start with.
 pub const SCHEME: &str = "Scheme on capgc.h: ";
 
 /// The rows of programs on the C ABI, each compared with the same plan
 /// and mode through the Rust API: their label prefix, and what the ratio
 /// line calls them.
-const VIA_C: [(&str, &str); 2] = [
+const VIA_C: [(&str, &str); 3] = [
     (CAPGC_H, "the C program on capgc.h"),
+    (
+        CAPGC_FAST_H,
+        "the C program on capgc_fast.h (the fast path)",
+    ),
     (
         SCHEME,
         "binary-trees in the Scheme interpreter (bindings/scheme) on capgc.h",

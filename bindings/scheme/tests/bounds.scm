@@ -1,0 +1,42 @@
+;; bounds.scm — what a Scheme program can get wrong about an object's
+;; extent stays a Scheme error in every mode, also where the interpreter's
+;; field accesses are unchecked (Native and P128 on capgc_fast.h): every
+;; index is checked before the access, at each edge (-1, the length, a
+;; huge fixnum, an empty object), and the heap is intact afterwards
+;; (bounds.err lists the errors; the script exits 1 at the end).
+(define (say . xs) (for-each display xs) (newline))
+(define v (vector 1 2 3))
+(define e (vector))
+(define s (string-copy "abc"))
+(define big 36028797018963967)             ; the largest fixnum
+(vector-ref v 3)
+(vector-ref v -1)
+(vector-ref v big)
+(vector-ref e 0)
+(vector-set! v 3 'x)
+(vector-set! v -1 'x)
+(vector-set! e 0 'x)
+(vector-set! v big 'x)
+(string-ref s 3)
+(string-ref s -1)
+(string-ref "" 0)
+(string-ref s big)
+(string-set! s 3 #\z)
+(string-set! s -1 #\z)
+(string-set! s big #\z)
+(substring s 2 4)
+(substring s 3 2)
+(substring s 0 big)
+(car v)
+(cdr s)
+(vector-ref s 0)
+(string-ref v 0)
+(make-vector -1 0)
+(say "v " v " e " e " s " s)
+(vector-set! v 2 'last)
+(string-set! s 2 #\z)
+(say "edges: " (vector-ref v 0) " " (vector-ref v 2) " " (string-ref s 0) " " (string-ref s 2)
+     " " (substring s 0 3) " " (substring s 3 3))
+(gc)
+(say "after gc: " v " " s " " (verify-heap))
+(exit 1)

@@ -1,0 +1,219 @@
+//! The fast path's Rust side from outside the crate (`fast.rs`): the
+//! bump buffer lent and taken back — objects placed by the caller are
+//! adopted (alloc bits, statistics) and verify, a broken header or cursor
+//! poisons the heap with `FastBuffer` — never lent in a checked mode or
+//! MarkSweep; and the shadow stack, validated and rewritten by every
+//! collection.
+
+use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
+use gc_core::{ExternRef, GcError, Heap, HeapConfig, Plan, ShadowStack, HEADER_SIZE};
+
+fn config(plan: Plan) -> HeapConfig {
+    HeapConfig {
+        plan,
+        nursery_size: 256 << 10,
+        pause_goal: None,
+        limit: 64 << 20,
+        log: false,
+        ..HeapConfig::default()
+    }
+}
+
+/// Places `n` objects of a record type (two reference slots) in the lent
+/// buffer as `capgc_fast_alloc` does; returns their payload addresses.
+fn place<M: RefMode>(h: &mut Heap<M>, ty: gc_core::TypeId, n: u64) -> (Vec<u64>, u64) {
+    let (mut at, limit) = h.fast_lend();
+    assert!(at != 0 && limit > at, "{} lends", M::NAME);
+    let len = 2 * M::SLOT_SIZE;
+    let cell = HEADER_SIZE + len;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        assert!(at + cell <= limit);
+        // SAFETY: `[at, at + cell)` lies in the buffer the heap just lent
+        // (checked above), which is mapped, zeroed memory of its region.
+        unsafe {
+            (at as *mut u64).write(u64::from(ty.index()));
+            ((at + 8) as *mut u64).write(len);
+        }
+        out.push(at + HEADER_SIZE);
+        at += cell;
+    }
+    (out, at)
+}
+
+fn adopts_what_the_caller_placed<M: RefMode>(plan: Plan) {
+    let mut h = Heap::<M>::new(config(plan)).unwrap();
+    let node = h.record_type(2, 0).unwrap();
+    let first = h.alloc(node).unwrap(); // opens a copy-space block
+    let keep = h.persist(&first).unwrap();
+    let before = h.stats().objects_allocated;
+    let (objs, cursor) = place(&mut h, node, 100);
+    h.fast_reclaim(cursor).unwrap();
+    assert_eq!(h.stats().objects_allocated, before + 100);
+    for &a in &objs {
+        let o = h.import_ref(ExternRef { addr: a, meta: 0 }).unwrap();
+        assert_eq!(h.type_of(&o).unwrap(), node);
+    }
+    // Link them into the kept object's list and collect: they survive.
+    let head = h.get_persistent(keep).unwrap();
+    let o = h
+        .import_ref(ExternRef {
+            addr: objs[99],
+            meta: 0,
+        })
+        .unwrap();
+    h.set_ref(&head, 0, &o).unwrap();
+    h.verify().unwrap();
+    h.collect().unwrap();
+    h.verify().unwrap();
+    let head = h.get_persistent(keep).unwrap();
+    assert!(!h.get_ref(&head, 0).unwrap().is_null());
+}
+
+fn refuses_a_broken_buffer<M: RefMode>(plan: Plan, how: u32) {
+    let mut h = Heap::<M>::new(config(plan)).unwrap();
+    let node = h.record_type(2, 0).unwrap();
+    h.alloc(node).unwrap();
+    let (objs, mut cursor) = place(&mut h, node, 3);
+    let hdr = objs[1] - HEADER_SIZE;
+    // SAFETY: the header of an object placed above, in the lent buffer.
+    unsafe {
+        match how {
+            0 => (hdr as *mut u64).write(9999),    // a type no one registered
+            1 => ((hdr + 8) as *mut u64).write(3), // a length the type refuses
+            _ => cursor += 1 << 20,                // past the buffer
+        }
+    }
+    assert!(matches!(
+        h.fast_reclaim(cursor),
+        Err(GcError::FastBuffer(_))
+    ));
+    assert!(h.is_poisoned());
+    assert!(matches!(h.collect(), Err(GcError::FastBuffer(_))));
+}
+
+/// A shadow stack in memory of its own, reached only through raw
+/// pointers (the heap keeps one to it between calls).
+struct Stack {
+    stack: *mut ShadowStack,
+    refs: *mut ExternRef,
+}
+
+impl Stack {
+    fn new(cap: usize) -> Stack {
+        let refs =
+            Box::into_raw(vec![ExternRef::default(); cap].into_boxed_slice()).cast::<ExternRef>();
+        let stack = Box::into_raw(Box::new(ShadowStack {
+            refs,
+            top: 0,
+            cap: cap as u64,
+        }));
+        Stack { stack, refs }
+    }
+    fn set(&self, i: usize, e: ExternRef) {
+        // SAFETY: `i` is below the capacity (the tests' indices), and no
+        // call on the heap is in progress.
+        unsafe { self.refs.add(i).write(e) }
+    }
+    fn get(&self, i: usize) -> ExternRef {
+        // SAFETY: as in `set`.
+        unsafe { self.refs.add(i).read() }
+    }
+    fn set_top(&self, top: u64) {
+        // SAFETY: the stack is live and no call on the heap is in progress.
+        unsafe { (*self.stack).top = top }
+    }
+}
+
+fn shadow_stack_moves_with_its_objects<M: RefMode>(plan: Plan) {
+    let mut h = Heap::<M>::new(config(plan)).unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let s = Stack::new(8);
+    // SAFETY: the stack (leaked, never freed) outlives the heap's use of
+    // it, and nothing else touches it during a call on the heap.
+    unsafe { h.set_shadow_stack(s.stack) };
+    for i in 0..4u64 {
+        let o = h.alloc(node).unwrap();
+        h.write::<u64>(&o, Heap::<M>::data_offset(2), 100 + i)
+            .unwrap();
+        s.set(i as usize, h.export_ref(&o).unwrap());
+    }
+    s.set_top(4);
+    let old: Vec<ExternRef> = (0..4).map(|i| s.get(i)).collect();
+    h.collect().unwrap();
+    h.verify().unwrap();
+    for (i, was) in old.iter().enumerate() {
+        if M::CHECKED || plan != Plan::MarkSweep {
+            assert_ne!(s.get(i), *was, "rewritten (new epoch or new place)");
+        }
+        let o = h.import_ref(s.get(i)).unwrap();
+        let v = h.read::<u64>(&o, Heap::<M>::data_offset(2)).unwrap();
+        assert_eq!(v, 100 + i as u64);
+    }
+    // An entry that is no live object's reference refuses the collection.
+    let first = s.get(0);
+    s.set(
+        4,
+        ExternRef {
+            addr: first.addr + 16,
+            meta: first.meta,
+        },
+    );
+    s.set_top(5);
+    match h.collect() {
+        Err(GcError::Forged) => assert!(M::CHECKED),
+        Err(GcError::NotAnObject) => assert!(!M::CHECKED),
+        other => panic!("{} {plan:?}: {other:?}", M::NAME),
+    }
+    s.set(4, old[0]); // from before the last collection
+    if M::CHECKED {
+        assert!(matches!(h.collect(), Err(GcError::StaleReference)));
+    }
+    s.set_top(9); // past the capacity
+    assert!(matches!(
+        h.collect(),
+        Err(GcError::IndexOutOfRange { index: 9, len: 8 })
+    ));
+    s.set_top(4);
+    h.collect().unwrap();
+    h.verify().unwrap();
+    // SAFETY: null unregisters.
+    unsafe { h.set_shadow_stack(std::ptr::null()) };
+}
+
+#[test]
+fn unchecked_moving_heaps_lend_and_adopt() {
+    for plan in [Plan::SemiSpace, Plan::Generational] {
+        adopts_what_the_caller_placed::<Native>(plan);
+        adopts_what_the_caller_placed::<P128>(plan);
+        for how in 0..3 {
+            refuses_a_broken_buffer::<Native>(plan, how);
+            refuses_a_broken_buffer::<P128>(plan, how);
+        }
+    }
+}
+
+#[test]
+fn checked_modes_and_marksweep_never_lend() {
+    for plan in [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational] {
+        let mut h = Heap::<SoftCheri<Morello>>::new(config(plan)).unwrap();
+        let node = h.record_type(2, 0).unwrap();
+        h.alloc(node).unwrap();
+        assert_eq!(h.fast_lend(), (0, 0));
+        assert_eq!(h.fast_geometry().max_len, 0);
+        assert!(h.fast_geometry().checked);
+    }
+    let mut h = Heap::<Native>::new(config(Plan::MarkSweep)).unwrap();
+    let node = h.record_type(2, 0).unwrap();
+    h.alloc(node).unwrap();
+    assert_eq!(h.fast_lend(), (0, 0));
+}
+
+#[test]
+fn the_shadow_stack_in_every_mode_and_plan() {
+    for plan in [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational] {
+        shadow_stack_moves_with_its_objects::<Native>(plan);
+        shadow_stack_moves_with_its_objects::<P128>(plan);
+        shadow_stack_moves_with_its_objects::<SoftCheri<Morello>>(plan);
+    }
+}
