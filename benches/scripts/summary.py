@@ -27,7 +27,10 @@ MODES = ["native", "p128", "softcheri-morello"]
 # the sections, labelled, never a headline.
 PEERS = [("bdwgc", "× idiomatic bdwgc"), ("malloc", "× idiomatic malloc"), ("mmtk best", "× MMTk's best")]
 PEER_MODES = ("native (C)", "native (MMTk)")
-VIA_C = ("C on capgc.h: ", "Scheme on capgc.h: ")
+FAST_C = "C on capgc_fast.h: "
+SLOT_C = "C on capgc.h: "
+SCHEME = "Scheme on capgc.h: "
+VIA_C = (FAST_C, SLOT_C, SCHEME)
 # live-sweep allocates the same bytes in every mode, so Native holds more
 # objects there: its ratios compare nothing across modes, and it is left
 # out of the first screen.
@@ -167,15 +170,14 @@ def headlines(runs):
     wide = spread([run.ratio("native", p, "p128") for run, p in rust])
     soft = spread([run.ratio("native", p, "softcheri-morello") for run, p in rust if run.name != "large"])
     soft_large = spread([run.ratio("native", p, "softcheri-morello") for run, p in rust if run.name == "large"])
-    via_c = spread(
-        [
-            run.ratio("rust api", p, m)
-            for run in runs
-            for p in run.plans()
-            if p.startswith(VIA_C[0])
-            for m in MODES
-        ]
-    )
+    def vs_rust(prefix, modes=MODES):
+        return spread(
+            [run.ratio("rust api", p, m) for run in runs for p in run.plans() if p.startswith(prefix) for m in modes]
+        )
+
+    via_c = vs_rust(SLOT_C)
+    fast_c = vs_rust(FAST_C, ("native", "p128"))
+    fast_soft = vs_rust(FAST_C, ("softcheri-morello",))
     out = [
         f"- **Wide pointers** (Native → P128, 16-byte references alone): {span(wide)} "
         "across every workload and plan through the Rust API.",
@@ -188,15 +190,13 @@ def headlines(runs):
             f"- **The slot API from C** (the C program on capgc.h, a checked call per access) "
             f"vs the same plan and mode through the Rust API: {span(via_c)}."
         )
-    scheme = spread(
-        [
-            run.ratio("rust api", p, m)
-            for run in runs
-            for p in run.plans()
-            if p.startswith(VIA_C[1])
-            for m in MODES
-        ]
-    )
+    if fast_c:
+        out.append(
+            f"- **The fast path from C** (the same C program on capgc_fast.h: inline allocation, "
+            f"field access and barrier filter) vs the Rust API: {span(fast_c)} in Native and P128"
+            + (f"; {span(fast_soft)} in SoftCheri-Morello, where every access is a checked call." if fast_soft else ".")
+        )
+    scheme = vs_rust(SCHEME)
     if scheme:
         out.append(
             f"- **A whole VM in C on capgc.h** (binary-trees in the Scheme interpreter of "

@@ -144,7 +144,8 @@ impl capgc_benches::cli::PerMode for NodeCell {
 }
 
 /// Which panel of a time chart a configuration goes in: 0, CapGC
-/// through the Rust API and the other collectors (the comparison); 1,
+/// through the Rust API or the C fast path (`capgc_fast.h`, on the same
+/// scale) and the other collectors (the comparison); 1,
 /// the C program on `capgc.h`; 2, the Scheme interpreter on `capgc.h` —
 /// whole programs on the C ABI, each on a scale of its own so that they
 /// do not squash the rest.
@@ -160,7 +161,7 @@ fn panel_of(c: &Configuration) -> usize {
 
 /// The headings of [`panel_of`]'s panels.
 const PANELS: [&str; 3] = [
-    "CapGC through the Rust API, and the other collectors",
+    "CapGC through the Rust API and capgc_fast.h, and the other collectors",
     "the C program on capgc.h (its own scale)",
     "binary-trees in the Scheme interpreter on capgc.h (its own scale)",
 ];
