@@ -66,7 +66,7 @@
 
 // The minor version: grows when functions, statuses or enum values are
 // added.
-#define CAPGC_VERSION_MINOR 2
+#define CAPGC_VERSION_MINOR 3
 
 // The patch version: fixes that leave the ABI unchanged.
 #define CAPGC_VERSION_PATCH 0
@@ -840,7 +840,7 @@ extern "C" {
 // 0xff) >= Y`.
 uint32_t capgc_version(void);
 
-// The loaded library's version as a string, `"0.2.0"`. Static storage.
+// The loaded library's version as a string, `"0.3.0"`. Static storage.
 const char *capgc_version_string(void);
 
 // The message of the last call that failed on this thread (empty if none
