@@ -279,8 +279,7 @@ impl<M: RefMode> Heap<M> {
 
     /// Cumulative statistics.
     pub fn stats(&self) -> HeapStats {
-        let mut s = self.stats.totals;
-        s.checks += self.stats.checks.get();
+        let mut s = self.stats.totals();
         s.heap_bytes = u64::from(self.arena.blocks_in_use()) * BLOCK;
         s.peak_heap_bytes = u64::from(self.arena.peak_blocks()) * BLOCK;
         s

@@ -154,6 +154,7 @@ impl<M: RefMode> Heap<M> {
 
     fn run_collection(&mut self, kind: CollectionKind) -> Result<CollectionStats, GcError> {
         let start = Instant::now();
+        self.stats.fold_young();
         let before = self.stats.totals.bytes_in_use;
         // A new epoch: every reference handed out before is stale.
         self.arena.set_stamp(crate::heap::fresh_stamp());
@@ -293,17 +294,20 @@ impl<M: RefMode> Heap<M> {
     /// trigger first.
     #[inline(always)]
     pub(crate) fn place_young(&mut self, y: YoungCell) -> Option<Result<M::Ref, CapFault>> {
+        let stats = &self.stats;
         if !self.constraints.nursery
-            && (self.poisoned || self.stats.totals.bytes_in_use + y.cell > self.pacer.trigger)
+            && (self.poisoned
+                || stats.totals.bytes_in_use + stats.young_bytes + y.cell > self.pacer.trigger)
         {
             return None;
         }
         let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
-        let totals = &mut self.stats.totals;
-        totals.objects_allocated += 1;
-        totals.caps_derived += u64::from(M::CHECKED);
-        totals.bytes_in_use += y.cell;
-        totals.bytes_allocated += y.cell;
+        let stats = &mut self.stats;
+        stats.totals.objects_allocated += 1;
+        stats.totals.caps_derived += u64::from(M::CHECKED);
+        // `bytes_in_use` and `bytes_allocated` take these in later
+        // (`Stats::fold_young`): one add here instead of two.
+        stats.young_bytes += y.cell;
         Some(raw)
     }
 
@@ -335,6 +339,7 @@ impl<M: RefMode> Heap<M> {
     #[inline(always)]
     fn place_copy(&mut self, layout: PayloadLayout) -> Option<Address> {
         let cell = self.arena.copy_cell(layout);
+        self.stats.fold_young();
         let semispace = !self.constraints.nursery;
         if semispace && self.stats.totals.bytes_in_use + cell > self.pacer.trigger {
             let _ = self.collect();
@@ -372,6 +377,7 @@ impl<M: RefMode> Heap<M> {
     fn place_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
         let place = self.arena.mature_cell(layout)?;
         let cell = place.bytes();
+        self.stats.fold_young();
         let used = if self.constraints.nursery {
             self.pacer.mature_bytes
         } else {
