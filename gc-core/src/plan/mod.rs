@@ -100,9 +100,29 @@ pub(crate) struct Pacer {
 impl Pacer {
     pub(crate) fn new(config: &HeapConfig) -> Pacer {
         Pacer {
-            trigger: config.initial_size.max(crate::policy::block::BLOCK),
+            trigger: Pacer::trigger_for(config, 0, 0),
             mature_bytes: 0,
         }
+    }
+
+    /// The full-collection trigger for `live` bytes surviving the last full
+    /// collection (0 before the first) and `grown` = live × growth factor:
+    /// at least `initial_size` and one block, at most `limit`. With a
+    /// nursery the trigger counts the mature space, and one minor
+    /// collection can promote a whole nursery into it; so the trigger is
+    /// also at least `live + nursery_size`, or a nursery surviving whole
+    /// (GCBench's stretch tree, any young data structure being built) would
+    /// start a full collection at once that traces what was just promoted.
+    /// The trade-off: the mature space may hold up to one nursery of
+    /// garbage more before a full collection finds it.
+    fn trigger_for(config: &HeapConfig, live: u64, grown: u64) -> u64 {
+        let mut t = grown
+            .max(config.initial_size)
+            .max(crate::policy::block::BLOCK);
+        if constraints(config.plan).nursery {
+            t = t.max(live.saturating_add(config.nursery_size));
+        }
+        t.min(config.limit)
     }
 }
 
@@ -203,10 +223,7 @@ impl<M: RefMode> Heap<M> {
                 totals.bytes_in_use
             };
             let grown = (live as f64 * self.config.growth_factor) as u64;
-            pacer.trigger = grown.clamp(
-                self.config.initial_size.max(crate::policy::block::BLOCK),
-                self.config.limit,
-            );
+            pacer.trigger = Pacer::trigger_for(&self.config, live, grown);
         }
         c.bytes_before = before;
         c.bytes_after = totals.bytes_in_use;
