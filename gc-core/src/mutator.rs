@@ -45,7 +45,7 @@ impl<M: RefMode> Heap<M> {
         }
         if let Some(y) = self.types.young(ty) {
             if let Some(raw) = self.place_young(y) {
-                return Ok(self.stamped(raw?));
+                return Ok(self.vouched(raw?));
             }
         }
         self.alloc_slow(ty)
@@ -58,7 +58,7 @@ impl<M: RefMode> Heap<M> {
     fn alloc_mark_sweep(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
         if let Ok(TypeFast { young: Some(y), .. }) = self.types.fast(ty) {
             if let Some(raw) = self.place_small(*y) {
-                return Ok(self.stamped(raw?));
+                return Ok(self.vouched(raw?));
             }
         }
         self.alloc_slow(ty)
@@ -125,7 +125,7 @@ impl<M: RefMode> Heap<M> {
         self.stats.totals.objects_allocated += 1;
         self.stats.totals.caps_derived += u64::from(M::CHECKED);
         let raw = self.arena.init_object(payload, header, layout.bounds)?;
-        Ok(self.stamped(raw))
+        Ok(self.vouched(raw))
     }
 
     /// The live object `obj` designates, checked as a reference to store
@@ -372,7 +372,8 @@ impl<M: RefMode> Heap<M> {
         self.live(obj)?;
         Ok(ObjRef {
             raw: M::restrict(&obj.raw, keep)?,
-            stamp: obj.stamp,
+            // No longer vouched: `storable` checks the rights again.
+            stamp: obj.stamp & !crate::heap::VOUCHED,
         })
     }
 
