@@ -115,7 +115,8 @@ pub struct GcBenchParams {
     pub stretch_depth: u32,
     /// Depth of the long-lived tree (16).
     pub long_lived_depth: u32,
-    /// Elements of the long-lived array of doubles (500 000 / 2).
+    /// Elements of the long-lived array of doubles (500 000, as in the
+    /// original; the first half is written, as the original does).
     pub array_len: u64,
     /// Smallest tree depth timed (4).
     pub min_depth: u32,
@@ -128,7 +129,7 @@ impl Default for GcBenchParams {
         GcBenchParams {
             stretch_depth: 18,
             long_lived_depth: 16,
-            array_len: 250_000,
+            array_len: 500_000,
             min_depth: 4,
             max_depth: 16,
         }
@@ -188,7 +189,7 @@ pub fn gcbench<M: RefMode>(h: &mut Heap<M>, p: GcBenchParams) -> Result<GcBench,
     let long = h.handle(&long)?;
     populate(h, ty, p.long_lived_depth, long)?;
     let array = h.alloc_array(doubles, p.array_len * 8)?;
-    for i in 1..p.array_len {
+    for i in 1..p.array_len / 2 {
         h.write::<f64>(&array, i * 8, 1.0 / i as f64)?;
     }
     let array = h.handle(&array)?;

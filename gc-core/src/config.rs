@@ -59,7 +59,10 @@ pub struct HeapConfig {
     pub limit: u64,
     /// After a collection, the next one is triggered when the heap holds
     /// `live × growth_factor` bytes (at least `initial_size`, at most
-    /// `limit`).
+    /// `limit`). With a nursery (Generational) the heap counted is the
+    /// mature space, and the trigger is also at least `live +
+    /// nursery_size`: one minor collection promoting a whole nursery does
+    /// not by itself start a full collection.
     pub growth_factor: f64,
     /// Nursery size in bytes (Generational): a minor collection runs when
     /// the nursery is full. With a [`HeapConfig::pause_goal`] this is the

@@ -309,7 +309,7 @@ impl<M: RefMode> Heap<M> {
             .handles
             .get(h.key)
             .ok_or(GcError::InvalidHandle)?;
-        Ok(self.stamped(raw))
+        Ok(self.vouched(raw))
     }
 
     /// Points an existing handle at another object (or null).

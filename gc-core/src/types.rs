@@ -485,6 +485,18 @@ impl Types {
             .ok_or(GcError::UnknownType(id))
     }
 
+    /// The young cell of the type `id` names, when it is one of this
+    /// heap's fixed-size types small enough for the copy space: the
+    /// allocation fast path's lookup. `None` sends the caller to the slow
+    /// path, which gives the precise error (`Types::fast`).
+    #[inline(always)]
+    pub(crate) fn young(&self, id: TypeId) -> Option<YoungCell> {
+        if id.heap != self.heap {
+            return None;
+        }
+        self.fast.get(id.index as usize)?.young
+    }
+
     /// The type a header's index names (the collector's lookup).
     #[inline(always)]
     pub(crate) fn by_index(&self, index: u32) -> Option<&TypeInfo> {

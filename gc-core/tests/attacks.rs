@@ -147,6 +147,41 @@ fn stale_after_move<F: Format>(plan: Plan) {
     still_usable(&mut h, node);
 }
 
+/// References the heap vouches for (fresh from an allocation, read from a
+/// handle), which `storable` does not re-check within their epoch: after
+/// a collection, on another heap, and after a scope closed their handle,
+/// they are refused like any other.
+fn vouched_references_expire<F: Format>(plan: Plan) {
+    let (mut h, node) = heap::<F>(plan);
+    let (mut other, other_node) = heap::<F>(plan);
+    let scope = h.open_scope();
+    let fresh = h.alloc(node).unwrap();
+    let hd = h.handle(&fresh).unwrap();
+    let from_handle = h.get(hd).unwrap();
+    let holder = h.alloc(node).unwrap();
+    // Within the epoch both are storable.
+    h.set_ref(&holder, Heap::<Cheri<F>>::ref_offset(0), &fresh)
+        .unwrap();
+    h.set_ref(&holder, Heap::<Cheri<F>>::ref_offset(1), &from_handle)
+        .unwrap();
+    // Another heap's fresh reference is refused by its stamp.
+    let foreign = other.alloc(other_node).unwrap();
+    assert_eq!(
+        h.set_ref(&holder, Heap::<Cheri<F>>::ref_offset(0), &foreign),
+        Err(GcError::StaleReference)
+    );
+    assert_eq!(h.handle(&foreign).map(drop), Err(GcError::StaleReference));
+    h.collect_minor().unwrap();
+    refused_everywhere(&mut h, &fresh, GcError::StaleReference);
+    refused_everywhere(&mut h, &from_handle, GcError::StaleReference);
+    // A closed scope's handle yields nothing to vouch for.
+    h.close_scope(scope).unwrap();
+    assert_eq!(h.get(hd).map(drop), Err(GcError::InvalidHandle));
+    h.verify().unwrap();
+    still_usable(&mut h, node);
+    still_usable(&mut other, other_node);
+}
+
 // ---- forged references: from bits, through data ----------------------------
 
 fn forged_from_bits<F: Format>(plan: Plan) {
@@ -641,6 +676,7 @@ macro_rules! attacks {
             each_plan!(stale_after_free_and_reuse);
             each_plan!(stale_large_object);
             each_plan!(stale_after_move);
+            each_plan!(vouched_references_expire);
             each_plan!(forged_from_bits);
             each_plan!(data_over_reference);
             each_plan!(out_of_bounds);

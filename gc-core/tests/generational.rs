@@ -130,3 +130,55 @@ fn barrier_records_only_old_to_young_native() {
 fn barrier_records_only_old_to_young_morello() {
     barrier_records_only_old_to_young::<SoftCheri<Morello>>();
 }
+
+/// A nursery that survives whole (a young data structure being built,
+/// GCBench's stretch tree) is promoted by a minor collection without a
+/// full collection right behind it, although the promoted bytes exceed
+/// `initial_size`: the full trigger is at least live + `nursery_size`.
+/// A later full collection still runs and frees it once it is dead.
+fn a_promoted_nursery_starts_no_full_collection<M: RefMode>() {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan: Plan::Generational,
+        initial_size: 256 << 10,
+        nursery_size: 1 << 20,
+        pause_goal: None,
+        limit: 64 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let first = h.alloc(node).unwrap();
+    let head = h.handle(&first).unwrap();
+    while h.stats().collections == 0 {
+        let n = h.alloc(node).unwrap();
+        let prev = h.get(head).unwrap();
+        h.set_ref(&n, Heap::<M>::ref_offset(0), &prev).unwrap();
+        h.set_handle(head, &n).unwrap();
+    }
+    let s = h.stats();
+    let last = s.last.expect("a collection ran");
+    assert_eq!(last.kind, CollectionKind::Minor);
+    assert!(
+        last.bytes_promoted > 256 << 10,
+        "the chain was promoted: {} bytes",
+        last.bytes_promoted
+    );
+    assert_eq!(s.collections, 1, "no full collection after the minor one");
+    h.verify().unwrap();
+    // The chain dies; a full collection frees it.
+    h.set_handle(head, &gc_core::ObjRef::null()).unwrap();
+    let full = h.collect().unwrap();
+    assert!(full.bytes_freed >= last.bytes_promoted);
+    h.verify().unwrap();
+}
+
+#[test]
+fn a_promoted_nursery_starts_no_full_collection_native() {
+    a_promoted_nursery_starts_no_full_collection::<Native>();
+}
+
+#[test]
+fn a_promoted_nursery_starts_no_full_collection_morello() {
+    a_promoted_nursery_starts_no_full_collection::<SoftCheri<Morello>>();
+}

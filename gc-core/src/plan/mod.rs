@@ -100,9 +100,29 @@ pub(crate) struct Pacer {
 impl Pacer {
     pub(crate) fn new(config: &HeapConfig) -> Pacer {
         Pacer {
-            trigger: config.initial_size.max(crate::policy::block::BLOCK),
+            trigger: Pacer::trigger_for(config, 0, 0),
             mature_bytes: 0,
         }
+    }
+
+    /// The full-collection trigger for `live` bytes surviving the last full
+    /// collection (0 before the first) and `grown` = live × growth factor:
+    /// at least `initial_size` and one block, at most `limit`. With a
+    /// nursery the trigger counts the mature space, and one minor
+    /// collection can promote a whole nursery into it; so the trigger is
+    /// also at least `live + nursery_size`, or a nursery surviving whole
+    /// (GCBench's stretch tree, any young data structure being built) would
+    /// start a full collection at once that traces what was just promoted.
+    /// The trade-off: the mature space may hold up to one nursery of
+    /// garbage more before a full collection finds it.
+    fn trigger_for(config: &HeapConfig, live: u64, grown: u64) -> u64 {
+        let mut t = grown
+            .max(config.initial_size)
+            .max(crate::policy::block::BLOCK);
+        if constraints(config.plan).nursery {
+            t = t.max(live.saturating_add(config.nursery_size));
+        }
+        t.min(config.limit)
     }
 }
 
@@ -154,6 +174,7 @@ impl<M: RefMode> Heap<M> {
 
     fn run_collection(&mut self, kind: CollectionKind) -> Result<CollectionStats, GcError> {
         let start = Instant::now();
+        self.stats.fold_young();
         let before = self.stats.totals.bytes_in_use;
         // A buffer still lent (a caller that did not take it back first)
         // is forgotten: nothing placed in it is adopted later, so no
@@ -213,10 +234,7 @@ impl<M: RefMode> Heap<M> {
                 totals.bytes_in_use
             };
             let grown = (live as f64 * self.config.growth_factor) as u64;
-            pacer.trigger = grown.clamp(
-                self.config.initial_size.max(crate::policy::block::BLOCK),
-                self.config.limit,
-            );
+            pacer.trigger = Pacer::trigger_for(&self.config, live, grown);
         }
         c.bytes_before = before;
         c.bytes_after = totals.bytes_in_use;
@@ -307,17 +325,20 @@ impl<M: RefMode> Heap<M> {
     /// trigger first.
     #[inline(always)]
     pub(crate) fn place_young(&mut self, y: YoungCell) -> Option<Result<M::Ref, CapFault>> {
+        let stats = &self.stats;
         if !self.constraints.nursery
-            && (self.poisoned || self.stats.totals.bytes_in_use + y.cell > self.pacer.trigger)
+            && (self.poisoned
+                || stats.totals.bytes_in_use + stats.young_bytes + y.cell > self.pacer.trigger)
         {
             return None;
         }
         let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
-        let totals = &mut self.stats.totals;
-        totals.objects_allocated += 1;
-        totals.caps_derived += u64::from(M::CHECKED);
-        totals.bytes_in_use += y.cell;
-        totals.bytes_allocated += y.cell;
+        let stats = &mut self.stats;
+        stats.totals.objects_allocated += 1;
+        stats.totals.caps_derived += u64::from(M::CHECKED);
+        // `bytes_in_use` and `bytes_allocated` take these in later
+        // (`Stats::fold_young`): one add here instead of two.
+        stats.young_bytes += y.cell;
         Some(raw)
     }
 
@@ -349,6 +370,7 @@ impl<M: RefMode> Heap<M> {
     #[inline(always)]
     fn place_copy(&mut self, layout: PayloadLayout) -> Option<Address> {
         let cell = self.arena.copy_cell(layout);
+        self.stats.fold_young();
         let semispace = !self.constraints.nursery;
         if semispace && self.stats.totals.bytes_in_use + cell > self.pacer.trigger {
             let _ = self.collect();
@@ -386,6 +408,7 @@ impl<M: RefMode> Heap<M> {
     fn place_mature(&mut self, layout: PayloadLayout) -> Option<Address> {
         let place = self.arena.mature_cell(layout)?;
         let cell = place.bytes();
+        self.stats.fold_young();
         let used = if self.constraints.nursery {
             self.pacer.mature_bytes
         } else {

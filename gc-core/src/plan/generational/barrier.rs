@@ -55,6 +55,10 @@ impl RememberedSet {
 
 /// The barrier after storing a reference to `value` at `offset` of the
 /// object at `holder` (I9).
+///
+/// The holder is tested first: most stores initialise a young object
+/// (a node just allocated), and a young holder never needs remembering,
+/// so the common case is one block-state load, not two.
 #[inline(always)]
 pub(crate) fn post_write<M: RefMode>(
     arena: &mut Arena<M>,
@@ -62,7 +66,7 @@ pub(crate) fn post_write<M: RefMode>(
     offset: u64,
     value: Address,
 ) {
-    if arena.is_young(value) && !arena.is_young(holder) {
+    if !arena.is_young(holder) && arena.is_young(value) {
         arena.remset_mut().record(holder.add(offset));
     }
 }
