@@ -47,9 +47,14 @@
  *                   byte ranges, weak references, ephemerons, finalizers
  *   8. weak         by-value weak references, ephemerons, finalization tokens
  *   9. statistics   capgc_heap_stats, capgc_log_line, capgc_heap_verify
- *  10. binding profile (existing VMs with raw pointers; Native/P128)
- *                   capgc_cells_*, capgc_cell_*
- *  11. compartments capgc_split_heap_*, capgc_compartment_*, capgc_seal/unseal
+ *  10. fast path    capgc_mutator_t, capgc_mutator, capgc_fast_alloc_slow,
+ *                   capgc_fast_remember, capgc_fast_roots: the out-of-line
+ *                   halves of capgc_fast.h's inline functions (and a JIT's)
+ *  11. binding profile (existing VMs with raw pointers; Native/P128)
+ *                   capgc_cells_*, capgc_cell_*; its compartments
+ *                   capgc_cells_compartment_*, capgc_cells_set_strict,
+ *                   capgc_cells_crossing_declare, capgc_cells_store_check
+ *  12. compartments capgc_split_heap_*, capgc_compartment_*, capgc_seal/unseal
  * (cbindgen puts all constants first, then enums and structs, then the
  * functions in this order.)
  */
