@@ -199,8 +199,8 @@ def headlines(runs):
     scheme = vs_rust(SCHEME)
     if scheme:
         out.append(
-            f"- **A whole VM in C on capgc.h** (binary-trees in the Scheme interpreter of "
-            f"bindings/scheme) vs the same program through the Rust API: {span(scheme)}."
+            f"- **A whole VM in C** (binary-trees in the Scheme interpreter of bindings/scheme, "
+            f"its hot paths on capgc_fast.h) vs the same program through the Rust API: {span(scheme)}."
         )
     for run in runs:
         best = run.best_native()

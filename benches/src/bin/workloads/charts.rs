@@ -163,13 +163,13 @@ fn panel_of(c: &Configuration) -> usize {
 const PANELS: [&str; 3] = [
     "CapGC through the Rust API and capgc_fast.h, and the other collectors",
     "the C program on capgc.h (its own scale)",
-    "binary-trees in the Scheme interpreter on capgc.h (its own scale)",
+    "binary-trees in the Scheme interpreter (bindings/scheme: capgc_fast.h) (its own scale)",
 ];
 
 /// A row label: `gen. (lat.) softcheri-morello`; a peer's plan alone
 /// (`C: bdwgc`, `MMTk: Immix`: its mode is the legend's).
 fn row_label(c: &Configuration) -> String {
-    if is_peer(c) && panel_of(c) == 0 {
+    if c.mode == PEER_MODE || c.mode == MMTK_MODE {
         short(&c.plan)
     } else {
         format!("{} {}", short(&c.plan), c.mode)
