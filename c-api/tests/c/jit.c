@@ -112,6 +112,8 @@ typedef struct {
   store_ref_fn store_left, store_right;
   store_u64_fn store_val;
   load_fn load_left, load_right, load_val;
+  void (*push)(capgc_mutator_t *m, uint64_t addr);
+  uint64_t (*pop)(capgc_mutator_t *m), (*peek)(capgc_mutator_t *m);
   code_t code;
 } jit_t;
 
@@ -213,6 +215,32 @@ static void *emit_load(code_t *c, uint64_t f) {
   return entry;
 }
 
+/* The shadow stack (§3d's roots), from CAPGC_MUTATOR_ROOTS/_ROOTS_TOP:
+ * push(M, addr) writes the entry {addr, 0} and bumps the top. */
+static void *emit_push(code_t *c) {
+  void *entry = c->at;
+  load(c, RAX, RDI, CAPGC_MUTATOR_ROOTS_TOP);
+  load(c, RCX, RDI, CAPGC_MUTATOR_ROOTS);
+  bytes(c, (uint8_t[]){0x48, 0xc1, 0xe0, 4}, 4);                    /* shl rax, 4: 16-byte entries */
+  bytes(c, (uint8_t[]){0x48, 0x89, 0x34, 0x01}, 4);                 /* mov [rcx + rax], rsi */
+  bytes(c, (uint8_t[]){0x48, 0xc7, 0x44, 0x01, 8, 0, 0, 0, 0}, 9); /* mov qword [rcx + rax + 8], 0 */
+  mem(c, 0xff, 0, RDI, CAPGC_MUTATOR_ROOTS_TOP);                    /* inc qword [M + ROOTS_TOP] */
+  ret(c);
+  return entry;
+}
+/* pop(M) (or peek(M), which leaves the top): the top entry's address. */
+static void *emit_pop(code_t *c, int peek) {
+  void *entry = c->at;
+  load(c, RAX, RDI, CAPGC_MUTATOR_ROOTS_TOP);
+  bytes(c, (uint8_t[]){0x48, 0xff, 0xc8}, 3); /* dec rax */
+  if (!peek) store(c, RDI, CAPGC_MUTATOR_ROOTS_TOP, RAX);
+  load(c, RCX, RDI, CAPGC_MUTATOR_ROOTS);
+  bytes(c, (uint8_t[]){0x48, 0xc1, 0xe0, 4}, 4);    /* shl rax, 4 */
+  bytes(c, (uint8_t[]){0x48, 0x8b, 0x04, 0x01}, 4); /* mov rax, [rcx + rax] */
+  ret(c);
+  return entry;
+}
+
 static jit_t compile(const capgc_mutator_t *m, capgc_type_t node, uint64_t len) {
   jit_t j;
   size_t size = 4096;
@@ -229,6 +257,9 @@ static jit_t compile(const capgc_mutator_t *m, capgc_type_t node, uint64_t len) 
   j.load_left = (load_fn)emit_load(c, 0);
   j.load_right = (load_fn)emit_load(c, a);
   j.load_val = (load_fn)emit_load(c, 2 * a);
+  j.push = (void (*)(capgc_mutator_t *, uint64_t))emit_push(c);
+  j.pop = (uint64_t (*)(capgc_mutator_t *))emit_pop(c, 0);
+  j.peek = (uint64_t (*)(capgc_mutator_t *))emit_pop(c, 1);
   ASSERT(mprotect(p, size, PROT_READ | PROT_EXEC) == 0);
   return j;
 }
@@ -244,7 +275,15 @@ static jit_t g_jit;
 static uint64_t g_nursery_kib = 256;
 static int g_use_jit; /* 1: the emitted code; 0: capgc_fast.h (checked entries in SoftCheri) */
 
-static capgc_ref_t top(void) { return m->roots[m->roots_top - 1]; }
+/* The shadow stack: the emitted push/pop, or capgc_fast.h's. */
+static void push(capgc_ref_t r) {
+  if (g_use_jit) g_jit.push(m, r.addr);
+  else capgc_fast_push(m, r);
+}
+static capgc_ref_t pop(void) { return g_use_jit ? (capgc_ref_t){g_jit.pop(m), 0} : capgc_fast_pop(m); }
+static capgc_ref_t top(void) {
+  return g_use_jit ? (capgc_ref_t){g_jit.peek(m), 0} : capgc_fast_root(m, m->roots_top - 1);
+}
 
 /* A tree of `depth` pushed on the shadow stack, each node's value its
  * depth plus `salt`. */
@@ -258,11 +297,11 @@ static void tree(int depth, uint64_t salt) {
     CHECK(capgc_fast_alloc(m, g_node, 2 * a + 8, &n));
     CHECK(capgc_fast_store_u64(m, n, 2 * a, v));
   }
-  m->roots[m->roots_top++] = n;
+  push(n);
   if (depth == 0) return;
   tree(depth - 1, salt);
   tree(depth - 1, salt);
-  capgc_ref_t r = m->roots[--m->roots_top], l = m->roots[--m->roots_top];
+  capgc_ref_t r = pop(), l = pop();
   n = top(); /* may have moved */
   if (g_use_jit) {
     CHECK(g_jit.store_left(m, n.addr, l.addr));
@@ -303,17 +342,17 @@ static uint64_t walk(capgc_ref_t n, uint64_t place) {
 static uint64_t binary_trees(capgc_heap_t *h, int max_depth) {
   uint64_t sum = 0;
   tree(max_depth + 1, 0);
-  sum += walk(m->roots[--m->roots_top], 1);
+  sum += walk(pop(), 1);
   tree(max_depth, 7); /* long-lived: stays at roots[0] */
   for (int d = 4; d <= max_depth; d += 2) {
     int iters = 1 << (max_depth - d + 4);
     for (int i = 0; i < iters; i++) {
       tree(d, (uint64_t)i);
-      sum += walk(m->roots[--m->roots_top], (uint64_t)i + 1);
+      sum += walk(pop(), (uint64_t)i + 1);
     }
     CHECK(capgc_collect(h, NULL));
   }
-  sum += walk(m->roots[--m->roots_top], 3);
+  sum += walk(pop(), 3);
   ASSERT(m->roots_top == 0);
   return sum;
 }
