@@ -8,7 +8,8 @@
  * (zeal's `verify`); the checksum must equal the same workload's through
  * capgc_fast.h's C functions. In SoftCheri the mutator must say checked
  * (nothing lent, max_len 0): a JIT calls the checked entries there, and
- * the workload runs through them.
+ * the workload runs through them. Attacks: emitted code that writes a
+ * bad header is refused (CAPGC_E_CORRUPT) at the heap's next call.
  *
  * On anything but x86-64 it prints why and exits 0 (c_programs.rs then
  * expects that line). Usage: jit [depth [nursery KiB [unchecked]]]
@@ -390,6 +391,31 @@ static uint64_t run(const config_t *c, int use_jit, int depth, uint64_t *collect
   return sum;
 }
 
+/* Emitted code that writes a bad header (a type no one registered, a
+ * length the node type refuses) is caught when the heap takes the buffer
+ * back, at the next call: CAPGC_E_CORRUPT, and it stays refused. Unchecked
+ * moving plans only (elsewhere nothing is lent). */
+static void emitted_attacks(const config_t *c) {
+  if (c->mode == CAPGC_MODE_SOFTCHERI || c->plan == CAPGC_PLAN_MARKSWEEP) return;
+  for (int k = 0; k < 2; k++) {
+    capgc_heap_t *h = setup(c);
+    uint64_t len = 2 * m->align + 8;
+    jit_t good = compile(m, g_node, len);
+    jit_t bad = k == 0 ? compile(m, (capgc_type_t)9999, len) : compile(m, g_node, len - 8);
+    capgc_ref_t r;
+    CHECK(good.alloc(m, &r)); /* out of line: lends a buffer */
+    ASSERT(m->limit != 0);
+    uint64_t before = g_fast;
+    CHECK(bad.alloc(m, &r)); /* inline: nothing checks yet */
+    ASSERT(g_fast == before + 1);
+    EXPECT(capgc_collect(h, NULL), CAPGC_E_CORRUPT);
+    EXPECT(capgc_collect(h, NULL), CAPGC_E_CORRUPT);
+    release(&good);
+    release(&bad);
+    capgc_heap_free(h);
+  }
+}
+
 int main(int argc, char **argv) {
   int depth = argc > 1 ? atoi(argv[1]) : 10;
   if (argc > 2) g_nursery_kib = (uint64_t)atoi(argv[2]);
@@ -433,6 +459,7 @@ int main(int argc, char **argv) {
      * holders whose young children the filter sends to remember. */
     if (c->plan == CAPGC_PLAN_GENERATIONAL) ASSERT(g_remembered > 0);
     else ASSERT(g_remembered == 0);
+    emitted_attacks(c);
     printf("%-24s emitted: checksum %llu, %llu inline + %llu out-of-line allocations, %llu remembered, "
            "%llu collections\n",
            c->name, (unsigned long long)got, (unsigned long long)g_fast, (unsigned long long)g_slow,
