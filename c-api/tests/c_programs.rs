@@ -479,3 +479,19 @@ fn zeal_finds_a_missing_root() {
         }
     }
 }
+
+/// docs/porting.md §3d as machine code: `jit.c` emits the inline
+/// allocation and the reference store with its barrier filter from
+/// capgc.h's published constants into an executable page and runs
+/// binary-trees through them in every plan (Native, P128; the verifier
+/// after every collection), against capgc_fast.h's checksum; SoftCheri
+/// must lend nothing. x86-64 only (elsewhere it says it skipped).
+#[test]
+fn the_jit_sequences_run_as_machine_code() {
+    let out = run("jit", &[]);
+    if cfg!(target_arch = "x86_64") {
+        assert!(out.contains("jit: 15 configurations ok"), "{out}");
+    } else {
+        assert!(out.contains("jit: skipped"), "{out}");
+    }
+}
