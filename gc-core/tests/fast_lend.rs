@@ -97,6 +97,7 @@ fn refuses_a_broken_buffer<M: RefMode>(plan: Plan, how: u32) {
 struct Stack {
     stack: *mut ShadowStack,
     refs: *mut ExternRef,
+    cap: usize,
 }
 
 impl Stack {
@@ -108,7 +109,19 @@ impl Stack {
             top: 0,
             cap: cap as u64,
         }));
-        Stack { stack, refs }
+        Stack { stack, refs, cap }
+    }
+    /// Frees the stack's memory, once no heap holds it any more.
+    fn free(self) {
+        // SAFETY: both were made by `Box::into_raw` in `new` (the entries
+        // as a boxed slice of `cap`), and the caller unregistered the
+        // stack: nothing else points at them.
+        unsafe {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.refs, self.cap,
+            )));
+            drop(Box::from_raw(self.stack));
+        }
     }
     fn set(&self, i: usize, e: ExternRef) {
         // SAFETY: `i` is below the capacity (the tests' indices), and no
@@ -129,8 +142,9 @@ fn shadow_stack_moves_with_its_objects<M: RefMode>(plan: Plan) {
     let mut h = Heap::<M>::new(config(plan)).unwrap();
     let node = h.record_type(2, 8).unwrap();
     let s = Stack::new(8);
-    // SAFETY: the stack (leaked, never freed) outlives the heap's use of
-    // it, and nothing else touches it during a call on the heap.
+    // SAFETY: the stack outlives the heap's use of it (unregistered
+    // before it is freed below), and nothing else touches it during a
+    // call on the heap.
     unsafe { h.set_shadow_stack(s.stack) };
     for i in 0..4u64 {
         let o = h.alloc(node).unwrap();
@@ -179,6 +193,8 @@ fn shadow_stack_moves_with_its_objects<M: RefMode>(plan: Plan) {
     h.verify().unwrap();
     // SAFETY: null unregisters.
     unsafe { h.set_shadow_stack(std::ptr::null()) };
+    drop(h);
+    s.free();
 }
 
 #[test]
