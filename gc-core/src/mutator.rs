@@ -17,7 +17,7 @@
 
 use crate::object::Header;
 use crate::plan::generational::barrier;
-use crate::types::{ObjectType, ObjectView, TypeFast, TypeId};
+use crate::types::{ObjectType, ObjectView, TypeId};
 use crate::{GcError, Heap, ObjRef};
 use capability_heap::{Address, PayloadLayout, Perms, RefMode, Scalar};
 
@@ -56,8 +56,8 @@ impl<M: RefMode> Heap<M> {
     /// registers live.
     #[inline(never)]
     fn alloc_mark_sweep(&mut self, ty: TypeId) -> Result<ObjRef<M>, GcError> {
-        if let Ok(TypeFast { young: Some(y), .. }) = self.types.fast(ty) {
-            if let Some(raw) = self.place_small(*y) {
+        if let Some(y) = self.types.young(ty) {
+            if let Some(raw) = self.place_small(y) {
                 return Ok(self.vouched(raw?));
             }
         }

@@ -487,8 +487,9 @@ impl Types {
 
     /// The young cell of the type `id` names, when it is one of this
     /// heap's fixed-size types small enough for the copy space: the
-    /// allocation fast path's lookup. `None` sends the caller to the slow
-    /// path, which gives the precise error (`Types::fast`).
+    /// allocation fast paths' lookup (the bump and MarkSweep's size-class
+    /// cell). `None` sends the caller to the slow path, which gives the
+    /// precise error (`Types::fast`).
     #[inline(always)]
     pub(crate) fn young(&self, id: TypeId) -> Option<YoungCell> {
         if id.heap != self.heap {
