@@ -100,14 +100,14 @@ pub(crate) struct Pacer {
 impl Pacer {
     pub(crate) fn new(config: &HeapConfig) -> Pacer {
         Pacer {
-            trigger: Pacer::trigger_for(config, 0, 0),
+            trigger: Pacer::trigger_for(config, 0),
             mature_bytes: 0,
         }
     }
 
     /// The full-collection trigger for `live` bytes surviving the last full
-    /// collection (0 before the first) and `grown` = live × growth factor:
-    /// at least `initial_size` and one block, at most `limit`. With a
+    /// collection (0 before the first): live × growth factor, at least
+    /// `initial_size` and one block, at most `limit`. With a
     /// nursery the trigger counts the mature space, and one minor
     /// collection can promote a whole nursery into it; so the trigger is
     /// also at least `live + nursery_size`, or a nursery surviving whole
@@ -115,7 +115,8 @@ impl Pacer {
     /// start a full collection at once that traces what was just promoted.
     /// The trade-off: the mature space may hold up to one nursery of
     /// garbage more before a full collection finds it.
-    fn trigger_for(config: &HeapConfig, live: u64, grown: u64) -> u64 {
+    fn trigger_for(config: &HeapConfig, live: u64) -> u64 {
+        let grown = (live as f64 * config.growth_factor) as u64;
         let mut t = grown
             .max(config.initial_size)
             .max(crate::policy::block::BLOCK);
@@ -233,8 +234,7 @@ impl<M: RefMode> Heap<M> {
             } else {
                 totals.bytes_in_use
             };
-            let grown = (live as f64 * self.config.growth_factor) as u64;
-            pacer.trigger = Pacer::trigger_for(&self.config, live, grown);
+            pacer.trigger = Pacer::trigger_for(&self.config, live);
         }
         c.bytes_before = before;
         c.bytes_after = totals.bytes_in_use;
