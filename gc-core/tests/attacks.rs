@@ -148,9 +148,9 @@ fn stale_after_move<F: Format>(plan: Plan) {
 }
 
 /// References the heap vouches for (fresh from an allocation, read from a
-/// handle), which `storable` does not re-check within their epoch: after
-/// a collection, on another heap, and after a scope closed their handle,
-/// they are refused like any other.
+/// handle, the slow path's large array), which `storable` does not
+/// re-check within their epoch: after a collection, on another heap, and
+/// after a scope closed their handle, they are refused like any other.
 fn vouched_references_expire<F: Format>(plan: Plan) {
     let (mut h, node) = heap::<F>(plan);
     let (mut other, other_node) = heap::<F>(plan);
@@ -171,9 +171,26 @@ fn vouched_references_expire<F: Format>(plan: Plan) {
         Err(GcError::StaleReference)
     );
     assert_eq!(h.handle(&foreign).map(drop), Err(GcError::StaleReference));
+    // So is another heap's reference read from its handle table.
+    let other_hd = other.handle(&foreign).unwrap();
+    let foreign_got = other.get(other_hd).unwrap();
+    assert_eq!(
+        h.set_ref(&holder, Heap::<Cheri<F>>::ref_offset(1), &foreign_got),
+        Err(GcError::StaleReference)
+    );
+    assert_eq!(
+        h.persist(&foreign_got).map(drop),
+        Err(GcError::StaleReference)
+    );
+    // The allocation slow path vouches too (a large array here).
+    let arr = h.register_type(ObjectType::RefArray).unwrap();
+    let big = h.alloc_array(arr, 8000).unwrap();
+    h.set_ref(&holder, Heap::<Cheri<F>>::ref_offset(0), &big)
+        .unwrap();
     h.collect_minor().unwrap();
     refused_everywhere(&mut h, &fresh, GcError::StaleReference);
     refused_everywhere(&mut h, &from_handle, GcError::StaleReference);
+    refused_everywhere(&mut h, &big, GcError::StaleReference);
     // A closed scope's handle yields nothing to vouch for.
     h.close_scope(scope).unwrap();
     assert_eq!(h.get(hd).map(drop), Err(GcError::InvalidHandle));
