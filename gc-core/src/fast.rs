@@ -160,7 +160,10 @@ impl<M: RefMode> Heap<M> {
         let mut limit = end;
         if !self.constraints.nursery {
             // SemiSpace collects when the bytes in use would pass the
-            // trigger: lend no more than what is left before it.
+            // trigger: lend no more than what is left before it (the
+            // Rust path's pending bytes taken in first, or it would not
+            // count them).
+            self.stats.fold_young();
             let left = self
                 .pacer
                 .trigger

@@ -233,3 +233,38 @@ fn the_shadow_stack_in_every_mode_and_plan() {
         shadow_stack_moves_with_its_objects::<SoftCheri<Morello>>(plan);
     }
 }
+
+/// SemiSpace's pacing holds across the two paths: after Rust allocation
+/// (whose bytes the statistics take in lazily) brings the heap within a
+/// few cells of its trigger, the buffer lent is no larger than what is
+/// left before the trigger, not the rest of the block.
+fn lends_no_more_than_the_trigger_leaves<M: RefMode>() {
+    let initial = (256 + 32) << 10; // not a block multiple: the block has room
+    let mut h = Heap::<M>::new(HeapConfig {
+        initial_size: initial,
+        ..config(Plan::SemiSpace)
+    })
+    .unwrap();
+    let node = h.record_type(2, 0).unwrap();
+    let cell = HEADER_SIZE + 2 * M::SLOT_SIZE;
+    while h.stats().bytes_in_use + 4 * cell < initial {
+        h.alloc(node).unwrap();
+    }
+    assert_eq!(h.stats().collections, 0, "{}", M::NAME);
+    let left = initial - h.stats().bytes_in_use;
+    let (cursor, limit) = h.fast_lend();
+    assert!(
+        limit - cursor <= left,
+        "{}: lent {} bytes with {left} left before the trigger",
+        M::NAME,
+        limit - cursor
+    );
+    h.fast_reclaim(cursor).unwrap();
+    assert_eq!(h.stats().collections, 0);
+}
+
+#[test]
+fn semispace_lends_within_its_trigger() {
+    lends_no_more_than_the_trigger_leaves::<Native>();
+    lends_no_more_than_the_trigger_leaves::<P128>();
+}
