@@ -5,19 +5,12 @@
 //! MarkSweep; and the shadow stack, validated and rewritten by every
 //! collection.
 
+mod common;
+
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
 use gc_core::{ExternRef, GcError, Heap, HeapConfig, Plan, ShadowStack, HEADER_SIZE};
 
-fn config(plan: Plan) -> HeapConfig {
-    HeapConfig {
-        plan,
-        nursery_size: 256 << 10,
-        pause_goal: None,
-        limit: 64 << 20,
-        log: false,
-        ..HeapConfig::default()
-    }
-}
+use common::config;
 
 /// Places `n` objects of a record type (two reference slots) in the lent
 /// buffer as `capgc_fast_alloc` does; returns their payload addresses.
