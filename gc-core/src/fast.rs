@@ -39,7 +39,7 @@
 
 use crate::object::{Header, HEADER_SIZE};
 use crate::policy::copy_space;
-use crate::types::ObjectType;
+use crate::types::{ObjectType, TypeInfo};
 use crate::{ExternRef, GcError, Heap, ObjRef};
 use capability_heap::{Address, RefMode};
 
@@ -80,6 +80,19 @@ pub struct FastGeometry {
     pub barrier: bool,
     /// The mode checks every access: nothing may be done inline.
     pub checked: bool,
+}
+
+/// Whether an object of type `info` may have a payload of `len` bytes:
+/// a fixed-size type's own size, any byte array's, a whole number of
+/// slots for a reference array. The one rule the inline allocation's
+/// refill ([`Heap::alloc_sized`]) and the adoption of what it placed
+/// (`Heap::fast_cell_slow`) share.
+fn allows_len<M: RefMode>(info: &TypeInfo, len: u64) -> bool {
+    match info.kind {
+        ObjectType::RefArray => len % M::SLOT_SIZE == 0,
+        ObjectType::ByteArray => true,
+        _ => info.fixed_size() == Some(len),
+    }
 }
 
 /// log2 of the block size, for the barrier's block index.
@@ -268,11 +281,7 @@ impl<M: RefMode> Heap<M> {
             return None;
         }
         let len = h.len();
-        let ok = match self.types.by_index(h.ty())?.kind {
-            ObjectType::RefArray => len % M::SLOT_SIZE == 0,
-            ObjectType::ByteArray => true,
-            _ => self.types.fast_by_index(h.ty())?.fixed?.0 == len,
-        };
+        let ok = allows_len::<M>(self.types.by_index(h.ty())?, len);
         let layout = M::payload_layout(len).filter(|_| ok)?;
         let align = crate::policy::cell_align::<M>();
         copy_space::fits(align, layout).then(|| copy_space::cell_size(align, layout))
@@ -292,17 +301,14 @@ impl<M: RefMode> Heap<M> {
     /// multiple of the slot size for a reference array). The fast path's
     /// refill; a safepoint. Another length is [`GcError::BadLength`].
     pub fn alloc_sized(&mut self, ty: crate::TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
-        let kind = &self.types.get(ty)?.kind;
-        match kind {
-            ObjectType::RefArray if len % M::SLOT_SIZE == 0 => {
-                self.alloc_array(ty, len / M::SLOT_SIZE)
-            }
+        let info = self.types.get(ty)?;
+        if !allows_len::<M>(info, len) {
+            return Err(GcError::BadLength { ty, len });
+        }
+        match info.kind {
+            ObjectType::RefArray => self.alloc_array(ty, len / M::SLOT_SIZE),
             ObjectType::ByteArray => self.alloc_array(ty, len),
-            ObjectType::RefArray => Err(GcError::BadLength { ty, len }),
-            _ => match self.types.fast(ty)?.fixed {
-                Some((n, _)) if n == len => self.alloc(ty),
-                _ => Err(GcError::BadLength { ty, len }),
-            },
+            _ => self.alloc(ty),
         }
     }
 
