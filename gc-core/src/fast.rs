@@ -17,7 +17,8 @@
 //! heap did not check. A header that fails is [`GcError::FastBuffer`] and
 //! poisons the heap. Only the unchecked modes lend (a checked mode's
 //! objects are reached by capabilities the heap derives: nothing there
-//! may be placed by the caller), and only the moving plans (MarkSweep's
+//! may be placed by the caller, and no capability the caller holds
+//! covers a header, I2), and only the moving plans (MarkSweep's
 //! cells are not a bump); zeal's `collect:N` turns lending off, as it
 //! turns off the Rust fast paths. SemiSpace's pacing is kept by lending
 //! no more than the bytes left before its trigger.
@@ -242,6 +243,8 @@ impl<M: RefMode> Heap<M> {
             if at + cell > cursor {
                 return Err(self.fast_corrupt("an object runs past the cursor"));
             }
+            // I3: an alloc bit (a live object for the collector and for
+            // `import_ref`) only for a header checked above.
             self.arena.adopt_young(payload);
             objects += 1;
             at += cell;
@@ -360,8 +363,9 @@ impl<M: RefMode> Heap<M> {
         Ok(Some((s.refs, s.top as usize)))
     }
 
-    /// Before a collection: imports every shadow-stack entry (validated)
-    /// as a root. An invalid entry refuses the collection.
+    /// Before a collection: imports every shadow-stack entry (validated
+    /// by `import_ref`: stamped in this epoch, a live object, I3) as a
+    /// root. An invalid entry refuses the collection.
     pub(crate) fn shadow_import(&mut self) -> Result<(), GcError> {
         let Some((refs, n)) = self.shadow_entries()? else {
             return Ok(());
