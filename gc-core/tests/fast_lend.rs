@@ -261,3 +261,53 @@ fn semispace_lends_within_its_trigger() {
     lends_no_more_than_the_trigger_leaves::<Native>();
     lends_no_more_than_the_trigger_leaves::<P128>();
 }
+
+/// A collection an allocation needs, refused for a bad shadow-stack
+/// entry, fails that allocation with the entry's error, not as out of
+/// memory; the heap allocates again once the entry is gone.
+fn a_refused_collection_fails_the_allocation_with_its_error<M: RefMode>(plan: Plan) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        initial_size: 256 << 10,
+        limit: 2 << 20,
+        ..config(plan)
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let s = Stack::new(4);
+    // SAFETY: as in `shadow_stack_moves_with_its_objects`.
+    unsafe { h.set_shadow_stack(s.stack) };
+    let o = h.alloc(node).unwrap();
+    let e = h.export_ref(&o).unwrap();
+    s.set(
+        0,
+        ExternRef {
+            addr: e.addr + 16,
+            meta: e.meta,
+        },
+    );
+    s.set_top(1);
+    let err = (0..1_000_000)
+        .find_map(|_| h.alloc(node).err())
+        .unwrap_or_else(|| panic!("{} {plan:?}: never refused", M::NAME));
+    let want = if M::CHECKED {
+        GcError::Forged
+    } else {
+        GcError::NotAnObject
+    };
+    assert_eq!(err, want, "{} {plan:?}", M::NAME);
+    s.set_top(0);
+    h.alloc(node).unwrap();
+    h.verify().unwrap();
+    // SAFETY: null unregisters.
+    unsafe { h.set_shadow_stack(std::ptr::null()) };
+    drop(h);
+    s.free();
+}
+
+#[test]
+fn a_refused_collection_fails_the_allocation() {
+    for plan in [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational] {
+        a_refused_collection_fails_the_allocation_with_its_error::<Native>(plan);
+        a_refused_collection_fails_the_allocation_with_its_error::<SoftCheri<Morello>>(plan);
+    }
+}
