@@ -45,15 +45,7 @@ static capgc_region_t g_stack;
 static uint64_t g_sp;
 #endif
 
-#define OK(e)                                                                  \
-  do {                                                                         \
-    capgc_status_t s_ = (e);                                                   \
-    if (s_ != CAPGC_OK) {                                                      \
-      fprintf(stderr, "%s:%d %s: %s (%s)\n", __FILE__, __LINE__, #e,          \
-              capgc_status_name(s_), capgc_last_error());                      \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "capgc_ok.h"
 
 #if defined(BACKEND_CAPGC_FAST)
 static const char *BACKEND = "capgc-fast";

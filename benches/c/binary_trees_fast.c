@@ -16,15 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OK(e)                                                                  \
-  do {                                                                         \
-    capgc_status_t s_ = (e);                                                   \
-    if (s_ != CAPGC_OK) {                                                      \
-      fprintf(stderr, "%s:%d %s: %s (%s)\n", __FILE__, __LINE__, #e,          \
-              capgc_status_name(s_), capgc_last_error());                      \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "capgc_ok.h"
 
 static capgc_mutator_t *m;
 static capgc_type_t g_node;

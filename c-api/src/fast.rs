@@ -175,20 +175,27 @@ const _: () = assert!(offset_of!(capgc_ref_t, meta) == offset_of!(ExternRef, met
 pub(crate) type MutatorCell = UnsafeCell<capgc_mutator_t>;
 
 /// Around a call on the heap behind `heap` (see the module docs): takes
-/// the lent buffer back, runs `f`, lends again.
+/// the lent buffer back, runs `f`, lends again. `m` is the heap's
+/// mutator cell, reached only under the busy flag the caller holds; no
+/// borrow of it is kept across `f`, which may borrow it itself.
 pub(crate) fn exchange(
-    m: &mut capgc_mutator_t,
+    m: *mut capgc_mutator_t,
     any: &mut AnyHeap,
     f: impl FnOnce(&mut AnyHeap) -> Result<(), Fail>,
 ) -> Result<(), Fail> {
-    let cursor = m.cursor;
-    m.cursor = 0;
-    m.limit = 0;
+    // SAFETY: `m` is valid (the caller's contract) and no other borrow of
+    // it is live here.
+    let cursor = unsafe { std::mem::replace(&mut (*m).cursor, 0) };
+    // SAFETY: as above.
+    unsafe { (*m).limit = 0 };
     on_heap!(&mut *any, h => h.fast_reclaim(cursor))?;
     let r = f(any);
     let (c, l) = on_heap!(&mut *any, h => h.fast_lend());
-    m.cursor = c;
-    m.limit = l;
+    // SAFETY: as above: `f`'s borrows of `m` ended when it returned.
+    unsafe {
+        (*m).cursor = c;
+        (*m).limit = l;
+    }
     r
 }
 

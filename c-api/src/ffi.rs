@@ -114,9 +114,12 @@ pub(crate) fn with_heap(
         // SAFETY: `with_guarded` runs this only for a non-null heap (the
         // caller's contract: a live one), holding its busy flag, which
         // makes this the only Rust access to its mutator cell; C does not
-        // touch it during the call (one thread per heap).
-        let m = unsafe { &mut *(*heap).1.get() };
-        if m.heap.is_null() {
+        // touch it during the call (one thread per heap). The cell is
+        // kept as a pointer: `f` may borrow it too (`capgc_mutator`,
+        // `capgc_fast_roots`).
+        let m = unsafe { (*heap).1.get() };
+        // SAFETY: as above; a read of one word, no borrow kept.
+        if unsafe { (*m).heap.is_null() } {
             f(any)
         } else {
             crate::fast::exchange(m, any, f)

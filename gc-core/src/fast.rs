@@ -17,7 +17,8 @@
 //! heap did not check. A header that fails is [`GcError::FastBuffer`] and
 //! poisons the heap. Only the unchecked modes lend (a checked mode's
 //! objects are reached by capabilities the heap derives: nothing there
-//! may be placed by the caller), and only the moving plans (MarkSweep's
+//! may be placed by the caller, and no capability the caller holds
+//! covers a header, I2), and only the moving plans (MarkSweep's
 //! cells are not a bump); zeal's `collect:N` turns lending off, as it
 //! turns off the Rust fast paths. SemiSpace's pacing is kept by lending
 //! no more than the bytes left before its trigger.
@@ -39,7 +40,7 @@
 
 use crate::object::{Header, HEADER_SIZE};
 use crate::policy::copy_space;
-use crate::types::ObjectType;
+use crate::types::{ObjectType, TypeInfo};
 use crate::{ExternRef, GcError, Heap, ObjRef};
 use capability_heap::{Address, RefMode};
 
@@ -80,6 +81,19 @@ pub struct FastGeometry {
     pub barrier: bool,
     /// The mode checks every access: nothing may be done inline.
     pub checked: bool,
+}
+
+/// Whether an object of type `info` may have a payload of `len` bytes:
+/// a fixed-size type's own size, any byte array's, a whole number of
+/// slots for a reference array. The one rule the inline allocation's
+/// refill ([`Heap::alloc_sized`]) and the adoption of what it placed
+/// (`Heap::fast_cell_slow`) share.
+fn allows_len<M: RefMode>(info: &TypeInfo, len: u64) -> bool {
+    match info.kind {
+        ObjectType::RefArray => len % M::SLOT_SIZE == 0,
+        ObjectType::ByteArray => true,
+        _ => info.fixed_size() == Some(len),
+    }
 }
 
 /// log2 of the block size, for the barrier's block index.
@@ -160,7 +174,10 @@ impl<M: RefMode> Heap<M> {
         let mut limit = end;
         if !self.constraints.nursery {
             // SemiSpace collects when the bytes in use would pass the
-            // trigger: lend no more than what is left before it.
+            // trigger: lend no more than what is left before it (the
+            // Rust path's pending bytes taken in first, or it would not
+            // count them).
+            self.stats.fold_young();
             let left = self
                 .pacer
                 .trigger
@@ -226,6 +243,8 @@ impl<M: RefMode> Heap<M> {
             if at + cell > cursor {
                 return Err(self.fast_corrupt("an object runs past the cursor"));
             }
+            // I3: an alloc bit (a live object for the collector and for
+            // `import_ref`) only for a header checked above.
             self.arena.adopt_young(payload);
             objects += 1;
             at += cell;
@@ -265,11 +284,7 @@ impl<M: RefMode> Heap<M> {
             return None;
         }
         let len = h.len();
-        let ok = match self.types.by_index(h.ty())?.kind {
-            ObjectType::RefArray => len % M::SLOT_SIZE == 0,
-            ObjectType::ByteArray => true,
-            _ => self.types.fast_by_index(h.ty())?.fixed?.0 == len,
-        };
+        let ok = allows_len::<M>(self.types.by_index(h.ty())?, len);
         let layout = M::payload_layout(len).filter(|_| ok)?;
         let align = crate::policy::cell_align::<M>();
         copy_space::fits(align, layout).then(|| copy_space::cell_size(align, layout))
@@ -289,17 +304,14 @@ impl<M: RefMode> Heap<M> {
     /// multiple of the slot size for a reference array). The fast path's
     /// refill; a safepoint. Another length is [`GcError::BadLength`].
     pub fn alloc_sized(&mut self, ty: crate::TypeId, len: u64) -> Result<ObjRef<M>, GcError> {
-        let kind = &self.types.get(ty)?.kind;
-        match kind {
-            ObjectType::RefArray if len % M::SLOT_SIZE == 0 => {
-                self.alloc_array(ty, len / M::SLOT_SIZE)
-            }
+        let info = self.types.get(ty)?;
+        if !allows_len::<M>(info, len) {
+            return Err(GcError::BadLength { ty, len });
+        }
+        match info.kind {
+            ObjectType::RefArray => self.alloc_array(ty, len / M::SLOT_SIZE),
             ObjectType::ByteArray => self.alloc_array(ty, len),
-            ObjectType::RefArray => Err(GcError::BadLength { ty, len }),
-            _ => match self.types.fast(ty)?.fixed {
-                Some((n, _)) if n == len => self.alloc(ty),
-                _ => Err(GcError::BadLength { ty, len }),
-            },
+            _ => self.alloc(ty),
         }
     }
 
@@ -351,8 +363,9 @@ impl<M: RefMode> Heap<M> {
         Ok(Some((s.refs, s.top as usize)))
     }
 
-    /// Before a collection: imports every shadow-stack entry (validated)
-    /// as a root. An invalid entry refuses the collection.
+    /// Before a collection: imports every shadow-stack entry (validated
+    /// by `import_ref`: stamped in this epoch, a live object, I3) as a
+    /// root. An invalid entry refuses the collection.
     pub(crate) fn shadow_import(&mut self) -> Result<(), GcError> {
         let Some((refs, n)) = self.shadow_entries()? else {
             return Ok(());

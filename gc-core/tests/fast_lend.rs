@@ -5,19 +5,12 @@
 //! MarkSweep; and the shadow stack, validated and rewritten by every
 //! collection.
 
+mod common;
+
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
 use gc_core::{ExternRef, GcError, Heap, HeapConfig, Plan, ShadowStack, HEADER_SIZE};
 
-fn config(plan: Plan) -> HeapConfig {
-    HeapConfig {
-        plan,
-        nursery_size: 256 << 10,
-        pause_goal: None,
-        limit: 64 << 20,
-        log: false,
-        ..HeapConfig::default()
-    }
-}
+use common::config;
 
 /// Places `n` objects of a record type (two reference slots) in the lent
 /// buffer as `capgc_fast_alloc` does; returns their payload addresses.
@@ -231,5 +224,90 @@ fn the_shadow_stack_in_every_mode_and_plan() {
         shadow_stack_moves_with_its_objects::<Native>(plan);
         shadow_stack_moves_with_its_objects::<P128>(plan);
         shadow_stack_moves_with_its_objects::<SoftCheri<Morello>>(plan);
+    }
+}
+
+/// SemiSpace's pacing holds across the two paths: after Rust allocation
+/// (whose bytes the statistics take in lazily) brings the heap within a
+/// few cells of its trigger, the buffer lent is no larger than what is
+/// left before the trigger, not the rest of the block.
+fn lends_no_more_than_the_trigger_leaves<M: RefMode>() {
+    let initial = (256 + 32) << 10; // not a block multiple: the block has room
+    let mut h = Heap::<M>::new(HeapConfig {
+        initial_size: initial,
+        ..config(Plan::SemiSpace)
+    })
+    .unwrap();
+    let node = h.record_type(2, 0).unwrap();
+    let cell = HEADER_SIZE + 2 * M::SLOT_SIZE;
+    while h.stats().bytes_in_use + 4 * cell < initial {
+        h.alloc(node).unwrap();
+    }
+    assert_eq!(h.stats().collections, 0, "{}", M::NAME);
+    let left = initial - h.stats().bytes_in_use;
+    let (cursor, limit) = h.fast_lend();
+    assert!(
+        limit - cursor <= left,
+        "{}: lent {} bytes with {left} left before the trigger",
+        M::NAME,
+        limit - cursor
+    );
+    h.fast_reclaim(cursor).unwrap();
+    assert_eq!(h.stats().collections, 0);
+}
+
+#[test]
+fn semispace_lends_within_its_trigger() {
+    lends_no_more_than_the_trigger_leaves::<Native>();
+    lends_no_more_than_the_trigger_leaves::<P128>();
+}
+
+/// A collection an allocation needs, refused for a bad shadow-stack
+/// entry, fails that allocation with the entry's error, not as out of
+/// memory; the heap allocates again once the entry is gone.
+fn a_refused_collection_fails_the_allocation_with_its_error<M: RefMode>(plan: Plan) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        initial_size: 256 << 10,
+        limit: 2 << 20,
+        ..config(plan)
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let s = Stack::new(4);
+    // SAFETY: as in `shadow_stack_moves_with_its_objects`.
+    unsafe { h.set_shadow_stack(s.stack) };
+    let o = h.alloc(node).unwrap();
+    let e = h.export_ref(&o).unwrap();
+    s.set(
+        0,
+        ExternRef {
+            addr: e.addr + 16,
+            meta: e.meta,
+        },
+    );
+    s.set_top(1);
+    let err = (0..1_000_000)
+        .find_map(|_| h.alloc(node).err())
+        .unwrap_or_else(|| panic!("{} {plan:?}: never refused", M::NAME));
+    let want = if M::CHECKED {
+        GcError::Forged
+    } else {
+        GcError::NotAnObject
+    };
+    assert_eq!(err, want, "{} {plan:?}", M::NAME);
+    s.set_top(0);
+    h.alloc(node).unwrap();
+    h.verify().unwrap();
+    // SAFETY: null unregisters.
+    unsafe { h.set_shadow_stack(std::ptr::null()) };
+    drop(h);
+    s.free();
+}
+
+#[test]
+fn a_refused_collection_fails_the_allocation() {
+    for plan in [Plan::MarkSweep, Plan::SemiSpace, Plan::Generational] {
+        a_refused_collection_fails_the_allocation_with_its_error::<Native>(plan);
+        a_refused_collection_fails_the_allocation_with_its_error::<SoftCheri<Morello>>(plan);
     }
 }

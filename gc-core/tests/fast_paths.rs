@@ -10,16 +10,7 @@ mod common;
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
 use gc_core::{GcError, Heap, HeapConfig, ObjectType, ObjectView, Plan};
 
-fn config(plan: Plan) -> HeapConfig {
-    HeapConfig {
-        plan,
-        nursery_size: 256 << 10,
-        pause_goal: None,
-        limit: 64 << 20,
-        log: false,
-        ..HeapConfig::default()
-    }
-}
+use common::config;
 
 /// Objects allocated across many nursery blocks (fast path within a
 /// block, slow path at each block end and collection) are zeroed, typed,

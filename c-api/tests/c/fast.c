@@ -126,6 +126,14 @@ static void attacks(const config_t *c, capgc_heap_t *h, capgc_heap_t *other) {
   CHECK(capgc_type_record(other, 2, 8, &foreign));
   EXPECT(capgc_fast_alloc_slow(m, foreign, NODE_LEN(m), &r), CAPGC_E_WRONG_HEAP);
   EXPECT(capgc_fast_alloc_slow(m, g_node, NODE_LEN(m), NULL), CAPGC_E_NULL_ARGUMENT);
+  /* Huge lengths: a fixed type's is wrong, a byte array's too big. */
+  EXPECT(capgc_fast_alloc_slow(m, g_node, UINT64_MAX, &r), CAPGC_E_OUT_OF_RANGE);
+  EXPECT(capgc_fast_alloc_slow(m, g_bytes, UINT64_MAX, &r), CAPGC_E_OUT_OF_MEMORY);
+  /* Another heap's mutator: this heap's type is foreign there. */
+  capgc_mutator_t *om;
+  CHECK(capgc_mutator(other, &om));
+  ASSERT(om != m);
+  EXPECT(capgc_fast_alloc_slow(om, g_node, NODE_LEN(m), &r), CAPGC_E_WRONG_HEAP);
   CHECK(capgc_fast_alloc(m, g_node, NODE_LEN(m), &r));
   /* The barrier's entry: only a reference slot of a live object. */
   EXPECT(capgc_fast_remember(m, r, 2 * m->align), checked ? CAPGC_E_BOUNDS : CAPGC_E_NOT_A_REF_SLOT);
@@ -168,6 +176,12 @@ static void attacks(const config_t *c, capgc_heap_t *h, capgc_heap_t *other) {
     capgc_fast_push(m, bogus);
     EXPECT(capgc_collect(h, NULL), CAPGC_E_NOT_AN_OBJECT);
     capgc_fast_pop(m);
+    /* Another heap's object, as an entry and to the barrier. */
+    capgc_fast_push(m, o);
+    EXPECT(capgc_collect(h, NULL), CAPGC_E_NOT_AN_OBJECT);
+    capgc_fast_pop(m);
+    EXPECT(capgc_fast_remember(m, o, 0), CAPGC_E_NOT_AN_OBJECT);
+    EXPECT(capgc_fast_remember(om, r, 0), CAPGC_E_NOT_AN_OBJECT);
   }
   m->roots_top = 257; /* past the registered room */
   EXPECT(capgc_collect(h, NULL), CAPGC_E_OUT_OF_RANGE);

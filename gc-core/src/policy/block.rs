@@ -128,12 +128,12 @@ impl Blocks {
         })
     }
 
-    /// Address of block `i`.
     /// The state table's geometry (`Arena::block_table`).
     pub(crate) fn table(&self) -> (u64, *const u16, u64) {
         (self.base, self.state.as_ptr(), self.count as u64)
     }
 
+    /// Address of block `i`.
     #[inline(always)]
     pub(crate) fn addr(&self, i: usize) -> Address {
         Address(self.base + i as u64 * BLOCK)

@@ -7,14 +7,23 @@
 use capability_heap::{RefMode, SoftCheri};
 use gc_core::{Heap, HeapConfig, ObjRef, Plan, TypeId};
 
-pub fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
-    let mut h = Heap::<M>::new(HeapConfig {
+/// A quiet test heap's configuration for `plan`: a 256 KiB nursery, no
+/// pause goal, a 64 MiB limit.
+pub fn config(plan: Plan) -> HeapConfig {
+    HeapConfig {
         plan,
         nursery_size: 256 << 10,
         pause_goal: None,
-        limit: 32 << 20,
+        limit: 64 << 20,
         log: false,
         ..HeapConfig::default()
+    }
+}
+
+pub fn heap<M: RefMode>(plan: Plan) -> (Heap<M>, TypeId) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        limit: 32 << 20,
+        ..config(plan)
     })
     .unwrap();
     let node = h.record_type(2, 8).unwrap();
