@@ -99,6 +99,17 @@ struct Comp {
     available: Vec<Vec<usize>>,
 }
 
+impl Comp {
+    /// A living compartment with no blocks yet, for `n` size classes.
+    fn new(n: usize) -> Self {
+        Comp {
+            alive: true,
+            cursors: vec![Cursor::default(); n],
+            available: vec![Vec::new(); n],
+        }
+    }
+}
+
 /// The compartments of a cell heap.
 pub(super) struct Compartments {
     /// The owner of each block (its index in `list`).
@@ -160,11 +171,7 @@ impl CellHeap {
         self.space.comps.get_or_insert_with(|| {
             Box::new(Compartments {
                 owner: vec![ROOT; blocks],
-                list: vec![Comp {
-                    alive: true,
-                    cursors: vec![Cursor::default(); n],
-                    available: vec![Vec::new(); n],
-                }],
+                list: vec![Comp::new(n)],
                 current: ROOT,
                 strict: false,
                 crossings: HashSet::new(),
@@ -246,11 +253,7 @@ impl CellHeap {
             .ok()
             .filter(|&i| i < NO_SOURCE)
             .ok_or(GcError::TooManyCompartments)?;
-        comps.list.push(Comp {
-            alive: true,
-            cursors: vec![Cursor::default(); n],
-            available: vec![Vec::new(); n],
-        });
+        comps.list.push(Comp::new(n));
         Ok(self.handle(index))
     }
 
