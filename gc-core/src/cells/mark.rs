@@ -154,11 +154,12 @@ impl<'a> Marker<'a> {
             // to be a live cell) its owner must be a known compartment.
             let src = self.st.src;
             let only = self.st.only;
-            if only != NO_SOURCE && c.owner_of(sp, payload) != Some(only) {
+            let owner = c.owner_of(sp, payload);
+            if only != NO_SOURCE && owner != Some(only) {
                 return true; // collecting one compartment: leaves it
             }
             if src != NO_SOURCE {
-                let dst = c.owner_of(sp, payload).unwrap_or(src);
+                let dst = owner.unwrap_or(src);
                 if dst != src {
                     if self.checked && !c.known(dst) {
                         self.st.bad += 1;
