@@ -51,16 +51,27 @@ static capgc_cell_edges_t edges(vm_t *vm, capgc_cell_compartment_t f, capgc_cell
   return e;
 }
 
-static void run(uint32_t mode, uint32_t checked) {
-  vm_t vm = {0};
+/* A manual-trigger configuration in `mode`, `checked` or not. */
+static capgc_config_t config(uint32_t mode, uint32_t checked) {
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = mode;
   cfg.trigger = CAPGC_TRIGGER_MANUAL;
   cfg.checked = checked;
   cfg.limit = 64u << 20;
-  capgc_cell_callbacks_t cb = {.vm = &vm, .roots = roots, .release = NULL};
-  CHECK(capgc_cells_new(&cfg, &cb, &vm.cells));
-  CHECK(capgc_cell_type(vm.cells, trace, &vm.t_node));
+  return cfg;
+}
+
+/* `vm`'s cell heap, with its node type, from `cfg`. */
+static void open_vm(vm_t *vm, const capgc_config_t *cfg, capgc_cell_release_fn release) {
+  capgc_cell_callbacks_t cb = {.vm = vm, .roots = roots, .release = release};
+  CHECK(capgc_cells_new(cfg, &cb, &vm->cells));
+  CHECK(capgc_cell_type(vm->cells, trace, &vm->t_node));
+}
+
+static void run(uint32_t mode, uint32_t checked) {
+  vm_t vm = {0};
+  capgc_config_t cfg = config(mode, checked);
+  open_vm(&vm, &cfg, NULL);
 
   capgc_cell_compartment_t root, a, b, cur;
   CHECK(capgc_cells_compartment_root(vm.cells, &root));
@@ -201,14 +212,8 @@ static void count_release(void *p, void *cell, uint32_t type) {
 
 static void independent(uint32_t mode, uint32_t checked) {
   vm_t vm = {0};
-  capgc_config_t cfg = capgc_config_default();
-  cfg.mode = mode;
-  cfg.trigger = CAPGC_TRIGGER_MANUAL;
-  cfg.checked = checked;
-  cfg.limit = 64u << 20;
-  capgc_cell_callbacks_t cb = {.vm = &vm, .roots = roots, .release = count_release};
-  CHECK(capgc_cells_new(&cfg, &cb, &vm.cells));
-  CHECK(capgc_cell_type(vm.cells, trace, &vm.t_node));
+  capgc_config_t cfg = config(mode, checked);
+  open_vm(&vm, &cfg, count_release);
   capgc_cell_compartment_t big, small;
   CHECK(capgc_cells_compartment_new(vm.cells, &big));
   CHECK(capgc_cells_compartment_new(vm.cells, &small));
