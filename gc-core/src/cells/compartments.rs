@@ -42,8 +42,14 @@
 //! Its cells are reclaimed as they die, like any others; the rejected
 //! alternative — unmapping its memory at once — would leave dangling any
 //! raw pointer another compartment still holds, which the binding
-//! profile cannot revoke. Not built: collecting one compartment alone
-//! (with the edges into it remembered as its roots).
+//! profile cannot revoke.
+//!
+//! *Collecting one compartment alone.* [`CellHeap::collect_compartment`]
+//! marks from the VM's roots and the compartment's *remembered* cells
+//! (other compartments' cells found pointing into it by the last whole
+//! collection, or reported since by [`CellHeap::check_store`]) and
+//! sweeps only its blocks: sound only for a VM whose barrier reports
+//! every crossing store.
 
 use super::{CellHeap, CellPhase, CellSpace};
 use crate::heap::HeapId;
