@@ -151,7 +151,8 @@ impl<'a> Marker<'a> {
         if let Some(c) = sp.comps.as_deref() {
             // Compartments: a traced edge that crosses is counted; in the
             // checked configuration (where the target was already found
-            // to be a live cell) its owner must be a known compartment.
+            // to be a live cell: I3) its owner must also be a known
+            // compartment, or it is a bad pointer, never marked.
             let src = self.st.src;
             let only = self.st.only;
             let owner = c.owner_of(sp, payload);
