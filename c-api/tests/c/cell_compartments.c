@@ -126,7 +126,10 @@ static void run(uint32_t mode, uint32_t checked) {
   int outside = 0;
   EXPECT(capgc_cells_store_check(vm.cells, xa, &outside),
          checked ? CAPGC_E_NOT_A_CELL : CAPGC_OK);
+  EXPECT(capgc_cells_store_check(vm.cells, &outside, xa),
+         checked ? CAPGC_E_NOT_A_CELL : CAPGC_OK);
   EXPECT(capgc_cells_crossing_declare(vm.cells, &outside), CAPGC_E_NOT_A_CELL);
+  EXPECT(capgc_cells_crossing_declare(vm.cells, NULL), CAPGC_E_NOT_A_CELL);
   CHECK(capgc_cells_set_strict(vm.cells, false));
   CHECK(capgc_cells_store_check(vm.cells, xa, yb));
 
@@ -139,7 +142,14 @@ static void run(uint32_t mode, uint32_t checked) {
   EXPECT(capgc_cells_compartment_edges(vm.cells, foreign, a, &(capgc_cell_edges_t){0}),
          CAPGC_E_WRONG_HEAP);
   EXPECT(capgc_cells_compartment_enter(other, a), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_destroy(vm.cells, foreign), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_collect(vm.cells, foreign, NULL), CAPGC_E_WRONG_HEAP);
   capgc_cells_free(other);
+  /* A freed heap's id is still another heap's, never this one's. */
+  EXPECT(capgc_cells_compartment_enter(vm.cells, foreign), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_enter(vm.cells, UINT64_MAX), CAPGC_E_INVALID_COMPARTMENT);
+  EXPECT(capgc_cells_compartment_collect(vm.cells, UINT64_MAX, NULL),
+         CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, 0), CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, 3), CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, root + 99), CAPGC_E_INVALID_COMPARTMENT);
