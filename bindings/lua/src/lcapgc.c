@@ -61,14 +61,13 @@ static void names(lua_State *L) {
   lua_rawseti(L, -2, 1);
 }
 
-/* The id of compartment `name`, made if `make` and it does not exist;
-** 0 if it does not. */
-static capgc_cell_compartment_t idof(lua_State *L, const char *name, int make) {
+/* The id of compartment `name`, made if it does not exist. */
+static capgc_cell_compartment_t idof(lua_State *L, const char *name) {
   names(L);
   capgc_cell_compartment_t id = 0;
   if (lua_getfield(L, -1, name) == LUA_TNUMBER)
     id = (capgc_cell_compartment_t)lua_tointeger(L, -1);
-  else if (make) {
+  else {
     capgc_status_t s = capgc_cells_compartment_new(luaC_capgccells(L), &id);
     if (s != CAPGC_OK) luaL_error(L, "capgc: cannot make compartment '%s': %s", name, capgc_last_error());
     lua_pushinteger(L, (lua_Integer)id);
@@ -102,7 +101,7 @@ static void pushname(lua_State *L, capgc_cell_compartment_t id) {
 
 int lcapgc_pcall_in(lua_State *L, const char *name, int nargs, int nresults) {
   capgc_cells_t *cells = luaC_capgccells(L);
-  capgc_cell_compartment_t prev = 0, id = idof(L, name, 1);
+  capgc_cell_compartment_t prev = 0, id = idof(L, name);
   capgc_status_t s = capgc_cells_compartment_current(cells, &prev);
   if (s == CAPGC_OK) s = capgc_cells_compartment_enter(cells, id);
   if (s != CAPGC_OK) {

@@ -243,33 +243,47 @@ fn libcapgc() -> PathBuf {
     dir.join("libcapgc.a")
 }
 
+/// Compiles `tests/c/{name}.c` (Lua's headers and `include`s on the path)
+/// against `liblua-{flavour}.a` (and, for lua-capgc, `libcapgc.a`), runs
+/// it and asserts it compiled and exited 0; returns its output.
+fn run_c_program(name: &str, flavour: &str, include: &[PathBuf]) -> Output {
+    let exe = profile_dir().join(format!("lua-c-test-{name}-{flavour}"));
+    let mut cmd = Command::new(cc());
+    cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(env!("CAPGC_LUA_INCLUDE"));
+    for dir in include {
+        cmd.arg("-I").arg(dir);
+    }
+    cmd.arg(here().join(format!("tests/c/{name}.c")))
+        .arg(out_dir().join(format!("liblua-{flavour}.a")));
+    if flavour == "capgc" {
+        cmd.arg(libcapgc());
+    }
+    cmd.args([
+        "-lgcc_s",
+        "-lutil",
+        "-lrt",
+        "-lpthread",
+        "-lm",
+        "-ldl",
+        "-lc",
+        "-o",
+    ])
+    .arg(&exe);
+    assert!(
+        cmd.status().expect("cc").success(),
+        "{name}.c ({flavour}) did not compile"
+    );
+    let o = Command::new(&exe).output().expect("run the C program");
+    assert!(o.status.success(), "{name} ({flavour}): {}", text(&o));
+    o
+}
+
 #[test]
 fn the_c_api_on_both_libraries() {
     let mut outs = Vec::new();
     for flavour in ["stock", "capgc"] {
-        let exe = profile_dir().join(format!("lua-c-test-capi-{flavour}"));
-        let mut cmd = Command::new(cc());
-        cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
-            .arg(env!("CAPGC_LUA_INCLUDE"))
-            .arg(here().join("tests/c/capi.c"))
-            .arg(out_dir().join(format!("liblua-{flavour}.a")));
-        if flavour == "capgc" {
-            cmd.arg(libcapgc());
-        }
-        cmd.args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-            "-o",
-        ])
-        .arg(&exe);
-        assert!(cmd.status().expect("cc").success(), "capi.c ({flavour})");
-        let o = Command::new(&exe).output().expect("run capi");
-        assert!(o.status.success(), "{flavour}: {}", text(&o));
+        let o = run_c_program("capi", flavour, &[]);
         outs.push(String::from_utf8_lossy(&o.stdout).into_owned());
     }
     assert!(outs[0].contains("references survived: yes"), "{}", outs[0]);
@@ -281,30 +295,6 @@ fn the_c_api_on_both_libraries() {
 /// (`lcapgc_pcall_in`, `luaopen_capgc`: `src/lcapgc.h`), lua-capgc only.
 #[test]
 fn an_embedder_runs_code_in_a_compartment() {
-    let exe = profile_dir().join("lua-c-test-embed");
-    let st = Command::new(cc())
-        .args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
-        .arg(env!("CAPGC_LUA_INCLUDE"))
-        .arg("-I")
-        .arg(here().join("src"))
-        .arg(here().join("tests/c/embed.c"))
-        .arg(out_dir().join("liblua-capgc.a"))
-        .arg(libcapgc())
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-            "-o",
-        ])
-        .arg(&exe)
-        .status()
-        .expect("cc");
-    assert!(st.success(), "embed.c did not compile");
-    let o = Command::new(&exe).output().expect("run embed");
-    assert!(o.status.success(), "{}", text(&o));
+    let o = run_c_program("embed", "capgc", &[here().join("src")]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("embed: ok"));
 }

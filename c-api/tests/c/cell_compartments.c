@@ -51,16 +51,27 @@ static capgc_cell_edges_t edges(vm_t *vm, capgc_cell_compartment_t f, capgc_cell
   return e;
 }
 
-static void run(uint32_t mode, uint32_t checked) {
-  vm_t vm = {0};
+/* A manual-trigger configuration in `mode`, `checked` or not. */
+static capgc_config_t config(uint32_t mode, uint32_t checked) {
   capgc_config_t cfg = capgc_config_default();
   cfg.mode = mode;
   cfg.trigger = CAPGC_TRIGGER_MANUAL;
   cfg.checked = checked;
   cfg.limit = 64u << 20;
-  capgc_cell_callbacks_t cb = {.vm = &vm, .roots = roots, .release = NULL};
-  CHECK(capgc_cells_new(&cfg, &cb, &vm.cells));
-  CHECK(capgc_cell_type(vm.cells, trace, &vm.t_node));
+  return cfg;
+}
+
+/* `vm`'s cell heap, with its node type, from `cfg`. */
+static void open_vm(vm_t *vm, const capgc_config_t *cfg, capgc_cell_release_fn release) {
+  capgc_cell_callbacks_t cb = {.vm = vm, .roots = roots, .release = release};
+  CHECK(capgc_cells_new(cfg, &cb, &vm->cells));
+  CHECK(capgc_cell_type(vm->cells, trace, &vm->t_node));
+}
+
+static void run(uint32_t mode, uint32_t checked) {
+  vm_t vm = {0};
+  capgc_config_t cfg = config(mode, checked);
+  open_vm(&vm, &cfg, NULL);
 
   capgc_cell_compartment_t root, a, b, cur;
   CHECK(capgc_cells_compartment_root(vm.cells, &root));
@@ -115,7 +126,10 @@ static void run(uint32_t mode, uint32_t checked) {
   int outside = 0;
   EXPECT(capgc_cells_store_check(vm.cells, xa, &outside),
          checked ? CAPGC_E_NOT_A_CELL : CAPGC_OK);
+  EXPECT(capgc_cells_store_check(vm.cells, &outside, xa),
+         checked ? CAPGC_E_NOT_A_CELL : CAPGC_OK);
   EXPECT(capgc_cells_crossing_declare(vm.cells, &outside), CAPGC_E_NOT_A_CELL);
+  EXPECT(capgc_cells_crossing_declare(vm.cells, NULL), CAPGC_E_NOT_A_CELL);
   CHECK(capgc_cells_set_strict(vm.cells, false));
   CHECK(capgc_cells_store_check(vm.cells, xa, yb));
 
@@ -128,7 +142,14 @@ static void run(uint32_t mode, uint32_t checked) {
   EXPECT(capgc_cells_compartment_edges(vm.cells, foreign, a, &(capgc_cell_edges_t){0}),
          CAPGC_E_WRONG_HEAP);
   EXPECT(capgc_cells_compartment_enter(other, a), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_destroy(vm.cells, foreign), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_collect(vm.cells, foreign, NULL), CAPGC_E_WRONG_HEAP);
   capgc_cells_free(other);
+  /* A freed heap's id is still another heap's, never this one's. */
+  EXPECT(capgc_cells_compartment_enter(vm.cells, foreign), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_enter(vm.cells, UINT64_MAX), CAPGC_E_INVALID_COMPARTMENT);
+  EXPECT(capgc_cells_compartment_collect(vm.cells, UINT64_MAX, NULL),
+         CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, 0), CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, 3), CAPGC_E_INVALID_COMPARTMENT);
   EXPECT(capgc_cells_compartment_enter(vm.cells, root + 99), CAPGC_E_INVALID_COMPARTMENT);
@@ -201,14 +222,8 @@ static void count_release(void *p, void *cell, uint32_t type) {
 
 static void independent(uint32_t mode, uint32_t checked) {
   vm_t vm = {0};
-  capgc_config_t cfg = capgc_config_default();
-  cfg.mode = mode;
-  cfg.trigger = CAPGC_TRIGGER_MANUAL;
-  cfg.checked = checked;
-  cfg.limit = 64u << 20;
-  capgc_cell_callbacks_t cb = {.vm = &vm, .roots = roots, .release = count_release};
-  CHECK(capgc_cells_new(&cfg, &cb, &vm.cells));
-  CHECK(capgc_cell_type(vm.cells, trace, &vm.t_node));
+  capgc_config_t cfg = config(mode, checked);
+  open_vm(&vm, &cfg, count_release);
   capgc_cell_compartment_t big, small;
   CHECK(capgc_cells_compartment_new(vm.cells, &big));
   CHECK(capgc_cells_compartment_new(vm.cells, &small));

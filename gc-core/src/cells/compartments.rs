@@ -42,8 +42,14 @@
 //! Its cells are reclaimed as they die, like any others; the rejected
 //! alternative — unmapping its memory at once — would leave dangling any
 //! raw pointer another compartment still holds, which the binding
-//! profile cannot revoke. Not built: collecting one compartment alone
-//! (with the edges into it remembered as its roots).
+//! profile cannot revoke.
+//!
+//! *Collecting one compartment alone.* [`CellHeap::collect_compartment`]
+//! marks from the VM's roots and the compartment's *remembered* cells
+//! (other compartments' cells found pointing into it by the last whole
+//! collection, or reported since by [`CellHeap::check_store`]) and
+//! sweeps only its blocks: sound only for a VM whose barrier reports
+//! every crossing store.
 
 use super::{CellHeap, CellPhase, CellSpace};
 use crate::heap::HeapId;
@@ -97,6 +103,17 @@ struct Comp {
     /// current (the current one's are the heap's own).
     cursors: Vec<Cursor>,
     available: Vec<Vec<usize>>,
+}
+
+impl Comp {
+    /// A living compartment with no blocks yet, for `n` size classes.
+    fn new(n: usize) -> Self {
+        Comp {
+            alive: true,
+            cursors: vec![Cursor::default(); n],
+            available: vec![Vec::new(); n],
+        }
+    }
 }
 
 /// The compartments of a cell heap.
@@ -160,11 +177,7 @@ impl CellHeap {
         self.space.comps.get_or_insert_with(|| {
             Box::new(Compartments {
                 owner: vec![ROOT; blocks],
-                list: vec![Comp {
-                    alive: true,
-                    cursors: vec![Cursor::default(); n],
-                    available: vec![Vec::new(); n],
-                }],
+                list: vec![Comp::new(n)],
                 current: ROOT,
                 strict: false,
                 crossings: HashSet::new(),
@@ -246,11 +259,7 @@ impl CellHeap {
             .ok()
             .filter(|&i| i < NO_SOURCE)
             .ok_or(GcError::TooManyCompartments)?;
-        comps.list.push(Comp {
-            alive: true,
-            cursors: vec![Cursor::default(); n],
-            available: vec![Vec::new(); n],
-        });
+        comps.list.push(Comp::new(n));
         Ok(self.handle(index))
     }
 

@@ -151,14 +151,16 @@ impl<'a> Marker<'a> {
         if let Some(c) = sp.comps.as_deref() {
             // Compartments: a traced edge that crosses is counted; in the
             // checked configuration (where the target was already found
-            // to be a live cell) its owner must be a known compartment.
+            // to be a live cell: I3) its owner must also be a known
+            // compartment, or it is a bad pointer, never marked.
             let src = self.st.src;
             let only = self.st.only;
-            if only != NO_SOURCE && c.owner_of(sp, payload) != Some(only) {
+            let owner = c.owner_of(sp, payload);
+            if only != NO_SOURCE && owner != Some(only) {
                 return true; // collecting one compartment: leaves it
             }
             if src != NO_SOURCE {
-                let dst = c.owner_of(sp, payload).unwrap_or(src);
+                let dst = owner.unwrap_or(src);
                 if dst != src {
                     if self.checked && !c.known(dst) {
                         self.st.bad += 1;

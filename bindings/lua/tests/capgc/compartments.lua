@@ -23,6 +23,10 @@ assert(capgc.compartmentof(t) == "a" and capgc.compartmentof(t[1000]) == "a")
 assert(capgc.compartmentof(t.f) == "a")
 assert(capgc.compartmentof(host) == "root" and capgc.compartmentof({}) == "root")
 assert(capgc.compartmentof(1) == nil and capgc.compartmentof(nil) == nil)
+-- Forged pointers: a C function (code, not a cell), and a light userdata
+-- holding a live cell's address (an upvalue's) answer nil, not its owner.
+assert(capgc.compartmentof(print) == nil)
+assert(capgc.compartmentof(debug.upvalueid(t.f, 1)) == nil)
 assert(select(2, capgc.compartment("a", function() return 1, 2 end)) == 2)
 
 -- Nested compartments, and errors restore the caller's.
