@@ -6,9 +6,9 @@
  * Two backends behind the same operations:
  *  - a plain heap (`vm->heap`): the fast path of capgc_fast.h. The root
  *    slots are its shadow stack `vm->R` (registered with
- *    capgc_fast_roots, its top kept at the number of slots: every
- *    collection validates every entry and rewrites it to its object's new
- *    place). Allocation bumps inline; loads and stores of fields are
+ *    capgc_fast_roots, its top kept at vm->hwm by v_set_hwm: every
+ *    collection validates every entry below it and rewrites it to its
+ *    object's new place). Allocation bumps inline; loads and stores of fields are
  *    inline in Native and P128, with the barrier's filter inline; in
  *    SoftCheri the same calls are the checked entries (capgc_get_ref,
  *    capgc_read_u64, ...). No reference bits outlive the operation that
@@ -55,8 +55,7 @@ bool mem_init_roots(vm_t *vm, uint32_t nslots) {
   CK(vm, capgc_mutator(vm->heap, &vm->mu));
   vm->R = calloc(nslots, sizeof *vm->R);
   if (!vm->R) return vm_error(vm, "out of C memory for the root slots");
-  CK(vm, capgc_fast_roots(vm->mu, vm->R, nslots));
-  vm->mu->roots_top = nslots;
+  CK(vm, capgc_fast_roots(vm->mu, vm->R, nslots)); /* top 0; vm_init sets it (v_set_hwm) */
   return true;
 }
 
@@ -207,56 +206,43 @@ bool m_alloc_bytes(vm_t *vm, uint32_t dst, uint64_t n) {
 
 /* ---- the root region ------------------------------------------------------ */
 
-/* Replaces the VM's root region by one of n slots (larger when the stack
- * overflows; smaller at the top level after a deep recursion, since every
- * collection scans the whole region). n must exceed vm->sp: slots at and
- * above sp hold null. Each reference goes from an old slot to the new one
- * by a get immediately followed by a set — no safepoint in between, so the
- * bits never outlive the move; a sealed one (compartments) by the sealed
- * get/set. Slots whose word is an immediate hold null (value.c's
- * invariant) and are skipped. */
-bool m_region_resize(vm_t *vm, uint32_t n) {
-  if (n <= vm->sp) return vm_error(vm, "internal: region resize below the stack pointer");
-  uint32_t old_n = vm->nslots, keep = n < old_n ? n : old_n;
-  if (n > vm->nslots) {
-    uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
-    if (!w) return vm_error(vm, "out of C memory for the value stack");
-    vm->W = w;
-    for (uint32_t i = vm->nslots; i < n; i++) w[i] = W_UNSPEC;
+/* The fast path's root slots: a new shadow stack of n entries, the first
+ * `keep` copied from the old one (plain C copies, no safepoint in between).
+ * capgc_fast_roots sets the top to 0; the caller restores it (v_set_hwm). */
+static bool shadow_stack_move(vm_t *vm, uint32_t n, uint32_t keep) {
+  capgc_ref_t *nr = calloc(n, sizeof *nr);
+  if (!nr) return vm_error(vm, "out of C memory for the root slots");
+  memcpy(nr, vm->R, (size_t)keep * sizeof *nr);
+  capgc_status_t st = capgc_fast_roots(vm->mu, nr, n);
+  if (st != CAPGC_OK) {
+    free(nr);
+    return vm_capgc_fail(vm, st, "capgc_fast_roots");
   }
-  if (!SPLIT) { /* a new shadow stack: the entries copied, no safepoint */
-    capgc_ref_t *nr = calloc(n, sizeof *nr);
-    if (!nr) return vm_error(vm, "out of C memory for the root slots");
-    memcpy(nr, vm->R, (size_t)keep * sizeof *nr);
-    capgc_status_t st = capgc_fast_roots(vm->mu, nr, n);
-    if (st != CAPGC_OK) {
-      free(nr);
-      return vm_capgc_fail(vm, st, "capgc_fast_roots");
-    }
-    vm->mu->roots_top = n; /* capgc_fast_roots reset it; v_set_hwm below */
-    free(vm->R);
-    vm->R = nr;
-    vm->nslots = n;
-    v_set_hwm(vm, vm->hwm > n ? n : vm->hwm);
-    if (n < old_n) {
-      uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
-      if (w) vm->W = w;
-    }
-    return true;
-  }
+  free(vm->R);
+  vm->R = nr;
+  return true;
+}
+
+/* A compartment's root slots: a new region of n slots, the first `keep`
+ * moved from the old one. Each reference goes from an old slot to the new
+ * one by a get immediately followed by a set — no safepoint in between, so
+ * the bits never outlive the move; a sealed one by the sealed get/set.
+ * Slots whose word is an immediate hold null (value.c's invariant) and are
+ * skipped. On failure the old region stays. */
+static bool region_move(vm_t *vm, uint32_t n, uint32_t keep) {
   capgc_region_t nr;
   CK(vm, capgc_compartment_region_new(vm->split, vm->comp, n, &nr));
   capgc_status_t s = CAPGC_OK;
   const char *call = "";
   for (uint32_t i = 0; s == CAPGC_OK && i < keep; i++) {
     if (!IS_HEAP(vm->W[i])) continue;
-    capgc_ref_t r;
     if (IS_SEALED(vm->W[i])) {
       capgc_sealed_t x;
       call = "capgc_region_get/set_sealed";
       s = capgc_region_get_sealed(vm->split, vm->comp, vm->region, i, &x);
       if (s == CAPGC_OK) s = capgc_region_set_sealed(vm->split, vm->comp, nr, i, &x);
     } else {
+      capgc_ref_t r;
       call = "capgc_compartment_region_get/set";
       s = capgc_compartment_region_get(vm->split, vm->comp, vm->region, i, &r);
       if (s == CAPGC_OK) s = capgc_compartment_region_set(vm->split, vm->comp, nr, i, r);
@@ -266,8 +252,25 @@ bool m_region_resize(vm_t *vm, uint32_t n) {
   (void)capgc_compartment_region_free(vm->split, vm->comp, old);
   if (s != CAPGC_OK) return vm_capgc_fail(vm, s, call);
   vm->region = nr;
+  return true;
+}
+
+/* Replaces the VM's root slots by n of them (more when the stack
+ * overflows; fewer at the top level after a deep recursion, since every
+ * collection scans them up to vm->hwm). n must exceed vm->sp: slots at
+ * and above sp hold null. */
+bool m_region_resize(vm_t *vm, uint32_t n) {
+  if (n <= vm->sp) return vm_error(vm, "internal: region resize below the stack pointer");
+  uint32_t old_n = vm->nslots, keep = n < old_n ? n : old_n;
+  if (n > vm->nslots) {
+    uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
+    if (!w) return vm_error(vm, "out of C memory for the value stack");
+    vm->W = w;
+    for (uint32_t i = vm->nslots; i < n; i++) w[i] = W_UNSPEC;
+  }
+  TRY(SPLIT ? region_move(vm, n, keep) : shadow_stack_move(vm, n, keep));
   vm->nslots = n;
-  if (vm->hwm > n) vm->hwm = n;
+  v_set_hwm(vm, vm->hwm > n ? n : vm->hwm); /* also the shadow stack's top */
   if (n < old_n) { /* shrunk: give the C side back too */
     uint64_t *w = realloc(vm->W, (size_t)n * sizeof *w);
     if (w) vm->W = w;

@@ -35,15 +35,23 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// A plan label short enough for an axis: `gen. (lat.)`,
-/// `C/capgc.h: semispace`, `C: malloc`, `Scheme: gen. (lat.)`.
+/// `C/capgc.h: semispace`, `C: malloc, idiomatic`, `Scheme: gen. (lat.)`.
+/// A bare `C peer: X` is the idiomatic program (`benches/c/*_idiomatic.c`,
+/// what every "× bdwgc" figure is against): its bar says so, beside the
+/// `…, capgc.h's shape` ones.
 fn short(plan: &str) -> String {
-    plan.replace("C on capgc.h: ", "C/capgc.h: ")
+    let s = plan
+        .replace("C on capgc.h: ", "C/capgc.h: ")
         .replace("C on capgc_fast.h: ", "C/capgc_fast.h: ")
         .replace("Scheme on capgc.h: ", "Scheme: ")
         .replace("C peer: ", "C: ")
         .replace("generational", "gen.")
         .replace("(latency)", "(lat.)")
-        .replace("(throughput)", "(thr.)")
+        .replace("(throughput)", "(thr.)");
+    match s.strip_prefix("C: ") {
+        Some(peer) if !peer.contains(',') => format!("{s}, idiomatic"),
+        _ => s,
+    }
 }
 
 /// Above this ratio of slowest to fastest bar a time chart's axis is
@@ -167,7 +175,7 @@ const PANELS: [&str; 3] = [
 ];
 
 /// A row label: `gen. (lat.) softcheri-morello`; a peer's plan alone
-/// (`C: bdwgc`, `MMTk: Immix`: its mode is the legend's).
+/// (`C: bdwgc, idiomatic`, `MMTk: Immix`: its mode is the legend's).
 fn row_label(c: &Configuration) -> String {
     if c.mode == PEER_MODE || c.mode == MMTK_MODE {
         short(&c.plan)

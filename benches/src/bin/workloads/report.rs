@@ -43,7 +43,7 @@ const VIA_C: [(&str, &str); 3] = [
     ),
     (
         SCHEME,
-        "binary-trees in the Scheme interpreter (bindings/scheme) on capgc.h",
+        "binary-trees in the Scheme interpreter (bindings/scheme, its hot paths on capgc_fast.h)",
     ),
 ];
 
