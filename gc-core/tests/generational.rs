@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use capability_heap::RefMode;
+use capability_heap::{Morello, Native, RefMode, SoftCheri};
 use common::{data, heap};
 use gc_core::{CollectionKind, Heap, HeapConfig, Plan};
 use std::time::Duration;
@@ -80,13 +80,23 @@ fn nursery_follows_pause_goal<M: RefMode>() {
     assert_eq!(run(64 << 10, Some(generous)), (64 << 10, 64 << 10));
 }
 
-native_and_morello!(
-    nursery_follows_pause_goal,
-    nursery_follows_pause_goal_native,
-    nursery_follows_pause_goal_morello
-);
+#[test]
+fn nursery_follows_pause_goal_native() {
+    nursery_follows_pause_goal::<Native>();
+}
+#[test]
+fn nursery_follows_pause_goal_morello() {
+    nursery_follows_pause_goal::<SoftCheri<Morello>>();
+}
 
-native_and_morello!(barrier, barrier_native, barrier_morello);
+#[test]
+fn barrier_native() {
+    barrier::<Native>();
+}
+#[test]
+fn barrier_morello() {
+    barrier::<SoftCheri<Morello>>();
+}
 
 /// Stores that need no barrier record nothing: young into young, old into
 /// old, null; a full collection rebuilds the set from what it traces.
@@ -112,11 +122,14 @@ fn barrier_records_only_old_to_young<M: RefMode>() {
     h.verify().unwrap();
 }
 
-native_and_morello!(
-    barrier_records_only_old_to_young,
-    barrier_records_only_old_to_young_native,
-    barrier_records_only_old_to_young_morello
-);
+#[test]
+fn barrier_records_only_old_to_young_native() {
+    barrier_records_only_old_to_young::<Native>();
+}
+#[test]
+fn barrier_records_only_old_to_young_morello() {
+    barrier_records_only_old_to_young::<SoftCheri<Morello>>();
+}
 
 /// A nursery that survives whole (a young data structure being built,
 /// GCBench's stretch tree) is promoted by a minor collection without a
@@ -160,8 +173,12 @@ fn a_promoted_nursery_starts_no_full_collection<M: RefMode>() {
     h.verify().unwrap();
 }
 
-native_and_morello!(
-    a_promoted_nursery_starts_no_full_collection,
-    a_promoted_nursery_starts_no_full_collection_native,
-    a_promoted_nursery_starts_no_full_collection_morello
-);
+#[test]
+fn a_promoted_nursery_starts_no_full_collection_native() {
+    a_promoted_nursery_starts_no_full_collection::<Native>();
+}
+
+#[test]
+fn a_promoted_nursery_starts_no_full_collection_morello() {
+    a_promoted_nursery_starts_no_full_collection::<SoftCheri<Morello>>();
+}

@@ -244,22 +244,6 @@ pub fn moved_references<F: capability_heap::Format>(plan: Plan) {
     assert!(h.write::<u64>(&via_handle, data::<M<F>>(), 4).is_ok());
 }
 
-/// `$f::<M>()` as two tests: `$native` in the unchecked baseline and
-/// `$morello` in SoftCheri Morello.
-#[macro_export]
-macro_rules! native_and_morello {
-    ($f:ident, $native:ident, $morello:ident) => {
-        #[test]
-        fn $native() {
-            $f::<capability_heap::Native>();
-        }
-        #[test]
-        fn $morello() {
-            $f::<capability_heap::SoftCheri<capability_heap::Morello>>();
-        }
-    };
-}
-
 /// The every-plan semantic tests for `$plan`, in every mode they apply to.
 #[macro_export]
 macro_rules! semantics_for_plan {
