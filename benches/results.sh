@@ -3,7 +3,7 @@
 # in docs/results/: the purecap cost comparison (the `workloads` harness)
 # on every workload, each in one run with its configurations interleaved.
 #
-#   benches/results.sh            # the page (about 15 minutes on a quiet 2-core machine, 31 at load 9-14)
+#   benches/results.sh            # the page (about 15 minutes on a quiet 2-core machine, 31 at load 9-14, 19 at 1-4.5)
 #   benches/results.sh --quick    # the same sections at toy sizes (CI's smoke)
 #
 # Run it on a quiet machine: every ratio on the page is measured side by
