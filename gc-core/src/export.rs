@@ -35,9 +35,40 @@
 //!
 //! In the unchecked modes an exported reference is the address alone,
 //! and import checks only that it is a live object's payload start.
+//!
+//! **The token cache** (checked modes). A C VM exports and imports the
+//! same few references over and over inside one epoch (an allocation's
+//! result stored, loaded back, passed to the next call), and the MAC plus
+//! the re-derivation cost some 600 instructions per import. So the heap
+//! keeps a direct-mapped cache of the pairs (token bits, reference) it
+//! produced or accepted in the current epoch, [`TokenCache`]: an import
+//! whose two words equal an entry's, of an entry whose reference carries
+//! the current stamp, returns that entry's reference; an export of
+//! exactly an entry's capability bits returns that entry's token. Why
+//! this is still checked: an entry is written only (a) by an export, with
+//! the token that export computed, for a reference the heap itself
+//! derived exactly in this epoch (vouched: exact bounds over a live
+//! object, at most the object rights; so it is what importing the token
+//! re-derives — same object, bounds and view), or (b) by an import that
+//! passed the full check, with the reference it re-derived. The MAC is a
+//! function of (address, view, epoch), so the bits an entry holds are
+//! exactly bits the full check accepts now and maps to that reference; a
+//! hit needs all 128 bits equal, so the cache accepts a subset of what
+//! the MAC accepts, and no forged, flipped, widened or cross-heap token
+//! (each fails the MAC) is ever an entry. An entry's reference carries
+//! the stamp of its epoch, unique to this heap and epoch; every
+//! collection (and poisoning) starts a new stamp, so an entry of an
+//! earlier epoch never hits and its token takes the full path, which
+//! reports [`GcError::StaleReference`] as before. Nothing C writes
+//! reaches the cache: it lives in the heap's Rust memory. The design
+//! rejected: a table of exported references indexed by the token with a
+//! random nonce per entry (no MAC at all) — unbounded within an epoch,
+//! and a stale token could no longer be told from a forged one.
 
+use crate::heap::VOUCHED;
 use crate::{GcError, Heap, ObjRef};
 use capability_heap::{Address, Perm, Perms, RefMode};
+use core::cell::Cell;
 use core::hash::Hasher;
 use siphasher::sip::SipHasher24;
 
@@ -125,6 +156,68 @@ impl core::fmt::Debug for Key {
     }
 }
 
+/// Entries in a [`TokenCache`] (a power of two).
+const CACHE_ENTRIES: usize = 1 << 14;
+
+/// One entry of the token cache: a token and the reference it stands
+/// for, in the epoch of the reference's stamp.
+#[derive(Clone, Copy)]
+struct CacheEntry<M: RefMode> {
+    addr: u64,
+    meta: u64,
+    r: ObjRef<M>,
+}
+
+/// The checked modes' token cache (module docs, "The token cache"):
+/// direct-mapped by payload address; empty in the unchecked modes. Its
+/// entries are `Cell`s: the heap is not `Sync`, and export and import
+/// take `&self`.
+pub(crate) struct TokenCache<M: RefMode> {
+    entries: Box<[Cell<CacheEntry<M>>]>,
+}
+
+impl<M: RefMode> TokenCache<M> {
+    /// An empty cache (no entry hits: a null reference's stamp is never
+    /// current), allocated in the checked modes only.
+    pub(crate) fn new() -> TokenCache<M> {
+        let empty = CacheEntry {
+            addr: 0,
+            meta: 0,
+            r: ObjRef::null(),
+        };
+        let n = if M::CHECKED { CACHE_ENTRIES } else { 0 };
+        TokenCache {
+            entries: (0..n).map(|_| Cell::new(empty)).collect(),
+        }
+    }
+
+    /// The entry index for payload address `addr`: cells are at least 32
+    /// bytes apart in the checked modes (a 16-byte header and a slot).
+    #[inline(always)]
+    fn index(addr: u64) -> usize {
+        (addr >> 5) as usize & (CACHE_ENTRIES - 1)
+    }
+
+    /// The entry for `addr` (none in the unchecked modes).
+    #[inline(always)]
+    fn get(&self, addr: u64) -> Option<CacheEntry<M>> {
+        self.entries.get(Self::index(addr)).map(Cell::get)
+    }
+
+    /// Records that `e` stands for `r` in `r`'s epoch (see the module
+    /// docs for who may call this).
+    #[inline(always)]
+    fn put(&self, e: ExternRef, r: ObjRef<M>) {
+        if let Some(slot) = self.entries.get(Self::index(e.addr)) {
+            slot.set(CacheEntry {
+                addr: e.addr,
+                meta: e.meta,
+                r,
+            });
+        }
+    }
+}
+
 impl<M: RefMode> Heap<M> {
     /// `r` as bits for code outside tagged memory: authenticated in the
     /// checked modes (see the module docs), the address in the unchecked
@@ -138,6 +231,16 @@ impl<M: RefMode> Heap<M> {
         if !M::CHECKED {
             return Ok(ExternRef { addr, meta: 0 });
         }
+        // The cache: `live` proved `r`'s stamp current; an entry with the
+        // same stamp and exactly these capability bits holds the token
+        // computed below (the MAC is a function of the address, the
+        // bits' view and the epoch), and those bits passed the checks
+        // below when it was written (module docs, "The token cache").
+        if let Some(c) = self.tokens.get(addr) {
+            if c.addr == addr && c.r.raw == r.raw && c.r.stamp & !VOUCHED == r.stamp & !VOUCHED {
+                return Ok(ExternRef { addr, meta: c.meta });
+            }
+        }
         // Only a reference is authenticated: data loaded from a slot (no
         // tag) would otherwise come back re-derived, a forgery laundered.
         if !M::is_valid(&r.raw) || !M::within_object_rights(&r.raw) {
@@ -146,10 +249,16 @@ impl<M: RefMode> Heap<M> {
         let view = view_bits(M::perms(&r.raw));
         let epoch = self.epoch();
         let mac = self.key.mac(addr, view, epoch);
-        Ok(ExternRef {
+        let e = ExternRef {
             addr,
             meta: (epoch & 0xffff) << EPOCH_SHIFT | view << VIEW_SHIFT | mac,
-        })
+        };
+        if r.stamp & VOUCHED != 0 {
+            // Derived by this heap exactly over a live object in this
+            // epoch: what importing `e` re-derives (module docs).
+            self.tokens.put(e, *r);
+        }
+        Ok(e)
     }
 
     /// The reference `e` stands for, validated against this heap's state
@@ -163,6 +272,31 @@ impl<M: RefMode> Heap<M> {
         if e == ExternRef::NULL {
             return Ok(ObjRef::null());
         }
+        if M::CHECKED {
+            // why this is still checked: a hit needs both words equal to
+            // an entry's, whose reference carries the current stamp; the
+            // cache holds only tokens the full check below accepts now,
+            // with the reference it would return (module docs, "The
+            // token cache").
+            if let Some(c) = self.tokens.get(e.addr) {
+                if c.addr == e.addr
+                    && c.meta == e.meta
+                    && c.r.stamp & !VOUCHED == self.arena.stamp()
+                {
+                    return Ok(c.r);
+                }
+            }
+        }
+        let r = self.import_full(e)?;
+        if M::CHECKED {
+            self.tokens.put(e, r);
+        }
+        Ok(r)
+    }
+
+    /// [`Heap::import_ref`] without the cache: the MAC, the epoch and the
+    /// re-derivation.
+    fn import_full(&self, e: ExternRef) -> Result<ObjRef<M>, GcError> {
         let addr = Address(e.addr);
         let view = if M::CHECKED {
             let now = self.epoch();

@@ -111,6 +111,9 @@ pub struct Heap<M: RefMode> {
     pub(crate) stats: Stats,
     /// The key exported references are authenticated with (`export.rs`).
     pub(crate) key: crate::export::Key,
+    /// The checked modes' cache of tokens exported or imported in this
+    /// epoch (`export.rs`, "The token cache").
+    pub(crate) tokens: crate::export::TokenCache<M>,
     /// A trace callback panicked during a collection.
     pub(crate) poisoned: bool,
     /// The unchecked modes' reference fast paths are off: the heap is
@@ -151,6 +154,7 @@ impl<M: RefMode> Heap<M> {
             weak: WeakTables::new(id),
             stats,
             key,
+            tokens: crate::export::TokenCache::new(),
             poisoned: false,
             slow: false,
             link: None,

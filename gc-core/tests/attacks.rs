@@ -406,6 +406,82 @@ fn permission_escalation<F: Format>(plan: Plan) {
 
 // ---- heap identity: another heap's references and tokens -------------------
 
+/// The token cache (`gc-core/src/export.rs`, "The token cache") accepts
+/// only what the MAC accepts, and only in its epoch: a cached token's
+/// flipped, widened or swapped bits, another heap's cached token, and a
+/// cached token after a collection are refused as without the cache; a
+/// token evicted by another view at the same address comes back whole
+/// through the full check.
+fn cached_tokens_expire<F: Format>(plan: Plan) {
+    let (mut h, node) = heap::<F>(plan);
+    let (mut other, other_node) = heap::<F>(plan);
+    let a = h.alloc(node).unwrap();
+    let ha = h.handle(&a).unwrap();
+    let a = h.get(ha).unwrap();
+    let e = h.export_ref(&a).unwrap();
+    assert_eq!(h.export_ref(&a).unwrap(), e, "the same bits again");
+    assert_eq!(h.import_ref(e).unwrap(), a);
+    // Every bit of the cached token flipped: refused.
+    for bit in 0..128 {
+        h.import_ref(e).unwrap();
+        let mut f = e;
+        if bit < 64 {
+            f.addr ^= 1 << bit;
+        } else {
+            f.meta ^= 1 << (bit - 64);
+        }
+        assert_eq!(h.import_ref(f), Err(GcError::Forged), "bit {bit}");
+    }
+    // A read-only view at the same address takes the entry; it stays
+    // read-only, and its view bits widened to the full token's are forged.
+    let ro = h.restrict(&a, Perms::LOAD | Perms::LOAD_CAP).unwrap();
+    let eo = h.export_ref(&ro).unwrap();
+    assert_ne!(eo, e);
+    let back = h.import_ref(eo).unwrap();
+    assert!(
+        h.write::<u64>(&back, 32, 1).is_err(),
+        "read-only view written"
+    );
+    let view = 0x3fu64 << 42;
+    let widened = gc_core::ExternRef {
+        addr: eo.addr,
+        meta: eo.meta & !view | e.meta & view,
+    };
+    assert_eq!(h.import_ref(widened), Err(GcError::Forged));
+    // The full token, evicted by the view's, comes back whole.
+    let full = h.import_ref(e).unwrap();
+    h.write::<u64>(&full, 32, 7).unwrap();
+    assert_eq!(h.read::<u64>(&full, 32).unwrap(), 7);
+    // Two cached tokens' words swapped: refused.
+    let b = h.alloc(node).unwrap();
+    let a = h.get(ha).unwrap();
+    let e = h.export_ref(&a).unwrap();
+    let eb = h.export_ref(&b).unwrap();
+    h.import_ref(eb).unwrap();
+    let swapped = gc_core::ExternRef {
+        addr: eb.addr,
+        meta: e.meta,
+    };
+    assert_eq!(h.import_ref(swapped), Err(GcError::Forged));
+    // Another heap's token, cached there: refused here.
+    let o = other.alloc(other_node).unwrap();
+    let eother = other.export_ref(&o).unwrap();
+    assert_eq!(other.import_ref(eother).unwrap(), o);
+    assert_eq!(h.import_ref(eother), Err(GcError::Forged));
+    // After a collection the cached tokens are stale, whatever became of
+    // the cells; the new epoch's token is another.
+    h.import_ref(e).unwrap();
+    h.collect().unwrap();
+    assert_eq!(h.import_ref(e), Err(GcError::StaleReference));
+    assert_eq!(h.import_ref(eo), Err(GcError::StaleReference));
+    assert_eq!(h.import_ref(eb), Err(GcError::StaleReference));
+    let a = h.get(ha).unwrap();
+    let e2 = h.export_ref(&a).unwrap();
+    assert_ne!(e2, e);
+    assert_eq!(h.import_ref(e2).unwrap(), a);
+    still_usable(&mut h, node);
+}
+
 fn another_heaps_tokens<F: Format>(plan: Plan) {
     let (mut a, node_a) = heap::<F>(plan);
     let (mut b, node_b) = heap::<F>(plan);
@@ -699,6 +775,7 @@ macro_rules! attacks {
             each_plan!(out_of_bounds);
             each_plan!(reach_header);
             each_plan!(permission_escalation);
+            each_plan!(cached_tokens_expire);
             each_plan!(another_heaps_tokens);
             each_plan!(dropped_heap);
             each_plan!(null_is_not_an_address);
