@@ -465,6 +465,9 @@ unsafe fn through_every_ref_entry_point(
         unsafe { capgc_persistent_new(h, good, &mut pe) },
         S::CAPGC_OK
     );
+    let mut m = null_mut();
+    // SAFETY: the caller's contract; `m` is writable.
+    assert_eq!(unsafe { capgc_mutator(h, &mut m) }, S::CAPGC_OK);
     // SAFETY: the caller's contract; every out pointer is valid.
     unsafe {
         vec![
@@ -511,7 +514,32 @@ unsafe fn through_every_ref_entry_point(
                 &mut capgc_ephemeron_t::default()
             )),
             call!(capgc_finalizer_register(h, r, 9, null_mut())),
+            // The fast path's entries (`capgc_fast.h`): the barrier's
+            // out-of-line half; the inline loads and stores call the
+            // entries above in SoftCheri.
+            call!(capgc_fast_remember(m, r, 0)),
         ]
+    }
+}
+
+/// A collection with `r` as the one entry of the fast path's shadow
+/// stack: its status (the stack unregistered again).
+///
+/// # Safety
+/// `h` is a live heap.
+unsafe fn collect_over_shadow_entry(h: *mut capgc_heap_t, r: capgc_ref_t) -> S {
+    let mut m = null_mut();
+    let mut stack = [r];
+    // SAFETY: the caller's contract; `stack` outlives its registration,
+    // which ends below; `m` is the heap's mutator, and no call is in
+    // progress while its `roots_top` is written.
+    unsafe {
+        assert_eq!(capgc_mutator(h, &mut m), S::CAPGC_OK);
+        assert_eq!(capgc_fast_roots(m, stack.as_mut_ptr(), 1), S::CAPGC_OK);
+        (*m).roots_top = 1;
+        let s = capgc_collect(h, null_mut());
+        assert_eq!(capgc_fast_roots(m, null_mut(), 0), S::CAPGC_OK);
+        s
     }
 }
 
@@ -573,6 +601,19 @@ fn bad_references_through_every_ref_entry_point() {
                         assert_ne!(s, S::CAPGC_OK, "{where_}: {what} through {name}");
                     }
                 }
+                // The shadow stack: a collection over the entry is
+                // refused and changes nothing (not tried for a flipped
+                // address in the unchecked modes: it may name another
+                // live object, and the collection would then move `good`).
+                if checked || what != "flipped" {
+                    // SAFETY: `h` is live.
+                    let s = unsafe { collect_over_shadow_entry(h, r) };
+                    if checked {
+                        assert_eq!(s, S::CAPGC_E_FORGED, "{where_}: {what} shadow-stack entry");
+                    } else {
+                        assert_ne!(s, S::CAPGC_OK, "{where_}: {what} shadow-stack entry");
+                    }
+                }
                 // SAFETY: `h` is live.
                 unsafe { verified(h) };
             }
@@ -593,6 +634,9 @@ fn bad_references_through_every_ref_entry_point() {
                         assert_eq!(s, S::CAPGC_E_STALE, "{where_}: stale through {name}");
                     }
                 }
+                // SAFETY: `h` is live.
+                let s = unsafe { collect_over_shadow_entry(h, good) };
+                assert_eq!(s, S::CAPGC_E_STALE, "{where_}: stale shadow-stack entry");
             }
             // SAFETY: both heaps are live and used no more.
             unsafe {

@@ -6,7 +6,7 @@
 use capability_heap::{CheriV9, Format, Morello, RiscvStd, TaggedRegion};
 use capgc_fuzz::c_abi::calls::TyPick;
 use capgc_fuzz::c_abi::split::{CPick, SealPick, SplitCall};
-use capgc_fuzz::c_abi::{Call, Input, RawConfig, RefPick, TokPick};
+use capgc_fuzz::c_abi::{Call, FastCall, Input, RawConfig, RefPick, TokPick};
 use capgc_fuzz::cases::{CapCase, DecodeCase, HeapCase, Mode, PlanSel};
 use capgc_fuzz::seed::check;
 use capgc_model::compartments::{Dest, Op as S};
@@ -392,6 +392,36 @@ fn c_abi(dir: &Path) {
         Call::Split(SplitCall::Unseal(CPick::Index(0), SealPick::Pool(1))),
         Call::Split(SplitCall::Collect(CPick::Garbage(12345))),
     ];
+    let fast = vec![
+        Call::Fast(FastCall::Take),
+        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
+        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
+        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
+        Call::Fast(FastCall::StoreRef(Pool(0), 0, Pool(1))),
+        Call::Fast(FastCall::Push(Pool(0))),
+        Call::Fast(FastCall::Scalar(Pool(1), 32, 2, Some(9))),
+        Call::Fast(FastCall::Scalar(Pool(1), 32, 2, None)),
+        Call::Fast(FastCall::LoadRef(Pool(0), 0)),
+        Call::Fast(FastCall::Push(Flip(0, 70))),
+        Call::Fast(FastCall::Push(Garbage(0x1000, 0x1234))),
+        Call::Fast(FastCall::Push(Foreign(0))),
+        Call::Fast(FastCall::Alloc(TyPick::Node, Some(5))),
+        Call::Fast(FastCall::Alloc(TyPick::Garbage(77), None)),
+        Call::Collect(false),
+        Call::Fast(FastCall::Push(Pool(1))),
+        Call::Fast(FastCall::LoadRef(Pool(1), 0)),
+        Call::Fast(FastCall::Pop),
+        Call::Fast(FastCall::LoadRef(Pool(3), 0)),
+        Call::Fast(FastCall::Remember(Pool(3), 0)),
+        Call::Fast(FastCall::StoreRef(Flip(1, 3), 0, Pool(3))),
+        Call::Fast(FastCall::Scalar(Pool(3), 1 << 40, 2, Some(1))),
+        Call::Fast(FastCall::Misuse(0)),
+        Call::Fast(FastCall::Misuse(1)),
+        Call::Fast(FastCall::Misuse(2)),
+        Call::Fast(FastCall::Misuse(3)),
+        Call::Fast(FastCall::Misuse(4)),
+        Call::Fast(FastCall::Misuse(5)),
+    ];
     let garbage_config = RawConfig {
         mode: 7,
         format: 0,
@@ -450,6 +480,27 @@ fn c_abi(dir: &Path) {
             PlanSel::MarkSweep,
             Some(garbage_config),
             garbage,
+        ),
+        (
+            "fast_morello_generational",
+            Mode::Morello,
+            PlanSel::Generational,
+            None,
+            fast.clone(),
+        ),
+        (
+            "fast_native_generational",
+            Mode::Native,
+            PlanSel::Generational,
+            None,
+            fast.clone(),
+        ),
+        (
+            "fast_p128_semispace",
+            Mode::P128,
+            PlanSel::SemiSpace,
+            None,
+            fast,
         ),
         (
             "split_morello",

@@ -9,7 +9,7 @@
 
 use crate::c_abi::calls::TyPick;
 use crate::c_abi::split::{CPick, SealPick, SplitCall};
-use crate::c_abi::{Call, Input, RawConfig, RefPick, TokPick};
+use crate::c_abi::{Call, FastCall, Input, RawConfig, RefPick, TokPick};
 use crate::cases::{CapCase, DecodeCase, HeapCase, Mode, PlanSel};
 use arbitrary::{Arbitrary, Unstructured};
 use capgc_model::compartments::{Dest, Op as SOp};
@@ -286,6 +286,24 @@ impl Enc for TyPick {
     }
 }
 
+impl Enc for FastCall {
+    fn enc(&self, s: &mut Seed) {
+        use FastCall::*;
+        const N: u64 = 9;
+        match self {
+            Take => v!(s, 0, N),
+            Alloc(t, l) => v!(s, 1, N, t, l),
+            LoadRef(r, o) => v!(s, 2, N, r, o),
+            StoreRef(r, o, x) => v!(s, 3, N, r, o, x),
+            Scalar(r, o, w, x) => v!(s, 4, N, r, o, w, x),
+            Remember(r, o) => v!(s, 5, N, r, o),
+            Push(r) => v!(s, 6, N, r),
+            Pop => v!(s, 7, N),
+            Misuse(i) => v!(s, 8, N, i),
+        }
+    }
+}
+
 impl Enc for CPick {
     fn enc(&self, s: &mut Seed) {
         match self {
@@ -330,7 +348,7 @@ impl Enc for SplitCall {
 impl Enc for Call {
     fn enc(&self, s: &mut Seed) {
         use Call::*;
-        const N: u64 = 40;
+        const N: u64 = 41;
         match self {
             Alloc(t, p) => v!(s, 0, N, t, p),
             AllocArray(t, l) => v!(s, 1, N, t, l),
@@ -379,6 +397,7 @@ impl Enc for Call {
             NullOut(i) => v!(s, 37, N, i),
             StatusName(n) => v!(s, 38, N, n),
             Split(c) => v!(s, 39, N, c),
+            Fast(c) => v!(s, 40, N, c),
         }
     }
 }

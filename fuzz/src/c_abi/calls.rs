@@ -126,12 +126,14 @@ pub enum Call {
     StatusName(u32),
     /// A call on the split heap (created at its first use).
     Split(SplitCall),
+    /// A call of the fast path (`capgc_fast.h`, `fast.rs`).
+    Fast(super::FastCall),
 }
 
 impl Driver {
     /// The type an allocation asks for, and whether it is one of this
     /// heap's.
-    fn ty(&self, p: TyPick) -> (capgc_type_t, bool) {
+    pub(super) fn ty(&self, p: TyPick) -> (capgc_type_t, bool) {
         let of = |v: &[capgc_type_t], i: u8| v.get(usize::from(i) % v.len().max(1)).copied();
         match p {
             TyPick::Node => (self.node, true),
@@ -591,6 +593,7 @@ impl Driver {
                     .get_or_insert_with(|| super::split::Split::new(mode));
                 split.call(sc);
             }
+            Call::Fast(fc) => self.fast_call(fc),
         }
     }
 
@@ -633,7 +636,7 @@ impl Driver {
 
     /// SoftCheri refuses a call through a fresh reference whose known
     /// view lacks `perm`.
-    fn refused_without(&self, q: Q, perm: u32, s: S, what: &str) {
+    pub(super) fn refused_without(&self, q: Q, perm: u32, s: S, what: &str) {
         if let Q::Fresh(o) = q {
             if self.checked && o.perms.is_some_and(|p| p & perm == 0) {
                 assert_ne!(s, S::CAPGC_OK, "{what} through a view without {perm:#x}");

@@ -28,6 +28,7 @@
 //! reads, so the verifier must pass in every mode.
 
 pub mod calls;
+pub mod fast;
 mod garbage;
 mod liar;
 pub mod split;
@@ -40,6 +41,7 @@ use capgc::*;
 use std::collections::HashMap;
 
 pub use calls::Call;
+pub use fast::FastCall;
 pub use garbage::RawConfig;
 pub use split::SplitCall;
 
@@ -183,6 +185,8 @@ pub(crate) struct Driver {
     extra: Vec<capgc_type_t>,
     layouts: HashMap<capgc_type_t, Layout>,
     split: Option<split::Split>,
+    /// The fast path's mutator and shadow stack, once taken.
+    fast: Option<fast::Fast>,
     /// The trace contexts: freed after the heaps (field order), each
     /// boxed so that its address, which the heap keeps, never moves.
     #[allow(clippy::vec_box)]
@@ -284,6 +288,7 @@ impl Driver {
             extra: Vec::new(),
             layouts: HashMap::new(),
             split: None,
+            fast: None,
             liar_ctx: Vec::new(),
         };
         let mut t = 0;
