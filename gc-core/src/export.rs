@@ -68,7 +68,7 @@
 use crate::heap::VOUCHED;
 use crate::{GcError, Heap, ObjRef};
 use capability_heap::{Address, Perm, Perms, RefMode};
-use core::cell::Cell;
+use core::cell::{Cell, OnceCell};
 use core::hash::Hasher;
 use siphasher::sip::SipHasher24;
 
@@ -169,25 +169,18 @@ struct CacheEntry<M: RefMode> {
 }
 
 /// The checked modes' token cache (module docs, "The token cache"):
-/// direct-mapped by payload address; empty in the unchecked modes. Its
-/// entries are `Cell`s: the heap is not `Sync`, and export and import
-/// take `&self`.
+/// direct-mapped by payload address, allocated at the first export or
+/// import (a heap the C ABI never sees pays nothing). Its entries are
+/// `Cell`s: the heap is not `Sync`, and export and import take `&self`.
 pub(crate) struct TokenCache<M: RefMode> {
-    entries: Box<[Cell<CacheEntry<M>>]>,
+    entries: OnceCell<Box<[Cell<CacheEntry<M>>]>>,
 }
 
 impl<M: RefMode> TokenCache<M> {
-    /// An empty cache (no entry hits: a null reference's stamp is never
-    /// current), allocated in the checked modes only.
+    /// An empty cache.
     pub(crate) fn new() -> TokenCache<M> {
-        let empty = CacheEntry {
-            addr: 0,
-            meta: 0,
-            r: ObjRef::null(),
-        };
-        let n = if M::CHECKED { CACHE_ENTRIES } else { 0 };
         TokenCache {
-            entries: (0..n).map(|_| Cell::new(empty)).collect(),
+            entries: OnceCell::new(),
         }
     }
 
@@ -198,17 +191,29 @@ impl<M: RefMode> TokenCache<M> {
         (addr >> 5) as usize & (CACHE_ENTRIES - 1)
     }
 
-    /// The entry for `addr` (none in the unchecked modes).
+    /// The entry for `addr`, once the cache exists.
     #[inline(always)]
     fn get(&self, addr: u64) -> Option<CacheEntry<M>> {
-        self.entries.get(Self::index(addr)).map(Cell::get)
+        self.entries
+            .get()
+            .and_then(|v| v.get(Self::index(addr)))
+            .map(Cell::get)
     }
 
     /// Records that `e` stands for `r` in `r`'s epoch (see the module
-    /// docs for who may call this).
+    /// docs for who may call this). No entry hits before it is written:
+    /// a null reference's stamp is never current.
     #[inline(always)]
     fn put(&self, e: ExternRef, r: ObjRef<M>) {
-        if let Some(slot) = self.entries.get(Self::index(e.addr)) {
+        let entries = self.entries.get_or_init(|| {
+            let empty = CacheEntry {
+                addr: 0,
+                meta: 0,
+                r: ObjRef::null(),
+            };
+            (0..CACHE_ENTRIES).map(|_| Cell::new(empty)).collect()
+        });
+        if let Some(slot) = entries.get(Self::index(e.addr)) {
             slot.set(CacheEntry {
                 addr: e.addr,
                 meta: e.meta,
