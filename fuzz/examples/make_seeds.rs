@@ -393,34 +393,39 @@ fn c_abi(dir: &Path) {
         Call::Split(SplitCall::Collect(CPick::Garbage(12345))),
     ];
     let fast = vec![
-        Call::Fast(FastCall::Take),
-        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
-        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
-        Call::Fast(FastCall::Alloc(TyPick::Node, None)),
-        Call::Fast(FastCall::StoreRef(Pool(0), 0, Pool(1))),
-        Call::Fast(FastCall::Push(Pool(0))),
-        Call::Fast(FastCall::Scalar(Pool(1), 32, 2, Some(9))),
-        Call::Fast(FastCall::Scalar(Pool(1), 32, 2, None)),
-        Call::Fast(FastCall::LoadRef(Pool(0), 0)),
-        Call::Fast(FastCall::Push(Flip(0, 70))),
-        Call::Fast(FastCall::Push(Garbage(0x1000, 0x1234))),
-        Call::Fast(FastCall::Push(Foreign(0))),
-        Call::Fast(FastCall::Alloc(TyPick::Node, Some(5))),
-        Call::Fast(FastCall::Alloc(TyPick::Garbage(77), None)),
-        Call::Collect(false),
-        Call::Fast(FastCall::Push(Pool(1))),
-        Call::Fast(FastCall::LoadRef(Pool(1), 0)),
-        Call::Fast(FastCall::Pop),
-        Call::Fast(FastCall::LoadRef(Pool(3), 0)),
-        Call::Fast(FastCall::Remember(Pool(3), 0)),
-        Call::Fast(FastCall::StoreRef(Flip(1, 3), 0, Pool(3))),
-        Call::Fast(FastCall::Scalar(Pool(3), 1 << 40, 2, Some(1))),
-        Call::Fast(FastCall::Misuse(0)),
-        Call::Fast(FastCall::Misuse(1)),
-        Call::Fast(FastCall::Misuse(2)),
-        Call::Fast(FastCall::Misuse(3)),
-        Call::Fast(FastCall::Misuse(4)),
-        Call::Fast(FastCall::Misuse(5)),
+        FastCall::Take,
+        FastCall::Alloc(TyPick::Node, None),
+        FastCall::Alloc(TyPick::Node, None),
+        FastCall::Alloc(TyPick::Node, None),
+        FastCall::StoreRef(Pool(0), 0, Pool(1)),
+        FastCall::Push(Pool(0)),
+        FastCall::Scalar(Pool(1), 32, 2, Some(9)),
+        FastCall::Scalar(Pool(1), 32, 2, None),
+        FastCall::LoadRef(Pool(0), 0),
+        FastCall::Push(Flip(0, 70)),
+        FastCall::Push(Garbage(0x1000, 0x1234)),
+        FastCall::Push(Foreign(0)),
+        FastCall::Alloc(TyPick::Node, Some(5)),
+        FastCall::Alloc(TyPick::Garbage(77), None),
+        FastCall::Collect(false),
+        FastCall::Push(Pool(1)),
+        FastCall::LoadRef(Pool(1), 0),
+        FastCall::Pop,
+        FastCall::LoadRef(Pool(3), 0),
+        FastCall::Remember(Pool(3), 0),
+        FastCall::StoreRef(Flip(1, 3), 0, Pool(3)),
+        FastCall::Scalar(Pool(3), 1 << 40, 2, Some(1)),
+        FastCall::Misuse(0),
+        FastCall::Misuse(1),
+        FastCall::Misuse(2),
+        FastCall::Misuse(3),
+        FastCall::Misuse(4),
+        FastCall::Misuse(5),
+    ];
+    // A node and a read-only view of it in the pool before the fast calls.
+    let fast_prefix = vec![
+        Call::Alloc(TyPick::Node, false),
+        Call::Restrict(Pool(0), 0b1011),
     ];
     let garbage_config = RawConfig {
         mode: 7,
@@ -445,6 +450,7 @@ fn c_abi(dir: &Path) {
             PlanSel::Generational,
             None,
             basics.clone(),
+            vec![],
         ),
         (
             "basics_native_marksweep",
@@ -452,6 +458,7 @@ fn c_abi(dir: &Path) {
             PlanSel::MarkSweep,
             None,
             basics,
+            vec![],
         ),
         (
             "tokens_p128_semispace",
@@ -459,6 +466,7 @@ fn c_abi(dir: &Path) {
             PlanSel::SemiSpace,
             None,
             tokens,
+            vec![],
         ),
         (
             "liar_cheri_v9_semispace",
@@ -466,6 +474,7 @@ fn c_abi(dir: &Path) {
             PlanSel::SemiSpace,
             None,
             liar.clone(),
+            vec![],
         ),
         (
             "liar_native_generational",
@@ -473,6 +482,7 @@ fn c_abi(dir: &Path) {
             PlanSel::Generational,
             None,
             liar,
+            vec![],
         ),
         (
             "garbage_riscv",
@@ -480,12 +490,14 @@ fn c_abi(dir: &Path) {
             PlanSel::MarkSweep,
             Some(garbage_config),
             garbage,
+            vec![],
         ),
         (
             "fast_morello_generational",
             Mode::Morello,
             PlanSel::Generational,
             None,
+            fast_prefix.clone(),
             fast.clone(),
         ),
         (
@@ -493,6 +505,7 @@ fn c_abi(dir: &Path) {
             Mode::Native,
             PlanSel::Generational,
             None,
+            fast_prefix.clone(),
             fast.clone(),
         ),
         (
@@ -500,6 +513,7 @@ fn c_abi(dir: &Path) {
             Mode::P128,
             PlanSel::SemiSpace,
             None,
+            fast_prefix.clone(),
             fast,
         ),
         (
@@ -508,15 +522,17 @@ fn c_abi(dir: &Path) {
             PlanSel::Generational,
             None,
             split,
+            vec![],
         ),
     ];
-    for (name, mode, plan, garbage_config, calls) in seeds {
+    for (name, mode, plan, garbage_config, calls, fast) in seeds {
         let input = Input {
             mode,
             plan,
             by_tag: false,
             garbage_config,
             calls,
+            fast,
         };
         write(dir, "c_abi", name, &check(&input));
     }

@@ -289,7 +289,7 @@ impl Enc for TyPick {
 impl Enc for FastCall {
     fn enc(&self, s: &mut Seed) {
         use FastCall::*;
-        const N: u64 = 9;
+        const N: u64 = 10;
         match self {
             Take => v!(s, 0, N),
             Alloc(t, l) => v!(s, 1, N, t, l),
@@ -300,6 +300,7 @@ impl Enc for FastCall {
             Push(r) => v!(s, 6, N, r),
             Pop => v!(s, 7, N),
             Misuse(i) => v!(s, 8, N, i),
+            Collect(f) => v!(s, 9, N, f),
         }
     }
 }
@@ -348,7 +349,7 @@ impl Enc for SplitCall {
 impl Enc for Call {
     fn enc(&self, s: &mut Seed) {
         use Call::*;
-        const N: u64 = 41;
+        const N: u64 = 40;
         match self {
             Alloc(t, p) => v!(s, 0, N, t, p),
             AllocArray(t, l) => v!(s, 1, N, t, l),
@@ -397,7 +398,6 @@ impl Enc for Call {
             NullOut(i) => v!(s, 37, N, i),
             StatusName(n) => v!(s, 38, N, n),
             Split(c) => v!(s, 39, N, c),
-            Fast(c) => v!(s, 40, N, c),
         }
     }
 }
@@ -409,6 +409,7 @@ impl Enc for Input {
         self.by_tag.enc(s);
         self.garbage_config.enc(s);
         self.calls.enc(s);
+        self.fast.enc(s);
     }
 }
 

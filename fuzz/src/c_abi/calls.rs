@@ -126,8 +126,6 @@ pub enum Call {
     StatusName(u32),
     /// A call on the split heap (created at its first use).
     Split(SplitCall),
-    /// A call of the fast path (`capgc_fast.h`, `fast.rs`).
-    Fast(super::FastCall),
 }
 
 impl Driver {
@@ -593,7 +591,6 @@ impl Driver {
                     .get_or_insert_with(|| super::split::Split::new(mode));
                 split.call(sc);
             }
-            Call::Fast(fc) => self.fast_call(fc),
         }
     }
 

@@ -58,6 +58,9 @@ pub enum FastCall {
     Pop,
     /// Misuse of the entries: which (mod the table).
     Misuse(u8),
+    /// `capgc_collect` (`true`) or `capgc_collect_minor`: the shadow
+    /// stack's entries are rewritten, the pool's references go stale.
+    Collect(bool),
 }
 
 /// The driver's mutator and shadow stack.
@@ -271,6 +274,17 @@ impl Driver {
                 self.got(r, None);
             }
             FastCall::Misuse(i) => self.fast_misuse(i),
+            FastCall::Collect(full) => {
+                // SAFETY: `self.h` is live; a null out is allowed.
+                let s = unsafe {
+                    if full {
+                        capgc_collect(self.h, std::ptr::null_mut())
+                    } else {
+                        capgc_collect_minor(self.h, std::ptr::null_mut())
+                    }
+                };
+                assert_eq!(sane(s, "collect"), S::CAPGC_OK, "{}", super::last_error());
+            }
         }
     }
 

@@ -63,6 +63,11 @@ pub struct Input {
     pub garbage_config: Option<RawConfig>,
     /// The calls.
     pub calls: Vec<Call>,
+    /// Then the fast path's calls (`fast.rs`), on the same heap and pool.
+    /// A field of its own after `calls`, not a `Call` variant, so that the
+    /// committed regression seeds (raw crash inputs) decode to the calls
+    /// they were found as.
+    pub fast: Vec<FastCall>,
 }
 
 /// Which reference an argument is.
@@ -544,6 +549,10 @@ pub fn run(input: &Input) {
     let mut d = Driver::new(input);
     for c in input.calls.iter().take(MAX_CALLS) {
         d.call(c);
+        d.sync();
+    }
+    for c in input.fast.iter().take(MAX_CALLS) {
+        d.fast_call(*c);
         d.sync();
     }
     // The end: a full collection, and the heaps verify.
