@@ -204,6 +204,32 @@ impl<F: Format> Capability<F> {
         Err(CapFault::PermissionViolation { needed })
     }
 
+    /// The tag, seal and permission steps of [`Capability::check_access`]
+    /// without the bounds and alignment: tagged, unsealed, and holding
+    /// every permission in `need` (a permission this format has no bits
+    /// for is never held). What a caller that has proved the access inside
+    /// the bounds by other means still checks.
+    #[inline(always)]
+    pub fn grants(&self, need: Perms) -> bool {
+        self.require_usable().is_ok() && self.require_perms(need).is_ok()
+    }
+
+    /// The permissions a store of this value as a capability needs from
+    /// the authority it is stored through: Store, plus StoreCap when it is
+    /// tagged, plus StoreLocalCap when it is tagged and not Global (the
+    /// rule of [`crate::TaggedRegion::store_cap`]).
+    #[inline(always)]
+    pub fn store_needs(&self) -> Perms {
+        if !self.tag {
+            return Perms::STORE;
+        }
+        if self.perms & F::perm_bits(Perm::Global) != 0 {
+            Perms::STORE | Perms::STORE_CAP
+        } else {
+            Perms::STORE | Perms::STORE_CAP | Perms::STORE_LOCAL_CAP
+        }
+    }
+
     /// The access check of a load or store: tag, seal, permissions, bounds,
     /// then alignment (`align` a power of two; 1 for unaligned data).
     ///
@@ -223,8 +249,8 @@ impl<F: Format> Capability<F> {
             return Err(CapFault::BoundsViolation {
                 addr,
                 size,
-                base: Address(self.base),
-                top: self.top,
+                base: self.base(),
+                top: self.top(),
             });
         }
         if !addr.is_aligned(align) {

@@ -236,6 +236,14 @@ impl<F: Format> RefMode for SoftCheri<F> {
         r.and_perms(keep)
     }
     #[inline(always)]
+    fn grants(r: &Capability<F>, need: Perms) -> bool {
+        r.grants(need)
+    }
+    #[inline(always)]
+    fn store_needs(value: &Capability<F>) -> Perms {
+        value.store_needs()
+    }
+    #[inline(always)]
     fn check(
         r: &Capability<F>,
         offset: u64,
