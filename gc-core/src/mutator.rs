@@ -393,7 +393,7 @@ impl<M: RefMode> Heap<M> {
         }
         if M::CHECKED && self.is_vouched(obj) && self.is_vouched(value) && !self.poisoned {
             if let Some(slot) = self.ref_slot_fast(obj, offset) {
-                if M::grants(&obj.raw, M::store_needs(&value.raw)) {
+                if M::grants_store(&obj.raw, &value.raw) {
                     // why this is still checked: `obj` is vouched for this
                     // epoch, so its bounds are exactly the object's payload
                     // (I1), and `ref_slot_fast` proved the slot a mapped

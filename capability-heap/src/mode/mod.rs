@@ -140,6 +140,13 @@ pub trait RefMode: Collector {
     /// a tagged value, StoreLocalCap for a tagged non-Global one.
     fn store_needs(value: &Self::Ref) -> Perms;
 
+    /// `grants(holder, store_needs(value))`: the tag, seal and permission
+    /// steps of storing `value` through `holder`.
+    #[inline(always)]
+    fn grants_store(holder: &Self::Ref, value: &Self::Ref) -> bool {
+        Self::grants(holder, Self::store_needs(value))
+    }
+
     /// Checks an access of `size` bytes at `offset` into `r` needing `need`
     /// and returns the address it touches.
     fn check(
