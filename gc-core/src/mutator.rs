@@ -335,6 +335,9 @@ impl<M: RefMode> Heap<M> {
         // mode mapped (ref_slot_fast checked both).
         let raw = unsafe { M::read_slot(self.arena.region(), slot) };
         if M::is_valid(&raw) && !M::is_sealed_form(&raw) {
+            debug_assert!(
+                M::within_object_rights(&raw) && self.arena.object_at(M::address(&raw)).is_some()
+            );
             return Some(Ok(self.vouched(raw)));
         }
         if self.is_sealed_here(&raw) {
@@ -405,7 +408,10 @@ impl<M: RefMode> Heap<M> {
                     // tested just above. `value` is vouched for this epoch
                     // on a healthy heap, so `storable` would pass on it
                     // (see `Heap::storable`). Tags: the value's own (I6).
-                    debug_assert!(self.storable(value).is_ok());
+                    debug_assert!(
+                        M::within_object_rights(&value.raw)
+                            && self.arena.object_at(value.address()).is_some()
+                    );
                     debug_assert!(M::check(
                         &obj.raw,
                         offset,
