@@ -2,7 +2,9 @@
 //!
 //! A capability is its 128-bit in-memory form (`cursor`, `pesbt`) plus a
 //! tag, with the decoded bounds and permission word cached beside it so that
-//! an access check is a handful of compares. Fields are private. A tagged
+//! an access check is a handful of compares (a value loaded by
+//! `read_slot` decodes its bounds only when first asked:
+//! `Capability::from_bits_lazy`). Fields are private. A tagged
 //! capability is obtained only by
 //! - derivation from a tagged one ([`Capability::set_bounds`],
 //!   [`Capability::and_perms`], [`Capability::set_address`],
@@ -37,6 +39,10 @@ pub struct Capability<F: Format> {
     perms: u32,
     tag: bool,
     sealed: bool,
+    /// `base` and `top` hold the decoded bounds; when false they are not
+    /// filled in and [`Capability::base_top`] decodes them on each use
+    /// (a reference loaded by `read_slot` that may never need them).
+    decoded: bool,
     _format: PhantomData<F>,
 }
 
@@ -61,7 +67,39 @@ impl<F: Format> Capability<F> {
             perms: F::perms(pesbt),
             tag,
             sealed: F::otype(pesbt) != F::OTYPE_UNSEALED,
+            decoded: true,
             _format: PhantomData,
+        }
+    }
+
+    /// [`Capability::from_bits`] without decoding the bounds: they are
+    /// decoded when something asks for them ([`Capability::base_top`]).
+    /// The tag, seal and permissions are read at once, so
+    /// [`Capability::grants`] costs what it costs on a decoded value.
+    /// Every answer is the decoded value's: only the work moves.
+    #[inline(always)]
+    pub(crate) fn from_bits_lazy(bits: u128, tag: bool) -> Self {
+        let (pesbt, cursor) = ((bits >> 64) as u64, bits as u64);
+        Capability {
+            cursor,
+            pesbt,
+            base: 0,
+            top: 0,
+            perms: F::perms(pesbt),
+            tag,
+            sealed: F::otype(pesbt) != F::OTYPE_UNSEALED,
+            decoded: false,
+            _format: PhantomData,
+        }
+    }
+
+    /// The bounds `(base, top)`: the cached ones, or decoded now.
+    #[inline(always)]
+    fn base_top(&self) -> (u64, u128) {
+        if self.decoded {
+            (self.base, self.top)
+        } else {
+            F::bounds(self.pesbt, self.cursor)
         }
     }
 
@@ -135,24 +173,25 @@ impl<F: Format> Capability<F> {
     /// The lower bound.
     #[inline(always)]
     pub fn base(&self) -> Address {
-        Address(self.base)
+        Address(self.base_top().0)
     }
 
     /// The upper bound (exclusive, 65 bits).
     #[inline(always)]
     pub fn top(&self) -> u128 {
-        self.top
+        self.base_top().1
     }
 
     /// `top - base` (0 for malformed bounds with base > top).
     #[inline(always)]
     pub fn length(&self) -> u128 {
-        self.top.saturating_sub(u128::from(self.base))
+        let (base, top) = self.base_top();
+        top.saturating_sub(u128::from(base))
     }
 
     /// The offset of the address from the base (wrapping, as CGetOffset).
     pub fn offset(&self) -> u64 {
-        self.cursor.wrapping_sub(self.base)
+        self.cursor.wrapping_sub(self.base_top().0)
     }
 
     /// The abstract permissions granted.
@@ -179,7 +218,8 @@ impl<F: Format> Capability<F> {
     /// True when `[addr, addr + size)` lies within the bounds.
     #[inline(always)]
     pub fn in_bounds(&self, addr: Address, size: u64) -> bool {
-        addr.0 >= self.base && u128::from(addr.0) + u128::from(size) <= self.top
+        let (base, top) = self.base_top();
+        addr.0 >= base && u128::from(addr.0) + u128::from(size) <= top
     }
 
     #[inline(always)]
@@ -204,6 +244,46 @@ impl<F: Format> Capability<F> {
         Err(CapFault::PermissionViolation { needed })
     }
 
+    /// The tag, seal and permission steps of [`Capability::check_access`]
+    /// without the bounds and alignment: tagged, unsealed, and holding
+    /// every permission in `need` (a permission this format has no bits
+    /// for is never held). What a caller that has proved the access inside
+    /// the bounds by other means still checks.
+    #[inline(always)]
+    pub fn grants(&self, need: Perms) -> bool {
+        self.require_usable().is_ok() && self.require_perms(need).is_ok()
+    }
+
+    /// The permissions a store of this value as a capability needs from
+    /// the authority it is stored through: Store, plus StoreCap when it is
+    /// tagged, plus StoreLocalCap when it is tagged and not Global (the
+    /// rule of [`crate::TaggedRegion::store_cap`]).
+    #[inline(always)]
+    pub fn store_needs(&self) -> Perms {
+        if !self.tag {
+            return Perms::STORE;
+        }
+        if self.perms & F::perm_bits(Perm::Global) != 0 {
+            Perms::STORE | Perms::STORE_CAP
+        } else {
+            Perms::STORE | Perms::STORE_CAP | Perms::STORE_LOCAL_CAP
+        }
+    }
+
+    /// [`Capability::grants`] of what storing `value` through this
+    /// capability needs ([`Capability::store_needs`]), with each of the
+    /// three possible needs a constant, so the test is a mask compare.
+    #[inline(always)]
+    pub fn grants_store_of(&self, value: &Self) -> bool {
+        if !value.tag {
+            self.grants(Perms::STORE)
+        } else if value.perms & F::perm_bits(Perm::Global) != 0 {
+            self.grants(Perms::STORE | Perms::STORE_CAP)
+        } else {
+            self.grants(Perms::STORE | Perms::STORE_CAP | Perms::STORE_LOCAL_CAP)
+        }
+    }
+
     /// The access check of a load or store: tag, seal, permissions, bounds,
     /// then alignment (`align` a power of two; 1 for unaligned data).
     ///
@@ -223,8 +303,8 @@ impl<F: Format> Capability<F> {
             return Err(CapFault::BoundsViolation {
                 addr,
                 size,
-                base: Address(self.base),
-                top: self.top,
+                base: self.base(),
+                top: self.top(),
             });
         }
         if !addr.is_aligned(align) {
@@ -277,12 +357,12 @@ impl<F: Format> Capability<F> {
     fn set_bounds_inner(self, len: u128, exact: bool) -> Result<Self, CapFault> {
         self.require_usable()?;
         let base = Address(self.cursor);
-        if !self.in_bounds(base, 0) || u128::from(self.cursor) + len > self.top {
+        if !self.in_bounds(base, 0) || u128::from(self.cursor) + len > self.top() {
             return Err(CapFault::BoundsViolation {
                 addr: base,
                 size: u64::try_from(len).unwrap_or(u64::MAX),
-                base: Address(self.base),
-                top: self.top,
+                base: self.base(),
+                top: self.top(),
             });
         }
         let r = F::set_bounds(self.pesbt, self.cursor, true, len);
@@ -294,7 +374,7 @@ impl<F: Format> Capability<F> {
             return Err(CapFault::Inexact { base, len });
         }
         debug_assert!(
-            r.top <= self.top && r.base >= self.base,
+            r.top <= self.top() && r.base >= self.base().0,
             "I5: set_bounds widened"
         );
         Ok(Self::from_parts(r.pesbt, self.cursor, true))
@@ -358,8 +438,8 @@ impl<F: Format> Capability<F> {
     /// CTestSubset: same tag, bounds within `other`'s, permissions a subset.
     pub fn is_subset_of(&self, other: &Self) -> bool {
         self.tag == other.tag
-            && self.base >= other.base
-            && self.top <= other.top
+            && self.base_top().0 >= other.base_top().0
+            && self.base_top().1 <= other.base_top().1
             && self.perms & other.perms == self.perms
     }
 
@@ -368,7 +448,7 @@ impl<F: Format> Capability<F> {
     /// `[base, base + len)` with this one's permissions narrowed to `keep`.
     /// The allocator's and the moving collector's path (I1, I5, I8): one
     /// SetBounds instead of three re-decodes. Faults as the three would.
-    #[inline]
+    #[inline(always)]
     pub fn derive_exact(&self, base: Address, len: u64, keep: Perms) -> Result<Self, CapFault> {
         self.derive_exact_word(base, len, keep.to_word::<F>())
     }
@@ -390,7 +470,7 @@ impl<F: Format> Capability<F> {
     /// [`Capability::derive_exact`] with the permissions to keep given as
     /// the format's permission word (the collector keeps an old
     /// reference's word as it is).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn derive_exact_word(
         &self,
         base: Address,
@@ -410,6 +490,7 @@ impl<F: Format> Capability<F> {
             perms: F::perms(pesbt),
             tag: true,
             sealed: false,
+            decoded: true,
             _format: PhantomData,
         })
     }
@@ -429,8 +510,8 @@ impl<F: Format> Capability<F> {
             return Err(CapFault::BoundsViolation {
                 addr: base,
                 size: len,
-                base: Address(self.base),
-                top: self.top,
+                base: self.base(),
+                top: self.top(),
             });
         }
         let perms = self.perms & keep;
@@ -479,7 +560,7 @@ impl<F: Format> Capability<F> {
 
     /// True when `[base, top)` is the whole address space.
     pub fn is_unbounded(&self) -> bool {
-        self.base == 0 && self.top == TOP_MAX
+        self.base_top() == (0, TOP_MAX)
     }
 }
 
@@ -491,8 +572,8 @@ impl<F: Format> fmt::Debug for Capability<F> {
             F::NAME,
             if self.tag { "v" } else { "untagged" },
             self.cursor,
-            self.base,
-            self.top,
+            self.base_top().0,
+            self.base_top().1,
             self.perms(),
         )?;
         if self.sealed {
@@ -505,5 +586,112 @@ impl<F: Format> fmt::Debug for Capability<F> {
 impl<F: Format> Default for Capability<F> {
     fn default() -> Self {
         Self::null()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{CheriV9, Morello, RiscvStd};
+
+    /// Every question a capability answers, for comparing two.
+    fn answers<F: Format>(c: &Capability<F>, x: u64) -> String {
+        let addr = Address(c.address().0.wrapping_add(x % 80).wrapping_sub(16));
+        let mut out = format!(
+            "{c:?} {:?} {:?} {} {} {} {} {} {}",
+            c.base(),
+            c.address(),
+            c.top(),
+            c.length(),
+            c.offset(),
+            c.perm_word(),
+            c.is_unbounded(),
+            c.store_needs() == Perms::STORE,
+        );
+        for need in [
+            Perms::NONE,
+            Perms::LOAD,
+            Perms::LOAD | Perms::LOAD_CAP,
+            Perms::STORE | Perms::STORE_CAP | Perms::STORE_LOCAL_CAP,
+        ] {
+            out += &format!(
+                " {:?} {} {}",
+                c.check_access(addr, 16, need, 16),
+                c.grants(need),
+                c.in_bounds(addr, x % 40)
+            );
+        }
+        let narrowed = c
+            .and_perms(Perms::LOAD)
+            .map(|n| (n.to_bits(), n.base(), n.top()));
+        let bounded = c
+            .set_bounds(x % 5000)
+            .map(|n| (n.to_bits(), n.base(), n.top()));
+        let exact = c
+            .derive_exact(c.address(), x % 300, Perms::OBJECT)
+            .map(|n| (n.to_bits(), n.base(), n.top()));
+        let root = Capability::<F>::root();
+        out + &format!(
+            " {narrowed:?} {bounded:?} {exact:?} {} {}",
+            c.is_subset_of(&root),
+            root.is_subset_of(c)
+        )
+    }
+
+    /// A value whose bounds are decoded lazily answers everything as the
+    /// value decoded at once: random bits, and exact object references
+    /// derived from an authority (what a heap slot holds).
+    fn lazy_answers_as_decoded<F: Format>() {
+        let auth = Capability::<F>::authority_for(Address(1 << 32), 1 << 30).unwrap();
+        let mut x = 0x243f_6a88_85a3_08d3u64;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bits = if i % 2 == 0 {
+                u128::from(x) << 64 | u128::from(x.rotate_left(23))
+            } else {
+                let base = (1 << 32) + (x % (1 << 29)) / 16 * 16;
+                let len = (x >> 40) % (1 << (i % 20));
+                match auth.derive_exact(Address(base), len, Perms::OBJECT) {
+                    Ok(c) => c.to_u128(),
+                    Err(_) => continue,
+                }
+            };
+            for tag in [false, true] {
+                let eager = Capability::<F>::from_bits(bits, tag);
+                let lazy = Capability::<F>::from_bits_lazy(bits, tag);
+                assert!(eager == lazy);
+                assert_eq!(answers(&eager, x), answers(&lazy, x), "{bits:#x}");
+                assert_eq!(answers(&eager.cleared(), x), answers(&lazy.cleared(), x));
+                // The constant-folded store test is the general one.
+                let local = auth
+                    .and_perms(Perms::OBJECT.without(Perms::GLOBAL))
+                    .unwrap();
+                for value in [eager, auth, auth.cleared(), local] {
+                    for holder in [eager, lazy, auth, local] {
+                        assert_eq!(
+                            holder.grants_store_of(&value),
+                            holder.grants(value.store_needs())
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_decoding_answers_as_eager_morello() {
+        lazy_answers_as_decoded::<Morello>();
+    }
+
+    #[test]
+    fn lazy_decoding_answers_as_eager_v9() {
+        lazy_answers_as_decoded::<CheriV9>();
+    }
+
+    #[test]
+    fn lazy_decoding_answers_as_eager_riscv_std() {
+        lazy_answers_as_decoded::<RiscvStd>();
     }
 }

@@ -49,10 +49,14 @@ pub(crate) fn fresh_stamp() -> u64 {
 
 /// Bit 0 of an [`ObjRef`]'s stamp: the heap itself vouches that the
 /// reference designates exactly a live object of this heap with at most
-/// the object rights — it was derived by this heap's allocation, or read
-/// from a handle, in the epoch the rest of the stamp names. Checked modes
-/// only; [`Heap::storable`] skips the checks this implies (I1, I3, I5).
-/// Nothing outside the crate can set it: `ObjRef`'s fields are private.
+/// the object rights — it was derived by this heap's allocation, read
+/// from a handle, or loaded tagged and unsealed from a reference slot by
+/// a vouched holder (`Heap::get_ref`), in the epoch the rest of the stamp
+/// names. Checked modes only; [`Heap::storable`] skips the checks this
+/// implies (I1, I3, I5), and `get_ref`/`set_ref` skip the bounds step of
+/// a vouched holder's access check (its tag, seal and permissions are
+/// still tested). Nothing outside the crate can set it: `ObjRef`'s
+/// fields are private.
 pub(crate) const VOUCHED: u64 = 1;
 
 /// A heap's identity: what every token it hands out carries.
@@ -259,7 +263,7 @@ impl<M: RefMode> Heap<M> {
     /// no rights beyond an object reference's (I1, I3, I5) — a narrowed,
     /// widened or forged capability would otherwise keep nothing alive or
     /// smuggle rights in.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn storable(&self, v: &ObjRef<M>) -> Result<(), GcError> {
         if !M::CHECKED {
             // Nothing to check in a healthy heap that is no compartment.
@@ -269,6 +273,21 @@ impl<M: RefMode> Heap<M> {
                 Ok(())
             };
         }
+        if v.stamp == self.arena.stamp() | VOUCHED && !self.poisoned {
+            // A vouched reference of this epoch on a healthy heap: what
+            // `storable_in_full` answers for it without looking further
+            // (see its "why this is still checked"), inlined into the
+            // caller. The statistics count the check as `live` does.
+            self.stats.checks.set(self.stats.checks.get() + 1);
+            return Ok(());
+        }
+        self.storable_in_full(v)
+    }
+
+    /// [`Heap::storable`] in the checked modes past the vouched fast
+    /// path.
+    #[inline(never)]
+    fn storable_in_full(&self, v: &ObjRef<M>) -> Result<(), GcError> {
         self.usable()?;
         if v.is_null() {
             return Ok(());
@@ -282,7 +301,10 @@ impl<M: RefMode> Heap<M> {
             // bounds and the object rights (I1, I5), or read from the
             // handle table, every entry of which passed this function when
             // stored or was re-derived exactly by the last collection
-            // (I1, I8). No object dies or moves, and no handle entry
+            // (I1, I8), or loaded tagged and unsealed from a reference
+            // slot, every tagged granule of which outside sealed forms
+            // likewise passed this function in `set_ref` or was
+            // re-derived (`Heap::get_ref_vouched`). No object dies or moves, and no handle entry
             // changes unchecked, without a collection, and a collection
             // starts a new epoch; so the object is live (I3) and the
             // checks below would pass. The stamp is private to the crate:

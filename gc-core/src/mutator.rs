@@ -287,7 +287,63 @@ impl<M: RefMode> Heap<M> {
                 return Ok(self.stamped(raw));
             }
         }
+        if M::CHECKED && self.is_vouched(obj) {
+            if let Some(r) = self.get_ref_vouched(obj, offset) {
+                return r;
+            }
+        }
         self.get_ref_checked(obj, offset)
+    }
+
+    /// True when `obj` carries [`crate::heap::VOUCHED`] and the current
+    /// epoch: the heap vouches that it designates exactly a live object
+    /// of this heap with at most the object rights (I1, I3, I5).
+    #[inline(always)]
+    fn is_vouched(&self, obj: &ObjRef<M>) -> bool {
+        obj.stamp == self.arena.stamp() | crate::heap::VOUCHED
+    }
+
+    /// [`Heap::get_ref`] through a vouched holder (checked modes): `None`
+    /// sends the caller to the full path, which gives the precise error.
+    ///
+    /// why this is still checked: `obj` is vouched for this epoch
+    /// (`is_vouched`), so its capability's bounds are exactly the object's
+    /// payload (I1); `ref_slot_fast` proved the slot is one of the type's
+    /// mapped slots — which registration keeps inside the fixed payload
+    /// (`types.rs`) — aligned, and inside the region, so the bounds and
+    /// alignment steps of `load_ref`'s access check would pass. The tag,
+    /// seal and permission steps (Load, LoadCap) are tested here through
+    /// `M::grants` (a read-only view without LoadCap takes the full path,
+    /// which strips the loaded tag). The loaded value is vouched only when
+    /// it is tagged and not a sealed form: every tagged granule of the
+    /// heap that is not a sealed form was stored by `set_ref` after
+    /// `storable` (or re-derived exactly by the last collection, which
+    /// also strips tags the tracer did not follow: `trace::object_slots`),
+    /// and no object it designates dies before the next collection, which
+    /// starts a new epoch (I3, I8); so `storable` would pass on it. A
+    /// sealed form is refused here as in the full path (I7).
+    #[inline(always)]
+    fn get_ref_vouched(&self, obj: &ObjRef<M>, offset: u64) -> Option<Result<ObjRef<M>, GcError>> {
+        let slot = self.ref_slot_fast(obj, offset)?;
+        if !M::grants(&obj.raw, Perms::LOAD | Perms::LOAD_CAP) {
+            return None;
+        }
+        debug_assert!(M::check(&obj.raw, offset, M::SLOT_SIZE, Perms::LOAD, M::SLOT_SIZE).is_ok());
+        // The statistics count the holder's check as `live` does.
+        self.stats.checks.set(self.stats.checks.get() + 1);
+        // SAFETY: the slot is aligned and inside the region, which this
+        // mode mapped (ref_slot_fast checked both).
+        let raw = unsafe { M::read_slot(self.arena.region(), slot) };
+        if M::is_valid(&raw) && !M::is_sealed_form(&raw) {
+            debug_assert!(
+                M::within_object_rights(&raw) && self.arena.object_at(M::address(&raw)).is_some()
+            );
+            return Some(Ok(self.vouched(raw)));
+        }
+        if self.is_sealed_here(&raw) {
+            return Some(Err(GcError::SealedReference));
+        }
+        Some(Ok(self.stamped(raw)))
     }
 
     /// [`Heap::get_ref`] in full: the checked modes, and every refusal.
@@ -336,6 +392,42 @@ impl<M: RefMode> Heap<M> {
                 unsafe { M::write_slot(self.arena.region_mut(), slot, &value.raw) };
                 self.barrier(obj, offset, value);
                 return Ok(());
+            }
+        }
+        if M::CHECKED && self.is_vouched(obj) && self.is_vouched(value) && !self.poisoned {
+            if let Some(slot) = self.ref_slot_fast(obj, offset) {
+                if M::grants_store(&obj.raw, &value.raw) {
+                    // why this is still checked: `obj` is vouched for this
+                    // epoch, so its bounds are exactly the object's payload
+                    // (I1), and `ref_slot_fast` proved the slot a mapped
+                    // slot of its type (inside the fixed payload:
+                    // `types.rs`), aligned and in the region — the bounds
+                    // and alignment steps of `store_ref`'s check; its tag,
+                    // seal and the permissions this value needs (Store,
+                    // StoreCap, StoreLocalCap for a local value) are
+                    // tested just above. `value` is vouched for this epoch
+                    // on a healthy heap, so `storable` would pass on it
+                    // (see `Heap::storable`). Tags: the value's own (I6).
+                    debug_assert!(
+                        M::within_object_rights(&value.raw)
+                            && self.arena.object_at(value.address()).is_some()
+                    );
+                    debug_assert!(M::check(
+                        &obj.raw,
+                        offset,
+                        M::SLOT_SIZE,
+                        M::store_needs(&value.raw),
+                        M::SLOT_SIZE
+                    )
+                    .is_ok());
+                    self.stats.checks.set(self.stats.checks.get() + 2);
+                    // SAFETY: the slot is aligned and inside the region,
+                    // which this mode mapped (ref_slot_fast checked both);
+                    // the value's tag is its own.
+                    unsafe { M::write_slot(self.arena.region_mut(), slot, &value.raw) };
+                    self.barrier(obj, offset, value);
+                    return Ok(());
+                }
             }
         }
         self.set_ref_checked(obj, offset, value)

@@ -199,6 +199,140 @@ fn vouched_references_expire<F: Format>(plan: Plan) {
     still_usable(&mut other, other_node);
 }
 
+/// The vouched fast paths of `get_ref`/`set_ref` (a holder fresh from an
+/// allocation, a handle or a reference slot skips the bounds step of its
+/// access check; a loaded reference is vouched) still refuse everything
+/// the full path refuses: views without the rights the access needs,
+/// untagged slot contents, stale and foreign holders. Each case is asked
+/// twice — through a vouched holder (loaded from a slot) and through the
+/// same bits not vouched (`restrict`'s result) — and must get the full
+/// path's answer both times.
+fn vouched_holders_still_checked<F: Format>(plan: Plan) {
+    let (mut h, node) = heap::<F>(plan);
+    let off = |i| Heap::<Cheri<F>>::ref_offset(i);
+    let keep = h.alloc(node).unwrap();
+    let hk = h.handle(&keep).unwrap();
+    let x = h.alloc(node).unwrap();
+    let hx = h.handle(&x).unwrap();
+    let y = h.alloc(node).unwrap();
+    let hy = h.handle(&y).unwrap();
+    let x = h.get(hx).unwrap();
+    // Views of x: read-only, load without LoadCap, store without
+    // StoreLocalCap; and a local (non-Global) reference to y.
+    let ro = h.restrict(&x, Perms::LOAD | Perms::LOAD_CAP).unwrap();
+    let no_lc = h.restrict(&x, Perms::LOAD | Perms::STORE).unwrap();
+    let no_slc = h
+        .restrict(&x, Perms::OBJECT.without(Perms::STORE_LOCAL_CAP))
+        .unwrap();
+    let y = h.get(hy).unwrap();
+    let local = h
+        .restrict(&y, Perms::OBJECT.without(Perms::GLOBAL))
+        .unwrap();
+    let global = h.get(hy).unwrap();
+    h.set_ref(&x, off(0), &global).unwrap();
+    // Store each view in `keep`'s slot 0 and load it back: the loaded
+    // reference is vouched and, as a holder, must answer as the view does.
+    for view in [&ro, &no_lc, &no_slc] {
+        let keep = h.get(hk).unwrap();
+        h.set_ref(&keep, off(0), view).unwrap();
+        let loaded = h.get_ref(&keep, off(0)).unwrap();
+        assert_eq!(loaded.raw(), view.raw(), "the view's bits, loaded");
+        for holder in [view, &loaded] {
+            let g = h.get(hy).unwrap();
+            let want = h.set_ref(view, off(1), &g);
+            assert_eq!(h.set_ref(holder, off(1), &g), want);
+            // A loaded value (vouched) stored through the holder.
+            let x_now = h.get(hx).unwrap();
+            let g_loaded = h.get_ref(&x_now, off(0)).unwrap();
+            assert_eq!(h.set_ref(holder, off(1), &g_loaded), want);
+            let got = h.get_ref(holder, off(0));
+            let got_view = h.get_ref(view, off(0));
+            assert_eq!(got, got_view);
+        }
+    }
+    // A read-only holder, vouched by the load, cannot store.
+    let keep = h.get(hk).unwrap();
+    h.set_ref(&keep, off(0), &ro).unwrap();
+    let ro_loaded = h.get_ref(&keep, off(0)).unwrap();
+    let g = h.get(hy).unwrap();
+    assert_eq!(
+        h.set_ref(&ro_loaded, off(1), &g),
+        Err(GcError::Cap(CapFault::PermissionViolation {
+            needed: Perm::Store
+        }))
+    );
+    // A holder without LoadCap loads the bits untagged, never a reference.
+    h.set_ref(&keep, off(0), &no_lc).unwrap();
+    let no_lc_loaded = h.get_ref(&keep, off(0)).unwrap();
+    let stripped = h.get_ref(&no_lc_loaded, off(0)).unwrap();
+    assert!(
+        !stripped.raw().tag(),
+        "LoadCap missing: the tag is stripped"
+    );
+    assert_eq!(
+        h.read::<u64>(&stripped, 0),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
+    assert_eq!(
+        h.set_ref(&keep, off(1), &stripped),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
+    // Storing a local reference needs StoreLocalCap, vouched or not.
+    let x_now = h.get(hx).unwrap();
+    h.set_ref(&x_now, off(1), &local).unwrap();
+    let local_loaded = h.get_ref(&x_now, off(1)).unwrap();
+    h.set_ref(&keep, off(0), &no_slc).unwrap();
+    let no_slc_loaded = h.get_ref(&keep, off(0)).unwrap();
+    let want = h.set_ref(&no_slc, off(1), &local);
+    assert!(
+        want.is_err(),
+        "a local reference through a holder without StoreLocalCap"
+    );
+    assert_eq!(h.set_ref(&no_slc_loaded, off(1), &local_loaded), want);
+    // Data over a slot clears its tag: the vouched holder loads bits that
+    // are no reference.
+    let x_now = h.get(hx).unwrap();
+    h.write::<u64>(&x_now, off(0), 0xdead_beef).unwrap();
+    let keep = h.get(hk).unwrap();
+    let x_loaded = {
+        h.set_ref(&keep, off(0), &x_now).unwrap();
+        h.get_ref(&keep, off(0)).unwrap()
+    };
+    let junk = h.get_ref(&x_loaded, off(0)).unwrap();
+    assert!(!junk.raw().tag());
+    assert_eq!(
+        h.get_ref(&junk, off(0)).map(drop),
+        Err(GcError::Cap(CapFault::TagViolation))
+    );
+    // As a value it is no object (the full path's answer for untagged bits).
+    assert_eq!(h.set_ref(&keep, off(1), &junk), Err(GcError::NotAnObject));
+    // Another heap's loaded (vouched) reference is refused by its stamp.
+    let (mut other, other_node) = heap::<F>(plan);
+    let oa = other.alloc(other_node).unwrap();
+    let ha = other.handle(&oa).unwrap();
+    let ob = other.alloc(other_node).unwrap();
+    let oa = other.get(ha).unwrap();
+    other.set_ref(&oa, off(0), &ob).unwrap();
+    let foreign = other.get_ref(&oa, off(0)).unwrap();
+    assert_eq!(
+        h.set_ref(&keep, off(1), &foreign),
+        Err(GcError::StaleReference)
+    );
+    assert_eq!(
+        h.get_ref(&foreign, off(0)).map(drop),
+        Err(GcError::StaleReference)
+    );
+    // After a collection every loaded reference is stale everywhere.
+    let keep = h.get(hk).unwrap();
+    h.set_ref(&keep, off(0), &x_now).unwrap();
+    let loaded = h.get_ref(&keep, off(0)).unwrap();
+    h.collect_minor().unwrap();
+    refused_everywhere(&mut h, &loaded, GcError::StaleReference);
+    refused_everywhere(&mut h, &x_loaded, GcError::StaleReference);
+    still_usable(&mut h, node);
+    still_usable(&mut other, other_node);
+}
+
 // ---- forged references: from bits, through data ----------------------------
 
 fn forged_from_bits<F: Format>(plan: Plan) {
@@ -770,6 +904,7 @@ macro_rules! attacks {
             each_plan!(stale_large_object);
             each_plan!(stale_after_move);
             each_plan!(vouched_references_expire);
+            each_plan!(vouched_holders_still_checked);
             each_plan!(forged_from_bits);
             each_plan!(data_over_reference);
             each_plan!(out_of_bounds);

@@ -116,6 +116,7 @@ fn get_bounds(f: Fields, addr: u64) -> (u64, u128, bool) {
 }
 
 /// Writes new bounds fields into a metadata word (exponent inverted).
+#[inline(always)]
 fn with_bounds(pesbt: u64, nb: &NewBounds) -> u64 {
     let fields = if nb.ie {
         let ne = u64::from(!nb.e & 63);
@@ -213,7 +214,7 @@ impl Format for Morello {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn exact_bounds(pesbt: u64, base: u64, len: u64) -> Option<u64> {
         // With a canonical base the requested base is `base` whatever the
         // input's exponent, and the flag-byte rule holds; the input's
@@ -222,6 +223,20 @@ impl Format for Morello {
         let e = fields(pesbt).e;
         if bounds_address(base) != base || (e > MAX_E && e != MAX_ENCODEABLE_E) {
             return None;
+        }
+        if len < 1 << (MW - 2) {
+            // A length below 2^(MW-2) has exponent 0 and no internal
+            // exponent: B and T are the low bits of base and top, always
+            // exact — what `concentrate::set_bounds` answers for it (its
+            // `!ie` case), without the exponent search.
+            let nb = NewBounds {
+                ie: false,
+                e: 0,
+                b: base & MW_MASK,
+                t: base.wrapping_add(len) & MW_MASK,
+                exact: true,
+            };
+            return Some(with_bounds(pesbt, &nb));
         }
         let nb = concentrate::set_bounds::<MW, MAX_E>(base, u128::from(len));
         nb.exact.then(|| with_bounds(pesbt, &nb))
@@ -255,23 +270,28 @@ impl Format for Morello {
         align_mask(len)
     }
 
+    #[inline]
     fn perms(pesbt: u64) -> u32 {
         (pesbt >> PERMS_SHIFT) as u32 & PERMS_MASK
     }
 
+    #[inline]
     fn with_perms(pesbt: u64, perms: u32) -> u64 {
         (pesbt & !(u64::from(PERMS_MASK) << PERMS_SHIFT))
             | u64::from(perms & PERMS_MASK) << PERMS_SHIFT
     }
 
+    #[inline]
     fn otype(pesbt: u64) -> u32 {
         (pesbt >> OTYPE_SHIFT & OTYPE_MASK) as u32
     }
 
+    #[inline]
     fn with_otype(pesbt: u64, otype: u32) -> u64 {
         (pesbt & !(OTYPE_MASK << OTYPE_SHIFT)) | (u64::from(otype) & OTYPE_MASK) << OTYPE_SHIFT
     }
 
+    #[inline]
     fn perm_bits(perm: Perm) -> u32 {
         1 << match perm {
             Perm::Global => 0,
@@ -286,6 +306,7 @@ impl Format for Morello {
         }
     }
 
+    #[inline]
     fn is_software_otype(otype: u32) -> bool {
         (4..=0x7fff).contains(&otype)
     }

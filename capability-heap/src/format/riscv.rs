@@ -374,6 +374,7 @@ impl Format for RiscvStd {
 
     /// GCPERM-style word: AP, CL and SDP bits, with bits 10-15 and 19-23
     /// reading as 1.
+    #[inline]
     fn perms(pesbt: u64) -> u32 {
         let ap = ((pesbt >> AP_SHIFT) & 0xff) as u32;
         let mut word = PERMS_ONES;
@@ -387,6 +388,7 @@ impl Format for RiscvStd {
 
     /// Writes AP, SDP and CL from the settable bits verbatim (no ACPERM
     /// legalisation); M and everything else are kept.
+    #[inline]
     fn with_perms(pesbt: u64, perms: u32) -> u64 {
         let perms = perms & Self::PERMS_MASK;
         let mut ap = 0u64;
@@ -401,17 +403,20 @@ impl Format for RiscvStd {
     }
 
     /// The CT bit: 0 unsealed, 1 sentry.
+    #[inline]
     fn otype(pesbt: u64) -> u32 {
         ((pesbt >> CT_BIT) & 1) as u32
     }
 
     /// Writes bit 0 of `otype` into CT (the field is one bit wide).
+    #[inline]
     fn with_otype(pesbt: u64, otype: u32) -> u64 {
         (pesbt & !(1 << CT_BIT)) | (u64::from(otype & 1) << CT_BIT)
     }
 
     /// Global is CL; C grants both LoadCap and StoreCap; the standard has no
     /// Seal or Unseal permission.
+    #[inline]
     fn perm_bits(perm: Perm) -> u32 {
         match perm {
             Perm::Global => 1 << PERM_CL,
@@ -426,6 +431,7 @@ impl Format for RiscvStd {
 
     /// Always false: the only sealed type is the sentry, which `seal` may not
     /// produce.
+    #[inline]
     fn is_software_otype(_otype: u32) -> bool {
         false
     }

@@ -220,10 +220,12 @@ impl Format for CheriV9 {
         align_mask(len)
     }
 
+    #[inline]
     fn perms(pesbt: u64) -> u32 {
         arch_perms(arch(pesbt))
     }
 
+    #[inline]
     fn with_perms(pesbt: u64, perms: u32) -> u64 {
         let p = perms & PERMS_MASK;
         let a = arch(pesbt) & !(0xffff << HWPERMS_SHIFT);
@@ -232,15 +234,18 @@ impl Format for CheriV9 {
         a ^ MEM_XOR
     }
 
+    #[inline]
     fn otype(pesbt: u64) -> u32 {
         (arch(pesbt) >> OTYPE_SHIFT & OTYPE_MASK) as u32
     }
 
+    #[inline]
     fn with_otype(pesbt: u64, otype: u32) -> u64 {
         let a = arch(pesbt) & !(OTYPE_MASK << OTYPE_SHIFT);
         (a | (u64::from(otype) & OTYPE_MASK) << OTYPE_SHIFT) ^ MEM_XOR
     }
 
+    #[inline]
     fn perm_bits(perm: Perm) -> u32 {
         1 << match perm {
             Perm::Global => 0,
@@ -255,6 +260,7 @@ impl Format for CheriV9 {
         }
     }
 
+    #[inline]
     fn is_software_otype(otype: u32) -> bool {
         otype <= 0x3fffb
     }

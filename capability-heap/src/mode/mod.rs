@@ -127,6 +127,26 @@ pub trait RefMode: Collector {
     /// unchecked modes).
     fn restrict(r: &Self::Ref, keep: Perms) -> Result<Self::Ref, CapFault>;
 
+    /// The tag, seal and permission steps of [`RefMode::check`] alone:
+    /// true when `r` is tagged, unsealed and holds every permission in
+    /// `need` (always true in the unchecked modes, which check none). For
+    /// a caller that has proved the access inside `r`'s bounds otherwise
+    /// (gc-core's vouched references: exact bounds, a slot of the type's
+    /// map).
+    fn grants(r: &Self::Ref, need: Perms) -> bool;
+
+    /// The permissions storing `value` through a reference needs (what
+    /// [`RefMode::store_ref`] checks the holder for): Store, StoreCap for
+    /// a tagged value, StoreLocalCap for a tagged non-Global one.
+    fn store_needs(value: &Self::Ref) -> Perms;
+
+    /// `grants(holder, store_needs(value))`: the tag, seal and permission
+    /// steps of storing `value` through `holder`.
+    #[inline(always)]
+    fn grants_store(holder: &Self::Ref, value: &Self::Ref) -> bool {
+        Self::grants(holder, Self::store_needs(value))
+    }
+
     /// Checks an access of `size` bytes at `offset` into `r` needing `need`
     /// and returns the address it touches.
     fn check(

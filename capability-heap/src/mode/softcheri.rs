@@ -80,7 +80,9 @@ impl<F: Format> Collector for SoftCheri<F> {
     unsafe fn read_slot(region: &TaggedRegion, slot: Address) -> Capability<F> {
         // SAFETY: the caller guarantees an aligned slot inside the region.
         let (bits, tag) = unsafe { region.read_granule(slot) };
-        Capability::from_bits(bits, tag)
+        // Bounds decoded on first use: a reference loaded to be followed
+        // (gc-core's vouched `get_ref`) or stored again never needs them.
+        Capability::from_bits_lazy(bits, tag)
     }
     #[inline(always)]
     unsafe fn write_slot(region: &mut TaggedRegion, slot: Address, value: &Capability<F>) {
@@ -234,6 +236,18 @@ impl<F: Format> RefMode for SoftCheri<F> {
     #[inline(always)]
     fn restrict(r: &Capability<F>, keep: Perms) -> Result<Capability<F>, CapFault> {
         r.and_perms(keep)
+    }
+    #[inline(always)]
+    fn grants(r: &Capability<F>, need: Perms) -> bool {
+        r.grants(need)
+    }
+    #[inline(always)]
+    fn store_needs(value: &Capability<F>) -> Perms {
+        value.store_needs()
+    }
+    #[inline(always)]
+    fn grants_store(holder: &Capability<F>, value: &Capability<F>) -> bool {
+        holder.grants_store_of(value)
     }
     #[inline(always)]
     fn check(

@@ -308,6 +308,14 @@ impl<W: Width> RefMode for Unchecked<W> {
         Ok(*r)
     }
     #[inline(always)]
+    fn grants(_r: &Self::Ref, _need: Perms) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn store_needs(_value: &Self::Ref) -> Perms {
+        Perms::NONE
+    }
+    #[inline(always)]
     fn check(r: &Self::Ref, offset: u64, _: u64, _: Perms, _: u64) -> Result<Address, CapFault> {
         Ok(W::addr(r.word).add(offset))
     }

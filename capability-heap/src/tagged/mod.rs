@@ -435,14 +435,7 @@ impl TaggedRegion {
         addr: Address,
         value: &Capability<F>,
     ) -> Result<(), CapFault> {
-        let mut need = Perms::STORE;
-        if value.tag() {
-            need = need | Perms::STORE_CAP;
-            if !value.perms().has(Perm::Global) {
-                need = need | Perms::STORE_LOCAL_CAP;
-            }
-        }
-        auth.check_access(addr, GRANULE, need, GRANULE)?;
+        auth.check_access(addr, GRANULE, value.store_needs(), GRANULE)?;
         self.require(addr, GRANULE)?;
         // SAFETY: in region and aligned, checked just above; the tag is the
         // value's own.
