@@ -38,7 +38,7 @@
 //! and traced as roots; after it, each is written back as the exported
 //! bits of its object's new copy (I8), of the new epoch.
 
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::{header_size, Header};
 use crate::policy::copy_space;
 use crate::types::{ObjectType, TypeInfo};
 use crate::{ExternRef, GcError, Heap, ObjRef};
@@ -131,7 +131,7 @@ impl<M: RefMode> Heap<M> {
         FastGeometry {
             align,
             max_len: if bump {
-                crate::policy::block::MAX_SMALL_CELL - HEADER_SIZE
+                crate::policy::block::MAX_SMALL_CELL - header_size::<M>()
             } else {
                 0
             },
@@ -222,13 +222,13 @@ impl<M: RefMode> Heap<M> {
         // type, so most objects cost one compare here.
         let mut last: Option<(Header, u64)> = None;
         while at < cursor {
-            let payload = Address(at + HEADER_SIZE);
-            if at + HEADER_SIZE > cursor {
+            let payload = Address(at + header_size::<M>());
+            if at + header_size::<M>() > cursor {
                 return Err(self.fast_corrupt("a header runs past the cursor"));
             }
             // SAFETY: the header lies in the lent range, inside a
             // copy-space block of the region.
-            let h = unsafe { Header::read_unchecked(self.arena.region(), payload) };
+            let h = unsafe { Header::read_unchecked::<M>(self.arena.region(), payload) };
             let cell = match last {
                 Some((lh, lc)) if lh == h => lc,
                 _ => {

@@ -415,6 +415,10 @@ impl Types {
 
     fn register_info<M: RefMode>(&mut self, info: TypeInfo) -> Result<TypeId, GcError> {
         let index = u32::try_from(self.infos.len()).map_err(|_| TypeError::TooMany)?;
+        if crate::object::packed::<M>() && u64::from(index) >= crate::object::PACKED_MAX_TYPES {
+            // Native's one-word header holds a type index below 2^24.
+            return Err(TypeError::TooMany.into());
+        }
         self.infos.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.fast.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.masks.try_reserve(1).map_err(|_| TypeError::TooMany)?;
