@@ -248,8 +248,8 @@ impl<M: RefMode> Heap<M> {
             return None;
         }
         // SAFETY: the header lies in the region (checked just above).
-        let h = unsafe { Header::read_unchecked::<M>(self.arena.region(), a) };
-        (self.types.mask_by_index(h.ty()) >> i & 1 != 0).then(|| a.add(offset))
+        let ty = unsafe { Header::ty_unchecked::<M>(self.arena.region(), a) };
+        (self.types.mask_by_index(ty) >> i & 1 != 0).then(|| a.add(offset))
     }
 
     /// Checks that `offset` is a reference slot of `obj`'s type — the same

@@ -360,6 +360,8 @@ pub(crate) struct TypeFast {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct YoungCell {
     pub(crate) header: Header,
+    /// `header` as the mode stores it (`Header::stored`).
+    pub(crate) stored: u128,
     pub(crate) cell: u64,
     pub(crate) padded: u64,
     pub(crate) class: Option<(u16, u64)>,
@@ -429,6 +431,7 @@ impl Types {
         let young = fixed.filter(|_| self.fast_alloc).and_then(|(len, layout)| {
             crate::policy::young_cell::<M>(layout).map(|cell| YoungCell {
                 header: Header::new(index, len, false),
+                stored: Header::new(index, len, false).stored::<M>(),
                 cell,
                 padded: layout.bounds,
                 class: None,

@@ -157,6 +157,59 @@ impl Header {
         }
     }
 
+    /// This header as mode `M` stores it: Native's packed word
+    /// (zero-extended), else the two words. What a fixed-size type
+    /// precomputes for the allocation fast paths
+    /// ([`Header::write_stored_fresh`]), so that they store it as is.
+    #[inline(always)]
+    pub(crate) fn stored<M: RefMode>(self) -> u128 {
+        if packed::<M>() {
+            u128::from(self.pack())
+        } else {
+            self.0
+        }
+    }
+
+    /// [`Header::write_fresh`] of a header already in mode `M`'s stored
+    /// form ([`Header::stored`]): one store, nothing computed.
+    ///
+    /// # Safety
+    /// As for [`Header::write_fresh`].
+    #[inline(always)]
+    pub(crate) unsafe fn write_stored_fresh<M: RefMode>(
+        stored: u128,
+        region: &mut TaggedRegion,
+        payload: Address,
+    ) {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u64>(Self::at::<M>(payload), stored as u64) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u128>(Self::at::<M>(payload), stored) }
+        }
+    }
+
+    /// The type index of the header before `payload`, with no region
+    /// check: the mutator's reference accessors' one read. Native reads
+    /// it straight from its word (a forwarded word yields an index of no
+    /// meaning; only a stale reference, not caught in the unchecked
+    /// modes, reaches one).
+    ///
+    /// # Safety
+    /// As for [`Header::read_unchecked`].
+    #[inline(always)]
+    pub(crate) unsafe fn ty_unchecked<M: RefMode>(region: &TaggedRegion, payload: Address) -> u32 {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            let w = unsafe { region.read_unchecked::<u64>(Self::at::<M>(payload)) };
+            ((w >> PACKED_TYPE_SHIFT) & PACKED_TYPE_MASK) as u32
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { Self::read_unchecked::<M>(region, payload) }.ty()
+        }
+    }
+
     /// Writes this header before `payload`.
     #[inline(always)]
     pub(crate) fn write<M: RefMode>(

@@ -239,14 +239,15 @@ impl<M: RefMode> Arena<M> {
 
     /// The allocation fast path: bump-allocates a copy-space cell of
     /// `cell` bytes in the current block and makes it an object with
-    /// `header` (precomputed per type, [`young_cell`]) and a reference
+    /// `header` (precomputed per type in the mode's stored form,
+    /// [`young_cell`], `Header::stored`) and a reference
     /// bounded to `padded` bytes. `None` when the block is full (the slow
     /// path takes a block or collects).
     #[inline(always)]
     pub(crate) fn alloc_young(
         &mut self,
         cell: u64,
-        header: Header,
+        header: u128,
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.copy.bump(cell)?.add(header_size::<M>());
@@ -257,7 +258,7 @@ impl<M: RefMode> Arena<M> {
         // `init_object`, the header is the collector's write (I2) and the
         // reference is derived with exact bounds over the padded payload
         // and object permissions (I1, I5).
-        unsafe { header.write_fresh::<M>(&mut self.region, payload) };
+        unsafe { Header::write_stored_fresh::<M>(header, &mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
         // SAFETY: the payload and its `padded` bytes lie in the cell (a
         // type's young cell holds its header and padded payload), inside a
@@ -274,7 +275,7 @@ impl<M: RefMode> Arena<M> {
     pub(crate) fn alloc_small_fast(
         &mut self,
         class: u16,
-        header: Header,
+        header: u128,
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.small.alloc_fast(&self.alloc_bits, class)?;
@@ -284,7 +285,7 @@ impl<M: RefMode> Arena<M> {
         // collector's write (I2). The type's padded payload fits its size
         // class's cell, so the reference's bounds lie in the region too
         // (exact bounds, object permissions: I1, I5).
-        unsafe { header.write_fresh::<M>(&mut self.region, payload) };
+        unsafe { Header::write_stored_fresh::<M>(header, &mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
         // SAFETY: as above.
         Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
