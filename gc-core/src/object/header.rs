@@ -170,6 +170,37 @@ impl Header {
         }
     }
 
+    /// The header before `payload` in mode `M`'s stored form (the bits in
+    /// memory, Native's word zero-extended), with no region check: two
+    /// stored forms are equal exactly when their headers are
+    /// ([`Header::unstore`]; Native's packing loses no bit).
+    ///
+    /// # Safety
+    /// As for [`Header::read_unchecked`].
+    #[inline(always)]
+    pub(crate) unsafe fn read_stored_unchecked<M: RefMode>(
+        region: &TaggedRegion,
+        payload: Address,
+    ) -> u128 {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            u128::from(unsafe { region.read_unchecked::<u64>(Self::at::<M>(payload)) })
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { region.read_unchecked::<u128>(Self::at::<M>(payload)) }
+        }
+    }
+
+    /// The header whose stored form in mode `M` is `stored`.
+    #[inline(always)]
+    pub(crate) fn unstore<M: RefMode>(stored: u128) -> Header {
+        if packed::<M>() {
+            Header::unpack(stored as u64)
+        } else {
+            Header(stored)
+        }
+    }
+
     /// [`Header::write_fresh`] of a header already in mode `M`'s stored
     /// form ([`Header::stored`]): one store, nothing computed.
     ///
