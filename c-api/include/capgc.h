@@ -67,11 +67,11 @@
 #include <stdint.h>
 
 // The major version of the ABI `capgc.h` declares (the SONAME's number).
-#define CAPGC_VERSION_MAJOR 0
+#define CAPGC_VERSION_MAJOR 1
 
 // The minor version: grows when functions, statuses or enum values are
 // added.
-#define CAPGC_VERSION_MINOR 3
+#define CAPGC_VERSION_MINOR 0
 
 // The patch version: fixes that leave the ABI unchanged.
 #define CAPGC_VERSION_PATCH 0
@@ -166,16 +166,31 @@
 // Offset of `capgc_mutator_t.heap`.
 #define CAPGC_MUTATOR_HEAP 96
 
-// Bytes of the object header before every payload.
-#define CAPGC_FAST_HEADER_SIZE 16
+// Bytes of Native's object header (`m->align == 8`): one word before the
+// payload. Every mode's header is its cell alignment, `m->align` bytes.
+#define CAPGC_FAST_HEADER_NATIVE_SIZE 8
 
-// Header word 0 (at payload - 16): the type index (the low 32 bits of a
-// `capgc_type_t`) in its low 32 bits; its high 32 bits (flags) are 0 in
-// a new object.
-#define CAPGC_FAST_HEADER_TYPE 16
+// Native's header word (at payload - 8) is `type <<
+// CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT | length <<
+// CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT`: the type index (below 2^24) in
+// bits 8..32, flags (bits 0..8) 0 in a new object.
+#define CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT 8
 
-// Header word 1 (at payload - 8): the payload length in bytes.
-#define CAPGC_FAST_HEADER_LEN 8
+// Native's header word: the payload length in bytes in bits 32..64.
+#define CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT 32
+
+// Bytes of P128's object header (`m->align == 16`): two words before the
+// payload.
+#define CAPGC_FAST_HEADER_P128_SIZE 16
+
+// P128's header word at payload - 16: the type index (the low 32 bits of
+// a `capgc_type_t`) in its low 32 bits; its high 32 bits (flags) are 0
+// in a new object.
+#define CAPGC_FAST_HEADER_P128_TYPE 16
+
+// P128's header word at payload - 8: the payload length in bytes (also
+// the second word of every P128 reference stored in a slot).
+#define CAPGC_FAST_HEADER_P128_LEN 8
 
 // log2 of the block size: the barrier's block index shift.
 #define CAPGC_FAST_BLOCK_SHIFT 16
@@ -841,11 +856,13 @@ extern "C" {
 
 // The version of the library actually loaded, `MAJOR << 16 | MINOR << 8
 // | PATCH` (`CAPGC_VERSION` is the header's). A program built against
-// `X.Y` needs `capgc_version() >> 16 == X` and `(capgc_version() >> 8 &
-// 0xff) >= Y`.
+// `X.Y` needs `capgc_version() >> 16 == X` and `capgc_version() >> 8 >=
+// CAPGC_VERSION >> 8` (the minor version compared with the major one
+// above it: a bare `>= CAPGC_VERSION_MINOR` is always true, and a
+// warning, when the minor version is 0).
 uint32_t capgc_version(void);
 
-// The loaded library's version as a string, `"0.3.0"`. Static storage.
+// The loaded library's version as a string, `"1.0.0"`. Static storage.
 const char *capgc_version_string(void);
 
 // The message of the last call that failed on this thread (empty if none

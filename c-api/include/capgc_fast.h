@@ -81,7 +81,8 @@ CAPGC_FAST_ASSERT(offsetof(capgc_mutator_t, barrier) == CAPGC_MUTATOR_BARRIER, "
 CAPGC_FAST_ASSERT(offsetof(capgc_mutator_t, checked) == CAPGC_MUTATOR_CHECKED, "checked");
 CAPGC_FAST_ASSERT(offsetof(capgc_mutator_t, heap) == CAPGC_MUTATOR_HEAP, "heap");
 CAPGC_FAST_ASSERT(sizeof(capgc_ref_t) == 16, "capgc_ref_t is two words");
-CAPGC_FAST_ASSERT(CAPGC_FAST_HEADER_SIZE == 16, "a header is two words");
+CAPGC_FAST_ASSERT(CAPGC_FAST_HEADER_NATIVE_SIZE == 8, "Native's header is one word");
+CAPGC_FAST_ASSERT(CAPGC_FAST_HEADER_P128_SIZE == 16, "P128's header is two words");
 
 /* True for the null reference (capgc_is_null, inline). */
 CAPGC_FAST_INLINE int capgc_fast_is_null(capgc_ref_t r) { return (r.addr | r.meta) == 0; }
@@ -89,16 +90,17 @@ CAPGC_FAST_INLINE int capgc_fast_is_null(capgc_ref_t r) { return (r.addr | r.met
 /* ---- allocation ---------------------------------------------------------- */
 
 /* Bytes a new object with a payload of `len` bytes takes in the bump
- * buffer: the header, then the payload rounded up to the cell alignment
- * (at least one slot). */
+ * buffer: the header (m->align bytes: one word in Native, two in P128),
+ * then the payload rounded up to the cell alignment (at least one slot). */
 CAPGC_FAST_INLINE uint64_t capgc_fast_cell(const capgc_mutator_t *m, uint64_t len) {
   uint64_t a = m->align, n = len ? len : 1;
-  return CAPGC_FAST_HEADER_SIZE + ((n + a - 1) & ~(a - 1));
+  return a + ((n + a - 1) & ~(a - 1));
 }
 
 /* Allocates an object of type `ty` with a payload of `len` bytes (a
  * fixed-size type's size, or an array's length in bytes), zeroed, into
- * *out. Inline: a bump of m->cursor and the header's two words; past the
+ * *out. Inline: a bump of m->cursor and the header — Native one word,
+ * type << 8 | len << 32; P128 two, the type then the length; past the
  * buffer's end (and always in SoftCheri and MarkSweep) the refill
  * capgc_fast_alloc_slow, a safepoint. */
 CAPGC_FAST_INLINE capgc_status_t capgc_fast_alloc(capgc_mutator_t *m, capgc_type_t ty, uint64_t len,
@@ -108,14 +110,32 @@ CAPGC_FAST_INLINE capgc_status_t capgc_fast_alloc(capgc_mutator_t *m, capgc_type
     if (CAPGC_FAST_LIKELY(end <= m->limit)) {
       uint64_t *h = (uint64_t *)(uintptr_t)at;
       m->cursor = end;
-      h[0] = (uint32_t)ty; /* the type index; flags 0 */
-      h[1] = len;
-      out->addr = at + CAPGC_FAST_HEADER_SIZE;
+      if (m->align == CAPGC_FAST_HEADER_NATIVE_SIZE) {
+        /* the type index and the length; flags 0 */
+        h[0] = (uint64_t)(uint32_t)ty << CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT |
+               len << CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT;
+      } else {
+        h[0] = (uint32_t)ty; /* the type index; flags 0 */
+        h[1] = len;
+      }
+      out->addr = at + m->align;
       out->meta = 0;
       return CAPGC_OK;
     }
   }
   return capgc_fast_alloc_slow(m, ty, len, out);
+}
+
+/* The payload length of `r` in bytes into *out: read from its header
+ * inline (Native, P128; inside the no-safepoint window), checked
+ * (capgc_payload_len) in SoftCheri. */
+CAPGC_FAST_INLINE capgc_status_t capgc_fast_len(capgc_mutator_t *m, capgc_ref_t r, uint64_t *out) {
+  if (CAPGC_FAST_LIKELY(!m->checked)) {
+    uint64_t w = ((const uint64_t *)(uintptr_t)r.addr)[-1];
+    *out = m->align == CAPGC_FAST_HEADER_NATIVE_SIZE ? w >> CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT : w;
+    return CAPGC_OK;
+  }
+  return capgc_payload_len(m->heap, r, out);
 }
 
 /* ---- the write barrier ----------------------------------------------------- */
@@ -155,7 +175,7 @@ CAPGC_FAST_INLINE capgc_status_t capgc_fast_store_ref(capgc_mutator_t *m, capgc_
   if (CAPGC_FAST_LIKELY(!m->checked)) {
     uint64_t *slot = (uint64_t *)(uintptr_t)(obj.addr + offset);
     slot[0] = value.addr;
-    if (m->align == 16) /* P128: the second word is the payload length */
+    if (m->align == CAPGC_FAST_HEADER_P128_SIZE) /* P128: the second word is the payload length */
       slot[1] = value.addr ? ((const uint64_t *)(uintptr_t)value.addr)[-1] : 0;
     if (m->barrier && value.addr && !capgc_fast_is_young(m, obj.addr) && capgc_fast_is_young(m, value.addr))
       return capgc_fast_remember(m, obj, offset);

@@ -131,15 +131,30 @@ pub const CAPGC_MUTATOR_BARRIER: usize = 84;
 pub const CAPGC_MUTATOR_CHECKED: usize = 88;
 /// Offset of `capgc_mutator_t.heap`.
 pub const CAPGC_MUTATOR_HEAP: usize = 96;
-/// Bytes of the object header before every payload.
-pub const CAPGC_FAST_HEADER_SIZE: u64 = 16;
-const _: () = assert!(CAPGC_FAST_HEADER_SIZE == gc_core::HEADER_SIZE);
-/// Header word 0 (at payload - 16): the type index (the low 32 bits of a
-/// `capgc_type_t`) in its low 32 bits; its high 32 bits (flags) are 0 in
-/// a new object.
-pub const CAPGC_FAST_HEADER_TYPE: u64 = 16;
-/// Header word 1 (at payload - 8): the payload length in bytes.
-pub const CAPGC_FAST_HEADER_LEN: u64 = 8;
+/// Bytes of Native's object header (`m->align == 8`): one word before the
+/// payload. Every mode's header is its cell alignment, `m->align` bytes.
+pub const CAPGC_FAST_HEADER_NATIVE_SIZE: u64 = 8;
+/// Native's header word (at payload - 8) is `type <<
+/// CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT | length <<
+/// CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT`: the type index (below 2^24) in
+/// bits 8..32, flags (bits 0..8) 0 in a new object.
+pub const CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT: u32 = 8;
+/// Native's header word: the payload length in bytes in bits 32..64.
+pub const CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT: u32 = 32;
+/// Bytes of P128's object header (`m->align == 16`): two words before the
+/// payload.
+pub const CAPGC_FAST_HEADER_P128_SIZE: u64 = 16;
+/// P128's header word at payload - 16: the type index (the low 32 bits of
+/// a `capgc_type_t`) in its low 32 bits; its high 32 bits (flags) are 0
+/// in a new object.
+pub const CAPGC_FAST_HEADER_P128_TYPE: u64 = 16;
+/// P128's header word at payload - 8: the payload length in bytes (also
+/// the second word of every P128 reference stored in a slot).
+pub const CAPGC_FAST_HEADER_P128_LEN: u64 = 8;
+const _: () =
+    assert!(CAPGC_FAST_HEADER_NATIVE_SIZE == gc_core::header_size::<capability_heap::Native>());
+const _: () =
+    assert!(CAPGC_FAST_HEADER_P128_SIZE == gc_core::header_size::<capability_heap::P128>());
 /// log2 of the block size: the barrier's block index shift.
 pub const CAPGC_FAST_BLOCK_SHIFT: u32 = 16;
 const _: () = assert!(CAPGC_FAST_BLOCK_SHIFT == gc_core::FAST_BLOCK_SHIFT);

@@ -23,10 +23,10 @@
 use std::ffi::c_char;
 
 /// The major version of the ABI `capgc.h` declares (the SONAME's number).
-pub const CAPGC_VERSION_MAJOR: u32 = 0;
+pub const CAPGC_VERSION_MAJOR: u32 = 1;
 /// The minor version: grows when functions, statuses or enum values are
 /// added.
-pub const CAPGC_VERSION_MINOR: u32 = 3;
+pub const CAPGC_VERSION_MINOR: u32 = 0;
 /// The patch version: fixes that leave the ABI unchanged.
 pub const CAPGC_VERSION_PATCH: u32 = 0;
 /// The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`, the
@@ -37,14 +37,16 @@ pub const CAPGC_VERSION: u32 =
 
 /// The version of the library actually loaded, `MAJOR << 16 | MINOR << 8
 /// | PATCH` (`CAPGC_VERSION` is the header's). A program built against
-/// `X.Y` needs `capgc_version() >> 16 == X` and `(capgc_version() >> 8 &
-/// 0xff) >= Y`.
+/// `X.Y` needs `capgc_version() >> 16 == X` and `capgc_version() >> 8 >=
+/// CAPGC_VERSION >> 8` (the minor version compared with the major one
+/// above it: a bare `>= CAPGC_VERSION_MINOR` is always true, and a
+/// warning, when the minor version is 0).
 #[no_mangle]
 pub extern "C" fn capgc_version() -> u32 {
     CAPGC_VERSION
 }
 
-/// The loaded library's version as a string, `"0.3.0"`. Static storage.
+/// The loaded library's version as a string, `"1.0.0"`. Static storage.
 #[no_mangle]
 pub extern "C" fn capgc_version_string() -> *const c_char {
     VERSION_STRING.as_ptr().cast()

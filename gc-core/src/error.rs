@@ -109,7 +109,9 @@ pub enum GcError {
     FastBuffer(&'static str),
     /// The payload length given for a type is not one it has: a
     /// fixed-size type's own size, or an array's length in bytes (a
-    /// multiple of the slot size for a reference array).
+    /// multiple of the slot size for a reference array); in Native, also
+    /// an array of 4 GiB or more (its one-word header holds the length in
+    /// 32 bits).
     BadLength {
         /// The type.
         ty: TypeId,

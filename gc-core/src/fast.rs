@@ -38,7 +38,7 @@
 //! and traced as roots; after it, each is written back as the exported
 //! bits of its object's new copy (I8), of the new epoch.
 
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::{header_size, Header};
 use crate::policy::copy_space;
 use crate::types::{ObjectType, TypeInfo};
 use crate::{ExternRef, GcError, Heap, ObjRef};
@@ -131,7 +131,7 @@ impl<M: RefMode> Heap<M> {
         FastGeometry {
             align,
             max_len: if bump {
-                crate::policy::block::MAX_SMALL_CELL - HEADER_SIZE
+                crate::policy::block::MAX_SMALL_CELL - header_size::<M>()
             } else {
                 0
             },
@@ -218,25 +218,27 @@ impl<M: RefMode> Heap<M> {
         }
         let mut at = start;
         let mut objects = 0u64;
-        // The last header seen and its cell: a VM allocates runs of one
-        // type, so most objects cost one compare here.
-        let mut last: Option<(Header, u64)> = None;
+        // The last header seen (as stored: no unpacking) and its cell: a
+        // VM allocates runs of one type, so most objects cost one compare
+        // here.
+        let mut last: Option<(u128, u64)> = None;
         while at < cursor {
-            let payload = Address(at + HEADER_SIZE);
-            if at + HEADER_SIZE > cursor {
+            let payload = Address(at + header_size::<M>());
+            if at + header_size::<M>() > cursor {
                 return Err(self.fast_corrupt("a header runs past the cursor"));
             }
             // SAFETY: the header lies in the lent range, inside a
             // copy-space block of the region.
-            let h = unsafe { Header::read_unchecked(self.arena.region(), payload) };
+            let stored =
+                unsafe { Header::read_stored_unchecked::<M>(self.arena.region(), payload) };
             let cell = match last {
-                Some((lh, lc)) if lh == h => lc,
+                Some((ls, lc)) if ls == stored => lc,
                 _ => {
-                    let Some(c) = self.fast_cell(h) else {
+                    let Some(c) = self.fast_cell(Header::unstore::<M>(stored)) else {
                         return Err(self
                             .fast_corrupt("a header names no type, or a length its type refuses"));
                     };
-                    last = Some((h, c));
+                    last = Some((stored, c));
                     c
                 }
             };

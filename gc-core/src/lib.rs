@@ -12,7 +12,7 @@
 //!   `verify/`.
 //! - [`HeapConfig`], [`Plan`], [`ScanStrategy`] (`config.rs`);
 //!   [`GcError`] with [`ConfigError`], [`TypeError`] (`error.rs`).
-//! - [`ObjRef`] and the [`HEADER_SIZE`]-byte header type (`object/`).
+//! - [`ObjRef`] and the header type, [`header_size`] bytes (`object/`).
 //! - [`ObjectType`], [`TypeId`] (`types.rs`): the per-heap registry and
 //!   the one rule for reference slots.
 //! - [`Handle`], [`Scope`], [`Persistent`], [`RootRegionId`]
@@ -142,7 +142,7 @@ pub use error::{ConfigError, GcError, TypeError};
 pub use export::ExternRef;
 pub use fast::{FastGeometry, ShadowStack, FAST_BLOCK_SHIFT};
 pub use heap::Heap;
-pub use object::{ObjRef, HEADER_SIZE};
+pub use object::{header_size, ObjRef};
 pub use roots::{Handle, Persistent, RootRegionId, Scope};
 pub use stats::{log_line, CollectionKind, CollectionStats, HeapStats, PauseHistogram};
 pub use types::{ObjectType, ObjectView, TraceClosure, TraceDyn, TraceFn, TypeId};

@@ -85,6 +85,10 @@ impl<M: RefMode> Heap<M> {
             limit,
         };
         let bytes = bytes.filter(|b| *b <= limit).ok_or(oom.clone())?;
+        if crate::object::packed::<M>() && bytes > crate::object::PACKED_MAX_LEN {
+            // Native's one-word header holds a length below 4 GiB.
+            return Err(GcError::BadLength { ty, len: bytes });
+        }
         let layout = M::payload_layout(bytes).ok_or(oom)?;
         self.alloc_in(ty, bytes, layout, false)
     }
@@ -244,15 +248,15 @@ impl<M: RefMode> Heap<M> {
             return None;
         }
         // SAFETY: the header lies in the region (checked just above).
-        let h = unsafe { Header::read_unchecked(self.arena.region(), a) };
-        (self.types.mask_by_index(h.ty()) >> i & 1 != 0).then(|| a.add(offset))
+        let ty = unsafe { Header::ty_unchecked::<M>(self.arena.region(), a) };
+        (self.types.mask_by_index(ty) >> i & 1 != 0).then(|| a.add(offset))
     }
 
     /// Checks that `offset` is a reference slot of `obj`'s type — the same
     /// rule the tracer follows (`TypeInfo::for_each_slot`).
     #[inline(never)]
     pub(crate) fn ref_slot(&self, obj: &ObjRef<M>, offset: u64) -> Result<(), GcError> {
-        let h = Header::read(self.arena.region(), obj.address())?;
+        let h = Header::read::<M>(self.arena.region(), obj.address())?;
         let i = offset / M::SLOT_SIZE;
         if offset % M::SLOT_SIZE == 0 && i < 64 && self.types.mask_by_index(h.ty()) >> i & 1 != 0 {
             return Ok(());

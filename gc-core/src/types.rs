@@ -360,6 +360,8 @@ pub(crate) struct TypeFast {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct YoungCell {
     pub(crate) header: Header,
+    /// `header` as the mode stores it (`Header::stored`).
+    pub(crate) stored: u128,
     pub(crate) cell: u64,
     pub(crate) padded: u64,
     pub(crate) class: Option<(u16, u64)>,
@@ -415,6 +417,10 @@ impl Types {
 
     fn register_info<M: RefMode>(&mut self, info: TypeInfo) -> Result<TypeId, GcError> {
         let index = u32::try_from(self.infos.len()).map_err(|_| TypeError::TooMany)?;
+        if crate::object::packed::<M>() && u64::from(index) >= crate::object::PACKED_MAX_TYPES {
+            // Native's one-word header holds a type index below 2^24.
+            return Err(TypeError::TooMany.into());
+        }
         self.infos.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.fast.try_reserve(1).map_err(|_| TypeError::TooMany)?;
         self.masks.try_reserve(1).map_err(|_| TypeError::TooMany)?;
@@ -425,6 +431,7 @@ impl Types {
         let young = fixed.filter(|_| self.fast_alloc).and_then(|(len, layout)| {
             crate::policy::young_cell::<M>(layout).map(|cell| YoungCell {
                 header: Header::new(index, len, false),
+                stored: Header::new(index, len, false).stored::<M>(),
                 cell,
                 padded: layout.bounds,
                 class: None,

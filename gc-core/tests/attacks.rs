@@ -15,8 +15,8 @@ use capability_heap::{
     Address, CapFault, CheriV9, Format, Morello, Perm, Perms, RiscvStd, SoftCheri,
 };
 use gc_core::{
-    GcError, Heap, HeapConfig, ObjRef, ObjectType, ObjectView, Plan, ScanStrategy, TypeError,
-    TypeId,
+    header_size, GcError, Heap, HeapConfig, ObjRef, ObjectType, ObjectView, Plan, ScanStrategy,
+    TypeError, TypeId,
 };
 
 type Cheri<F> = SoftCheri<F>;
@@ -1058,7 +1058,8 @@ mod unchecked_not_caught {
         let b = h.alloc(node).unwrap();
         let gap = b.address().offset_from(a.address());
         // NOT CAUGHT: writing past a's payload lands in b's header (I2).
-        h.write::<u64>(&a, gap - 16, 0xffff_ffff).unwrap();
+        h.write::<u64>(&a, gap - header_size::<M>(), 0xffff_ffff)
+            .unwrap();
         let ha = h.handle(&a).unwrap();
         let _ = h.handle(&b).unwrap();
         // The verifier reports the corruption; the collector survives it
@@ -1073,8 +1074,17 @@ mod unchecked_not_caught {
         let (mut h, node) = heap::<M>(plan);
         let a = h.alloc(node).unwrap();
         // NOT CAUGHT: the header is one negative offset away (I2) …
-        let w0 = h.read::<u64>(&a, 16u64.wrapping_neg()).unwrap();
-        assert_eq!(w0 as u32, node.index());
+        let w0 = h
+            .read::<u64>(&a, header_size::<M>().wrapping_neg())
+            .unwrap();
+        // Native's one word holds the type in bits 8..32; P128's first
+        // word in bits 0..32.
+        let ty = if header_size::<M>() == 8 {
+            w0 >> 8 & 0xff_ffff
+        } else {
+            w0
+        };
+        assert_eq!(ty as u32, node.index());
         // … and a "read-only" reference still stores (no permissions).
         let ro = h.restrict(&a, Perms::LOAD).unwrap();
         assert!(h.write::<u64>(&ro, Heap::<M>::data_offset(2), 1).is_ok());

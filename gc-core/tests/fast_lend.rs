@@ -8,7 +8,7 @@
 mod common;
 
 use capability_heap::{Morello, Native, RefMode, SoftCheri, P128};
-use gc_core::{ExternRef, GcError, Heap, HeapConfig, Plan, ShadowStack, HEADER_SIZE};
+use gc_core::{header_size, ExternRef, GcError, Heap, HeapConfig, Plan, ShadowStack};
 
 use common::config;
 
@@ -18,20 +18,37 @@ fn place<M: RefMode>(h: &mut Heap<M>, ty: gc_core::TypeId, n: u64) -> (Vec<u64>,
     let (mut at, limit) = h.fast_lend();
     assert!(at != 0 && limit > at, "{} lends", M::NAME);
     let len = 2 * M::SLOT_SIZE;
-    let cell = HEADER_SIZE + len;
+    let cell = header_size::<M>() + len;
     let mut out = Vec::new();
     for _ in 0..n {
         assert!(at + cell <= limit);
-        // SAFETY: `[at, at + cell)` lies in the buffer the heap just lent
-        // (checked above), which is mapped, zeroed memory of its region.
-        unsafe {
-            (at as *mut u64).write(u64::from(ty.index()));
-            ((at + 8) as *mut u64).write(len);
-        }
-        out.push(at + HEADER_SIZE);
+        let payload = at + header_size::<M>();
+        write_header::<M>(payload, u64::from(ty.index()), len);
+        out.push(payload);
         at += cell;
     }
     (out, at)
+}
+
+/// Writes the header of the object at `payload` as the C fast path does
+/// (`capgc_fast.h`): Native one word, `type << 8 | len << 32`; P128 two,
+/// the type then the length.
+fn write_header<M: RefMode>(payload: u64, ty: u64, len: u64) {
+    assert_eq!(
+        header_size::<M>(),
+        M::SLOT_SIZE,
+        "the header is a cell alignment"
+    );
+    // SAFETY: the callers pass the payload of a cell in a buffer the heap
+    // lent, mapped memory of its region, the header before it.
+    unsafe {
+        if header_size::<M>() == 8 {
+            ((payload - 8) as *mut u64).write(ty << 8 | len << 32);
+        } else {
+            ((payload - 16) as *mut u64).write(ty);
+            ((payload - 8) as *mut u64).write(len);
+        }
+    }
 }
 
 fn adopts_what_the_caller_placed<M: RefMode>(plan: Plan) {
@@ -68,14 +85,24 @@ fn refuses_a_broken_buffer<M: RefMode>(plan: Plan, how: u32) {
     let node = h.record_type(2, 0).unwrap();
     h.alloc(node).unwrap();
     let (objs, mut cursor) = place(&mut h, node, 3);
-    let hdr = objs[1] - HEADER_SIZE;
-    // SAFETY: the header of an object placed above, in the lent buffer.
-    unsafe {
-        match how {
-            0 => (hdr as *mut u64).write(9999),    // a type no one registered
-            1 => ((hdr + 8) as *mut u64).write(3), // a length the type refuses
-            _ => cursor += 1 << 20,                // past the buffer
+    let len = 2 * M::SLOT_SIZE;
+    let ty = u64::from(node.index());
+    match how {
+        0 => write_header::<M>(objs[1], 9999, len), // a type no one registered
+        1 => write_header::<M>(objs[1], ty, 3),     // a length the type refuses
+        2 => write_header::<M>(objs[1], ty | 1 << 24, len), // Native: into the length
+        3 => {
+            // Flag bits the caller may not set: Native's forwarded bit
+            // and a stray bit 2..8; P128's flag word.
+            // SAFETY: the header of an object placed above, in the lent buffer.
+            unsafe {
+                let hdr = (objs[1] - header_size::<M>()) as *mut u64;
+                hdr.write(hdr.read() | if header_size::<M>() == 8 { 1 } else { 1 << 33 });
+                let hdr = (objs[2] - header_size::<M>()) as *mut u64;
+                hdr.write(hdr.read() | if header_size::<M>() == 8 { 4 } else { 1 << 40 });
+            }
         }
+        _ => cursor += 1 << 20, // past the buffer
     }
     assert!(matches!(
         h.fast_reclaim(cursor),
@@ -195,7 +222,7 @@ fn unchecked_moving_heaps_lend_and_adopt() {
     for plan in [Plan::SemiSpace, Plan::Generational] {
         adopts_what_the_caller_placed::<Native>(plan);
         adopts_what_the_caller_placed::<P128>(plan);
-        for how in 0..3 {
+        for how in 0..5 {
             refuses_a_broken_buffer::<Native>(plan, how);
             refuses_a_broken_buffer::<P128>(plan, how);
         }
@@ -239,7 +266,7 @@ fn lends_no_more_than_the_trigger_leaves<M: RefMode>() {
     })
     .unwrap();
     let node = h.record_type(2, 0).unwrap();
-    let cell = HEADER_SIZE + 2 * M::SLOT_SIZE;
+    let cell = header_size::<M>() + 2 * M::SLOT_SIZE;
     while h.stats().bytes_in_use + 4 * cell < initial {
         h.alloc(node).unwrap();
     }

@@ -56,7 +56,7 @@ pub struct LiveSweep {
 /// page's live-sweep chart says how many more of them Native holds).
 pub fn node_cell<M: RefMode>() -> u64 {
     let payload = 2 * Heap::<M>::SLOT;
-    gc_core::HEADER_SIZE + M::payload_layout(payload).map_or(payload, |l| l.size)
+    gc_core::header_size::<M>() + M::payload_layout(payload).map_or(payload, |l| l.size)
 }
 
 fn tree_nodes(depth: u32) -> u64 {

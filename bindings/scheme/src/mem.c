@@ -18,7 +18,7 @@
  *    an offset on the fast path, so this layer checks the one thing an
  *    interpreter bug could get wrong cheaply: every field access lies
  *    inside the object's payload (its length from the header,
- *    CAPGC_FAST_HEADER_LEN) — an internal error, never a memory error.
+ *    capgc_fast_len) — an internal error, never a memory error.
  *    What a Scheme program can get wrong (a vector index, a string index,
  *    a car of a non-pair) is checked above this layer, in the primitives.
  *  - a compartment of a split heap (`vm->split`, `vm->comp`): the C ABI
@@ -69,14 +69,14 @@ void mem_free_roots(vm_t *vm) {
 }
 
 /* Native and P128: whether bytes [off, off+n) lie in r's payload (its
- * length is the header word at CAPGC_FAST_HEADER_LEN before it). The
- * fast path does not check this; an interpreter bug would otherwise be a
- * memory error. SoftCheri: the checked entry checks (true here). */
+ * length read from its header by capgc_fast_len). The fast path does not
+ * check this; an interpreter bug would otherwise be a memory error.
+ * SoftCheri: the checked entry checks (true here). */
 static inline bool field_ok(const vm_t *vm, capgc_ref_t r, uint64_t off, uint64_t n) {
   if (vm->mu->checked) return true;
   if (r.addr == 0) return false;
   uint64_t len;
-  memcpy(&len, (const void *)(uintptr_t)(r.addr - CAPGC_FAST_HEADER_LEN), sizeof len);
+  capgc_fast_len(vm->mu, r, &len); /* inline: CAPGC_OK unchecked */
   return off <= len && n <= len - off;
 }
 

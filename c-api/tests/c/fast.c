@@ -193,15 +193,31 @@ static void attacks(const config_t *c, capgc_heap_t *h, capgc_heap_t *other) {
 /* Unchecked moving heaps: the heap checks what it adopts. */
 static void broken_buffers(const config_t *c) {
   if (c->mode == CAPGC_MODE_SOFTCHERI || c->plan == CAPGC_PLAN_MARKSWEEP) return;
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < 5; k++) {
     capgc_heap_t *h = setup(c);
     capgc_ref_t r;
     CHECK(capgc_fast_alloc(m, g_node, NODE_LEN(m), &r)); /* lends */
     CHECK(capgc_fast_alloc(m, g_node, NODE_LEN(m), &r));
     ASSERT(m->limit != 0);
-    uint64_t *hdr = (uint64_t *)capgc_fast_ptr(m, r) - 2;
-    if (k == 0) hdr[0] = 9999; /* a type no one registered */
-    if (k == 1) hdr[1] = 3;    /* a length the type refuses */
+    uint64_t len;
+    CHECK(capgc_fast_len(m, r, &len));
+    ASSERT(len == NODE_LEN(m));
+    if (m->align == CAPGC_FAST_HEADER_NATIVE_SIZE) {
+      /* Native: one word, type << 8 | len << 32. */
+      uint64_t *hdr = (uint64_t *)capgc_fast_ptr(m, r) - 1;
+      ASSERT(*hdr == ((uint64_t)(uint32_t)g_node << CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT |
+                      NODE_LEN(m) << CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT));
+      if (k == 0) *hdr = (uint64_t)9999 << CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT | len << 32; /* no such type */
+      if (k == 1) *hdr = (*hdr & 0xffffffffu) | (uint64_t)3 << 32; /* a length the type refuses */
+      if (k == 3) *hdr |= 1; /* the forwarded bit */
+      if (k == 4) *hdr |= 4; /* a flag bit no writer sets */
+    } else {
+      uint64_t *hdr = (uint64_t *)capgc_fast_ptr(m, r) - 2;
+      if (k == 0) hdr[0] = 9999; /* a type no one registered */
+      if (k == 1) hdr[1] = 3;    /* a length the type refuses */
+      if (k == 3) hdr[0] |= (uint64_t)2 << 32; /* the forwarded flag */
+      if (k == 4) hdr[0] |= (uint64_t)1 << 40; /* a flag no writer sets */
+    }
     if (k == 2) m->cursor = m->limit + 64; /* past the buffer */
     EXPECT(capgc_collect(h, NULL), CAPGC_E_CORRUPT);
     EXPECT(capgc_collect(h, NULL), CAPGC_E_CORRUPT); /* and stays refused */

@@ -125,7 +125,7 @@ typedef struct {
 static void *emit_alloc(code_t *c, const capgc_mutator_t *m, capgc_type_t ty, uint64_t len) {
   void *entry = c->at;
   uint64_t a = m->align, n = len ? len : 1;
-  uint64_t cell = CAPGC_FAST_HEADER_SIZE + ((n + a - 1) & ~(a - 1));
+  uint64_t cell = a + ((n + a - 1) & ~(a - 1)); /* the header is m->align bytes */
   load(c, RAX, RDI, CAPGC_MUTATOR_MAX_LEN); /* len <= max_len, else out of line */
   bytes(c, (uint8_t[]){0x48, 0x3d}, 2);     /* cmp rax, imm32 */
   imm32(c, (int64_t)len);
@@ -135,10 +135,16 @@ static void *emit_alloc(code_t *c, const capgc_mutator_t *m, capgc_type_t ty, ui
   mem(c, 0x3b, RDX, RDI, CAPGC_MUTATOR_LIMIT);   /* cmp end, limit */
   uint8_t *to_slow2 = jcc(c, JA);
   store(c, RDI, CAPGC_MUTATOR_CURSOR, RDX);      /* cursor = end */
-  store_imm(c, RAX, CAPGC_FAST_HEADER_SIZE - CAPGC_FAST_HEADER_TYPE, (int64_t)(uint32_t)ty);
-  store_imm(c, RAX, CAPGC_FAST_HEADER_SIZE - CAPGC_FAST_HEADER_LEN, (int64_t)len);
-  bytes(c, (uint8_t[]){0x48, 0x05}, 2);          /* add rax, HEADER_SIZE */
-  imm32(c, CAPGC_FAST_HEADER_SIZE);
+  if (a == CAPGC_FAST_HEADER_NATIVE_SIZE) {      /* Native: one word, folded */
+    mov_imm64(c, RCX, (uint64_t)(uint32_t)ty << CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT |
+                          len << CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT);
+    store(c, RAX, 0, RCX);                       /* mov [at], rcx */
+  } else {                                       /* P128: the type, the length */
+    store_imm(c, RAX, CAPGC_FAST_HEADER_P128_SIZE - CAPGC_FAST_HEADER_P128_TYPE, (int64_t)(uint32_t)ty);
+    store_imm(c, RAX, CAPGC_FAST_HEADER_P128_SIZE - CAPGC_FAST_HEADER_P128_LEN, (int64_t)len);
+  }
+  bytes(c, (uint8_t[]){0x48, 0x05}, 2);          /* add rax, header (m->align) */
+  imm32(c, (int64_t)a);
   store(c, RSI, 0, RAX);                         /* out->addr */
   store_imm(c, RSI, 8, 0);                       /* out->meta */
   mov_imm64(c, RAX, (uint64_t)(uintptr_t)&g_fast);

@@ -74,7 +74,7 @@ pub(crate) struct Fast {
 /// `capgc_fast_cell`.
 fn cell(m: &capgc_mutator_t, len: u64) -> u64 {
     let (a, n) = (m.align, len.max(1));
-    CAPGC_FAST_HEADER_SIZE + ((n + a - 1) & !(a - 1))
+    a + ((n + a - 1) & !(a - 1))
 }
 
 /// `capgc_fast_is_young`.
@@ -145,13 +145,21 @@ impl Driver {
                     mm.cursor = at + cell(mm, len);
                     let h = at as *mut u64;
                     // SAFETY: `[at, cursor)` lies in the buffer the heap
-                    // lent (below `limit`), the header's two words first.
+                    // lent (below `limit`), the header (`m->align` bytes:
+                    // Native one word, P128 two) first.
                     unsafe {
-                        h.write(u64::from(t as u32));
-                        h.add(1).write(len);
+                        if mm.align == CAPGC_FAST_HEADER_NATIVE_SIZE {
+                            h.write(
+                                u64::from(t as u32) << CAPGC_FAST_HEADER_NATIVE_TYPE_SHIFT
+                                    | len << CAPGC_FAST_HEADER_NATIVE_LEN_SHIFT,
+                            );
+                        } else {
+                            h.write(u64::from(t as u32));
+                            h.add(1).write(len);
+                        }
                     }
                     out = capgc_ref_t {
-                        addr: at + CAPGC_FAST_HEADER_SIZE,
+                        addr: at + mm.align,
                         meta: 0,
                     };
                     S::CAPGC_OK
@@ -209,7 +217,7 @@ impl Driver {
                             let len = if vr.addr == 0 {
                                 0
                             } else {
-                                ((vr.addr - CAPGC_FAST_HEADER_LEN) as *const u64).read()
+                                ((vr.addr - 8) as *const u64).read()
                             };
                             slot.add(1).write(len);
                         }

@@ -1,18 +1,43 @@
-//! [`Header`]: the 16-byte GC header before every payload, as a type.
+//! [`Header`]: the GC header before every payload, as a type.
+//!
+//! In memory it takes [`header_size`] bytes: one word in Native, two in
+//! P128 and the SoftCheri modes. The value is the same in every mode (a
+//! `u128` of the wide layout); only Native packs it into one word on the
+//! way to memory and unpacks it on the way back.
 //!
 //! ```text
-//!   bits   0..32   type index (the heap's type registry)
-//!   bits  32..64   flags (pinned, forwarded)
-//!   bits 64..128   payload length as asked for, or — once forwarded — the
-//!                  new copy's payload address (its header holds the length)
+//!   P128, SoftCheri (16 bytes, at payload - 16)
+//!     bits   0..32   type index (the heap's type registry)
+//!     bits  32..64   flags (pinned, forwarded)
+//!     bits 64..128   payload length as asked for, or — once forwarded — the
+//!                    new copy's payload address (its header holds the length)
+//!
+//!   Native (8 bytes, at payload - 8)
+//!     bit        0   0 (1: forwarded — the whole word is then the new
+//!                    payload address + 1; addresses are 8-aligned)
+//!     bit        1   pinned
+//!     bits    2..8   0
+//!     bits   8..32   type index (Native registers at most 2^24 types)
+//!     bits  32..64   payload length (Native refuses 4 GiB or more)
 //! ```
+//! A forwarded Native header keeps neither the type nor the flags: only
+//! a from-space object is forwarded, it is never pinned, and every reader
+//! of a forwarded header goes to the new copy's header for the rest.
+//! Native's nonzero bits 2..8 unpack to flag bits no writer sets, so a
+//! header the caller broke never equals a fresh one (`fast.rs` refuses it).
+//!
+//! Why Native alone: P128's payloads are 16-aligned, so a one-word header
+//! would leave a word of padding before every payload and save nothing;
+//! its length word is also the second half of every P128 reference the C
+//! fast path stores (`capgc_fast.h`). The SoftCheri modes keep their
+//! capability-granule header (a header is one whole granule, I2, I6).
+//!
 //! Headers are written only by the collector, with the owner's access to
 //! its region, never through a mutator capability (I2); in capability
 //! memory that write clears the header granule's tag, so a header never
 //! holds one.
 
-use crate::object::HEADER_SIZE;
-use capability_heap::{Address, CapFault, TaggedRegion};
+use capability_heap::{Address, CapFault, RefMode, TaggedRegion};
 
 /// Header flag: the object must not move.
 const PINNED: u32 = 1;
@@ -24,8 +49,47 @@ const FORWARDED: u32 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header(u128);
 
-static_assertions::const_assert_eq!(core::mem::size_of::<Header>() as u64, HEADER_SIZE);
-static_assertions::const_assert!(HEADER_SIZE % capability_heap::GRANULE == 0);
+/// True in the mode whose header is one packed word (Native: unchecked,
+/// 8-byte slots).
+#[inline(always)]
+pub(crate) const fn packed<M: RefMode>() -> bool {
+    !M::CHECKED && M::SLOT_SIZE == 8
+}
+
+/// Bytes of GC header before each payload in mode `M`: 8 in Native, 16 in
+/// P128 and the SoftCheri modes — in every mode the cell alignment, so a
+/// header never adds padding of its own.
+#[inline(always)]
+pub const fn header_size<M: RefMode>() -> u64 {
+    if packed::<M>() {
+        8
+    } else {
+        16
+    }
+}
+
+/// The largest header of any mode: room the large-object space leaves
+/// before a payload whatever the mode.
+pub(crate) const MAX_HEADER_SIZE: u64 = 16;
+
+static_assertions::const_assert_eq!(core::mem::size_of::<Header>() as u64, MAX_HEADER_SIZE);
+static_assertions::const_assert!(MAX_HEADER_SIZE % capability_heap::GRANULE == 0);
+
+/// The most types a Native heap registers: the packed header's type field.
+pub(crate) const PACKED_MAX_TYPES: u64 = 1 << 24;
+
+/// The largest payload length a Native header holds.
+pub(crate) const PACKED_MAX_LEN: u64 = u32::MAX as u64;
+
+/// Native's packed word: bit 0 forwarded, bit 1 pinned.
+const PACKED_FORWARDED: u64 = 1;
+const PACKED_PINNED: u64 = 2;
+/// Native's packed word: bits 2..8, which no writer sets, go to the wide
+/// header's flag bits 8..14 so that they survive a round trip.
+const PACKED_STRAY: u64 = 0xfc;
+const PACKED_TYPE_SHIFT: u32 = 8;
+const PACKED_TYPE_MASK: u64 = PACKED_MAX_TYPES - 1;
+const PACKED_LEN_SHIFT: u32 = 32;
 
 impl Header {
     /// A fresh object's header: type index `ty`, payload length `len`,
@@ -39,44 +103,191 @@ impl Header {
 
     /// The header of the object whose payload starts at `payload`.
     #[inline(always)]
-    pub(crate) fn read(region: &TaggedRegion, payload: Address) -> Result<Header, CapFault> {
-        region.read::<u128>(Self::at(payload)).map(Header)
+    pub(crate) fn read<M: RefMode>(
+        region: &TaggedRegion,
+        payload: Address,
+    ) -> Result<Header, CapFault> {
+        if packed::<M>() {
+            region
+                .read::<u64>(Self::at::<M>(payload))
+                .map(Header::unpack)
+        } else {
+            region.read::<u128>(Self::at::<M>(payload)).map(Header)
+        }
     }
 
     /// The header before `payload`, with no region check.
     ///
     /// # Safety
-    /// `[payload - HEADER_SIZE, payload)` must lie inside `region`.
+    /// `[payload - header_size::<M>(), payload)` must lie inside `region`.
     #[inline(always)]
-    pub(crate) unsafe fn read_unchecked(region: &TaggedRegion, payload: Address) -> Header {
-        // SAFETY: the caller's contract.
-        Header(unsafe { region.read_unchecked::<u128>(Self::at(payload)) })
+    pub(crate) unsafe fn read_unchecked<M: RefMode>(
+        region: &TaggedRegion,
+        payload: Address,
+    ) -> Header {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            Header::unpack(unsafe { region.read_unchecked::<u64>(Self::at::<M>(payload)) })
+        } else {
+            // SAFETY: the caller's contract.
+            Header(unsafe { region.read_unchecked::<u128>(Self::at::<M>(payload)) })
+        }
     }
 
     /// Writes this header before `payload` into fresh memory, with no
     /// region check and no tag clearing.
     ///
     /// # Safety
-    /// `[payload - HEADER_SIZE, payload)` must lie inside `region` and, in
-    /// capability memory, hold no tag (a cell of a block zeroed and
-    /// untagged when it was handed out, not written since: I4), or the
+    /// `[payload - header_size::<M>(), payload)` must lie inside `region`
+    /// and, in capability memory, hold no tag (a cell of a block zeroed
+    /// and untagged when it was handed out, not written since: I4), or the
     /// header's bits would sit under a set tag (I6).
     #[inline(always)]
-    pub(crate) unsafe fn write_fresh(self, region: &mut TaggedRegion, payload: Address) {
-        // SAFETY: the caller's contract.
-        unsafe { region.write_unchecked::<u128>(Self::at(payload), self.0) }
+    pub(crate) unsafe fn write_fresh<M: RefMode>(
+        self,
+        region: &mut TaggedRegion,
+        payload: Address,
+    ) {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u64>(Self::at::<M>(payload), self.pack()) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u128>(Self::at::<M>(payload), self.0) }
+        }
+    }
+
+    /// This header as mode `M` stores it: Native's packed word
+    /// (zero-extended), else the two words. What a fixed-size type
+    /// precomputes for the allocation fast paths
+    /// ([`Header::write_stored_fresh`]), so that they store it as is.
+    #[inline(always)]
+    pub(crate) fn stored<M: RefMode>(self) -> u128 {
+        if packed::<M>() {
+            u128::from(self.pack())
+        } else {
+            self.0
+        }
+    }
+
+    /// The header before `payload` in mode `M`'s stored form (the bits in
+    /// memory, Native's word zero-extended), with no region check: two
+    /// stored forms are equal exactly when their headers are
+    /// ([`Header::unstore`]; Native's packing loses no bit).
+    ///
+    /// # Safety
+    /// As for [`Header::read_unchecked`].
+    #[inline(always)]
+    pub(crate) unsafe fn read_stored_unchecked<M: RefMode>(
+        region: &TaggedRegion,
+        payload: Address,
+    ) -> u128 {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            u128::from(unsafe { region.read_unchecked::<u64>(Self::at::<M>(payload)) })
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { region.read_unchecked::<u128>(Self::at::<M>(payload)) }
+        }
+    }
+
+    /// The header whose stored form in mode `M` is `stored`.
+    #[inline(always)]
+    pub(crate) fn unstore<M: RefMode>(stored: u128) -> Header {
+        if packed::<M>() {
+            Header::unpack(stored as u64)
+        } else {
+            Header(stored)
+        }
+    }
+
+    /// [`Header::write_fresh`] of a header already in mode `M`'s stored
+    /// form ([`Header::stored`]): one store, nothing computed.
+    ///
+    /// # Safety
+    /// As for [`Header::write_fresh`].
+    #[inline(always)]
+    pub(crate) unsafe fn write_stored_fresh<M: RefMode>(
+        stored: u128,
+        region: &mut TaggedRegion,
+        payload: Address,
+    ) {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u64>(Self::at::<M>(payload), stored as u64) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { region.write_unchecked::<u128>(Self::at::<M>(payload), stored) }
+        }
+    }
+
+    /// The type index of the header before `payload`, with no region
+    /// check: the mutator's reference accessors' one read. Native reads
+    /// it straight from its word (a forwarded word yields an index of no
+    /// meaning; only a stale reference, not caught in the unchecked
+    /// modes, reaches one).
+    ///
+    /// # Safety
+    /// As for [`Header::read_unchecked`].
+    #[inline(always)]
+    pub(crate) unsafe fn ty_unchecked<M: RefMode>(region: &TaggedRegion, payload: Address) -> u32 {
+        if packed::<M>() {
+            // SAFETY: the caller's contract.
+            let w = unsafe { region.read_unchecked::<u64>(Self::at::<M>(payload)) };
+            ((w >> PACKED_TYPE_SHIFT) & PACKED_TYPE_MASK) as u32
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { Self::read_unchecked::<M>(region, payload) }.ty()
+        }
     }
 
     /// Writes this header before `payload`.
     #[inline(always)]
-    pub(crate) fn write(self, region: &mut TaggedRegion, payload: Address) -> Result<(), CapFault> {
-        region.write::<u128>(Self::at(payload), self.0)
+    pub(crate) fn write<M: RefMode>(
+        self,
+        region: &mut TaggedRegion,
+        payload: Address,
+    ) -> Result<(), CapFault> {
+        if packed::<M>() {
+            region.write::<u64>(Self::at::<M>(payload), self.pack())
+        } else {
+            region.write::<u128>(Self::at::<M>(payload), self.0)
+        }
     }
 
-    /// The header address of a payload.
+    /// The header address of a payload: also its cell's start, the
+    /// header being the cell alignment's size in every mode.
     #[inline(always)]
-    pub(crate) fn at(payload: Address) -> Address {
-        Address(payload.get().wrapping_sub(HEADER_SIZE))
+    pub(crate) fn at<M: RefMode>(payload: Address) -> Address {
+        Address(payload.get().wrapping_sub(header_size::<M>()))
+    }
+
+    /// Native's one word for this header (module docs). The type index
+    /// must be below [`PACKED_MAX_TYPES`] and the length at most
+    /// [`PACKED_MAX_LEN`] (the allocators refuse others in Native).
+    #[inline(always)]
+    pub(crate) fn pack(self) -> u64 {
+        if let Some(to) = self.forwarded_to() {
+            return to.get() | PACKED_FORWARDED;
+        }
+        debug_assert!(u64::from(self.ty()) <= PACKED_TYPE_MASK && self.len() <= PACKED_MAX_LEN);
+        let flags = u64::from(self.flags());
+        let ty = (u64::from(self.ty()) & PACKED_TYPE_MASK) << PACKED_TYPE_SHIFT;
+        let pinned = (flags & u64::from(PINNED)) * PACKED_PINNED;
+        let stray = (flags >> 8 << 2) & PACKED_STRAY;
+        ty | pinned | stray | self.len() << PACKED_LEN_SHIFT
+    }
+
+    /// The header Native's word `w` holds (module docs).
+    #[inline(always)]
+    pub(crate) fn unpack(w: u64) -> Header {
+        if w & PACKED_FORWARDED != 0 {
+            return Header(u128::from(FORWARDED) << 32 | u128::from(w & !PACKED_FORWARDED) << 64);
+        }
+        let ty = (w >> PACKED_TYPE_SHIFT) & PACKED_TYPE_MASK;
+        let pinned = (w & PACKED_PINNED) / PACKED_PINNED * u64::from(PINNED);
+        let flags = pinned | (w & PACKED_STRAY) << 6;
+        Header(u128::from(ty) | u128::from(flags) << 32 | u128::from(w >> PACKED_LEN_SHIFT) << 64)
     }
 
     /// The type index.
@@ -152,5 +363,34 @@ mod tests {
         let f = p.forwarding(Address(0x7000_0010));
         assert_eq!(f.forwarded_to(), Some(Address(0x7000_0010)));
         assert!(f.is_pinned() && f.ty() == h.ty());
+    }
+
+    #[test]
+    fn native_packs_into_one_word() {
+        for (ty, len, pinned) in [(0, 0, false), (7, 16, false), (3, 24, true)] {
+            let h = Header::new(ty, len, pinned);
+            assert_eq!(Header::unpack(h.pack()), h);
+        }
+        // The C fast path's word: type << 8 | length << 32, flags 0.
+        assert_eq!(Header::new(5, 16, false).pack(), 5 << 8 | 16 << 32);
+        assert_eq!(
+            Header::new((1 << 24) - 1, u64::from(u32::MAX), true).pack(),
+            0xffff_ffff_ffff_ff02
+        );
+        // Forwarded: the new payload address + 1, nothing else kept.
+        let f = Header::new(9, 16, false).forwarding(Address(0x7000_0018));
+        assert_eq!(f.pack(), 0x7000_0019);
+        assert_eq!(
+            Header::unpack(f.pack()).forwarded_to(),
+            Some(Address(0x7000_0018))
+        );
+        // Stray bits 2..8 survive a round trip and never look fresh.
+        for stray in [4u64, 0x80, 0xfc] {
+            let h = Header::unpack(7 << 8 | stray | 16 << 32);
+            assert_eq!(h.pack(), 7 << 8 | stray | 16 << 32);
+            assert_ne!(h, Header::new(h.ty(), h.len(), false));
+            assert_eq!(h.forwarded_to(), None);
+            assert!(!h.is_pinned());
+        }
     }
 }

@@ -1,8 +1,9 @@
-//! The object model: a 16-byte GC [`Header`] before every payload, and
-//! [`ObjRef`], the mutator's reference to a payload.
+//! The object model: a GC [`Header`] before every payload (8 bytes in
+//! Native, 16 in P128 and SoftCheri: [`header_size`]), and [`ObjRef`],
+//! the mutator's reference to a payload.
 //!
 //! ```text
-//!   cell:  [ header (16 B) ][ payload (… CRRL padding) ][ slack to the granule ]
+//!   cell:  [ header (8/16 B) ][ payload (… CRRL padding) ][ slack to the granule ]
 //!                           ^ ObjRef covers exactly the payload (I1)
 //! ```
 //! The header lies outside every mutator capability (I2): references are
@@ -20,13 +21,11 @@
 
 mod header;
 
-pub(crate) use header::Header;
+pub use header::header_size;
+pub(crate) use header::{packed, Header, MAX_HEADER_SIZE, PACKED_MAX_LEN, PACKED_MAX_TYPES};
 
 use capability_heap::{Address, RefMode};
 use core::fmt;
-
-/// Bytes of GC header before each payload.
-pub const HEADER_SIZE: u64 = 16;
 
 /// A reference to an object's payload, as the mutator holds it.
 ///

@@ -332,7 +332,7 @@ impl<M: RefMode> Heap<M> {
         {
             return None;
         }
-        let raw = self.arena.alloc_young(y.cell, y.header, y.padded)?;
+        let raw = self.arena.alloc_young(y.cell, y.stored, y.padded)?;
         let stats = &mut self.stats;
         stats.totals.objects_allocated += 1;
         stats.totals.caps_derived += u64::from(M::CHECKED);
@@ -356,7 +356,7 @@ impl<M: RefMode> Heap<M> {
         {
             return None;
         }
-        let raw = self.arena.alloc_small_fast(class, y.header, y.padded)?;
+        let raw = self.arena.alloc_small_fast(class, y.stored, y.padded)?;
         let totals = &mut self.stats.totals;
         totals.objects_allocated += 1;
         totals.caps_derived += u64::from(M::CHECKED);

@@ -19,21 +19,21 @@
 //! large-object space, and retain a pinned object's block alone.
 
 use super::block::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
-use crate::object::HEADER_SIZE;
 use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
 /// Bytes a cell for `layout` takes with cells aligned to `align` (a power
-/// of two, 8 or 16: a mask, not a division).
+/// of two, 8 or 16: a mask, not a division). The header is `align` bytes
+/// in every mode (`object::header_size`: 8 in Native, 16 otherwise).
 #[inline(always)]
 pub(crate) fn cell_size(align: u64, layout: PayloadLayout) -> u64 {
-    (HEADER_SIZE + layout.size + align - 1) & !(align - 1)
+    (align + layout.size + align - 1) & !(align - 1)
 }
 
 /// True when objects of `layout` are allocated in a copy space of cells
 /// aligned to `align` (small enough and no more aligned than a cell).
 #[inline(always)]
 pub(crate) fn fits(align: u64, layout: PayloadLayout) -> bool {
-    layout.align <= align && layout.size <= MAX_SMALL_CELL - HEADER_SIZE
+    layout.align <= align && layout.size <= MAX_SMALL_CELL - align
 }
 
 /// A bump-allocated space of blocks.

@@ -20,7 +20,7 @@
 use super::block::{BlockState, Space, BLOCK};
 use super::Arena;
 use crate::config::ScanStrategy;
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::{header_size, Header};
 use crate::trace::{mapped_slots, object_slots, Tracer};
 use crate::types::Types;
 use capability_heap::{Address, RefMode};
@@ -155,9 +155,9 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         }
         // SAFETY: an object's payload starts at `a` (its alloc bit), in a
         // block of the region, its header before it in the same block.
-        let h = unsafe { Header::read_unchecked(&self.arena.region, a) };
+        let h = unsafe { Header::read_unchecked::<M>(&self.arena.region, a) };
         if let Some(to) = h.forwarded_to() {
-            return match Header::read(&self.arena.region, to) {
+            return match Header::read::<M>(&self.arena.region, to) {
                 // The copy was laid out by `layout_of`: it has one.
                 Ok(nh) => match self.types.layout_of::<M>(nh) {
                     Some((l, _)) => self.relocate_to(&raw, to, l.bounds),
@@ -182,10 +182,10 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             self.keep_in_place(a);
             return raw;
         };
-        let bytes = HEADER_SIZE + layout.size;
+        let bytes = header_size::<M>() + layout.size;
         // A header claiming more than its cell holds (corrupted in an
         // unchecked mode) could reach past the region's end: kept.
-        if !self.arena.region.contains(Header::at(a), bytes) {
+        if !self.arena.region.contains(Header::at::<M>(a), bytes) {
             self.keep_in_place(a);
             return raw;
         }
@@ -196,7 +196,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
                 arena
                     .copy
                     .alloc(&mut arena.blocks, &mut arena.region, cell)
-                    .map(|c| (c.add(HEADER_SIZE), 0))
+                    .map(|c| (c.add(header_size::<M>()), 0))
             }
             Target::Mature => {
                 let class = match fixed.and_then(|y| y.class) {
@@ -231,7 +231,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         unsafe {
             arena
                 .region
-                .copy_unchecked(Header::at(a), Header::at(dst), bytes)
+                .copy_unchecked(Header::at::<M>(a), Header::at::<M>(dst), bytes)
         };
         arena.alloc_bits.set_fresh(dst);
         if self.full && self.target == Target::Mature {
@@ -240,7 +240,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
         }
         // SAFETY: the header lies in the region (read above) and holds no
         // tag: headers are written only by the collector (I2).
-        unsafe { h.forwarding(dst).write_fresh(&mut arena.region, a) };
+        unsafe { h.forwarding(dst).write_fresh::<M>(&mut arena.region, a) };
         self.grey.push(dst);
         self.r.bytes_copied += bytes;
         self.r.objects_copied += 1;
@@ -270,7 +270,7 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
     /// The new payload and length of a forwarded from-space object.
     fn forwarded(&self, a: Address) -> Option<(Address, u64)> {
         let to = self.arena.object_at(a)?.forwarded_to()?;
-        Some((to, Header::read(&self.arena.region, to).ok()?.len()))
+        Some((to, Header::read::<M>(&self.arena.region, to).ok()?.len()))
     }
 
     /// I8: a reference to the new copy (payload `new`, bounds of `bounds`
@@ -354,12 +354,12 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
             let mut kept = false;
             let mut at = start;
             while let Some(p) = arena.alloc_bits.next_set(at, end) {
-                let h = Header::read(&arena.region, p).unwrap_or(Header::new(0, 0, false));
+                let h = Header::read::<M>(&arena.region, p).unwrap_or(Header::new(0, 0, false));
                 let len = match h.forwarded_to() {
-                    Some(to) => Header::read(&arena.region, to).map_or(0, |h| h.len()),
+                    Some(to) => Header::read::<M>(&arena.region, to).map_or(0, |h| h.len()),
                     None => h.len(),
                 };
-                let room = end.offset_from(Header::at(p));
+                let room = end.offset_from(Header::at::<M>(p));
                 let cell =
                     M::payload_layout(len).map_or(room, |l| arena.copy.cell_size(l).min(room));
                 if h.forwarded_to().is_none() && arena.mark_bits.get(p) {
@@ -368,9 +368,9 @@ impl<'a, M: RefMode> Evacuator<'a, M> {
                     kept_objects += 1;
                 } else {
                     arena.alloc_bits.put(p, false);
-                    let _ = arena.region.zero(Header::at(p), cell);
+                    let _ = arena.region.zero(Header::at::<M>(p), cell);
                 }
-                at = Header::at(p).add(cell.max(HEADER_SIZE + 8));
+                at = Header::at::<M>(p).add(cell.max(header_size::<M>() + 8));
             }
             let state = if kept {
                 arena.copy.retained.push(b);

@@ -8,7 +8,7 @@
 use super::block::{Blocks, BLOCK};
 use super::marksweep_space::SweepResult;
 use crate::mark_bits::SideBitmap;
-use crate::object::HEADER_SIZE;
+use crate::object::MAX_HEADER_SIZE;
 use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
 /// One large object.
@@ -21,12 +21,13 @@ pub(crate) struct Large {
     pub(crate) size: u64,
 }
 
-/// Offset of the payload from the first block: room for the header, then
-/// the alignment. For alignments beyond a block the run starts one block
+/// Offset of the payload from the first block: room for the largest
+/// header (16 bytes: Native's 8-byte header leaves a word unused before
+/// it, once per large object), then the alignment. For alignments beyond a block the run starts one block
 /// before an aligned address.
 fn payload_offset(align: u64) -> u64 {
     if align <= BLOCK {
-        HEADER_SIZE.next_multiple_of(align)
+        MAX_HEADER_SIZE.next_multiple_of(align)
     } else {
         BLOCK
     }

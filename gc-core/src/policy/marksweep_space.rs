@@ -2,7 +2,8 @@
 //! It is the whole heap of the MarkSweep plan, the mature space of
 //! Generational, and the non-moving space of SemiSpace (pinned objects).
 //!
-//! Each block serves one size class of cells (16-byte header + payload).
+//! Each block serves one size class of cells (header + payload; the
+//! header is the cell alignment's size, `object::header_size`).
 //! Size classes step by the mode's cell alignment (8 B Native, 16 B wide
 //! modes) up to 512 B, then more coarsely up to [`MAX_SMALL_CELL`];
 //! anything larger, or needing more alignment than a cell gives (CRAM of
@@ -26,7 +27,6 @@
 
 use super::block::{BlockState, Blocks, BLOCK, MAX_SMALL_CELL};
 use crate::mark_bits::SideBitmap;
-use crate::object::{Header, HEADER_SIZE};
 use capability_heap::{Address, PayloadLayout, TaggedRegion};
 
 /// The cell sizes of the small-object classes.
@@ -38,11 +38,12 @@ pub(crate) struct SizeClasses {
 }
 
 impl SizeClasses {
-    /// Classes for cells aligned to `align` (8 or 16).
+    /// Classes for cells aligned to `align` (8 or 16), whose header is
+    /// `align` bytes: the smallest holds the header and one slot.
     pub(crate) fn new(align: u64) -> SizeClasses {
         debug_assert!(align.is_power_of_two());
         let mut sizes = Vec::new();
-        let mut s = 2 * align.max(16);
+        let mut s = 2 * align;
         while s <= MAX_SMALL_CELL {
             sizes.push(s);
             let step = match s {
@@ -138,7 +139,8 @@ impl MarkSweepSpace {
         if layout.align > self.cell_align {
             return None;
         }
-        self.classes.class_of(HEADER_SIZE.checked_add(layout.size)?)
+        self.classes
+            .class_of(self.cell_align.checked_add(layout.size)?)
     }
 
     /// Allocates a zeroed cell of `class`; returns its payload address.
@@ -159,7 +161,7 @@ impl MarkSweepSpace {
         if self.poison {
             if let Some(p) = p {
                 // Zeal: a freed cell holds poison; zeroed before reuse (I4).
-                let _ = region.zero(Header::at(p), self.classes.size(class));
+                let _ = region.zero(Address(p.get() - self.cell_align), self.classes.size(class));
             }
         }
         p
@@ -169,9 +171,9 @@ impl MarkSweepSpace {
     /// free (always so in a fresh block); its payload address.
     #[inline(always)]
     pub(crate) fn alloc_fast(&mut self, alloc_bits: &SideBitmap, class: u16) -> Option<Address> {
-        let size = self.classes.size(class);
+        let (size, header) = (self.classes.size(class), self.cell_align);
         let c = self.cursors.get_mut(class as usize)?;
-        let payload = Address(c.next + HEADER_SIZE);
+        let payload = Address(c.next + header);
         if c.next < c.end && !alloc_bits.get(payload) {
             c.next += size;
             return Some(payload);
@@ -189,11 +191,11 @@ impl MarkSweepSpace {
         alloc_bits: &SideBitmap,
         class: u16,
     ) -> Option<Address> {
-        let size = self.classes.size(class);
+        let (size, header) = (self.classes.size(class), self.cell_align);
         loop {
             let c = &mut self.cursors[class as usize];
             while c.next < c.end {
-                let payload = Address(c.next + HEADER_SIZE);
+                let payload = Address(c.next + header);
                 c.next += size;
                 if !alloc_bits.get(payload) {
                     return Some(payload);
@@ -250,8 +252,15 @@ impl MarkSweepSpace {
             };
             let size = self.classes.size(class);
             let start = blocks.addr(b);
-            let (live, freed) =
-                sweep_block(region, alloc_bits, mark_bits, start, size, self.poison);
+            let (live, freed) = sweep_block(
+                region,
+                alloc_bits,
+                mark_bits,
+                start,
+                size,
+                self.cell_align,
+                self.poison,
+            );
             r.freed_objects += freed;
             r.freed_bytes += freed * size;
             if live == 0 {
@@ -279,6 +288,7 @@ fn sweep_block(
     mark_bits: &mut SideBitmap,
     start: Address,
     size: u64,
+    header: u64,
     poison: bool,
 ) -> (u64, u64) {
     let free_cell = |region: &mut TaggedRegion, cell: Address| {
@@ -300,7 +310,7 @@ fn sweep_block(
         // bitmap words); kept so that a region laid out otherwise is
         // still swept correctly, a cell at a time.
         for k in 0..BLOCK / size {
-            let payload = start.add(k * size + HEADER_SIZE);
+            let payload = start.add(k * size + header);
             if !alloc_bits.get(payload) {
                 continue;
             }
@@ -309,7 +319,7 @@ fn sweep_block(
                 live += 1;
             } else {
                 alloc_bits.put(payload, false);
-                free_cell(region, Header::at(payload));
+                free_cell(region, Address(payload.get() - header));
                 freed += 1;
             }
         }
@@ -323,7 +333,7 @@ fn sweep_block(
         while dead != 0 {
             let bit = (w as u64) * 64 + u64::from(dead.trailing_zeros());
             dead &= dead - 1;
-            free_cell(region, Header::at(start.add(bit * 8)));
+            free_cell(region, Address(start.get() + bit * 8 - header));
             freed += 1;
         }
     }

@@ -27,7 +27,7 @@ use self::copy_space::CopySpace;
 use self::large_object_space::LargeObjectSpace;
 use self::marksweep_space::{MarkSweepSpace, SweepResult};
 use crate::mark_bits::SideBitmap;
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::{header_size, Header};
 use crate::plan::generational::barrier::RememberedSet;
 use crate::GcError;
 use capability_heap::{Address, CapFault, PayloadLayout, RefMode, TaggedRegion};
@@ -113,8 +113,10 @@ impl<M: RefMode> Arena<M> {
         let base = region.base().align_up(BLOCK);
         let len = region.end().get().saturating_sub(base.get());
         let slot_window = (
-            region.base().get() + HEADER_SIZE,
-            region.len().saturating_sub(HEADER_SIZE + 64 * M::SLOT_SIZE),
+            region.base().get() + header_size::<M>(),
+            region
+                .len()
+                .saturating_sub(header_size::<M>() + 64 * M::SLOT_SIZE),
         );
         Ok(Arena {
             blocks: Blocks::new(base, len, limit)?,
@@ -237,17 +239,18 @@ impl<M: RefMode> Arena<M> {
 
     /// The allocation fast path: bump-allocates a copy-space cell of
     /// `cell` bytes in the current block and makes it an object with
-    /// `header` (precomputed per type, [`young_cell`]) and a reference
+    /// `header` (precomputed per type in the mode's stored form,
+    /// [`young_cell`], `Header::stored`) and a reference
     /// bounded to `padded` bytes. `None` when the block is full (the slow
     /// path takes a block or collects).
     #[inline(always)]
     pub(crate) fn alloc_young(
         &mut self,
         cell: u64,
-        header: Header,
+        header: u128,
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
-        let payload = self.copy.bump(cell)?.add(HEADER_SIZE);
+        let payload = self.copy.bump(cell)?.add(header_size::<M>());
         // SAFETY: the cell was just bump-allocated in a copy-space block of
         // the region, zeroed and untagged when the block was handed out
         // (I4), and nothing has written it since: the header store leaves
@@ -255,7 +258,7 @@ impl<M: RefMode> Arena<M> {
         // `init_object`, the header is the collector's write (I2) and the
         // reference is derived with exact bounds over the padded payload
         // and object permissions (I1, I5).
-        unsafe { header.write_fresh(&mut self.region, payload) };
+        unsafe { Header::write_stored_fresh::<M>(header, &mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
         // SAFETY: the payload and its `padded` bytes lie in the cell (a
         // type's young cell holds its header and padded payload), inside a
@@ -272,7 +275,7 @@ impl<M: RefMode> Arena<M> {
     pub(crate) fn alloc_small_fast(
         &mut self,
         class: u16,
-        header: Header,
+        header: u128,
         padded: u64,
     ) -> Option<Result<M::Ref, CapFault>> {
         let payload = self.small.alloc_fast(&self.alloc_bits, class)?;
@@ -282,7 +285,7 @@ impl<M: RefMode> Arena<M> {
         // collector's write (I2). The type's padded payload fits its size
         // class's cell, so the reference's bounds lie in the region too
         // (exact bounds, object permissions: I1, I5).
-        unsafe { header.write_fresh(&mut self.region, payload) };
+        unsafe { Header::write_stored_fresh::<M>(header, &mut self.region, payload) };
         self.alloc_bits.set_fresh(payload);
         // SAFETY: as above.
         Some(unsafe { M::derive_inside(&self.auth, payload, padded) })
@@ -322,7 +325,7 @@ impl<M: RefMode> Arena<M> {
     pub(crate) fn alloc_copy(&mut self, cell: u64) -> Option<Address> {
         self.copy
             .alloc(&mut self.blocks, &mut self.region, cell)
-            .map(|c| c.add(HEADER_SIZE))
+            .map(|c| c.add(header_size::<M>()))
     }
 
     /// Where an object of `layout` goes in the mark-sweep space: a size
@@ -370,7 +373,7 @@ impl<M: RefMode> Arena<M> {
         header: Header,
         padded: u64,
     ) -> Result<M::Ref, CapFault> {
-        header.write(&mut self.region, payload)?;
+        header.write::<M>(&mut self.region, payload)?;
         self.alloc_bits.set_fresh(payload);
         M::derive(&self.auth, payload, padded)
     }
@@ -403,12 +406,12 @@ impl<M: RefMode> Arena<M> {
         if !self.alloc_bits.get(payload) {
             return None;
         }
-        Header::read(&self.region, payload).ok()
+        Header::read::<M>(&self.region, payload).ok()
     }
 
     /// Rewrites the header of the object at `payload`.
     pub(crate) fn write_header(&mut self, payload: Address, h: Header) -> Result<(), CapFault> {
-        h.write(&mut self.region, payload)
+        h.write::<M>(&mut self.region, payload)
     }
 
     /// The space `addr` lies in.
@@ -515,7 +518,7 @@ impl<M: RefMode> Arena<M> {
                     let size = self.small.classes.size(class);
                     for k in 0..BLOCK / size {
                         let cell = start.add(k * size);
-                        let payload = cell.add(HEADER_SIZE);
+                        let payload = cell.add(header_size::<M>());
                         if self.alloc_bits.get(payload) {
                             f(Area::Object {
                                 payload,
@@ -544,7 +547,7 @@ impl<M: RefMode> Arena<M> {
             let start = blocks.addr(l.first);
             f(Area::Free {
                 start,
-                len: Header::at(l.payload).offset_from(start),
+                len: Header::at::<M>(l.payload).offset_from(start),
             });
             f(Area::Object {
                 payload: l.payload,
@@ -559,21 +562,21 @@ impl<M: RefMode> Arena<M> {
     fn walk_copy_block(&self, start: Address, f: &mut impl FnMut(Area)) {
         let end = start.add(BLOCK);
         let mut at = start;
-        while let Some(p) = self.alloc_bits.next_set(at.add(HEADER_SIZE), end) {
+        while let Some(p) = self.alloc_bits.next_set(at.add(header_size::<M>()), end) {
             f(Area::Free {
                 start: at,
-                len: Header::at(p).offset_from(at),
+                len: Header::at::<M>(p).offset_from(at),
             });
             let len = self.object_at(p).map_or(0, |h| h.len());
             let cell = M::payload_layout(len)
                 .map_or(BLOCK, |l| self.copy.cell_size(l))
-                .min(end.offset_from(Header::at(p)));
+                .min(end.offset_from(Header::at::<M>(p)));
             f(Area::Object {
                 payload: p,
-                end: Header::at(p).add(cell),
+                end: Header::at::<M>(p).add(cell),
                 young: true,
             });
-            at = Header::at(p).add(cell);
+            at = Header::at::<M>(p).add(cell);
         }
         f(Area::Free {
             start: at,

@@ -53,7 +53,7 @@ pub(crate) fn mapped_slots<M: RefMode>(
     if scan != ScanStrategy::TypeMap {
         return None;
     }
-    let h = Header::read(region, payload).ok()?;
+    let h = Header::read::<M>(region, payload).ok()?;
     let f = types.fast_by_index(h.ty())?;
     if !f.mapped {
         return None;
@@ -79,7 +79,7 @@ pub(crate) fn for_each_slot<M: RefMode>(
     payload: Address,
     mut f: impl FnMut(Address),
 ) -> Result<(), TracePanic> {
-    let Ok(h) = Header::read(region, payload) else {
+    let Ok(h) = Header::read::<M>(region, payload) else {
         return Ok(());
     };
     let len = h.len().min(region.len());
@@ -123,7 +123,7 @@ pub(crate) fn object_slots<M: RefMode>(
     out.clear();
     let r = for_each_slot::<M>(region, types, scan, payload, |a| out.push(a));
     let custom = scan == ScanStrategy::TypeMap
-        && Header::read(region, payload)
+        && Header::read::<M>(region, payload)
             .ok()
             .and_then(|h| types.by_index(h.ty()))
             .is_some_and(|i| i.is_custom());
@@ -136,7 +136,7 @@ pub(crate) fn object_slots<M: RefMode>(
 /// Clears the tags of the tagged granules of the object at `payload` that
 /// are not in `slots`.
 fn strip_unreported<M: RefMode>(region: &mut TaggedRegion, payload: Address, slots: &[Address]) {
-    let Ok(h) = Header::read(region, payload) else {
+    let Ok(h) = Header::read::<M>(region, payload) else {
         return;
     };
     let padded = M::payload_layout(h.len().min(region.len())).map_or(0, |l| l.size);

@@ -79,7 +79,7 @@
 mod tests;
 
 use crate::config::ScanStrategy;
-use crate::object::{Header, HEADER_SIZE};
+use crate::object::{header_size, Header};
 use crate::policy::block::Space;
 use crate::policy::Area;
 use crate::trace::for_each_slot;
@@ -326,7 +326,7 @@ impl<M: RefMode> Heap<M> {
     ) {
         let region = self.arena.region();
         if region
-            .tagged_granules(Header::at(payload), HEADER_SIZE)
+            .tagged_granules(Header::at::<M>(payload), header_size::<M>())
             .next()
             .is_some()
         {

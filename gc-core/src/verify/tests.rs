@@ -125,7 +125,7 @@ fn i1_granule_rounded_reference() {
 fn i2_tagged_header() {
     let (mut h, node) = heap::<Cheri>(Plan::MarkSweep);
     let (a, b) = h.pair(node);
-    h.poke(Header::at(a.address()), &b.raw());
+    h.poke(Header::at::<Cheri>(a.address()), &b.raw());
     assert_eq!(
         h.verify().unwrap_err(),
         vec![
