@@ -22,15 +22,30 @@
 **       last collection's traces; total: over all collections).
 **   capgc.compartmentof(v)  the compartment name of collectable `v`
 **       (nil for values that are not objects, or the main thread).
+**   capgc.strict(on)  strict compartments on or off (returns whether they
+**       were on): while on, a store Lua's barriers report -- into a
+**       table (a value, a metatable), a userdata (a user value, a
+**       metatable) or a closure (an upvalue) -- of an object of another
+**       compartment is refused unless either is a declared crossing: the
+**       store is taken back and an error raised ("capgc strict mode:
+**       ..."). Not refused, only counted by the report: stores Lua makes
+**       without a barrier (a thread's stack: locals, arguments, a
+**       coroutine's values), into upvalues, new table keys, strings and
+**       the main thread (lgc_capgc.c's strictstore says why). Turning it
+**       on or off runs a whole collection.
+**   capgc.crossing(v)  declares object `v` a crossing (a proxy): stores
+**       of it into other compartments' objects, and of theirs into it,
+**       are allowed in strict mode, until it dies. Returns `v`.
 **
 ** Compartment names live in the registry (table "capgc.compartments":
 ** name -> id, and its array part: the names in creation order). A
 ** program that never requires "capgc" is unchanged: the library is only
 ** preloaded, and no compartment exists until one is made.
-** There is no strict mode from Lua: Lua's barriers fire only when a
-** black object gets a white value, not on every store, so the cell
-** heap's store check (capgc_cells_store_check) cannot be asked before
-** each one; cross-compartment references are counted, never refused.
+** Strict mode needs every store: lua-capgc's lgc.h (patched by build.rs)
+** sends every barrier on an object with STRICTBIT to lgc_capgc.c, and
+** strict mode gives every object that bit. A sandbox is built (its _ENV,
+** the host's tables it reads) with the checks suspended: the host's own
+** declared edges.
 */
 #define lcapgc_c
 #define LUA_LIB
@@ -46,6 +61,7 @@
 #include "lcapgc.h"
 
 capgc_cells_t *luaC_capgccells(lua_State *L); /* lgc_capgc.c */
+int luaC_capgcstrict(lua_State *L, int on);     /* lgc_capgc.c */
 
 #define REGKEY "capgc.compartments"
 
@@ -183,7 +199,10 @@ static int l_sandbox(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_pushstring(L, how);
   lua_pushstring(L, chunk);
-  if (lcapgc_pcall_in(L, name, 3, 2) != LUA_OK) return lua_error(L);
+  int was = luaC_capgcstrict(L, -1); /* the host builds it (the header) */
+  int status = lcapgc_pcall_in(L, name, 3, 2);
+  if (was) luaC_capgcstrict(L, -2);
+  if (status != LUA_OK) return lua_error(L);
   return 2;
 }
 
@@ -240,7 +259,50 @@ static int l_compartmentof(lua_State *L) {
   return 1;
 }
 
+/* lgc_capgc.c's strictstore refused the store of `val` into `obj`: the
+** error, with their compartments' names. */
+void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const void *val,
+                   const char *valtype);
+void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const void *val,
+                   const char *valtype) {
+  capgc_cells_t *cells = luaC_capgccells(L);
+  capgc_cell_compartment_t a = 0, b = 0;
+  luaL_checkstack(L, 8, "capgc strict mode");
+  if (capgc_cells_compartment_of(cells, obj, &a) != CAPGC_OK ||
+      capgc_cells_compartment_of(cells, val, &b) != CAPGC_OK)
+    luaL_error(L, "capgc strict mode: a cross-compartment store refused");
+  pushname(L, a);
+  pushname(L, b);
+  const char *na = lua_tostring(L, -2), *nb = lua_tostring(L, -1);
+  luaL_error(L,
+             "capgc strict mode: a %s of compartment '%s' cannot refer to %s %s of "
+             "compartment '%s' (neither is a declared crossing: capgc.crossing)",
+             objtype, na ? na : "?", strchr("aeiou", valtype[0]) ? "an" : "a", valtype,
+             nb ? nb : "?");
+}
+
+static int l_strict(lua_State *L) {
+  luaL_checkany(L, 1);
+  names(L); /* compartments exist, with their names */
+  lua_pushboolean(L, luaC_capgcstrict(L, lua_toboolean(L, 1)));
+  return 1;
+}
+
+static int l_crossing(lua_State *L) {
+  int t = lua_type(L, 1);
+  luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD, 1,
+                   "table, function, full userdata or thread");
+  const void *p = lua_topointer(L, 1);
+  capgc_status_t s = capgc_cells_crossing_declare(luaC_capgccells(L), p);
+  if (s != CAPGC_OK) /* a C function, the main thread: no cell */
+    return luaL_argerror(L, 1, lua_pushfstring(L, "not an object of the heap (%s)", capgc_last_error()));
+  lua_settop(L, 1);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {{"compartment", l_compartment},
+                                 {"strict", l_strict},
+                                 {"crossing", l_crossing},
                                  {"sandbox", l_sandbox},
                                  {"report", l_report},
                                  {"compartmentof", l_compartmentof},
