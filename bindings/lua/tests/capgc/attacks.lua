@@ -1,9 +1,8 @@
 -- A guest compartment reaching the host's objects through every path Lua
--- offers. Lua's barriers do not consult the heap on every store, so
--- nothing is refused here: each path must show up in the non-local
--- access report (guest -> host edges), except weak references, which
--- are not traced edges (the documented gap), and a clean control
--- compartment must show none.
+-- offers, with strict mode off (strict.lua has the same paths refused):
+-- each path must show up in the non-local access report (guest -> host
+-- edges), except weak references, which are not traced edges (the
+-- documented gap), and a clean control compartment must show none.
 local capgc = require "capgc"
 
 local function edges(from, to)
