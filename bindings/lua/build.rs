@@ -87,7 +87,8 @@ const BARRIERS_BACK: &str = "#define luaC_objbarrierback(L,p,o) (  \\
 /// `STRICTBIT` (every object while strict compartments are on); the back
 /// barrier passes the value (`luaC_barrierbackv_`, lgc_capgc.c). With no
 /// object marked, the test is the released one with a wider mask.
-const STRICT_BARRIERS: &str = "/* lua-capgc (build.rs): stores into an object with STRICTBIT set take
+const STRICT_BARRIERS: &str =
+    "/* lua-capgc (build.rs): stores into an object with STRICTBIT set take
 ** the slow path, where strict compartments check them (lgc_capgc.c). */
 #define STRICTBIT\t7
 #define luaC_strictslow(p,o) \\
@@ -96,7 +97,8 @@ const STRICT_BARRIERS: &str = "/* lua-capgc (build.rs): stores into an object wi
 #define luaC_objbarrier(L,p,o) (  \\
 \tluaC_strictslow(p,o) ? \\
 \tluaC_barrier_(L,obj2gco(p),obj2gco(o)) : cast_void(0))";
-const STRICT_BARRIERS_BACK: &str = "LUAI_FUNC void luaC_barrierbackv_ (lua_State *L, GCObject *o, GCObject *v);
+const STRICT_BARRIERS_BACK: &str =
+    "LUAI_FUNC void luaC_barrierbackv_ (lua_State *L, GCObject *o, GCObject *v);
 #define luaC_objbarrierback(L,p,o) (  \\
 \tluaC_strictslow(p,o) ? luaC_barrierbackv_(L,p,obj2gco(o)) : cast_void(0))";
 

@@ -1942,6 +1942,30 @@ capgc_status_t capgc_cells_compartment_edges(capgc_cells_t *cells,
                                              capgc_cell_compartment_t to,
                                              capgc_cell_edges_t *out);
 
+// The VM keeps a weak reference from the live cell `obj` points into to
+// the live cell `value` points into (an entry of a weak table it
+// resolved itself, which no trace reports): counted per ordered pair of
+// compartments when they differ, apart from the traced edges
+// (`capgc_cells_compartment_weak_edges`). Only while marking — after the
+// VM resolved its weak references, before `capgc_cells_finish` or
+// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`); `CAPGC_E_NOT_A_CELL`
+// unless both are live cells. Without compartments nothing is counted.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_weak_edge(capgc_cells_t *cells, const void *obj, const void *value);
+
+// The weak references from compartment `from`'s cells to `to`'s that the
+// VM reported (`capgc_cells_weak_edge`) into `*out`: `last` in the last
+// finished collection, `total` in all of them; `refused` is 0.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_weak_edges(capgc_cells_t *cells,
+                                                  capgc_cell_compartment_t from,
+                                                  capgc_cell_compartment_t to,
+                                                  capgc_cell_edges_t *out);
+
 // Strict mode on (`on` true) or off: `capgc_cells_store_check` refuses
 // cross-compartment stores that go through no declared crossing.
 //

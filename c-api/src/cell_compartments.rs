@@ -177,6 +177,48 @@ pub unsafe extern "C" fn capgc_cells_compartment_edges(
     })
 }
 
+/// The VM keeps a weak reference from the live cell `obj` points into to
+/// the live cell `value` points into (an entry of a weak table it
+/// resolved itself, which no trace reports): counted per ordered pair of
+/// compartments when they differ, apart from the traced edges
+/// (`capgc_cells_compartment_weak_edges`). Only while marking — after the
+/// VM resolved its weak references, before `capgc_cells_finish` or
+/// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`); `CAPGC_E_NOT_A_CELL`
+/// unless both are live cells. Without compartments nothing is counted.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_weak_edge(
+    cells: *mut capgc_cells_t,
+    obj: *const c_void,
+    value: *const c_void,
+) -> CapgcStatus {
+    on(cells, |c| {
+        Ok(c.heap.note_weak_edge(obj.cast(), value.cast())?)
+    })
+}
+
+/// The weak references from compartment `from`'s cells to `to`'s that the
+/// VM reported (`capgc_cells_weak_edge`) into `*out`: `last` in the last
+/// finished collection, `total` in all of them; `refused` is 0.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_compartment_weak_edges(
+    cells: *mut capgc_cells_t,
+    from: capgc_cell_compartment_t,
+    to: capgc_cell_compartment_t,
+    out: *mut capgc_cell_edges_t,
+) -> CapgcStatus {
+    on(cells, |c| {
+        crate::ffi::writable(out)?;
+        let (f, t) = (c.heap.compartment(from)?, c.heap.compartment(to)?);
+        put(out, edges_of(c.heap.compartment_weak_edges(f, t)?))
+    })
+}
+
 /// Strict mode on (`on` true) or off: `capgc_cells_store_check` refuses
 /// cross-compartment stores that go through no declared crossing.
 ///

@@ -22,6 +22,10 @@
 //! with [`CellHeap::compartment_edges`]. A cell traced twice in one cycle
 //! (a VM's re-scan in its atomic phase) reports its edges twice: the
 //! count is of edges *reported*, an upper bound on the distinct ones.
+//! Weak references, which a VM resolves itself (Lua's weak tables) and
+//! never reports to a trace, are counted apart: the VM reports the ones
+//! it keeps with [`CellHeap::note_weak_edge`] while marking, read with
+//! [`CellHeap::compartment_weak_edges`].
 //!
 //! *Strict mode.* [`CellHeap::set_strict`] makes [`CellHeap::check_store`]
 //! — what the VM calls where it stores a pointer into a cell (its write
@@ -128,6 +132,11 @@ pub(super) struct Compartments {
     last: HashMap<(u16, u16), u64>,
     total: HashMap<(u16, u16), u64>,
     refused: HashMap<(u16, u16), u64>,
+    /// Weak references reported this cycle ([`CellHeap::note_weak_edge`]),
+    /// the last finished cycle's, and all of them.
+    weak: HashMap<(u16, u16), u64>,
+    weak_last: HashMap<(u16, u16), u64>,
+    weak_total: HashMap<(u16, u16), u64>,
     /// Per compartment: cells of other compartments that point into it
     /// (as of the last whole collection, plus the stores reported since):
     /// its extra roots when it is collected alone.
@@ -184,6 +193,9 @@ impl CellHeap {
                 last: HashMap::new(),
                 total: HashMap::new(),
                 refused: HashMap::new(),
+                weak: HashMap::new(),
+                weak_last: HashMap::new(),
+                weak_total: HashMap::new(),
                 remembered: HashMap::new(),
             })
         })
@@ -422,6 +434,56 @@ impl CellHeap {
         }
     }
 
+    /// The VM keeps a weak reference from the live cell `obj` points into
+    /// to the live cell `value` points into (an entry of a weak table it
+    /// resolved): counted per ordered pair when they lie in different
+    /// compartments ([`CellHeap::compartment_weak_edges`]). Only while
+    /// marking (after resolving weak references, before `finish` or
+    /// `begin_sweep`: [`GcError::WrongPhase`]); both must be live cells
+    /// ([`GcError::NotACell`]). Without compartments: nothing counted.
+    pub fn note_weak_edge(&mut self, obj: *const u8, value: *const u8) -> Result<(), GcError> {
+        self.require(CellPhase::Marking, "note_weak_edge")?;
+        let sp = &self.space;
+        let cell = |p: *const u8| {
+            sp.cell_of(p as u64)
+                .map(|(payload, _)| payload)
+                .ok_or(GcError::NotACell(p as u64))
+        };
+        let (o, v) = (cell(obj)?, cell(value)?);
+        let Some(c) = sp.comps.as_ref() else {
+            return Ok(());
+        };
+        let from = c.owner_of(sp, o).unwrap_or(ROOT);
+        let to = c.owner_of(sp, v).unwrap_or(ROOT);
+        if from != to {
+            let c = self.comps_mut();
+            *c.weak.entry((from, to)).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// The weak references from `from`'s cells to `to`'s the VM reported
+    /// ([`CellHeap::note_weak_edge`]): `last` in the last finished
+    /// collection, `total` in all of them (`refused` is 0).
+    pub fn compartment_weak_edges(
+        &self,
+        from: CellCompartment,
+        to: CellCompartment,
+    ) -> Result<CellEdges, GcError> {
+        self.space.id.owns(from.heap)?;
+        self.space.id.owns(to.heap)?;
+        let Some(c) = self.space.comps.as_ref() else {
+            return Ok(CellEdges::default());
+        };
+        let get =
+            |m: &HashMap<(u16, u16), u64>| m.get(&(from.index, to.index)).copied().unwrap_or(0);
+        Ok(CellEdges {
+            last: get(&c.weak_last),
+            total: get(&c.weak_total),
+            refused: 0,
+        })
+    }
+
     /// Every pair with an edge or a refusal so far: `(from, to, edges)`.
     pub fn compartment_report(&self) -> Vec<(u16, u16, CellEdges)> {
         let Some(c) = self.space.comps.as_ref() else {
@@ -567,6 +629,11 @@ impl CellHeap {
                 *c.total.entry(k).or_default() += n;
             }
             c.last = edges;
+            let weak = std::mem::take(&mut c.weak);
+            for (&k, &n) in &weak {
+                *c.weak_total.entry(k).or_default() += n;
+            }
+            c.weak_last = weak;
             for (to, cell) in crossing {
                 c.remembered.entry(to).or_default().insert(cell);
             }

@@ -414,3 +414,54 @@ fn collecting_one_compartment_is_refused_in_the_wrong_phase_or_for_a_bad_id() {
         .unwrap();
     assert!(h.verify().is_empty());
 }
+
+#[test]
+fn weak_references_the_vm_keeps_are_counted_apart() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let root = h.root_compartment();
+    let a = h.new_compartment().unwrap();
+    let r = new_node(&mut h, node, 1);
+    h.set_current_compartment(a).unwrap();
+    let xa = new_node(&mut h, node, 1);
+    let ya = new_node(&mut h, node, 1);
+    h.set_current_compartment(root).unwrap();
+    vm.roots = vec![r, xa, ya];
+    // Outside marking: the wrong phase, nothing counted.
+    assert!(matches!(
+        h.note_weak_edge(r, xa),
+        Err(GcError::WrongPhase { .. })
+    ));
+    h.begin(&mut vm).unwrap();
+    h.note_weak_edge(r, xa).unwrap(); // root -> a
+    h.note_weak_edge(r, ya.wrapping_add(8)).unwrap(); // root -> a, interior
+    h.note_weak_edge(xa, ya).unwrap(); // a -> a: local, not counted
+    assert!(matches!(
+        h.note_weak_edge(r, 16 as *const u8),
+        Err(GcError::NotACell(_))
+    ));
+    assert!(matches!(
+        h.note_weak_edge(std::ptr::null(), xa),
+        Err(GcError::NotACell(_))
+    ));
+    h.finish(&mut vm).unwrap();
+    let w = h.compartment_weak_edges(root, a).unwrap();
+    assert_eq!((w.last, w.total, w.refused), (2, 2, 0));
+    assert_eq!(h.compartment_weak_edges(a, a).unwrap().last, 0);
+    assert_eq!(h.compartment_weak_edges(a, root).unwrap().last, 0);
+    assert_eq!(
+        h.compartment_edges(root, a).unwrap().last,
+        0,
+        "weak references are not traced edges"
+    );
+    // The next collection without any: last 0, total kept.
+    h.collect(&mut vm).unwrap();
+    let w = h.compartment_weak_edges(root, a).unwrap();
+    assert_eq!((w.last, w.total), (0, 2));
+    // Another heap's compartment.
+    let (h2, _, _, _) = heap(8);
+    assert!(matches!(
+        h.compartment_weak_edges(h2.root_compartment(), a),
+        Err(GcError::WrongHeap)
+    ));
+    assert!(h.verify().is_empty(), "{:?}", h.verify());
+}
