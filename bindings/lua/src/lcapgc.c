@@ -16,10 +16,13 @@
 **       tables into the compartment, "none" leaves it empty. Returns the
 **       function and its _ENV; run it with capgc.compartment.
 **   capgc.report()  the non-local access report of the last collection:
-**       an array of {from=, to=, last=, total=, refused=} for every
-**       ordered pair of named compartments with an edge or a refusal
-**       (last: pointers from `from`'s objects to `to`'s reported by the
-**       last collection's traces; total: over all collections).
+**       an array of {from=, to=, last=, total=, refused=, weak=,
+**       weaktotal=} for every ordered pair of named compartments with an
+**       edge, a weak reference or a refusal (last: pointers from
+**       `from`'s objects to `to`'s reported by the last collection's
+**       traces; total: over all collections; weak, weaktotal: the same
+**       for weak references -- entries of weak tables that survived the
+**       collection, ephemerons' values included -- counted apart).
 **   capgc.compartmentof(v)  the compartment name of collectable `v`
 **       (nil for values that are not objects, or the main thread).
 **   capgc.strict(on)  strict compartments on or off (returns whether they
@@ -221,16 +224,18 @@ static int l_report(lua_State *L) {
       lua_rawget(L, t);
       lua_pushvalue(L, -2);
       lua_rawget(L, t);
-      capgc_cell_edges_t e;
-      capgc_status_t s = capgc_cells_compartment_edges(
-          cells, (capgc_cell_compartment_t)lua_tointeger(L, -2),
-          (capgc_cell_compartment_t)lua_tointeger(L, -1), &e);
+      capgc_cell_edges_t e, w;
+      capgc_cell_compartment_t from = (capgc_cell_compartment_t)lua_tointeger(L, -2),
+                               to = (capgc_cell_compartment_t)lua_tointeger(L, -1);
+      capgc_status_t s = capgc_cells_compartment_edges(cells, from, to, &e);
+      if (s == CAPGC_OK) s = capgc_cells_compartment_weak_edges(cells, from, to, &w);
       lua_pop(L, 2);
-      if (s != CAPGC_OK || (e.last == 0 && e.total == 0 && e.refused == 0)) {
+      if (s != CAPGC_OK ||
+          (e.last == 0 && e.total == 0 && e.refused == 0 && w.last == 0 && w.total == 0)) {
         lua_pop(L, 2); /* a destroyed compartment, or nothing to say */
         continue;
       }
-      lua_createtable(L, 0, 5);
+      lua_createtable(L, 0, 7);
       lua_rotate(L, -3, 1); /* [report, row, from, to] */
       lua_setfield(L, -3, "to");
       lua_setfield(L, -2, "from");
@@ -240,6 +245,10 @@ static int l_report(lua_State *L) {
       lua_setfield(L, -2, "total");
       lua_pushinteger(L, (lua_Integer)e.refused);
       lua_setfield(L, -2, "refused");
+      lua_pushinteger(L, (lua_Integer)w.last);
+      lua_setfield(L, -2, "weak");
+      lua_pushinteger(L, (lua_Integer)w.total);
+      lua_setfield(L, -2, "weaktotal");
       lua_rawseti(L, -2, ++row);
     }
   return 1;

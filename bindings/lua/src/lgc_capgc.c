@@ -140,6 +140,7 @@ typedef struct CapgcLua {
   ** live object's STRICTBIT to match (cb_trace). */
   int strict, paint;
   lu_byte newbits;
+  int comps; /* the capgc library is in use: weak references are reported */
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -991,6 +992,34 @@ static void clearcache(CapgcLua *cg) {
       if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
 }
 
+/* With compartments (lcapgc.c): reports the weak reference from weak
+** table `h` to `o` that this cycle kept (capgc_cells_weak_edge: counted
+** apart from the traced edges). Strings are values, never weak
+** references; the main thread is no cell. */
+static void weakedge(CapgcLua *cg, Table *h, const GCObject *o) {
+  if (o == NULL || o == cg->mainobj || novariant(o->tt) == LUA_TSTRING) return;
+  check("weak_edge", capgc_cells_weak_edge(cg->cells, h, o), cg);
+}
+
+/* The weak references the weak tables of list `l` keep after clearing:
+** their array parts if `arr`, their keys if `keys`, their values if
+** `vals` (an ephemeron's values too: held through a weak key, marked by
+** the fixpoint, never traced from the table). */
+static void noteweak(CapgcLua *cg, GCObject *l, int arr, int keys, int vals) {
+  for (; l; l = gco2t(l)->gclist) {
+    Table *h = gco2t(l);
+    if (arr) {
+      unsigned int asize = luaH_realasize(h);
+      for (unsigned int i = 0; i < asize; i++) weakedge(cg, h, gcvalueN(&h->array[i]));
+    }
+    for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
+      if (isempty(gval(n))) continue;
+      if (keys && keyiscollectable(n)) weakedge(cg, h, gckey(n));
+      if (vals) weakedge(cg, h, gcvalueN(gval(n)));
+    }
+  }
+}
+
 /* After the sweep: shrink the string table (not in emergencies), as
 ** stock's checkSizes; the finalizers' turn. */
 static void endsweep(lua_State *L) {
@@ -1052,6 +1081,11 @@ static lu_mem atomic(lua_State *L, int lazy) {
   clearbyvalues(cg, g->weak, origweak);
   clearbyvalues(cg, g->allweak, origall);
   clearcache(cg);
+  if (l_unlikely(cg->comps)) { /* the report's weak references */
+    noteweak(cg, g->weak, 1, 0, 1);
+    noteweak(cg, g->ephemeron, 0, 1, 1);
+    noteweak(cg, g->allweak, 1, 1, 1);
+  }
   g->gcstate = GCSswpallgc;
   g->weak = g->ephemeron = g->allweak = NULL;
   lu_mem released0 = cg->released;
@@ -1307,5 +1341,7 @@ void luaC_freeallobjects(lua_State *L) {
 /* The cell heap of `L`'s state, created if need be: what the `capgc`
 ** library (lcapgc.c) makes compartments in. */
 capgc_cells_t *luaC_capgccells(lua_State *L) {
-  return getcg(L)->cells;
+  CapgcLua *cg = getcg(L);
+  cg->comps = 1;
+  return cg->cells;
 }
