@@ -992,30 +992,56 @@ static void clearcache(CapgcLua *cg) {
       if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
 }
 
-/* With compartments (lcapgc.c): reports the weak reference from weak
-** table `h` to `o` that this cycle kept (capgc_cells_weak_edge: counted
-** apart from the traced edges). Strings are values, never weak
-** references; the main thread is no cell. */
-static void weakedge(CapgcLua *cg, Table *h, const GCObject *o) {
+/* With compartments (lcapgc.c): the weak references this cycle's weak
+** tables kept after clearing are reported (capgc_cells_weak_edge: counted
+** apart from the traced edges) when they cross. A compartment is one per
+** 64 KiB block, so each page lies in one: 'Owners' caches a page's
+** compartment (direct-mapped; valid for one atomic phase, in which
+** nothing is allocated), so an entry costs a lookup here, not a call. */
+#define OWNERS 256
+typedef struct Owners {
+  uintptr_t page[OWNERS]; /* page number + 1; 0: empty */
+  capgc_cell_compartment_t comp[OWNERS];
+} Owners;
+
+/* The compartment of the cell `p` points into (0: not a cell). */
+static capgc_cell_compartment_t ownerof(CapgcLua *cg, Owners *w, const void *p) {
+  uintptr_t pg = (uintptr_t)p >> 12;
+  unsigned k = (unsigned)(pg ^ (pg >> 8)) & (OWNERS - 1);
+  if (w->page[k] == pg + 1) return w->comp[k];
+  capgc_cell_compartment_t id = 0;
+  if (capgc_cells_compartment_of(cg->cells, p, &id) != CAPGC_OK) return 0;
+  w->page[k] = pg + 1;
+  w->comp[k] = id;
+  return id;
+}
+
+/* Reports the weak reference from weak table `h` (of compartment `hc`)
+** to `o` if it crosses. Strings are values, never weak references; the
+** main thread is no cell. */
+static void weakedge(CapgcLua *cg, Owners *w, Table *h, capgc_cell_compartment_t hc,
+                     const GCObject *o) {
   if (o == NULL || o == cg->mainobj || novariant(o->tt) == LUA_TSTRING) return;
-  check("weak_edge", capgc_cells_weak_edge(cg->cells, h, o), cg);
+  capgc_cell_compartment_t oc = ownerof(cg, w, o);
+  if (oc != hc || oc == 0) check("weak_edge", capgc_cells_weak_edge(cg->cells, h, o), cg);
 }
 
 /* The weak references the weak tables of list `l` keep after clearing:
 ** their array parts if `arr`, their keys if `keys`, their values if
 ** `vals` (an ephemeron's values too: held through a weak key, marked by
 ** the fixpoint, never traced from the table). */
-static void noteweak(CapgcLua *cg, GCObject *l, int arr, int keys, int vals) {
+static void noteweak(CapgcLua *cg, Owners *w, GCObject *l, int arr, int keys, int vals) {
   for (; l; l = gco2t(l)->gclist) {
     Table *h = gco2t(l);
+    capgc_cell_compartment_t hc = ownerof(cg, w, h);
     if (arr) {
       unsigned int asize = luaH_realasize(h);
-      for (unsigned int i = 0; i < asize; i++) weakedge(cg, h, gcvalueN(&h->array[i]));
+      for (unsigned int i = 0; i < asize; i++) weakedge(cg, w, h, hc, gcvalueN(&h->array[i]));
     }
     for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
       if (isempty(gval(n))) continue;
-      if (keys && keyiscollectable(n)) weakedge(cg, h, gckey(n));
-      if (vals) weakedge(cg, h, gcvalueN(gval(n)));
+      if (keys && keyiscollectable(n)) weakedge(cg, w, h, hc, gckey(n));
+      if (vals) weakedge(cg, w, h, hc, gcvalueN(gval(n)));
     }
   }
 }
@@ -1082,9 +1108,11 @@ static lu_mem atomic(lua_State *L, int lazy) {
   clearbyvalues(cg, g->allweak, origall);
   clearcache(cg);
   if (l_unlikely(cg->comps)) { /* the report's weak references */
-    noteweak(cg, g->weak, 1, 0, 1);
-    noteweak(cg, g->ephemeron, 0, 1, 1);
-    noteweak(cg, g->allweak, 1, 1, 1);
+    Owners w;
+    memset(w.page, 0, sizeof w.page);
+    noteweak(cg, &w, g->weak, 1, 0, 1);
+    noteweak(cg, &w, g->ephemeron, 0, 1, 1);
+    noteweak(cg, &w, g->allweak, 1, 1, 1);
   }
   g->gcstate = GCSswpallgc;
   g->weak = g->ephemeron = g->allweak = NULL;
