@@ -1924,13 +1924,27 @@ capgc_status_t capgc_cells_compartment_of(capgc_cells_t *cells,
 // Destroys compartment `id`: nothing more is allocated there and its id
 // is `CAPGC_E_COMPARTMENT_DESTROYED` from now on; its cells stay valid
 // while anything references them and are reclaimed as they die (raw
-// pointers cannot be revoked). Only when no collection is in progress
+// pointers cannot be revoked), its blocks returned to the system as
+// collections find them empty (`capgc_cells_compartment_held`). Only when no collection is in progress
 // (`CAPGC_E_WRONG_PHASE`); never the root nor the current compartment
 // (`CAPGC_E_COMPARTMENT_VIOLATION`).
 //
 // # Safety
 // `cells` is from `capgc_cells_new`.
-capgc_status_t capgc_cells_compartment_destroy(capgc_cells_t *cells, capgc_cell_compartment_t id);
+capgc_status_t capgc_cells_compartment_destroy(capgc_cells_t *cells,
+                                               capgc_cell_compartment_t id);
+
+// The blocks (64 KiB) of compartment `id` that hold cells, into
+// `*blocks`. `id` may be destroyed: then this is what is still mapped for
+// it — each of its blocks a collection finds empty is returned to the
+// system (decommitted) — and 0 means torn down, nothing of it referenced
+// any more; more than 0, its teardown is deferred until those cells die.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `blocks` is writable.
+capgc_status_t capgc_cells_compartment_held(capgc_cells_t *cells,
+                                            capgc_cell_compartment_t id,
+                                            uint64_t *blocks);
 
 // The edges from compartment `from`'s cells to `to`'s into `*out`: the
 // non-local access report (a destroyed compartment's id is refused).

@@ -141,7 +141,8 @@ pub unsafe extern "C" fn capgc_cells_compartment_of(
 /// Destroys compartment `id`: nothing more is allocated there and its id
 /// is `CAPGC_E_COMPARTMENT_DESTROYED` from now on; its cells stay valid
 /// while anything references them and are reclaimed as they die (raw
-/// pointers cannot be revoked). Only when no collection is in progress
+/// pointers cannot be revoked), its blocks returned to the system as
+/// collections find them empty (`capgc_cells_compartment_held`). Only when no collection is in progress
 /// (`CAPGC_E_WRONG_PHASE`); never the root nor the current compartment
 /// (`CAPGC_E_COMPARTMENT_VIOLATION`).
 ///
@@ -155,6 +156,27 @@ pub unsafe extern "C" fn capgc_cells_compartment_destroy(
     on(cells, |c| {
         let comp = c.heap.compartment(id)?;
         Ok(c.heap.retire_compartment(comp)?)
+    })
+}
+
+/// The blocks (64 KiB) of compartment `id` that hold cells, into
+/// `*blocks`. `id` may be destroyed: then this is what is still mapped for
+/// it — each of its blocks a collection finds empty is returned to the
+/// system (decommitted) — and 0 means torn down, nothing of it referenced
+/// any more; more than 0, its teardown is deferred until those cells die.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `blocks` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_compartment_held(
+    cells: *mut capgc_cells_t,
+    id: capgc_cell_compartment_t,
+    blocks: *mut u64,
+) -> CapgcStatus {
+    on(cells, |c| {
+        crate::ffi::writable(blocks)?;
+        let comp = c.heap.compartment_made(id)?;
+        put(blocks, c.heap.compartment_held_blocks(comp)?)
     })
 }
 

@@ -177,6 +177,9 @@ static void run(uint32_t mode, uint32_t checked) {
   /* A destroyed compartment: its id is refused, its referenced cells
   ** live, and die once unreferenced. */
   CHECK(capgc_cells_compartment_enter(vm.cells, root));
+  uint64_t held = 0;
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held >= 1);
   CHECK(capgc_cells_compartment_destroy(vm.cells, b));
   EXPECT(capgc_cells_compartment_enter(vm.cells, b), CAPGC_E_COMPARTMENT_DESTROYED);
   EXPECT(capgc_cells_compartment_destroy(vm.cells, b), CAPGC_E_COMPARTMENT_DESTROYED);
@@ -187,12 +190,20 @@ static void run(uint32_t mode, uint32_t checked) {
   CHECK(capgc_cells_owns(vm.cells, yb, &owns));
   ASSERT(owns);
   ASSERT(of(&vm, yb) == b); /* a cell still says where it lives */
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held >= 1); /* still referenced: teardown deferred */
   r->p[1] = NULL;
+  vm.roots[2] = NULL; /* the proxy */
   xa->p[0] = NULL;
   yb->p[0] = NULL;
   CHECK(capgc_cells_collect(vm.cells, NULL));
   CHECK(capgc_cells_owns(vm.cells, yb, &owns));
   ASSERT(!owns);
+  /* Torn down: nothing of b is referenced, nothing of it held. */
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held == 0);
+  EXPECT(capgc_cells_compartment_held(vm.cells, b, NULL), CAPGC_E_NULL_ARGUMENT);
+  EXPECT(capgc_cells_compartment_held(vm.cells, 7, &held), CAPGC_E_INVALID_COMPARTMENT);
 
   /* Intact: verifies, allocates in a new compartment, collects. */
   capgc_cell_compartment_t c;

@@ -43,10 +43,14 @@
 //!
 //! *Retiring.* [`CellHeap::retire_compartment`] ends a compartment: no
 //! more allocation there, its id answers [`GcError::CompartmentDestroyed`].
-//! Its cells are reclaimed as they die, like any others; the rejected
-//! alternative — unmapping its memory at once — would leave dangling any
-//! raw pointer another compartment still holds, which the binding
-//! profile cannot revoke.
+//! Its cells are reclaimed as they die, like any others, and each of its
+//! blocks that a collection finds empty is returned to the system
+//! (decommitted: `MADV_DONTNEED`, the address range kept for reuse) as
+//! it goes back to the pool; [`CellHeap::compartment_held_blocks`] says
+//! how many still hold live cells (0: torn down, nothing of it mapped).
+//! The rejected alternative — unmapping its memory at once — would leave
+//! dangling any raw pointer another compartment still holds, which the
+//! binding profile cannot revoke.
 //!
 //! *Collecting one compartment alone.* [`CellHeap::collect_compartment`]
 //! marks from the VM's roots and the compartment's *remembered* cells
@@ -152,6 +156,15 @@ impl Compartments {
             .and_then(|i| self.owner.get(i).copied())
     }
 
+    /// True when block `i` belongs to a retired compartment.
+    #[inline]
+    pub(super) fn retired_owner(&self, i: usize) -> bool {
+        self.owner
+            .get(i)
+            .and_then(|&o| self.list.get(o as usize))
+            .is_some_and(|x| !x.alive)
+    }
+
     /// True when compartment `c` was made (it may be retired since).
     pub(super) fn known(&self, c: u16) -> bool {
         (c as usize) < self.list.len()
@@ -219,6 +232,13 @@ impl CellHeap {
     /// for a number no heap issued or this heap has no compartment for,
     /// [`GcError::CompartmentDestroyed`] for a retired one.
     pub fn compartment(&self, token: u64) -> Result<CellCompartment, GcError> {
+        let c = self.compartment_made(token)?;
+        self.live(c)
+    }
+
+    /// The compartment `token` names, living or retired: as
+    /// [`CellHeap::compartment`] but a retired one is answered too.
+    pub fn compartment_made(&self, token: u64) -> Result<CellCompartment, GcError> {
         let heap = HeapId::from_bits((token >> 32) as u32);
         if heap != self.space.id {
             return Err(if heap.was_issued() {
@@ -228,7 +248,32 @@ impl CellHeap {
             });
         }
         let index = u16::try_from(token & 0xffff_ffff).map_err(|_| GcError::InvalidCompartment)?;
-        self.live(self.handle(index))
+        let known = index == ROOT || self.space.comps.as_ref().is_some_and(|c| c.known(index));
+        if !known {
+            return Err(GcError::InvalidCompartment);
+        }
+        Ok(self.handle(index))
+    }
+
+    /// The blocks of compartment `c` (living or retired) that hold cells:
+    /// for a retired one, what is still mapped for it (the module docs,
+    /// Retiring); 0 once nothing of it is live.
+    pub fn compartment_held_blocks(&self, c: CellCompartment) -> Result<u64, GcError> {
+        self.space.id.owns(c.heap)?;
+        let sp = &self.space;
+        let Some(x) = sp.comps.as_ref() else {
+            return Ok(if c.index == ROOT {
+                sp.blocks.in_use() as u64
+            } else {
+                0
+            });
+        };
+        if !x.known(c.index) {
+            return Err(GcError::InvalidCompartment);
+        }
+        Ok((0..sp.blocks.high_water())
+            .filter(|&i| x.owner[i] == c.index && sp.blocks.state(i) != BlockState::Free)
+            .count() as u64)
     }
 
     /// `c` if it is a living compartment of this heap.
