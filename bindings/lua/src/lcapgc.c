@@ -36,6 +36,13 @@
 **       coroutine's values), into upvalues, new table keys, strings and
 **       the main thread (lgc_capgc.c's strictstore says why). Turning it
 **       on or off runs a whole collection.
+**   capgc.destroy(name)  tears compartment `name` down: no more
+**       allocation there (entering it is an error from now on); a whole
+**       collection, after which every block of its memory with no live
+**       object is returned to the system. Returns true, 0 when nothing of
+**       it is left, or false and the number of 64 KiB blocks still held
+**       by objects something references (deferred: call it again once
+**       they are unreferenced). Not "root" nor the current compartment.
 **   capgc.crossing(v)  declares object `v` a crossing (a proxy): stores
 **       of it into other compartments' objects, and of theirs into it,
 **       are allowed in strict mode, until it dies. Returns `v`.
@@ -290,6 +297,27 @@ void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const voi
              nb ? nb : "?");
 }
 
+static int l_destroy(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  names(L);
+  if (lua_getfield(L, -1, name) != LUA_TNUMBER)
+    return luaL_error(L, "capgc.destroy: no compartment '%s'", name);
+  capgc_cell_compartment_t id = (capgc_cell_compartment_t)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  capgc_cells_t *cells = luaC_capgccells(L);
+  lua_gc(L, LUA_GCCOLLECT); /* a cycle in progress ends: the heap is idle */
+  capgc_status_t s = capgc_cells_compartment_destroy(cells, id);
+  if (s != CAPGC_OK && s != CAPGC_E_COMPARTMENT_DESTROYED) /* again: fine */
+    return luaL_error(L, "capgc.destroy: cannot destroy '%s': %s", name, capgc_last_error());
+  lua_gc(L, LUA_GCCOLLECT); /* what died is released, its blocks returned */
+  uint64_t held = 0;
+  if (capgc_cells_compartment_held(cells, id, &held) != CAPGC_OK)
+    return luaL_error(L, "capgc.destroy: '%s': %s", name, capgc_last_error());
+  lua_pushboolean(L, held == 0);
+  lua_pushinteger(L, (lua_Integer)held);
+  return 2;
+}
+
 static int l_strict(lua_State *L) {
   luaL_checkany(L, 1);
   names(L); /* compartments exist, with their names */
@@ -311,6 +339,7 @@ static int l_crossing(lua_State *L) {
 
 static const luaL_Reg funcs[] = {{"compartment", l_compartment},
                                  {"strict", l_strict},
+                                 {"destroy", l_destroy},
                                  {"crossing", l_crossing},
                                  {"sandbox", l_sandbox},
                                  {"report", l_report},

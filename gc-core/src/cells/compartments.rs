@@ -373,6 +373,18 @@ impl CellHeap {
         for l in &mut x.available {
             l.clear();
         }
+        // Its blocks already empty go back to the system now; the rest as
+        // collections empty them (the module docs, Retiring).
+        let sp = &mut self.space;
+        if let Some(x) = sp.comps.as_ref() {
+            for i in 0..sp.blocks.high_water() {
+                if x.owner[i] == c.index && sp.blocks.state(i) == BlockState::Free {
+                    let _ = sp
+                        .region
+                        .decommit(sp.blocks.addr(i), crate::policy::block::BLOCK);
+                }
+            }
+        }
         Ok(())
     }
 
