@@ -53,7 +53,8 @@
  *  11. binding profile (existing VMs with raw pointers; Native/P128)
  *                   capgc_cells_*, capgc_cell_*; its compartments
  *                   capgc_cells_compartment_*, capgc_cells_set_strict,
- *                   capgc_cells_crossing_declare, capgc_cells_store_check
+ *                   capgc_cells_crossing_declare, capgc_cells_store_check,
+ *                   capgc_cells_weak_edge
  *  12. compartments capgc_split_heap_*, capgc_compartment_*, capgc_seal/unseal
  * (cbindgen puts all constants first, then enums and structs, then the
  * functions in this order.)
