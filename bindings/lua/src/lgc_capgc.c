@@ -802,8 +802,9 @@ static void undostore(lua_State *L, CapgcLua *cg, GCObject *o, GCObject *v) {
 ** main thread (not a cell), stores into upvalues (Lua closes an upvalue
 ** through the same barrier as an assignment, so a refusal would fail a
 ** function's return) and prototypes (the compiler's), and a new key of a
-** table (Lua's resize re-inserts keys through the same barrier; a key is
-** told from a value by the table holding `v` as no value). */
+** table (Lua's resize re-inserts keys through the same barrier, which
+** must not fail: a key is told from a value by its node, just linked
+** with an empty value, or by the table holding `v` as no value). */
 static void strictstore(lua_State *L, GCObject *o, GCObject *v) {
   CapgcLua *cg = CG(G(L));
   if (!cg->strict || v == cg->mainobj || novariant(v->tt) == LUA_TSTRING ||
@@ -813,7 +814,12 @@ static void strictstore(lua_State *L, GCObject *o, GCObject *v) {
   if (capgc_cells_compartment_of(cg->cells, o, &co) != CAPGC_OK ||
       capgc_cells_compartment_of(cg->cells, v, &cv) != CAPGC_OK || co == cv)
     return; /* not cells (unchecked configuration), or one compartment */
-  if (o->tt == LUA_VTABLE && !tableholds(gco2t(o), v)) return; /* a key */
+  if (o->tt == LUA_VTABLE) { /* a key being inserted: its node is there, empty */
+    TValue k;
+    setgcovalue(L, &k, v);
+    const TValue *slot = luaH_get(gco2t(o), &k);
+    if ((!isabstkey(slot) && isempty(slot)) || !tableholds(gco2t(o), v)) return;
+  }
   capgc_status_t s = capgc_cells_store_check(cg->cells, o, v);
   if (s == CAPGC_OK) return; /* a declared crossing */
   if (s != CAPGC_E_COMPARTMENT_VIOLATION) fatal("capgc_cells_store_check", s);

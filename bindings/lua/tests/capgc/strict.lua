@@ -49,6 +49,12 @@ assert(not badcross[1] and badcross[2]:find("not an object of the heap"), badcro
 badcross = {pcall(capgc.crossing, 1)}
 assert(not badcross[1] and badcross[2]:find("table, function"), badcross[2])
 
+-- A root table holding a host object as a key and as its value, from
+-- before strict mode: growing it later re-inserts that key through the
+-- barrier, which must not refuse it.
+local both = {}
+both[hostsecret] = hostsecret
+
 assert(capgc.strict(true) == false)
 assert(capgc.strict(true) == true) -- on already
 
@@ -65,6 +71,8 @@ assert(guestbox.y == nil)
 -- barrier, so a key cannot be refused): counted by the report instead.
 allowed("guest", "a host table as a key", function() guestbox[hostsecret] = 1 end)
 assert(guestbox[hostsecret] == 1)
+for i = 1, 200 do both["k" .. i] = i end -- resizes: the key moves, kept
+assert(both[hostsecret] == hostsecret and both.k200 == 200)
 -- Strings hold no references: allowed (short strings are interned per state).
 allowed("guest", "a host string", function() guestbox.s = "the host's secret" .. "" end)
 -- In one compartment: allowed.
