@@ -126,7 +126,10 @@ impl Comp {
 
 /// The compartments of a cell heap.
 pub(super) struct Compartments {
-    /// The owner of each block (its index in `list`).
+    /// The address of block 0 (`owner_of` indexes `owner` from it).
+    base: u64,
+    /// The owner of each block (its index in `list`), one per block of
+    /// the region.
     owner: Vec<u16>,
     list: Vec<Comp>,
     current: u16,
@@ -150,10 +153,13 @@ pub(super) struct Compartments {
 impl Compartments {
     /// The compartment owning the block of `p`, if `p` is in a block.
     #[inline]
-    pub(super) fn owner_of(&self, sp: &CellSpace, p: u64) -> Option<u16> {
-        sp.blocks
-            .index_of(Address(p))
-            .and_then(|i| self.owner.get(i).copied())
+    pub(super) fn owner_of(&self, _sp: &CellSpace, p: u64) -> Option<u16> {
+        // `owner` has one entry per block of the region, so its bounds
+        // check is the region's (an address below `base` wraps to a huge
+        // index): one subtraction, shift, compare and load per traced
+        // pointer, the report's whole per-pointer cost.
+        let i = (p.wrapping_sub(self.base) / crate::policy::block::BLOCK) as usize;
+        self.owner.get(i).copied()
     }
 
     /// True when block `i` belongs to a retired compartment.
@@ -196,8 +202,10 @@ impl CellHeap {
     fn comps_mut(&mut self) -> &mut Compartments {
         let n = self.space.classes.count();
         let blocks = (self.space.region.len() / crate::policy::block::BLOCK) as usize;
+        let base = self.space.blocks.addr(0).get();
         self.space.comps.get_or_insert_with(|| {
             Box::new(Compartments {
+                base,
                 owner: vec![ROOT; blocks],
                 list: vec![Comp::new(n)],
                 current: ROOT,
@@ -592,7 +600,7 @@ impl CellHeap {
         self.comps_mut();
         self.phase = CellPhase::Marking;
         self.mark.start();
-        self.mark.only = only;
+        self.mark.set_only(only);
         let roots: Vec<u64> = self
             .space
             .comps
@@ -609,7 +617,7 @@ impl CellHeap {
         }
         m.drain(vm);
         let marked = self.mark.take_error();
-        self.mark.only = NO_SOURCE;
+        self.mark.set_only(NO_SOURCE);
         self.mark.edges.clear();
         self.mark.crossing.clear();
         // Release, then reclaim, only `c`'s blocks.
