@@ -1,9 +1,17 @@
-//! Builds Lua 5.4 twice from the `lua-src` crate's sources (never copied
-//! or patched): `liblua-stock.a`, every file with Lua's own collector, and
+//! Builds Lua 5.4 twice from the `lua-src` crate's sources:
+//! `liblua-stock.a`, every file as released with Lua's own collector, and
 //! `liblua-capgc.a`, every file but `lgc.c` plus `src/lgc_capgc.c`, Lua's
 //! collector interface on CapGC's binding profile. The front end
 //! (`src/front.c`) is compiled once per library, and each binary links
 //! its pair whole, with the Lua API exported for C modules.
+//!
+//! lua-capgc's sources are a copy in `OUT_DIR/lua-capgc-src` with one
+//! change, made by [`patch_barriers`]: the two barrier macros of `lgc.h`
+//! also take the slow path for an object whose `STRICTBIT` is set (bit 7
+//! of `marked`, stock's test-only bit), so that strict compartments
+//! (`lcapgc.c`'s `capgc.strict`) see every store Lua's barriers cover.
+//! Every other line of Lua is compiled as released; the stock build
+//! reads the crate's own directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,6 +76,59 @@ fn lua_sources() -> PathBuf {
     dir
 }
 
+/// The barrier macros of Lua 5.4.9's `lgc.h`, as released.
+const BARRIERS: &str = "#define luaC_objbarrier(L,p,o) (  \\
+\t(isblack(p) && iswhite(o)) ? \\
+\tluaC_barrier_(L,obj2gco(p),obj2gco(o)) : cast_void(0))";
+const BARRIERS_BACK: &str = "#define luaC_objbarrierback(L,p,o) (  \\
+\t(isblack(p) && iswhite(o)) ? luaC_barrierback_(L,p) : cast_void(0))";
+
+/// lua-capgc's barriers: the slow path also for an object marked
+/// `STRICTBIT` (every object while strict compartments are on); the back
+/// barrier passes the value (`luaC_barrierbackv_`, lgc_capgc.c). With no
+/// object marked, the test is the released one with a wider mask.
+const STRICT_BARRIERS: &str =
+    "/* lua-capgc (build.rs): stores into an object with STRICTBIT set take
+** the slow path, where strict compartments check them (lgc_capgc.c). */
+#define STRICTBIT\t7
+#define luaC_strictslow(p,o) \\
+\t(testbits((p)->marked, bitmask(BLACKBIT) | bitmask(STRICTBIT)) && \\
+\t (iswhite(o) || testbit((p)->marked, STRICTBIT)))
+#define luaC_objbarrier(L,p,o) (  \\
+\tluaC_strictslow(p,o) ? \\
+\tluaC_barrier_(L,obj2gco(p),obj2gco(o)) : cast_void(0))";
+const STRICT_BARRIERS_BACK: &str =
+    "LUAI_FUNC void luaC_barrierbackv_ (lua_State *L, GCObject *o, GCObject *v);
+#define luaC_objbarrierback(L,p,o) (  \\
+\tluaC_strictslow(p,o) ? luaC_barrierbackv_(L,p,obj2gco(o)) : cast_void(0))";
+
+/// Copies Lua's sources into `dst` with `lgc.h`'s barriers replaced by
+/// [`STRICT_BARRIERS`] (the module docs); panics if `lgc.h` is not the
+/// one these were written against.
+fn patch_barriers(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("the patched sources' directory");
+    for e in std::fs::read_dir(src).expect("read the Lua sources") {
+        let p = e.expect("directory entry").path();
+        if p.extension().is_some_and(|x| x == "c" || x == "h") {
+            let to = dst.join(p.file_name().expect("a file name"));
+            let text = std::fs::read_to_string(&p).expect("read a Lua source");
+            let text = if p.ends_with("lgc.h") {
+                assert!(
+                    text.matches(BARRIERS).count() == 1 && text.matches(BARRIERS_BACK).count() == 1,
+                    "lgc.h's barrier macros are not Lua 5.4.9's: update build.rs"
+                );
+                text.replace(BARRIERS, STRICT_BARRIERS)
+                    .replace(BARRIERS_BACK, STRICT_BARRIERS_BACK)
+            } else {
+                text
+            };
+            if std::fs::read_to_string(&to).ok().as_deref() != Some(text.as_str()) {
+                std::fs::write(&to, text).expect("write a patched Lua source");
+            }
+        }
+    }
+}
+
 fn base(src: &Path, out: &Path) -> cc::Build {
     let mut b = cc::Build::new();
     b.include(src)
@@ -102,16 +163,24 @@ fn main() {
 
     // Stock: every file.
     base(&src, &out).files(&lua_files).compile("lua-stock");
-    // CapGC: every file but lgc.c, plus our collector.
-    base(&src, &out)
-        .files(lua_files.iter().filter(|p| !p.ends_with("lgc.c")))
+    // CapGC: every file but lgc.c, plus our collector, from the copy with
+    // the strict barriers.
+    let strict_src = out.join("lua-capgc-src");
+    patch_barriers(&src, &strict_src);
+    base(&strict_src, &out)
+        .files(
+            lua_files
+                .iter()
+                .filter(|p| !p.ends_with("lgc.c"))
+                .map(|p| strict_src.join(p.file_name().expect("a file name"))),
+        )
         .file(here.join("src/lgc_capgc.c"))
         .file(here.join("src/lcapgc.c"))
         .include(&capgc_include)
         .warnings(true)
         .compile("lua-capgc");
     for (flavour, define) in [("capgc", true), ("stock", false)] {
-        let mut b = base(&src, &out);
+        let mut b = base(if define { &strict_src } else { &src }, &out);
         b.file(here.join("src/front.c")).warnings(true);
         if define {
             b.define("CAPGC_LUA", None).include(&capgc_include);

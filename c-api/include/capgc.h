@@ -53,7 +53,8 @@
  *  11. binding profile (existing VMs with raw pointers; Native/P128)
  *                   capgc_cells_*, capgc_cell_*; its compartments
  *                   capgc_cells_compartment_*, capgc_cells_set_strict,
- *                   capgc_cells_crossing_declare, capgc_cells_store_check
+ *                   capgc_cells_crossing_declare, capgc_cells_store_check,
+ *                   capgc_cells_weak_edge
  *  12. compartments capgc_split_heap_*, capgc_compartment_*, capgc_seal/unseal
  * (cbindgen puts all constants first, then enums and structs, then the
  * functions in this order.)
@@ -1941,13 +1942,27 @@ capgc_status_t capgc_cells_compartment_of(capgc_cells_t *cells,
 // Destroys compartment `id`: nothing more is allocated there and its id
 // is `CAPGC_E_COMPARTMENT_DESTROYED` from now on; its cells stay valid
 // while anything references them and are reclaimed as they die (raw
-// pointers cannot be revoked). Only when no collection is in progress
+// pointers cannot be revoked), its blocks returned to the system as
+// collections find them empty (`capgc_cells_compartment_held`). Only when no collection is in progress
 // (`CAPGC_E_WRONG_PHASE`); never the root nor the current compartment
 // (`CAPGC_E_COMPARTMENT_VIOLATION`).
 //
 // # Safety
 // `cells` is from `capgc_cells_new`.
-capgc_status_t capgc_cells_compartment_destroy(capgc_cells_t *cells, capgc_cell_compartment_t id);
+capgc_status_t capgc_cells_compartment_destroy(capgc_cells_t *cells,
+                                               capgc_cell_compartment_t id);
+
+// The blocks (64 KiB) of compartment `id` that hold cells, into
+// `*blocks`. `id` may be destroyed: then this is what is still mapped for
+// it — each of its blocks a collection finds empty is returned to the
+// system (decommitted) — and 0 means torn down, nothing of it referenced
+// any more; more than 0, its teardown is deferred until those cells die.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `blocks` is writable.
+capgc_status_t capgc_cells_compartment_held(capgc_cells_t *cells,
+                                            capgc_cell_compartment_t id,
+                                            uint64_t *blocks);
 
 // The edges from compartment `from`'s cells to `to`'s into `*out`: the
 // non-local access report (a destroyed compartment's id is refused).
@@ -1958,6 +1973,30 @@ capgc_status_t capgc_cells_compartment_edges(capgc_cells_t *cells,
                                              capgc_cell_compartment_t from,
                                              capgc_cell_compartment_t to,
                                              capgc_cell_edges_t *out);
+
+// The VM keeps a weak reference from the live cell `obj` points into to
+// the live cell `value` points into (an entry of a weak table it
+// resolved itself, which no trace reports): counted per ordered pair of
+// compartments when they differ, apart from the traced edges
+// (`capgc_cells_compartment_weak_edges`). Only while marking — after the
+// VM resolved its weak references, before `capgc_cells_finish` or
+// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`); `CAPGC_E_NOT_A_CELL`
+// unless both are live cells. Without compartments nothing is counted.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`.
+capgc_status_t capgc_cells_weak_edge(capgc_cells_t *cells, const void *obj, const void *value);
+
+// The weak references from compartment `from`'s cells to `to`'s that the
+// VM reported (`capgc_cells_weak_edge`) into `*out`: `last` in the last
+// finished collection, `total` in all of them; `refused` is 0.
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `out` is writable.
+capgc_status_t capgc_cells_compartment_weak_edges(capgc_cells_t *cells,
+                                                  capgc_cell_compartment_t from,
+                                                  capgc_cell_compartment_t to,
+                                                  capgc_cell_edges_t *out);
 
 // Strict mode on (`on` true) or off: `capgc_cells_store_check` refuses
 // cross-compartment stores that go through no declared crossing.

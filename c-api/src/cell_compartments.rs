@@ -141,7 +141,8 @@ pub unsafe extern "C" fn capgc_cells_compartment_of(
 /// Destroys compartment `id`: nothing more is allocated there and its id
 /// is `CAPGC_E_COMPARTMENT_DESTROYED` from now on; its cells stay valid
 /// while anything references them and are reclaimed as they die (raw
-/// pointers cannot be revoked). Only when no collection is in progress
+/// pointers cannot be revoked), its blocks returned to the system as
+/// collections find them empty (`capgc_cells_compartment_held`). Only when no collection is in progress
 /// (`CAPGC_E_WRONG_PHASE`); never the root nor the current compartment
 /// (`CAPGC_E_COMPARTMENT_VIOLATION`).
 ///
@@ -155,6 +156,27 @@ pub unsafe extern "C" fn capgc_cells_compartment_destroy(
     on(cells, |c| {
         let comp = c.heap.compartment(id)?;
         Ok(c.heap.retire_compartment(comp)?)
+    })
+}
+
+/// The blocks (64 KiB) of compartment `id` that hold cells, into
+/// `*blocks`. `id` may be destroyed: then this is what is still mapped for
+/// it — each of its blocks a collection finds empty is returned to the
+/// system (decommitted) — and 0 means torn down, nothing of it referenced
+/// any more; more than 0, its teardown is deferred until those cells die.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `blocks` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_compartment_held(
+    cells: *mut capgc_cells_t,
+    id: capgc_cell_compartment_t,
+    blocks: *mut u64,
+) -> CapgcStatus {
+    on(cells, |c| {
+        crate::ffi::writable(blocks)?;
+        let comp = c.heap.compartment_made(id)?;
+        put(blocks, c.heap.compartment_held_blocks(comp)?)
     })
 }
 
@@ -174,6 +196,48 @@ pub unsafe extern "C" fn capgc_cells_compartment_edges(
         crate::ffi::writable(out)?;
         let (f, t) = (c.heap.compartment(from)?, c.heap.compartment(to)?);
         put(out, edges_of(c.heap.compartment_edges(f, t)?))
+    })
+}
+
+/// The VM keeps a weak reference from the live cell `obj` points into to
+/// the live cell `value` points into (an entry of a weak table it
+/// resolved itself, which no trace reports): counted per ordered pair of
+/// compartments when they differ, apart from the traced edges
+/// (`capgc_cells_compartment_weak_edges`). Only while marking — after the
+/// VM resolved its weak references, before `capgc_cells_finish` or
+/// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`); `CAPGC_E_NOT_A_CELL`
+/// unless both are live cells. Without compartments nothing is counted.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_weak_edge(
+    cells: *mut capgc_cells_t,
+    obj: *const c_void,
+    value: *const c_void,
+) -> CapgcStatus {
+    on(cells, |c| {
+        Ok(c.heap.note_weak_edge(obj.cast(), value.cast())?)
+    })
+}
+
+/// The weak references from compartment `from`'s cells to `to`'s that the
+/// VM reported (`capgc_cells_weak_edge`) into `*out`: `last` in the last
+/// finished collection, `total` in all of them; `refused` is 0.
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_compartment_weak_edges(
+    cells: *mut capgc_cells_t,
+    from: capgc_cell_compartment_t,
+    to: capgc_cell_compartment_t,
+    out: *mut capgc_cell_edges_t,
+) -> CapgcStatus {
+    on(cells, |c| {
+        crate::ffi::writable(out)?;
+        let (f, t) = (c.heap.compartment(from)?, c.heap.compartment(to)?);
+        put(out, edges_of(c.heap.compartment_weak_edges(f, t)?))
     })
 }
 

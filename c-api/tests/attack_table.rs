@@ -290,6 +290,14 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_cells_crossing_declare(ce, null())),
             call!(capgc_cells_store_check(ce, null(), null())),
             call!(capgc_cells_compartment_collect(ce, 1, null_mut())),
+            call!(capgc_cells_compartment_held(ce, 1, &mut u)),
+            call!(capgc_cells_weak_edge(ce, null(), null())),
+            call!(capgc_cells_compartment_weak_edges(
+                ce,
+                1,
+                1,
+                &mut capgc_cell_edges_t::default()
+            )),
         ]
     }
 }

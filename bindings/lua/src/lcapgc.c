@@ -16,21 +16,46 @@
 **       tables into the compartment, "none" leaves it empty. Returns the
 **       function and its _ENV; run it with capgc.compartment.
 **   capgc.report()  the non-local access report of the last collection:
-**       an array of {from=, to=, last=, total=, refused=} for every
-**       ordered pair of named compartments with an edge or a refusal
-**       (last: pointers from `from`'s objects to `to`'s reported by the
-**       last collection's traces; total: over all collections).
+**       an array of {from=, to=, last=, total=, refused=, weak=,
+**       weaktotal=} for every ordered pair of named compartments with an
+**       edge, a weak reference or a refusal (last: pointers from
+**       `from`'s objects to `to`'s reported by the last collection's
+**       traces; total: over all collections; weak, weaktotal: the same
+**       for weak references -- entries of weak tables that survived the
+**       collection, ephemerons' values included -- counted apart).
 **   capgc.compartmentof(v)  the compartment name of collectable `v`
 **       (nil for values that are not objects, or the main thread).
+**   capgc.strict(on)  strict compartments on or off (returns whether they
+**       were on): while on, a store Lua's barriers report -- into a
+**       table (a value, a metatable), a userdata (a user value, a
+**       metatable) or a closure (an upvalue) -- of an object of another
+**       compartment is refused unless either is a declared crossing: the
+**       store is taken back and an error raised ("capgc strict mode:
+**       ..."). Not refused, only counted by the report: stores Lua makes
+**       without a barrier (a thread's stack: locals, arguments, a
+**       coroutine's values), into upvalues, new table keys, strings and
+**       the main thread (lgc_capgc.c's strictstore says why). Turning it
+**       on or off runs a whole collection.
+**   capgc.destroy(name)  tears compartment `name` down: no more
+**       allocation there (entering it is an error from now on); a whole
+**       collection, after which every block of its memory with no live
+**       object is returned to the system. Returns true, 0 when nothing of
+**       it is left, or false and the number of 64 KiB blocks still held
+**       by objects something references (deferred: call it again once
+**       they are unreferenced). Not "root" nor the current compartment.
+**   capgc.crossing(v)  declares object `v` a crossing (a proxy): stores
+**       of it into other compartments' objects, and of theirs into it,
+**       are allowed in strict mode, until it dies. Returns `v`.
 **
 ** Compartment names live in the registry (table "capgc.compartments":
 ** name -> id, and its array part: the names in creation order). A
 ** program that never requires "capgc" is unchanged: the library is only
 ** preloaded, and no compartment exists until one is made.
-** There is no strict mode from Lua: Lua's barriers fire only when a
-** black object gets a white value, not on every store, so the cell
-** heap's store check (capgc_cells_store_check) cannot be asked before
-** each one; cross-compartment references are counted, never refused.
+** Strict mode needs every store: lua-capgc's lgc.h (patched by build.rs)
+** sends every barrier on an object with STRICTBIT to lgc_capgc.c, and
+** strict mode gives every object that bit. A sandbox is built (its _ENV,
+** the host's tables it reads) with the checks suspended: the host's own
+** declared edges.
 */
 #define lcapgc_c
 #define LUA_LIB
@@ -46,6 +71,7 @@
 #include "lcapgc.h"
 
 capgc_cells_t *luaC_capgccells(lua_State *L); /* lgc_capgc.c */
+int luaC_capgcstrict(lua_State *L, int on);     /* lgc_capgc.c */
 
 #define REGKEY "capgc.compartments"
 
@@ -183,7 +209,10 @@ static int l_sandbox(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_pushstring(L, how);
   lua_pushstring(L, chunk);
-  if (lcapgc_pcall_in(L, name, 3, 2) != LUA_OK) return lua_error(L);
+  int was = luaC_capgcstrict(L, -1); /* the host builds it (the header) */
+  int status = lcapgc_pcall_in(L, name, 3, 2);
+  if (was) luaC_capgcstrict(L, -2);
+  if (status != LUA_OK) return lua_error(L);
   return 2;
 }
 
@@ -202,16 +231,18 @@ static int l_report(lua_State *L) {
       lua_rawget(L, t);
       lua_pushvalue(L, -2);
       lua_rawget(L, t);
-      capgc_cell_edges_t e;
-      capgc_status_t s = capgc_cells_compartment_edges(
-          cells, (capgc_cell_compartment_t)lua_tointeger(L, -2),
-          (capgc_cell_compartment_t)lua_tointeger(L, -1), &e);
+      capgc_cell_edges_t e, w;
+      capgc_cell_compartment_t from = (capgc_cell_compartment_t)lua_tointeger(L, -2),
+                               to = (capgc_cell_compartment_t)lua_tointeger(L, -1);
+      capgc_status_t s = capgc_cells_compartment_edges(cells, from, to, &e);
+      if (s == CAPGC_OK) s = capgc_cells_compartment_weak_edges(cells, from, to, &w);
       lua_pop(L, 2);
-      if (s != CAPGC_OK || (e.last == 0 && e.total == 0 && e.refused == 0)) {
+      if (s != CAPGC_OK ||
+          (e.last == 0 && e.total == 0 && e.refused == 0 && w.last == 0 && w.total == 0)) {
         lua_pop(L, 2); /* a destroyed compartment, or nothing to say */
         continue;
       }
-      lua_createtable(L, 0, 5);
+      lua_createtable(L, 0, 7);
       lua_rotate(L, -3, 1); /* [report, row, from, to] */
       lua_setfield(L, -3, "to");
       lua_setfield(L, -2, "from");
@@ -221,6 +252,10 @@ static int l_report(lua_State *L) {
       lua_setfield(L, -2, "total");
       lua_pushinteger(L, (lua_Integer)e.refused);
       lua_setfield(L, -2, "refused");
+      lua_pushinteger(L, (lua_Integer)w.last);
+      lua_setfield(L, -2, "weak");
+      lua_pushinteger(L, (lua_Integer)w.total);
+      lua_setfield(L, -2, "weaktotal");
       lua_rawseti(L, -2, ++row);
     }
   return 1;
@@ -240,7 +275,72 @@ static int l_compartmentof(lua_State *L) {
   return 1;
 }
 
+/* lgc_capgc.c's strictstore refused the store of `val` into `obj`: the
+** error, with their compartments' names. */
+void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const void *val,
+                   const char *valtype);
+void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const void *val,
+                   const char *valtype) {
+  capgc_cells_t *cells = luaC_capgccells(L);
+  capgc_cell_compartment_t a = 0, b = 0;
+  luaL_checkstack(L, 8, "capgc strict mode");
+  if (capgc_cells_compartment_of(cells, obj, &a) != CAPGC_OK ||
+      capgc_cells_compartment_of(cells, val, &b) != CAPGC_OK)
+    luaL_error(L, "capgc strict mode: a cross-compartment store refused");
+  pushname(L, a);
+  pushname(L, b);
+  const char *na = lua_tostring(L, -2), *nb = lua_tostring(L, -1);
+  luaL_error(L,
+             "capgc strict mode: a %s of compartment '%s' cannot refer to %s %s of "
+             "compartment '%s' (neither is a declared crossing: capgc.crossing)",
+             objtype, na ? na : "?", strchr("aeiou", valtype[0]) ? "an" : "a", valtype,
+             nb ? nb : "?");
+}
+
+static int l_destroy(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  names(L);
+  if (lua_getfield(L, -1, name) != LUA_TNUMBER)
+    return luaL_error(L, "capgc.destroy: no compartment '%s'", name);
+  capgc_cell_compartment_t id = (capgc_cell_compartment_t)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  capgc_cells_t *cells = luaC_capgccells(L);
+  lua_gc(L, LUA_GCCOLLECT); /* a cycle in progress ends: the heap is idle */
+  capgc_status_t s = capgc_cells_compartment_destroy(cells, id);
+  if (s != CAPGC_OK && s != CAPGC_E_COMPARTMENT_DESTROYED) /* again: fine */
+    return luaL_error(L, "capgc.destroy: cannot destroy '%s': %s", name, capgc_last_error());
+  lua_gc(L, LUA_GCCOLLECT); /* what died is released, its blocks returned */
+  uint64_t held = 0;
+  if (capgc_cells_compartment_held(cells, id, &held) != CAPGC_OK)
+    return luaL_error(L, "capgc.destroy: '%s': %s", name, capgc_last_error());
+  lua_pushboolean(L, held == 0);
+  lua_pushinteger(L, (lua_Integer)held);
+  return 2;
+}
+
+static int l_strict(lua_State *L) {
+  luaL_checkany(L, 1);
+  names(L); /* compartments exist, with their names */
+  lua_pushboolean(L, luaC_capgcstrict(L, lua_toboolean(L, 1)));
+  return 1;
+}
+
+static int l_crossing(lua_State *L) {
+  int t = lua_type(L, 1);
+  luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD, 1,
+                   "table, function, full userdata or thread");
+  const void *p = lua_topointer(L, 1);
+  capgc_status_t s = capgc_cells_crossing_declare(luaC_capgccells(L), p);
+  if (s != CAPGC_OK) /* a C function, the main thread: no cell */
+    return luaL_argerror(L, 1, lua_pushfstring(L, "not an object of the heap (%s)", capgc_last_error()));
+  lua_settop(L, 1);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {{"compartment", l_compartment},
+                                 {"strict", l_strict},
+                                 {"destroy", l_destroy},
+                                 {"crossing", l_crossing},
                                  {"sandbox", l_sandbox},
                                  {"report", l_report},
                                  {"compartmentof", l_compartmentof},

@@ -134,6 +134,13 @@ typedef struct CapgcLua {
   const void *bigarr, *bignode;
   GCObject *atomicgray; /* 'grayagain' for the atomic phase's roots callback */
   GCObject *mainobj;    /* the main thread (mark's test, once per pointer) */
+  /* Strict compartments (lcapgc.c's capgc.strict, strictstore below):
+  ** 'strict' on; 'newbits' the bits new objects get (STRICTBIT while
+  ** strict); 'paint' set during the whole collection that paints every
+  ** live object's STRICTBIT to match (cb_trace). */
+  int strict, paint;
+  lu_byte newbits;
+  int comps; /* the capgc library is in use: weak references are reported */
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -495,7 +502,10 @@ static void trace_object(Mk *m, GCObject *o) {
 static void cb_trace(void *vm, void *cell, uint32_t type, capgc_cell_visitor_t *v) {
   CapgcLua *cg = vm;
   Mk m = {cg, v};
-  trace_object(&m, objof(cg, cell, type));
+  GCObject *o = objof(cg, cell, type);
+  if (l_unlikely(cg->paint)) /* strict mode changed (luaC_capgcstrict) */
+    o->marked = cast_byte((o->marked & ~bitmask(STRICTBIT)) | cg->newbits);
+  trace_object(&m, o);
 }
 
 static void markmt(Mk *m) {
@@ -695,7 +705,7 @@ GCObject *luaC_newobjdt(lua_State *L, int tt, size_t sz, size_t offset) {
   }
   GCObject *o = (GCObject *)(void *)((char *)p + offset);
   /* short strings start "dead" for internshrstr (cb_keep) */
-  o->marked = tt == LUA_VSHRSTR ? cast_byte(otherwhite(g)) : luaC_white(g);
+  o->marked = cast_byte((tt == LUA_VSHRSTR ? otherwhite(g) : luaC_white(g)) | cg->newbits);
   o->tt = cast_byte(tt);
   o->next = NULL;
   if (marking(g) && tt != LUA_VSHRSTR && tt != LUA_VLNGSTR) {
@@ -726,12 +736,130 @@ void luaC_checkfinalizer(lua_State *L, GCObject *o, Table *mt) {
   g->finobj = o;
 }
 
+/* ---- strict compartments (lcapgc.c's capgc.strict) ------------------ */
+
+void lcapgc_refuse(lua_State *L, const void *obj, const char *objtype, const void *val,
+                   const char *valtype); /* lcapgc.c: raises the error */
+
+/* Does table `h` hold `v` as a value or as its metatable? */
+static int tableholds(Table *h, GCObject *v) {
+  if (obj2gco(h->metatable) == v) return 1;
+  unsigned int asize = luaH_realasize(h);
+  for (unsigned int i = 0; i < asize; i++)
+    if (gcvalueN(&h->array[i]) == v) return 1;
+  for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++)
+    if (gcvalueN(gval(n)) == v) return 1;
+  return 0;
+}
+
+/* Takes back a refused store of `v` into `o`: every slot of `o` holding
+** `v` is emptied (a closure's upvalue gets a fresh closed one, nil). */
+static void undostore(lua_State *L, CapgcLua *cg, GCObject *o, GCObject *v) {
+  switch (o->tt) {
+    case LUA_VTABLE: {
+      Table *h = gco2t(o);
+      unsigned int asize = luaH_realasize(h);
+      if (obj2gco(h->metatable) == v) h->metatable = NULL;
+      invalidateTMcache(h);
+      for (unsigned int i = 0; i < asize; i++)
+        if (gcvalueN(&h->array[i]) == v) setempty(&h->array[i]);
+      for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++)
+        if (gcvalueN(gval(n)) == v) setempty(gval(n));
+      break;
+    }
+    case LUA_VUSERDATA: {
+      Udata *u = gco2u(o);
+      if (obj2gco(u->metatable) == v) u->metatable = NULL;
+      for (int i = 0; i < u->nuvalue; i++)
+        if (gcvalueN(&u->uv[i].uv) == v) setnilvalue(&u->uv[i].uv);
+      break;
+    }
+    case LUA_VCCL: {
+      CClosure *cl = gco2ccl(o);
+      for (int i = 0; i < cl->nupvalues; i++)
+        if (gcvalueN(&cl->upvalue[i]) == v) setnilvalue(&cl->upvalue[i]);
+      break;
+    }
+    case LUA_VLCL: {
+      LClosure *cl = gco2lcl(o);
+      for (int i = 0; i < cl->nupvalues; i++)
+        if (obj2gco(cl->upvals[i]) == v) cl->upvals[i] = NULL;
+      cg->strict = 0; /* the fresh upvalues are in the current compartment */
+      luaF_initupvals(L, cl);
+      cg->strict = 1;
+      break;
+    }
+    default: break;
+  }
+}
+
+/* The store of `v` into `o` a barrier reports, while strict compartments
+** are on (every object then has STRICTBIT, so every barrier comes here):
+** a value in another compartment than `o`'s, neither a declared crossing,
+** is refused -- the heap counts it (capgc_cells_store_check), the store is
+** taken back (undostore) and a Lua error raised. Allowed, and so counted
+** by the traces instead: strings (immutable, they reach nothing), the
+** main thread (not a cell), stores into upvalues (Lua closes an upvalue
+** through the same barrier as an assignment, so a refusal would fail a
+** function's return) and prototypes (the compiler's), and a new key of a
+** table (Lua's resize re-inserts keys through the same barrier, which
+** must not fail: a key is told from a value by its node, just linked
+** with an empty value, or by the table holding `v` as no value). */
+static void strictstore(lua_State *L, GCObject *o, GCObject *v) {
+  CapgcLua *cg = CG(G(L));
+  if (!cg->strict || v == cg->mainobj || novariant(v->tt) == LUA_TSTRING ||
+      o->tt == LUA_VUPVAL || o->tt == LUA_VPROTO)
+    return;
+  capgc_cell_compartment_t co, cv;
+  if (capgc_cells_compartment_of(cg->cells, o, &co) != CAPGC_OK ||
+      capgc_cells_compartment_of(cg->cells, v, &cv) != CAPGC_OK || co == cv)
+    return; /* not cells (unchecked configuration), or one compartment */
+  if (o->tt == LUA_VTABLE) { /* a key being inserted: its node is there, empty */
+    TValue k;
+    setgcovalue(L, &k, v);
+    const TValue *slot = luaH_get(gco2t(o), &k);
+    if ((!isabstkey(slot) && isempty(slot)) || !tableholds(gco2t(o), v)) return;
+  }
+  capgc_status_t s = capgc_cells_store_check(cg->cells, o, v);
+  if (s == CAPGC_OK) return; /* a declared crossing */
+  if (s != CAPGC_E_COMPARTMENT_VIOLATION) fatal("capgc_cells_store_check", s);
+  undostore(L, cg, o, v);
+  if (isLua(L->ci)) L->top.p = L->ci->top.p; /* above every live register */
+  lcapgc_refuse(L, o, ttypename(novariant(o->tt)), v, ttypename(novariant(v->tt)));
+}
+
+/* Strict compartments on (`on` 1) or off (0): the flag, the heap's
+** strict mode, and a whole collection that paints every live object's
+** STRICTBIT to match, so that every barrier on them takes the slow path
+** (or stops taking it). -1 suspends the checks (the host building a
+** sandbox), -2 resumes them. Returns whether strict mode was on. */
+int luaC_capgcstrict(lua_State *L, int on) {
+  CapgcLua *cg = getcg(L);
+  int was = cg->newbits != 0;
+  if (on < 0) { /* suspended (-1) or resumed (-2) without repainting */
+    cg->strict = on == -2 && was;
+    return was;
+  }
+  check("set_strict", capgc_cells_set_strict(cg->cells, on != 0), cg);
+  cg->strict = on != 0;
+  cg->newbits = on ? bitmask(STRICTBIT) : 0;
+  cg->paint = 1;
+  luaC_fullgc(L, 0);
+  cg->paint = 0;
+  return was;
+}
+
 /* A white value `v` stored into black `o` (Lua's forward barrier): while
 ** marking, mark `v` (CapGC grays it; a step traces it); otherwise `o` is
 ** only stale-black from an earlier cycle: whiten it (stock's rule while
-** sweeping), so stores into it stop calling here. */
+** sweeping), so stores into it stop calling here. An object with
+** STRICTBIT comes here on every store: strictstore first. */
 void luaC_barrier_(lua_State *L, GCObject *o, GCObject *v) {
   global_State *g = G(L);
+  if (l_unlikely(testbit(o->marked, STRICTBIT))) {
+    strictstore(L, o, v);
+    if (!(isblack(o) && iswhite(v))) return;
+  }
   if (marking(g)) {
     Mk m = {CG(g), NULL};
     mark(&m, v);
@@ -749,6 +877,16 @@ void luaC_barrierback_(lua_State *L, GCObject *o) {
     linkgrayagain(g, o);
   } else
     setwhite(g, o);
+}
+
+/* lua-capgc's back barrier (build.rs's lgc.h): the value too, for
+** strictstore. */
+void luaC_barrierbackv_(lua_State *L, GCObject *o, GCObject *v) {
+  if (l_unlikely(testbit(o->marked, STRICTBIT))) {
+    strictstore(L, o, v);
+    if (!(isblack(o) && iswhite(v))) return;
+  }
+  luaC_barrierback_(L, o);
 }
 
 static void finishcycle(lua_State *L);
@@ -860,6 +998,60 @@ static void clearcache(CapgcLua *cg) {
       if (!ismarked(cg, NULL, obj2gco(g->strcache[i][j]))) g->strcache[i][j] = g->memerrmsg;
 }
 
+/* With compartments (lcapgc.c): the weak references this cycle's weak
+** tables kept after clearing are reported (capgc_cells_weak_edge: counted
+** apart from the traced edges) when they cross. A compartment is one per
+** 64 KiB block, so each page lies in one: 'Owners' caches a page's
+** compartment (direct-mapped; valid for one atomic phase, in which
+** nothing is allocated), so an entry costs a lookup here, not a call. */
+#define OWNERS 256
+typedef struct Owners {
+  uintptr_t page[OWNERS]; /* page number + 1; 0: empty */
+  capgc_cell_compartment_t comp[OWNERS];
+} Owners;
+
+/* The compartment of the cell `p` points into (0: not a cell). */
+static capgc_cell_compartment_t ownerof(CapgcLua *cg, Owners *w, const void *p) {
+  uintptr_t pg = (uintptr_t)p >> 12;
+  unsigned k = (unsigned)(pg ^ (pg >> 8)) & (OWNERS - 1);
+  if (w->page[k] == pg + 1) return w->comp[k];
+  capgc_cell_compartment_t id = 0;
+  if (capgc_cells_compartment_of(cg->cells, p, &id) != CAPGC_OK) return 0;
+  w->page[k] = pg + 1;
+  w->comp[k] = id;
+  return id;
+}
+
+/* Reports the weak reference from weak table `h` (of compartment `hc`)
+** to `o` if it crosses. Strings are values, never weak references; the
+** main thread is no cell. */
+static void weakedge(CapgcLua *cg, Owners *w, Table *h, capgc_cell_compartment_t hc,
+                     const GCObject *o) {
+  if (o == NULL || o == cg->mainobj || novariant(o->tt) == LUA_TSTRING) return;
+  capgc_cell_compartment_t oc = ownerof(cg, w, o);
+  if (oc != hc || oc == 0) check("weak_edge", capgc_cells_weak_edge(cg->cells, h, o), cg);
+}
+
+/* The weak references the weak tables of list `l` keep after clearing:
+** their array parts if `arr`, their keys if `keys`, their values if
+** `vals` (an ephemeron's values too: held through a weak key, marked by
+** the fixpoint, never traced from the table). */
+static void noteweak(CapgcLua *cg, Owners *w, GCObject *l, int arr, int keys, int vals) {
+  for (; l; l = gco2t(l)->gclist) {
+    Table *h = gco2t(l);
+    capgc_cell_compartment_t hc = ownerof(cg, w, h);
+    if (arr) {
+      unsigned int asize = luaH_realasize(h);
+      for (unsigned int i = 0; i < asize; i++) weakedge(cg, w, h, hc, gcvalueN(&h->array[i]));
+    }
+    for (Node *n = gnode(h, 0), *limit = gnodelast(h); n < limit; n++) {
+      if (isempty(gval(n))) continue;
+      if (keys && keyiscollectable(n)) weakedge(cg, w, h, hc, gckey(n));
+      if (vals) weakedge(cg, w, h, hc, gcvalueN(gval(n)));
+    }
+  }
+}
+
 /* After the sweep: shrink the string table (not in emergencies), as
 ** stock's checkSizes; the finalizers' turn. */
 static void endsweep(lua_State *L) {
@@ -921,6 +1113,13 @@ static lu_mem atomic(lua_State *L, int lazy) {
   clearbyvalues(cg, g->weak, origweak);
   clearbyvalues(cg, g->allweak, origall);
   clearcache(cg);
+  if (l_unlikely(cg->comps)) { /* the report's weak references */
+    Owners w;
+    memset(w.page, 0, sizeof w.page);
+    noteweak(cg, &w, g->weak, 1, 0, 1);
+    noteweak(cg, &w, g->ephemeron, 0, 1, 1);
+    noteweak(cg, &w, g->allweak, 1, 1, 1);
+  }
   g->gcstate = GCSswpallgc;
   g->weak = g->ephemeron = g->allweak = NULL;
   lu_mem released0 = cg->released;
@@ -1176,5 +1375,7 @@ void luaC_freeallobjects(lua_State *L) {
 /* The cell heap of `L`'s state, created if need be: what the `capgc`
 ** library (lcapgc.c) makes compartments in. */
 capgc_cells_t *luaC_capgccells(lua_State *L) {
-  return getcg(L)->cells;
+  CapgcLua *cg = getcg(L);
+  cg->comps = 1;
+  return cg->cells;
 }

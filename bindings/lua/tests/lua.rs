@@ -78,14 +78,15 @@ fn every_script_behaves_as_on_stock_lua() {
     }
 }
 
-/// The `capgc` library (compartments, sandboxes, the report) and the
-/// attack paths (`tests/capgc/`), on lua-capgc only, in both GC modes,
+/// The `capgc` library (compartments, sandboxes, the report, strict
+/// mode) and the attack paths (`tests/capgc/`), on lua-capgc only, in both GC modes,
 /// unchecked and checked; stock Lua has no such library.
 #[test]
 fn compartments_from_lua() {
     for (s, done) in [
         ("../capgc/compartments.lua", "compartments: ok"),
         ("../capgc/attacks.lua", "attacks: ok"),
+        ("../capgc/strict.lua", "strict: ok"),
     ] {
         for mode in ["generational", "incremental"] {
             for checked in ["0", "1"] {

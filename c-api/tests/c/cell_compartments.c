@@ -1,6 +1,6 @@
 /* The binding profile's compartments from C: allocation in the current
  * compartment's own memory, the per-pair report at every collection,
- * strict mode with a declared crossing, and misuse (wrong ids, another
+ * weak references counted apart, strict mode with a declared crossing, and misuse (wrong ids, another
  * heap's, a destroyed one, the wrong phase, null), in Native and P128,
  * unchecked and checked; the heap is intact afterwards. */
 #include "common.h"
@@ -177,6 +177,9 @@ static void run(uint32_t mode, uint32_t checked) {
   /* A destroyed compartment: its id is refused, its referenced cells
   ** live, and die once unreferenced. */
   CHECK(capgc_cells_compartment_enter(vm.cells, root));
+  uint64_t held = 0;
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held >= 1);
   CHECK(capgc_cells_compartment_destroy(vm.cells, b));
   EXPECT(capgc_cells_compartment_enter(vm.cells, b), CAPGC_E_COMPARTMENT_DESTROYED);
   EXPECT(capgc_cells_compartment_destroy(vm.cells, b), CAPGC_E_COMPARTMENT_DESTROYED);
@@ -187,12 +190,20 @@ static void run(uint32_t mode, uint32_t checked) {
   CHECK(capgc_cells_owns(vm.cells, yb, &owns));
   ASSERT(owns);
   ASSERT(of(&vm, yb) == b); /* a cell still says where it lives */
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held >= 1); /* still referenced: teardown deferred */
   r->p[1] = NULL;
+  vm.roots[2] = NULL; /* the proxy */
   xa->p[0] = NULL;
   yb->p[0] = NULL;
   CHECK(capgc_cells_collect(vm.cells, NULL));
   CHECK(capgc_cells_owns(vm.cells, yb, &owns));
   ASSERT(!owns);
+  /* Torn down: nothing of b is referenced, nothing of it held. */
+  CHECK(capgc_cells_compartment_held(vm.cells, b, &held));
+  ASSERT(held == 0);
+  EXPECT(capgc_cells_compartment_held(vm.cells, b, NULL), CAPGC_E_NULL_ARGUMENT);
+  EXPECT(capgc_cells_compartment_held(vm.cells, 7, &held), CAPGC_E_INVALID_COMPARTMENT);
 
   /* Intact: verifies, allocates in a new compartment, collects. */
   capgc_cell_compartment_t c;
@@ -271,6 +282,51 @@ static void independent(uint32_t mode, uint32_t checked) {
   capgc_cells_free(vm.cells);
 }
 
+/* Weak references the VM keeps, reported while marking, counted apart
+ * from the traced edges; misuse gets its own status. */
+static void weak(uint32_t mode, uint32_t checked) {
+  vm_t vm = {0}, other = {0};
+  capgc_config_t cfg = config(mode, checked);
+  open_vm(&vm, &cfg, NULL);
+  open_vm(&other, &cfg, NULL);
+  capgc_cell_compartment_t root, a, elsewhere;
+  CHECK(capgc_cells_compartment_root(vm.cells, &root));
+  CHECK(capgc_cells_compartment_new(vm.cells, &a));
+  CHECK(capgc_cells_compartment_new(other.cells, &elsewhere));
+  node_t *r = node(&vm, 1);
+  CHECK(capgc_cells_compartment_enter(vm.cells, a));
+  node_t *xa = node(&vm, 1), *ya = node(&vm, 1);
+  vm.roots[0] = r;
+  vm.roots[1] = xa;
+  vm.roots[2] = ya;
+  EXPECT(capgc_cells_weak_edge(vm.cells, r, xa), CAPGC_E_WRONG_PHASE);
+  CHECK(capgc_cells_begin(vm.cells));
+  CHECK(capgc_cells_weak_edge(vm.cells, r, xa));
+  CHECK(capgc_cells_weak_edge(vm.cells, r, (char *)ya + 8)); /* interior */
+  CHECK(capgc_cells_weak_edge(vm.cells, xa, ya));            /* local */
+  EXPECT(capgc_cells_weak_edge(vm.cells, r, (void *)16), CAPGC_E_NOT_A_CELL);
+  EXPECT(capgc_cells_weak_edge(vm.cells, NULL, xa), CAPGC_E_NOT_A_CELL);
+  CHECK(capgc_cells_finish(vm.cells, NULL));
+  capgc_cell_edges_t w;
+  CHECK(capgc_cells_compartment_weak_edges(vm.cells, root, a, &w));
+  ASSERT(w.last == 2 && w.total == 2 && w.refused == 0);
+  CHECK(capgc_cells_compartment_weak_edges(vm.cells, a, a, &w));
+  ASSERT(w.last == 0);
+  ASSERT(edges(&vm, root, a).last == 0); /* not traced edges */
+  CHECK(capgc_cells_collect(vm.cells, NULL));
+  CHECK(capgc_cells_compartment_weak_edges(vm.cells, root, a, &w));
+  ASSERT(w.last == 0 && w.total == 2);
+  EXPECT(capgc_cells_compartment_weak_edges(vm.cells, root, elsewhere, &w), CAPGC_E_WRONG_HEAP);
+  EXPECT(capgc_cells_compartment_weak_edges(vm.cells, root, 12345, &w), CAPGC_E_INVALID_COMPARTMENT);
+  EXPECT(capgc_cells_compartment_weak_edges(vm.cells, root, a, NULL), CAPGC_E_NULL_ARGUMENT);
+  EXPECT(capgc_cells_weak_edge(NULL, r, xa), CAPGC_E_NULL_ARGUMENT);
+  size_t n = 9;
+  CHECK(capgc_cells_verify(vm.cells, &n));
+  ASSERT(n == 0);
+  capgc_cells_free(other.cells);
+  capgc_cells_free(vm.cells);
+}
+
 int main(void) {
   const uint32_t modes[] = {CAPGC_MODE_NATIVE, CAPGC_MODE_P128};
   for (int m = 0; m < 2; m++)
@@ -278,6 +334,7 @@ int main(void) {
       g_where = m ? (checked ? "p128 checked" : "p128") : (checked ? "native checked" : "native");
       run(modes[m], checked);
       independent(modes[m], checked);
+      weak(modes[m], checked);
     }
   /* A null heap. */
   capgc_cell_compartment_t c;

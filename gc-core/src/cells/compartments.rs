@@ -22,6 +22,10 @@
 //! with [`CellHeap::compartment_edges`]. A cell traced twice in one cycle
 //! (a VM's re-scan in its atomic phase) reports its edges twice: the
 //! count is of edges *reported*, an upper bound on the distinct ones.
+//! Weak references, which a VM resolves itself (Lua's weak tables) and
+//! never reports to a trace, are counted apart: the VM reports the ones
+//! it keeps with [`CellHeap::note_weak_edge`] while marking, read with
+//! [`CellHeap::compartment_weak_edges`].
 //!
 //! *Strict mode.* [`CellHeap::set_strict`] makes [`CellHeap::check_store`]
 //! — what the VM calls where it stores a pointer into a cell (its write
@@ -39,10 +43,14 @@
 //!
 //! *Retiring.* [`CellHeap::retire_compartment`] ends a compartment: no
 //! more allocation there, its id answers [`GcError::CompartmentDestroyed`].
-//! Its cells are reclaimed as they die, like any others; the rejected
-//! alternative — unmapping its memory at once — would leave dangling any
-//! raw pointer another compartment still holds, which the binding
-//! profile cannot revoke.
+//! Its cells are reclaimed as they die, like any others, and each of its
+//! blocks that a collection finds empty is returned to the system
+//! (decommitted: `MADV_DONTNEED`, the address range kept for reuse) as
+//! it goes back to the pool; [`CellHeap::compartment_held_blocks`] says
+//! how many still hold live cells (0: torn down, nothing of it mapped).
+//! The rejected alternative — unmapping its memory at once — would leave
+//! dangling any raw pointer another compartment still holds, which the
+//! binding profile cannot revoke.
 //!
 //! *Collecting one compartment alone.* [`CellHeap::collect_compartment`]
 //! marks from the VM's roots and the compartment's *remembered* cells
@@ -118,7 +126,10 @@ impl Comp {
 
 /// The compartments of a cell heap.
 pub(super) struct Compartments {
-    /// The owner of each block (its index in `list`).
+    /// The address of block 0 (`owner_of` indexes `owner` from it).
+    base: u64,
+    /// The owner of each block (its index in `list`), one per block of
+    /// the region.
     owner: Vec<u16>,
     list: Vec<Comp>,
     current: u16,
@@ -128,6 +139,11 @@ pub(super) struct Compartments {
     last: HashMap<(u16, u16), u64>,
     total: HashMap<(u16, u16), u64>,
     refused: HashMap<(u16, u16), u64>,
+    /// Weak references reported this cycle ([`CellHeap::note_weak_edge`]),
+    /// the last finished cycle's, and all of them.
+    weak: HashMap<(u16, u16), u64>,
+    weak_last: HashMap<(u16, u16), u64>,
+    weak_total: HashMap<(u16, u16), u64>,
     /// Per compartment: cells of other compartments that point into it
     /// (as of the last whole collection, plus the stores reported since):
     /// its extra roots when it is collected alone.
@@ -137,10 +153,22 @@ pub(super) struct Compartments {
 impl Compartments {
     /// The compartment owning the block of `p`, if `p` is in a block.
     #[inline]
-    pub(super) fn owner_of(&self, sp: &CellSpace, p: u64) -> Option<u16> {
-        sp.blocks
-            .index_of(Address(p))
-            .and_then(|i| self.owner.get(i).copied())
+    pub(super) fn owner_of(&self, _sp: &CellSpace, p: u64) -> Option<u16> {
+        // `owner` has one entry per block of the region, so its bounds
+        // check is the region's (an address below `base` wraps to a huge
+        // index): one subtraction, shift, compare and load per traced
+        // pointer, the report's whole per-pointer cost.
+        let i = (p.wrapping_sub(self.base) / crate::policy::block::BLOCK) as usize;
+        self.owner.get(i).copied()
+    }
+
+    /// True when block `i` belongs to a retired compartment.
+    #[inline]
+    pub(super) fn retired_owner(&self, i: usize) -> bool {
+        self.owner
+            .get(i)
+            .and_then(|&o| self.list.get(o as usize))
+            .is_some_and(|x| !x.alive)
     }
 
     /// True when compartment `c` was made (it may be retired since).
@@ -174,8 +202,10 @@ impl CellHeap {
     fn comps_mut(&mut self) -> &mut Compartments {
         let n = self.space.classes.count();
         let blocks = (self.space.region.len() / crate::policy::block::BLOCK) as usize;
+        let base = self.space.blocks.addr(0).get();
         self.space.comps.get_or_insert_with(|| {
             Box::new(Compartments {
+                base,
                 owner: vec![ROOT; blocks],
                 list: vec![Comp::new(n)],
                 current: ROOT,
@@ -184,6 +214,9 @@ impl CellHeap {
                 last: HashMap::new(),
                 total: HashMap::new(),
                 refused: HashMap::new(),
+                weak: HashMap::new(),
+                weak_last: HashMap::new(),
+                weak_total: HashMap::new(),
                 remembered: HashMap::new(),
             })
         })
@@ -207,6 +240,13 @@ impl CellHeap {
     /// for a number no heap issued or this heap has no compartment for,
     /// [`GcError::CompartmentDestroyed`] for a retired one.
     pub fn compartment(&self, token: u64) -> Result<CellCompartment, GcError> {
+        let c = self.compartment_made(token)?;
+        self.live(c)
+    }
+
+    /// The compartment `token` names, living or retired: as
+    /// [`CellHeap::compartment`] but a retired one is answered too.
+    pub fn compartment_made(&self, token: u64) -> Result<CellCompartment, GcError> {
         let heap = HeapId::from_bits((token >> 32) as u32);
         if heap != self.space.id {
             return Err(if heap.was_issued() {
@@ -216,7 +256,32 @@ impl CellHeap {
             });
         }
         let index = u16::try_from(token & 0xffff_ffff).map_err(|_| GcError::InvalidCompartment)?;
-        self.live(self.handle(index))
+        let known = index == ROOT || self.space.comps.as_ref().is_some_and(|c| c.known(index));
+        if !known {
+            return Err(GcError::InvalidCompartment);
+        }
+        Ok(self.handle(index))
+    }
+
+    /// The blocks of compartment `c` (living or retired) that hold cells:
+    /// for a retired one, what is still mapped for it (the module docs,
+    /// Retiring); 0 once nothing of it is live.
+    pub fn compartment_held_blocks(&self, c: CellCompartment) -> Result<u64, GcError> {
+        self.space.id.owns(c.heap)?;
+        let sp = &self.space;
+        let Some(x) = sp.comps.as_ref() else {
+            return Ok(if c.index == ROOT {
+                sp.blocks.in_use() as u64
+            } else {
+                0
+            });
+        };
+        if !x.known(c.index) {
+            return Err(GcError::InvalidCompartment);
+        }
+        Ok((0..sp.blocks.high_water())
+            .filter(|&i| x.owner[i] == c.index && sp.blocks.state(i) != BlockState::Free)
+            .count() as u64)
     }
 
     /// `c` if it is a living compartment of this heap.
@@ -315,6 +380,18 @@ impl CellHeap {
         }
         for l in &mut x.available {
             l.clear();
+        }
+        // Its blocks already empty go back to the system now; the rest as
+        // collections empty them (the module docs, Retiring).
+        let sp = &mut self.space;
+        if let Some(x) = sp.comps.as_ref() {
+            for i in 0..sp.blocks.high_water() {
+                if x.owner[i] == c.index && sp.blocks.state(i) == BlockState::Free {
+                    let _ = sp
+                        .region
+                        .decommit(sp.blocks.addr(i), crate::policy::block::BLOCK);
+                }
+            }
         }
         Ok(())
     }
@@ -422,6 +499,56 @@ impl CellHeap {
         }
     }
 
+    /// The VM keeps a weak reference from the live cell `obj` points into
+    /// to the live cell `value` points into (an entry of a weak table it
+    /// resolved): counted per ordered pair when they lie in different
+    /// compartments ([`CellHeap::compartment_weak_edges`]). Only while
+    /// marking (after resolving weak references, before `finish` or
+    /// `begin_sweep`: [`GcError::WrongPhase`]); both must be live cells
+    /// ([`GcError::NotACell`]). Without compartments: nothing counted.
+    pub fn note_weak_edge(&mut self, obj: *const u8, value: *const u8) -> Result<(), GcError> {
+        self.require(CellPhase::Marking, "note_weak_edge")?;
+        let sp = &self.space;
+        let cell = |p: *const u8| {
+            sp.cell_of(p as u64)
+                .map(|(payload, _)| payload)
+                .ok_or(GcError::NotACell(p as u64))
+        };
+        let (o, v) = (cell(obj)?, cell(value)?);
+        let Some(c) = sp.comps.as_ref() else {
+            return Ok(());
+        };
+        let from = c.owner_of(sp, o).unwrap_or(ROOT);
+        let to = c.owner_of(sp, v).unwrap_or(ROOT);
+        if from != to {
+            let c = self.comps_mut();
+            *c.weak.entry((from, to)).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// The weak references from `from`'s cells to `to`'s the VM reported
+    /// ([`CellHeap::note_weak_edge`]): `last` in the last finished
+    /// collection, `total` in all of them (`refused` is 0).
+    pub fn compartment_weak_edges(
+        &self,
+        from: CellCompartment,
+        to: CellCompartment,
+    ) -> Result<CellEdges, GcError> {
+        self.space.id.owns(from.heap)?;
+        self.space.id.owns(to.heap)?;
+        let Some(c) = self.space.comps.as_ref() else {
+            return Ok(CellEdges::default());
+        };
+        let get =
+            |m: &HashMap<(u16, u16), u64>| m.get(&(from.index, to.index)).copied().unwrap_or(0);
+        Ok(CellEdges {
+            last: get(&c.weak_last),
+            total: get(&c.weak_total),
+            refused: 0,
+        })
+    }
+
     /// Every pair with an edge or a refusal so far: `(from, to, edges)`.
     pub fn compartment_report(&self) -> Vec<(u16, u16, CellEdges)> {
         let Some(c) = self.space.comps.as_ref() else {
@@ -473,7 +600,7 @@ impl CellHeap {
         self.comps_mut();
         self.phase = CellPhase::Marking;
         self.mark.start();
-        self.mark.only = only;
+        self.mark.set_only(only);
         let roots: Vec<u64> = self
             .space
             .comps
@@ -490,7 +617,7 @@ impl CellHeap {
         }
         m.drain(vm);
         let marked = self.mark.take_error();
-        self.mark.only = NO_SOURCE;
+        self.mark.set_only(NO_SOURCE);
         self.mark.edges.clear();
         self.mark.crossing.clear();
         // Release, then reclaim, only `c`'s blocks.
@@ -567,6 +694,11 @@ impl CellHeap {
                 *c.total.entry(k).or_default() += n;
             }
             c.last = edges;
+            let weak = std::mem::take(&mut c.weak);
+            for (&k, &n) in &weak {
+                *c.weak_total.entry(k).or_default() += n;
+            }
+            c.weak_last = weak;
             for (to, cell) in crossing {
                 c.remembered.entry(to).or_default().insert(cell);
             }

@@ -19,7 +19,8 @@ pub(super) struct MarkState {
     first_bad: Option<u64>,
     /// With compartments: the compartment of the cell being traced
     /// (`compartments::NO_SOURCE` for roots and the VM's own marking).
-    pub(super) src: u16,
+    /// Set with [`MarkState::set_src`].
+    src: u16,
     /// With compartments: cross-compartment edges traced this cycle, per
     /// ordered pair (the `compartments` module's report).
     pub(super) edges: HashMap<(u16, u16), u64>,
@@ -29,9 +30,20 @@ pub(super) struct MarkState {
     /// crossing pointer traced this cycle (the remembered sets' rebuild).
     pub(super) crossing: Vec<(u16, u64)>,
     /// Collecting one compartment alone: only its cells are marked
-    /// (`NO_SOURCE`: every compartment).
-    pub(super) only: u16,
+    /// (`NO_SOURCE`: every compartment). Set with [`MarkState::set_only`].
+    only: u16,
+    /// With compartments, from `src` and `only`: the owner a traced
+    /// pointer's target may have for [`Marker::mark`] to mark it with no
+    /// more compartment work (no crossing to count, nothing to leave);
+    /// [`ANY_OWNER`] when every owner is (roots of a whole collection),
+    /// [`NO_OWNER`] when none is. Any other target takes the slow path.
+    same: u32,
 }
+
+/// [`MarkState::same`]: whatever the target's owner, mark it.
+const ANY_OWNER: u32 = u32::MAX;
+/// [`MarkState::same`]: no owner lets a target skip the slow path.
+const NO_OWNER: u32 = u32::MAX - 1;
 
 impl MarkState {
     pub(super) fn new(base: Address, len: u64) -> Result<MarkState, GcError> {
@@ -45,6 +57,7 @@ impl MarkState {
             src_cell: 0,
             crossing: Vec::new(),
             only: NO_SOURCE,
+            same: ANY_OWNER,
         })
     }
 
@@ -55,6 +68,46 @@ impl MarkState {
         self.edges.clear();
         self.crossing.clear();
         self.only = NO_SOURCE;
+        self.same = ANY_OWNER;
+    }
+
+    /// The compartment of the cell being traced (`NO_SOURCE`: none).
+    #[inline]
+    pub(super) fn set_src(&mut self, src: u16) {
+        self.src = src;
+        self.same = Self::same_for(src, self.only);
+    }
+
+    /// The compartment of the cell being traced, `src`, a real compartment
+    /// (`set_src` for a single compare: `NO_SOURCE` here makes every
+    /// target take the slow path, which is still correct).
+    #[inline]
+    fn set_traced(&mut self, src: u16) {
+        self.src = src;
+        self.same = if self.only == NO_SOURCE || self.only == src {
+            u32::from(src)
+        } else {
+            NO_OWNER
+        };
+    }
+
+    /// Collecting `only` alone (`NO_SOURCE`: every compartment).
+    pub(super) fn set_only(&mut self, only: u16) {
+        self.only = only;
+        self.same = Self::same_for(self.src, only);
+    }
+
+    /// [`MarkState::same`] for a source and a collected compartment: a
+    /// target of the source's own compartment crosses nothing, and is
+    /// marked unless one other compartment is being collected.
+    #[inline]
+    fn same_for(src: u16, only: u16) -> u32 {
+        match (src, only) {
+            (NO_SOURCE, NO_SOURCE) => ANY_OWNER,
+            (NO_SOURCE, _) => NO_OWNER,
+            (s, o) if o == NO_SOURCE || o == s => u32::from(s),
+            _ => NO_OWNER,
+        }
     }
 
     /// The first bad pointer since the last call, as an error.
@@ -149,26 +202,17 @@ impl<'a> Marker<'a> {
             return false;
         };
         if let Some(c) = sp.comps.as_deref() {
-            // Compartments: a traced edge that crosses is counted; in the
-            // checked configuration (where the target was already found
-            // to be a live cell: I3) its owner must also be a known
-            // compartment, or it is a bad pointer, never marked.
-            let src = self.st.src;
-            let only = self.st.only;
-            let owner = c.owner_of(sp, payload);
-            if only != NO_SOURCE && owner != Some(only) {
-                return true; // collecting one compartment: leaves it
-            }
-            if src != NO_SOURCE {
-                let dst = owner.unwrap_or(src);
-                if dst != src {
-                    if self.checked && !c.known(dst) {
-                        self.st.bad += 1;
-                        self.st.first_bad.get_or_insert(p);
-                        return false;
+            // Compartments. The common case, a target in the traced
+            // cell's own compartment (or any target of a whole
+            // collection's roots), is one owner lookup and a compare;
+            // everything else is `compartment_edge`.
+            let same = self.st.same;
+            if same != ANY_OWNER {
+                let owner = c.owner_of(sp, payload);
+                if owner.map(u32::from) != Some(same) {
+                    if let Some(r) = self.compartment_edge(c, owner, p) {
+                        return r;
                     }
-                    *self.st.edges.entry((src, dst)).or_default() += 1;
-                    self.st.crossing.push((dst, self.st.src_cell));
                 }
             }
         }
@@ -186,6 +230,41 @@ impl<'a> Marker<'a> {
             }
         }
         true
+    }
+
+    /// The compartment work for a traced pointer `p` whose target (owned
+    /// by `owner`) is not in [`MarkState::same`]: `Some(result)` when
+    /// `mark` returns at once (the target left unmarked), `None` to mark
+    /// it. A traced edge that crosses is counted; in the checked
+    /// configuration (where the target was already found to be a live
+    /// cell: I3) its owner must also be a known compartment, or it is a
+    /// bad pointer, never marked.
+    #[cold]
+    #[inline(never)]
+    fn compartment_edge(
+        &mut self,
+        c: &super::compartments::Compartments,
+        owner: Option<u16>,
+        p: u64,
+    ) -> Option<bool> {
+        let src = self.st.src;
+        let only = self.st.only;
+        if only != NO_SOURCE && owner != Some(only) {
+            return Some(true); // collecting one compartment: leaves it
+        }
+        if src != NO_SOURCE {
+            let dst = owner.unwrap_or(src);
+            if dst != src {
+                if self.checked && !c.known(dst) {
+                    self.st.bad += 1;
+                    self.st.first_bad.get_or_insert(p);
+                    return Some(false);
+                }
+                *self.st.edges.entry((src, dst)).or_default() += 1;
+                self.st.crossing.push((dst, self.st.src_cell));
+            }
+        }
+        None
     }
 
     /// True when `payload` is the payload start of a live cell.
@@ -214,13 +293,14 @@ impl<'a> Marker<'a> {
         if !self.types.get(ty as usize).is_some_and(|t| !t.leaf) {
             return;
         }
-        self.st.src = c.owner_of(self.space, payload).unwrap_or(NO_SOURCE);
+        self.st
+            .set_src(c.owner_of(self.space, payload).unwrap_or(NO_SOURCE));
         self.st.src_cell = payload;
         // SAFETY: a live cell's payload address (the caller checked):
         // inside the mapped region, never 0.
         let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
         vm.trace(self.space.typed(ty), cell, self);
-        self.st.src = NO_SOURCE;
+        self.st.set_src(NO_SOURCE);
     }
 
     /// Traces marked cells until none is left.
@@ -232,12 +312,14 @@ impl<'a> Marker<'a> {
     pub(super) fn drain_some(&mut self, vm: &mut impl CellVm, budget: u64) -> bool {
         for _ in 0..budget {
             let Some(payload) = self.st.gray.pop() else {
-                self.st.src = NO_SOURCE;
+                self.st.set_src(NO_SOURCE);
                 return true;
             };
             let ty = self.space.typed(self.space.type_at(payload));
             if let Some(c) = self.space.comps.as_deref() {
-                self.st.src = c.owner_of(self.space, payload).unwrap_or(NO_SOURCE);
+                // A marked cell is in a block, so it has an owner.
+                self.st
+                    .set_traced(c.owner_of(self.space, payload).unwrap_or(NO_SOURCE));
                 self.st.src_cell = payload;
             }
             // SAFETY: a live cell's payload address: inside the mapped
@@ -245,7 +327,7 @@ impl<'a> Marker<'a> {
             let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };
             vm.trace(ty, cell, self);
         }
-        self.st.src = NO_SOURCE;
+        self.st.set_src(NO_SOURCE);
         self.st.gray.is_empty()
     }
 }

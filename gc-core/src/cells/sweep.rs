@@ -193,6 +193,11 @@ impl CellHeap {
                 cycle.freed_cells += freed;
                 cycle.freed_bytes += freed * size;
                 if live == 0 {
+                    if sp.comps.as_ref().is_some_and(|c| c.retired_owner(i)) {
+                        // A retired compartment's block: its memory goes
+                        // back to the system (compartments.rs, Retiring).
+                        let _ = sp.region.decommit(base, BLOCK);
+                    }
                     sp.blocks.free(i, 1);
                     self.stats.bytes_held -= BLOCK;
                     // An allocation cursor left in it (a lazy sweep runs

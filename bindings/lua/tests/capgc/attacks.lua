@@ -1,17 +1,17 @@
 -- A guest compartment reaching the host's objects through every path Lua
--- offers. Lua's barriers do not consult the heap on every store, so
--- nothing is refused here: each path must show up in the non-local
--- access report (guest -> host edges), except weak references, which
--- are not traced edges (the documented gap), and a clean control
+-- offers, with strict mode off (strict.lua has the same paths refused):
+-- each path must show up in the non-local access report (guest -> host
+-- edges; weak references apart, in `weak`), and a clean control
 -- compartment must show none.
 local capgc = require "capgc"
 
 local function edges(from, to)
   for _, r in ipairs(capgc.report()) do
-    if r.from == from and r.to == to then return r.last end
+    if r.from == from and r.to == to then return r.last, r.weak end
   end
-  return 0
+  return 0, 0
 end
+local function weak(from, to) return select(2, edges(from, to)) end
 
 local secret = capgc.compartment("host", function()
   return {"the host's secret"}
@@ -55,6 +55,9 @@ end)
 guest("weak", function() -- only a weak reference to the host's object
   return setmetatable({secret}, {__mode = "v"})
 end)
+guest("weakkeys", function() -- an ephemeron: a host key, a host value
+  return setmetatable({[secret] = hostmt}, {__mode = "k"})
+end)
 guest("finalizers", function() -- a finalizer closing over a host object
   local s = secret
   return setmetatable({}, {__gc = function() return s end})
@@ -75,10 +78,14 @@ assert(edges("coroutines", "host") >= 1, "coroutines")
 assert(reach("userdata") >= 1, "userdata")
 assert(edges("finalizers", "host") >= 1, "finalizers")
 assert(edges("weak", "host") == 0, "weak references are not traced edges")
+assert(weak("weak", "host") == 1, "but counted apart: " .. weak("weak", "host"))
+assert(weak("weakkeys", "host") == 2, "an ephemeron's key and value: " .. weak("weakkeys", "host"))
+assert(weak("upvalues", "host") == 0 and weak("clean", "host") == 0)
 assert(reach("clean") == 0, "the control reaches nothing")
 for _, name in ipairs {"upvalues", "metatables", "registry", "debug", "coroutines",
-                       "userdata", "weak", "finalizers", "clean"} do
-  print(string.format("%-11s -> host %d, -> root %d", name, edges(name, "host"), edges(name, "root")))
+                       "userdata", "weak", "weakkeys", "finalizers", "clean"} do
+  print(string.format("%-11s -> host %d (weak %d), -> root %d (weak %d)", name, edges(name, "host"),
+                      weak(name, "host"), edges(name, "root"), weak(name, "root")))
 end
 assert(hostweak[1] == secret)
 keep.userdata[1]:close()

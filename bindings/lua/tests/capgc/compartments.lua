@@ -87,4 +87,43 @@ collectgarbage()
 -- shared: its _ENV's metatable reaches the host's _G; copy: its tables
 -- were copied, so fewer edges into root than a shared one's library use.
 assert(edges("box-shared", "root") >= 1)
+
+-- Teardown: capgc.destroy returns a compartment's memory once nothing
+-- references its objects, and says how much is held until then.
+local function rss() -- resident bytes (Linux), or nil
+  local f = io.open("/proc/self/statm")
+  if not f then return nil end
+  local pages = f:read("n") and f:read("n")
+  f:close()
+  return pages and pages * 4096
+end
+local kept = capgc.compartment("tmp", function()
+  local t = {}
+  for i = 1, 50000 do t[i] = {i, i} end
+  return t[1]
+end)
+collectgarbage()
+local before = rss()
+local done, held = capgc.destroy("tmp")
+local after = rss()
+assert(not done and held >= 1, "deferred while referenced: " .. tostring(held))
+assert(capgc.compartmentof(kept) == "tmp" and kept[2] == 1)
+ok, err = pcall(capgc.compartment, "tmp", print)
+assert(not ok and err:find("torn down"), err)
+kept = nil
+done, held = capgc.destroy("tmp") -- again, now unreferenced
+assert(done and held == 0, "torn down: " .. tostring(held))
+if before and after then
+  print(string.format("teardown: RSS %.1f MiB -> %.1f MiB", before / 2^20, after / 2^20))
+  assert(before - after >= 2 * 2^20, "its blocks were returned to the system")
+end
+ok, err = pcall(capgc.destroy, "root")
+assert(not ok and err:find("cannot destroy 'root'"), err)
+ok, err = pcall(capgc.destroy, "no such")
+assert(not ok and err:find("no compartment"), err)
+capgc.compartment("a", function()
+  ok, err = pcall(capgc.destroy, "a")
+  assert(not ok and err:find("cannot destroy 'a'"), "the current one: " .. err)
+end)
+assert(capgc.compartment("tmp2", function() return 1 end) == 1) -- the heap goes on
 print("compartments: ok")

@@ -414,3 +414,115 @@ fn collecting_one_compartment_is_refused_in_the_wrong_phase_or_for_a_bad_id() {
         .unwrap();
     assert!(h.verify().is_empty());
 }
+
+#[test]
+fn weak_references_the_vm_keeps_are_counted_apart() {
+    let (mut h, mut vm, node, _) = heap(8);
+    let root = h.root_compartment();
+    let a = h.new_compartment().unwrap();
+    let r = new_node(&mut h, node, 1);
+    h.set_current_compartment(a).unwrap();
+    let xa = new_node(&mut h, node, 1);
+    let ya = new_node(&mut h, node, 1);
+    h.set_current_compartment(root).unwrap();
+    vm.roots = vec![r, xa, ya];
+    // Outside marking: the wrong phase, nothing counted.
+    assert!(matches!(
+        h.note_weak_edge(r, xa),
+        Err(GcError::WrongPhase { .. })
+    ));
+    h.begin(&mut vm).unwrap();
+    h.note_weak_edge(r, xa).unwrap(); // root -> a
+    h.note_weak_edge(r, ya.wrapping_add(8)).unwrap(); // root -> a, interior
+    h.note_weak_edge(xa, ya).unwrap(); // a -> a: local, not counted
+    assert!(matches!(
+        h.note_weak_edge(r, 16 as *const u8),
+        Err(GcError::NotACell(_))
+    ));
+    assert!(matches!(
+        h.note_weak_edge(std::ptr::null(), xa),
+        Err(GcError::NotACell(_))
+    ));
+    h.finish(&mut vm).unwrap();
+    let w = h.compartment_weak_edges(root, a).unwrap();
+    assert_eq!((w.last, w.total, w.refused), (2, 2, 0));
+    assert_eq!(h.compartment_weak_edges(a, a).unwrap().last, 0);
+    assert_eq!(h.compartment_weak_edges(a, root).unwrap().last, 0);
+    assert_eq!(
+        h.compartment_edges(root, a).unwrap().last,
+        0,
+        "weak references are not traced edges"
+    );
+    // The next collection without any: last 0, total kept.
+    h.collect(&mut vm).unwrap();
+    let w = h.compartment_weak_edges(root, a).unwrap();
+    assert_eq!((w.last, w.total), (0, 2));
+    // Another heap's compartment.
+    let (h2, _, _, _) = heap(8);
+    assert!(matches!(
+        h.compartment_weak_edges(h2.root_compartment(), a),
+        Err(GcError::WrongHeap)
+    ));
+    assert!(h.verify().is_empty(), "{:?}", h.verify());
+}
+
+#[test]
+fn a_retired_compartments_memory_is_returned_once_nothing_references_it() {
+    for align in [8, 16] {
+        let (mut h, mut vm, node, _) = heap(align);
+        let a = h.new_compartment().unwrap();
+        h.set_current_compartment(a).unwrap();
+        let xs: Vec<*mut u8> = (0..20_000).map(|_| new_node(&mut h, node, 1)).collect();
+        h.set_current_compartment(h.root_compartment()).unwrap();
+        let r = new_node(&mut h, node, 1);
+        set(r, 0, xs[0]); // the root still references one of a's cells
+        vm.roots = vec![r];
+        let before = h.compartment_held_blocks(a).unwrap();
+        assert!(before > 5, "{before} blocks");
+        h.retire_compartment(a).unwrap();
+        let token = a.token();
+        assert!(matches!(
+            h.compartment(token),
+            Err(GcError::CompartmentDestroyed)
+        ));
+        assert!(
+            h.compartment_made(token).is_ok_and(|c| c == a),
+            "still answered by its token"
+        );
+        h.collect(&mut vm).unwrap();
+        assert_eq!(
+            h.compartment_held_blocks(a).unwrap(),
+            1,
+            "the referenced cell's block"
+        );
+        // A freed block's memory was returned: it reads as zero again.
+        let last = *xs.last().unwrap();
+        assert_ne!(block_of(&h, last), block_of(&h, xs[0]));
+        // SAFETY: the heap's region stays mapped (decommitted pages read as zero).
+        assert_eq!(unsafe { last.cast::<u64>().add(1).read() }, 0);
+        // SAFETY: the kept cell is live.
+        assert_eq!(unsafe { xs[0].cast::<u64>().add(1).read() }, MAGIC);
+        set(r, 0, std::ptr::null());
+        h.collect(&mut vm).unwrap();
+        assert_eq!(h.compartment_held_blocks(a).unwrap(), 0, "torn down");
+        // The pool reuses its blocks for others; the heap is intact.
+        let b = h.new_compartment().unwrap();
+        h.set_current_compartment(b).unwrap();
+        let ys: Vec<*mut u8> = (0..20_000).map(|_| new_node(&mut h, node, 1)).collect();
+        vm.roots = ys.clone();
+        h.collect(&mut vm).unwrap();
+        assert_eq!(h.compartment_held_blocks(a).unwrap(), 0);
+        assert!(h.compartment_held_blocks(b).unwrap() >= before - 1);
+        // Misuse: another heap's compartment, a number never made.
+        let (h2, _, _, _) = heap(align);
+        assert!(matches!(
+            h.compartment_held_blocks(h2.root_compartment()),
+            Err(GcError::WrongHeap)
+        ));
+        assert!(matches!(
+            h.compartment_made(token + 100),
+            Err(GcError::InvalidCompartment)
+        ));
+        assert!(h.verify().is_empty(), "{:?}", h.verify());
+    }
+}
