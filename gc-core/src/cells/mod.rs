@@ -284,8 +284,8 @@ pub struct CellHeap {
     zeal_due: bool,
     /// The incremental steps of the cycle in progress: count, longest.
     steps: (u64, Duration),
-    /// During a lazy sweep: the next block to sweep, and the cycle so far.
-    sweeping: Option<(usize, CellCycle)>,
+    /// During a lazy sweep: where it is, and the cycle so far.
+    sweeping: Option<sweep::LazySweep>,
 }
 
 impl CellSpace {
@@ -491,7 +491,7 @@ impl CellHeap {
         if let Some(c) = sp.comps.as_deref_mut() {
             c.on_alloc(payload);
         }
-        if let Some((next, _)) = self.sweeping {
+        if let Some(next) = self.sweeping.as_ref().map(|s| s.next) {
             self.mark_if_unswept(payload, next);
         }
         self.stats.cells += 1;
