@@ -659,10 +659,16 @@ impl CellHeap {
         if p.is_null() {
             return Ok(false);
         }
-        let (payload, _) = self
-            .space
-            .cell_of(p as u64)
-            .ok_or(GcError::NotACell(p as u64))?;
+        // A payload start (most pointers) is its own alloc bit; an interior
+        // pointer takes the block lookup.
+        let payload = if self.space.alloc.get(Address(p as u64)) {
+            p as u64
+        } else {
+            self.space
+                .cell_of(p as u64)
+                .ok_or(GcError::NotACell(p as u64))?
+                .0
+        };
         Ok(self.mark.is_marked(payload))
     }
 
