@@ -214,6 +214,9 @@ impl CellHeap {
                 for w in from / 64..BLOCK / 512 {
                     let word = base.get() + w * 512;
                     let a = sp.alloc.word(Address(word));
+                    if a == 0 {
+                        continue;
+                    }
                     let mut dead = if all {
                         a
                     } else {
@@ -264,9 +267,19 @@ impl CellHeap {
                 let mut freed = 0;
                 let poison = self.config.zeal.poison;
                 for (w, (a, m)) in allocs.iter_mut().zip(marks.iter_mut()).enumerate() {
+                    if *a == 0 {
+                        // No cell starts here (most words of a block the
+                        // mutator barely used): nothing to count, and the
+                        // bit counts below are a dozen instructions each
+                        // without a popcount instruction.
+                        *m = 0;
+                        continue;
+                    }
                     let keep = if all { 0 } else { *a & *m };
                     let mut dead = *a & !keep;
-                    freed += u64::from(dead.count_ones());
+                    if dead != 0 {
+                        freed += u64::from(dead.count_ones());
+                    }
                     while poison && dead != 0 {
                         // Zeal: the freed cell, header included.
                         let payload =
@@ -278,7 +291,9 @@ impl CellHeap {
                             size,
                         );
                     }
-                    live += u64::from(keep.count_ones());
+                    if keep != 0 {
+                        live += u64::from(keep.count_ones());
+                    }
                     *a = keep;
                     *m = 0;
                 }
