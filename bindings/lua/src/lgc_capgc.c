@@ -639,9 +639,24 @@ static unsigned long long envnum(const char *name, unsigned long long dflt) {
   }
 }
 
-static CapgcLua *getcg(lua_State *L) {
+#if defined(__GNUC__)
+#define capgc_noinline __attribute__((noinline))
+#else
+#define capgc_noinline
+#endif
+
+static CapgcLua *newcg(lua_State *L);
+
+/* The collector's state (created at the first allocation). Inline, with
+** the creation out of line: asked on every allocation. */
+static inline CapgcLua *getcg(lua_State *L) {
   global_State *g = G(L);
-  if (hascg(g)) return CG(g);
+  if (l_likely(hascg(g))) return CG(g);
+  return newcg(L);
+}
+
+static capgc_noinline CapgcLua *newcg(lua_State *L) {
+  global_State *g = G(L);
   CapgcLua *cg = calloc(1, sizeof *cg);
   if (cg == NULL) luaD_throw(L, LUA_ERRMEM);
   cg->g = g;

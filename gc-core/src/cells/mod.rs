@@ -506,6 +506,7 @@ impl CellHeap {
     /// [`CellHeap::alloc`], collecting first when the automatic trigger
     /// is due, and once more when the heap is full (not in a manual
     /// heap: there it is `alloc`).
+    #[inline]
     pub fn alloc_with(
         &mut self,
         vm: &mut impl CellVm,
@@ -515,6 +516,19 @@ impl CellHeap {
         if self.config.manual {
             return self.alloc(ty, size);
         }
+        self.alloc_automatic(vm, ty, size)
+    }
+
+    /// [`CellHeap::alloc_with`] in a heap that collects on its own (out of
+    /// line: a manual heap's allocation, the VM-paced one, is the path
+    /// every Lua object takes).
+    #[inline(never)]
+    fn alloc_automatic(
+        &mut self,
+        vm: &mut impl CellVm,
+        ty: CellType,
+        size: u64,
+    ) -> Result<NonNull<u8>, GcError> {
         if self.phase == CellPhase::Idle
             && (self.zeal_due || self.stats.bytes_in_use.saturating_add(size) > self.trigger)
         {
