@@ -1829,6 +1829,25 @@ capgc_status_t capgc_cells_sweep(capgc_cells_t *cells,
                                  capgc_cell_keep_fn keep,
                                  bool *done);
 
+// One lazy sweep step bounded twice: at most `max_blocks` blocks looked
+// at and at most `max_cells` dead cells released (or kept by `keep`). It
+// may stop inside a block; the next step resumes there, and the block is
+// reclaimed once all its dead cells are released (a released cell stays
+// allocated, dead, until then: the VM must not use it, as any dead
+// cell). `capgc_cells_sweep(c, b, keep, done)` is this with no cell
+// budget. A zero budget makes no progress. `*done` (may be null) is true
+// when the heap is swept, as for `capgc_cells_sweep`. Only after
+// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`).
+//
+// # Safety
+// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+// is safe to call with the heap's `vm` during this call.
+capgc_status_t capgc_cells_sweep_some(capgc_cells_t *cells,
+                                      uint64_t max_blocks,
+                                      uint64_t max_cells,
+                                      capgc_cell_keep_fn keep,
+                                      bool *done);
+
 // Traces every cell marked and not yet traced.
 //
 // # Safety

@@ -25,7 +25,8 @@
 //! then the atomic phase (roots again, drain) and the rest is as above.
 //! Cells allocated during incremental marking are white (unmarked).
 //! Sweeping may be lazy too: `capgc_cells_begin_sweep` instead of finish,
-//! then `capgc_cells_sweep` a few blocks at a time. A call in the wrong phase is
+//! then `capgc_cells_sweep` a few blocks at a time (or
+//! `capgc_cells_sweep_some`, a few cells at a time). A call in the wrong phase is
 //! `CAPGC_E_WRONG_PHASE`; a callback that calls back into the cell heap
 //! gets `CAPGC_E_BUSY`; a reported pointer that is not into a live cell
 //! is `CAPGC_E_NOT_A_CELL` and is never marked.
@@ -562,6 +563,35 @@ pub unsafe extern "C" fn capgc_cells_sweep(
         let (heap, mut vm) = c.split();
         vm.keep = keep;
         let d = heap.sweep(&mut vm, budget)?;
+        put_opt(done, d)
+    })
+}
+
+/// One lazy sweep step bounded twice: at most `max_blocks` blocks looked
+/// at and at most `max_cells` dead cells released (or kept by `keep`). It
+/// may stop inside a block; the next step resumes there, and the block is
+/// reclaimed once all its dead cells are released (a released cell stays
+/// allocated, dead, until then: the VM must not use it, as any dead
+/// cell). `capgc_cells_sweep(c, b, keep, done)` is this with no cell
+/// budget. A zero budget makes no progress. `*done` (may be null) is true
+/// when the heap is swept, as for `capgc_cells_sweep`. Only after
+/// `capgc_cells_begin_sweep` (`CAPGC_E_WRONG_PHASE`).
+///
+/// # Safety
+/// `cells` is from `capgc_cells_new`; `done` is null or writable; `keep`
+/// is safe to call with the heap's `vm` during this call.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cells_sweep_some(
+    cells: *mut capgc_cells_t,
+    max_blocks: u64,
+    max_cells: u64,
+    keep: capgc_cell_keep_fn,
+    done: *mut bool,
+) -> CapgcStatus {
+    on_cells!(cells, c => {
+        let (heap, mut vm) = c.split();
+        vm.keep = keep;
+        let d = heap.sweep_some(&mut vm, max_blocks, max_cells)?;
         put_opt(done, d)
     })
 }

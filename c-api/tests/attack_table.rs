@@ -263,6 +263,7 @@ fn null_handle_calls() -> Vec<(&'static str, S)> {
             call!(capgc_cells_begin(ce)),
             call!(capgc_cells_begin_sweep(ce)),
             call!(capgc_cells_sweep(ce, 1, None, &mut b)),
+            call!(capgc_cells_sweep_some(ce, 1, 1, None, &mut b)),
             call!(capgc_cells_mark(ce, null())),
             call!(capgc_cells_drain(ce)),
             call!(capgc_cells_is_marked(ce, null(), &mut b)),

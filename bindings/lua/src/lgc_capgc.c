@@ -13,8 +13,9 @@
 ** lgc.c): GCSpause -> capgc_cells_start (roots marked) -> GCSpropagate,
 ** capgc_cells_step a few cells at a time, the work counted in stock's
 ** units by the trace functions -> GCSenteratomic -> the atomic phase ->
-** GCSswpallgc (a lazy sweep, capgc_cells_sweep a block at a time,
-** counted by blocks walked and objects released) -> GCScallfin (a few
+** GCSswpallgc (a lazy sweep, capgc_cells_sweep_some: at most a block
+** and SWEEPCELLS dead objects at a time, counted by blocks walked and
+** objects released) -> GCScallfin (a few
 ** finalizers per step) -> GCSpause. The default step size is 4 KiB
 ** (CAPGC_GCSTEPSIZE), half stock's.
 ** Lua's own barriers keep the tri-colour invariant over CapGC's marks:
@@ -152,12 +153,19 @@ typedef struct CapgcLua {
 /* Cells traced per capgc_cells_step call; the work they did is counted
 ** by the traces, and a step takes as many calls as its budget needs. */
 #define STEPCELLS 64
-/* 64 KiB blocks swept per capgc_cells_sweep call (a lazy sweep step). */
+/* A lazy sweep step (one capgc_cells_sweep_some call): at most one
+** 64 KiB block walked and at most SWEEPCELLS dead cells released -- a
+** block of 16-byte cells holds 4,096 (512 releases take about 0.15 ms in
+** a cold 256 MiB heap); the next step resumes inside the block. As each
+** step is charged SWEEPBLOCKWORK, a smaller SWEEPCELLS would charge a
+** block of small cells several times its walk. */
 #define SWEEPBLOCKS 1
+#define SWEEPCELLS 512
 /* Units of work a block's sweep costs beyond its released cells: the walk
 ** of its mark and allocation bits, about 5 us in a cold 256 MiB heap --
 ** some 200 units of marking (a heap of live blocks costs time too; stock
-** counts every object its sweep visits, live or dead). */
+** counts every object its sweep visits, live or dead). Charged per sweep
+** step: one that resumes inside a block walks the rest of its bits. */
 #define SWEEPBLOCKWORK 512
 /* Units of work a released cell costs: its release frees the object's
 ** own memory (a table's array and node parts, a string's entry in the
@@ -641,9 +649,24 @@ static unsigned long long envnum(const char *name, unsigned long long dflt) {
   }
 }
 
-static CapgcLua *getcg(lua_State *L) {
+#if defined(__GNUC__)
+#define capgc_noinline __attribute__((noinline))
+#else
+#define capgc_noinline
+#endif
+
+static CapgcLua *newcg(lua_State *L);
+
+/* The collector's state (created at the first allocation). Inline, with
+** the creation out of line: asked on every allocation. */
+static inline CapgcLua *getcg(lua_State *L) {
   global_State *g = G(L);
-  if (hascg(g)) return CG(g);
+  if (l_likely(hascg(g))) return CG(g);
+  return newcg(L);
+}
+
+static capgc_noinline CapgcLua *newcg(lua_State *L) {
+  global_State *g = G(L);
   CapgcLua *cg = calloc(1, sizeof *cg);
   if (cg == NULL) luaD_throw(L, LUA_ERRMEM);
   cg->g = g;
@@ -1061,18 +1084,18 @@ static void endsweep(lua_State *L) {
   g->gcstate = GCScallfin;
 }
 
-/* One lazy sweep step of `budget` blocks; its units of work
-** (RELEASEWORK a cell released, SWEEPBLOCKWORK a block). */
-static lu_mem sweepstep(lua_State *L, uint64_t budget) {
+/* One lazy sweep step of at most `blocks` blocks and `cells` dead cells;
+** its units of work (RELEASEWORK a cell released, SWEEPBLOCKWORK a block). */
+static lu_mem sweepstep(lua_State *L, uint64_t blocks, uint64_t cells) {
   global_State *g = G(L);
   CapgcLua *cg = CG(g);
   lu_mem released0 = cg->released;
   l_mem olddebt = g->GCdebt;
   bool done = false;
-  check("sweep", capgc_cells_sweep(cg->cells, budget, cb_keep, &done), cg);
+  check("sweep", capgc_cells_sweep_some(cg->cells, blocks, cells, cb_keep, &done), cg);
   g->GCestimate += g->GCdebt - olddebt; /* what was freed */
   if (done) endsweep(L);
-  return SWEEPBLOCKWORK * (lu_mem)(budget < SWEEPBLOCKS ? budget : SWEEPBLOCKS) +
+  return SWEEPBLOCKWORK * (lu_mem)(blocks < SWEEPBLOCKS ? blocks : SWEEPBLOCKS) +
          RELEASEWORK * (cg->released - released0);
 }
 
@@ -1232,7 +1255,7 @@ static lu_mem singlestep(lua_State *L) {
       break;
     }
     case GCSenteratomic: work = atomic(L, 1); break; /* then GCSswpallgc */
-    case GCSswpallgc: work = sweepstep(L, SWEEPBLOCKS); break; /* then GCScallfin */
+    case GCSswpallgc: work = sweepstep(L, SWEEPBLOCKS, SWEEPCELLS); break; /* then GCScallfin */
     case GCScallfin: {
       if (g->tobefnz && !g->gcemergency && luaD_checkminstack(L)) {
         g->gcstopem = 0; /* collections are fine during finalizers */
@@ -1273,7 +1296,7 @@ static void incstep(lua_State *L, global_State *g) {
 static void finishcycle(lua_State *L) {
   global_State *g = G(L);
   if (g->gcstate == GCSpropagate || g->gcstate == GCSenteratomic) atomic(L, 0);
-  if (g->gcstate == GCSswpallgc) sweepstep(L, UINT64_MAX);
+  if (g->gcstate == GCSswpallgc) sweepstep(L, UINT64_MAX, UINT64_MAX);
   if (g->gcstate == GCScallfin) g->gcstate = GCSpause;
 }
 

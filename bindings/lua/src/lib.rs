@@ -36,7 +36,7 @@ pub fn run(main: impl FnOnce(c_int, *mut *mut c_char) -> c_int) -> i32 {
 /// The libcapgc functions `lgc_capgc.c` calls, referenced from Rust so
 /// the linker takes them from the `capgc` crate before it reads the Lua
 /// archive.
-pub fn capgc_functions() -> [usize; 20] {
+pub fn capgc_functions() -> [usize; 21] {
     [
         capgc::capgc_cells_new as *const () as usize,
         capgc::capgc_cells_free as *const () as usize,
@@ -53,6 +53,7 @@ pub fn capgc_functions() -> [usize; 20] {
         capgc::capgc_cells_step as *const () as usize,
         capgc::capgc_cells_begin_sweep as *const () as usize,
         capgc::capgc_cells_sweep as *const () as usize,
+        capgc::capgc_cells_sweep_some as *const () as usize,
         capgc::capgc_cells_release_all as *const () as usize,
         capgc::capgc_cells_stats as *const () as usize,
         capgc::capgc_status_name as *const () as usize,

@@ -264,6 +264,47 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
     ASSERT(!owns(&vm, rescued) && vm.released == (size_t)n + 1);
   }
 
+  /* The same with a budget in cells: at most 50 dead cells a step, so a
+   * step stops inside a block and the next resumes there. */
+  {
+    for (int i = 0; i < 3000; i++) new_obj(&vm, 1);
+    void *lost = new_str(&vm, 24), *rescued = new_str(&vm, 24);
+    keep_this = rescued;
+    vm.released = 0;
+    CHECK(capgc_cells_start(vm.cells));
+    bool done = false;
+    while (!done) CHECK(capgc_cells_step(vm.cells, 1000, &done));
+    CHECK(capgc_cells_begin(vm.cells));
+    CHECK(capgc_cells_begin_sweep(vm.cells));
+    done = false;
+    CHECK(capgc_cells_sweep_some(vm.cells, 1, 0, vm_keep, &done));
+    ASSERT(!done && vm.released == 0); /* a zero budget: no progress */
+    int steps = 0;
+    obj_t *during[32]; /* roots: 64 at most */
+    int n = 0;
+    while (!done) {
+      size_t before = vm.released;
+      if (n < 32) {
+        during[n] = new_obj(&vm, 1);
+        vm.roots[vm.nroots++] = during[n++];
+      }
+      CHECK(capgc_cells_sweep_some(vm.cells, 4, 50, vm_keep, &done));
+      ASSERT(vm.released - before <= 50);
+      steps++;
+    }
+    ASSERT(steps >= 3001 / 50);
+    ASSERT(vm.released == 3001);
+    ASSERT(!owns(&vm, lost) && owns(&vm, rescued));
+    for (int i = 0; i < n; i++) ASSERT(owns(&vm, during[i]));
+    vm.nroots -= (size_t)n;
+    size_t nv = 9;
+    CHECK(capgc_cells_verify(vm.cells, &nv));
+    ASSERT(nv == 0);
+    vm.released = 0;
+    CHECK(capgc_cells_collect(vm.cells, &cyc));
+    ASSERT(!owns(&vm, rescued) && vm.released == (size_t)n + 1);
+  }
+
   /* Many collections: a churn of short-lived objects and strings. */
   for (int round = 0; round < 50; round++) {
     for (int i = 0; i < 2000; i++) {

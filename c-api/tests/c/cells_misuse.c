@@ -187,6 +187,7 @@ static void run(uint32_t checked) {
    * sweep step outside a sweep; every collection call inside one. */
   EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
   EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep_some(vm.cells, 1, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
   CHECK(capgc_cells_start(vm.cells));
   EXPECT(capgc_cells_begin_sweep(vm.cells), CAPGC_E_WRONG_PHASE);
   CHECK(capgc_cells_begin(vm.cells));
@@ -203,10 +204,12 @@ static void run(uint32_t checked) {
   EXPECT(capgc_cells_mark(vm.cells, vm.root), CAPGC_E_WRONG_PHASE);
   EXPECT(capgc_cells_is_marked(vm.cells, vm.root, &m), CAPGC_E_WRONG_PHASE);
   EXPECT(capgc_cells_sweep(NULL, 1, NULL, &done), CAPGC_E_NULL_ARGUMENT);
+  EXPECT(capgc_cells_sweep_some(NULL, 1, 1, NULL, &done), CAPGC_E_NULL_ARGUMENT);
   CHECK(capgc_cell_alloc(vm.cells, vm.t_leaf, 8, &x)); /* the mutator allocates */
   done = false;
-  while (!done) CHECK(capgc_cells_sweep(vm.cells, 1, NULL, &done));
+  while (!done) CHECK(capgc_cells_sweep_some(vm.cells, 1, 1, NULL, &done));
   EXPECT(capgc_cells_sweep(vm.cells, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
+  EXPECT(capgc_cells_sweep_some(vm.cells, 1, 1, NULL, &done), CAPGC_E_WRONG_PHASE);
   intact(&vm);
 
   /* Callbacks that re-enter the heap: refused, the collection completes. */

@@ -277,8 +277,12 @@ impl<'a> Marker<'a> {
     /// True when the cell `p` points into is marked (false for null or a
     /// pointer that is not into a live cell).
     pub fn is_marked(&self, p: *const u8) -> bool {
+        let p = p as u64;
+        if self.space.alloc.get(Address(p)) {
+            return self.st.is_marked(p); // a payload start: no block lookup
+        }
         self.space
-            .cell_of(p as u64)
+            .cell_of(p)
             .is_some_and(|(payload, _)| self.st.is_marked(payload))
     }
 

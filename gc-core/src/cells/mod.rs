@@ -284,8 +284,8 @@ pub struct CellHeap {
     zeal_due: bool,
     /// The incremental steps of the cycle in progress: count, longest.
     steps: (u64, Duration),
-    /// During a lazy sweep: the next block to sweep, and the cycle so far.
-    sweeping: Option<(usize, CellCycle)>,
+    /// During a lazy sweep: where it is, and the cycle so far.
+    sweeping: Option<sweep::LazySweep>,
 }
 
 impl CellSpace {
@@ -491,7 +491,7 @@ impl CellHeap {
         if let Some(c) = sp.comps.as_deref_mut() {
             c.on_alloc(payload);
         }
-        if let Some((next, _)) = self.sweeping {
+        if let Some(next) = self.sweeping.as_ref().map(|s| s.next) {
             self.mark_if_unswept(payload, next);
         }
         self.stats.cells += 1;
@@ -506,6 +506,7 @@ impl CellHeap {
     /// [`CellHeap::alloc`], collecting first when the automatic trigger
     /// is due, and once more when the heap is full (not in a manual
     /// heap: there it is `alloc`).
+    #[inline]
     pub fn alloc_with(
         &mut self,
         vm: &mut impl CellVm,
@@ -515,6 +516,19 @@ impl CellHeap {
         if self.config.manual {
             return self.alloc(ty, size);
         }
+        self.alloc_automatic(vm, ty, size)
+    }
+
+    /// [`CellHeap::alloc_with`] in a heap that collects on its own (out of
+    /// line: a manual heap's allocation, the VM-paced one, is the path
+    /// every Lua object takes).
+    #[inline(never)]
+    fn alloc_automatic(
+        &mut self,
+        vm: &mut impl CellVm,
+        ty: CellType,
+        size: u64,
+    ) -> Result<NonNull<u8>, GcError> {
         if self.phase == CellPhase::Idle
             && (self.zeal_due || self.stats.bytes_in_use.saturating_add(size) > self.trigger)
         {
@@ -659,10 +673,16 @@ impl CellHeap {
         if p.is_null() {
             return Ok(false);
         }
-        let (payload, _) = self
-            .space
-            .cell_of(p as u64)
-            .ok_or(GcError::NotACell(p as u64))?;
+        // A payload start (most pointers) is its own alloc bit; an interior
+        // pointer takes the block lookup.
+        let payload = if self.space.alloc.get(Address(p as u64)) {
+            p as u64
+        } else {
+            self.space
+                .cell_of(p as u64)
+                .ok_or(GcError::NotACell(p as u64))?
+                .0
+        };
         Ok(self.mark.is_marked(payload))
     }
 

@@ -16,6 +16,22 @@
 //! dead cell must not be handed out by the VM once marking has ended;
 //! one that is (Lua's string table interning a dead string again) is
 //! rescued by [`CellVm::keep`], asked before each leaf cell's release.
+//!
+//! *A budget in cells* ([`CellHeap::sweep_some`]). A block of small dead
+//! cells may hold thousands (4,096 of 16 bytes), and a release is the
+//! VM's: freeing the cell's out-of-cell memory, unlinking it from the
+//! VM's tables, in a heap cold by then — about a microsecond each in a
+//! 256 MiB Lua heap, so one block could be milliseconds. A step may
+//! therefore stop inside a block, after its budget of dead cells, and the
+//! next step resumes there (at the next cell's bit). The block is
+//! reclaimed only once all its dead cells are released, so "release
+//! before reclaim" holds per block as before; what changes is that the
+//! mutator runs between the release of a block's first dead cells and
+//! their reclaim. They keep their alloc bits meanwhile (dead, like every
+//! unswept dead cell: the VM never reaches them), and the block is not
+//! allocated from — it is neither swept nor free. The rejected
+//! alternative, clearing a cell's alloc bit at its release, would have
+//! moved reclaiming (counts, poisoning) into the release walk.
 
 use super::{CellCycle, CellHeap, CellPhase, CellVm};
 use crate::policy::block::{BlockState, BLOCK};
@@ -24,6 +40,18 @@ use crate::GcError;
 use capability_heap::Address;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
+
+/// Where a lazy sweep is: the block to sweep next, the first cell bit in
+/// it not yet looked at (0 unless a step stopped inside it), and the
+/// cycle so far.
+pub(super) struct LazySweep {
+    /// The next block to sweep: blocks below it are swept.
+    pub(super) next: usize,
+    /// The first bit (8-byte granule) of block `next` whose cell is not
+    /// yet released; 0 when no step stopped inside it.
+    from: u64,
+    cycle: CellCycle,
+}
 
 impl CellHeap {
     /// Ends a collection's marking (after the VM's phases, instead of
@@ -41,15 +69,16 @@ impl CellHeap {
         }
         let pause = self.started.take().map_or(Duration::ZERO, |t| t.elapsed());
         let (steps, max_step) = std::mem::take(&mut self.steps);
-        self.sweeping = Some((
-            0,
-            CellCycle {
+        self.sweeping = Some(LazySweep {
+            next: 0,
+            from: 0,
+            cycle: CellCycle {
                 pause,
                 steps,
                 max_step,
                 ..CellCycle::default()
             },
-        ));
+        });
         self.phase = CellPhase::Sweeping;
         self.zeal_due = false; // the cycle zeal asked for has marked
         self.compartments_clear_lists();
@@ -61,32 +90,57 @@ impl CellHeap {
     /// [`CellVm::keep`] first for each dead leaf cell. Returns true when
     /// the heap is swept: the collection is over (its statistics recorded,
     /// the heap idle; in the checked configuration verified). Only in
-    /// [`CellPhase::Sweeping`].
+    /// [`CellPhase::Sweeping`]. [`CellHeap::sweep_some`] with no cell
+    /// budget.
     pub fn sweep(&mut self, vm: &mut impl CellVm, budget: u64) -> Result<bool, GcError> {
+        self.sweep_some(vm, budget, u64::MAX)
+    }
+
+    /// One lazy sweep step bounded twice: at most `blocks` blocks looked
+    /// at (one a step stopped inside counts again) and at most `cells`
+    /// dead cells released or kept; it may stop inside a block, and the
+    /// next step resumes there (the module docs). Returns true when the
+    /// heap is swept, as [`CellHeap::sweep`]. A zero budget makes no
+    /// progress. Only in [`CellPhase::Sweeping`].
+    pub fn sweep_some(
+        &mut self,
+        vm: &mut impl CellVm,
+        blocks: u64,
+        cells: u64,
+    ) -> Result<bool, GcError> {
         self.require(CellPhase::Sweeping, "sweep")?;
         let t = Instant::now();
-        let Some((mut next, mut cycle)) = self.sweeping.take() else {
+        let Some(mut s) = self.sweeping.take() else {
             return Err(GcError::WrongPhase {
                 call: "sweep",
                 phase: self.phase,
             });
         };
-        let (cells0, bytes0) = (cycle.freed_cells, cycle.freed_bytes);
-        let mut n = 0;
-        while n < budget && next < self.space.blocks.high_water() {
-            self.release_block(vm, next, false, true);
-            next = self.reclaim_block(next, false, &mut cycle);
+        let (cells0, bytes0) = (s.cycle.freed_cells, s.cycle.freed_bytes);
+        let (mut n, mut left) = (0, cells);
+        while n < blocks && s.next < self.space.blocks.high_water() {
             n += 1;
+            match self.release_cells(vm, s.next, s.from, &mut left) {
+                Some(stop) => {
+                    s.from = stop;
+                    break;
+                }
+                None => {
+                    s.next = self.reclaim_block(s.next, false, &mut s.cycle);
+                    s.from = 0;
+                }
+            }
         }
         self.compartments_redistribute();
-        self.stats.cells -= cycle.freed_cells - cells0;
-        self.stats.bytes_in_use -= cycle.freed_bytes - bytes0;
+        self.stats.cells -= s.cycle.freed_cells - cells0;
+        self.stats.bytes_in_use -= s.cycle.freed_bytes - bytes0;
         self.stats.steps += 1;
         self.stats.max_step = self.stats.max_step.max(t.elapsed());
-        if next < self.space.blocks.high_water() {
-            self.sweeping = Some((next, cycle));
+        if s.next < self.space.blocks.high_water() {
+            self.sweeping = Some(s);
             return Ok(false);
         }
+        let mut cycle = s.cycle;
         self.phase = CellPhase::Idle;
         cycle.live_cells = self.stats.cells;
         cycle.live_bytes = self.stats.bytes_in_use;
@@ -112,6 +166,35 @@ impl CellHeap {
     /// large one). With `ask`, a dead leaf cell `vm.keep` keeps is marked
     /// instead (reclaim then keeps it and clears its mark).
     pub(super) fn release_block(&mut self, vm: &mut impl CellVm, i: usize, all: bool, ask: bool) {
+        let mut unbounded = u64::MAX;
+        self.release_from(vm, i, all, ask, 0, &mut unbounded);
+    }
+
+    /// A lazy sweep's releases in block `i`: the unmarked cells from bit
+    /// `from` on, asking `vm.keep` for leaf cells, while `left` (counted
+    /// down per dead cell) lasts. Returns the bit of the first dead cell
+    /// left for a later step, or `None` when the block's walk is done.
+    fn release_cells(
+        &mut self,
+        vm: &mut impl CellVm,
+        i: usize,
+        from: u64,
+        left: &mut u64,
+    ) -> Option<u64> {
+        self.release_from(vm, i, false, true, from, left)
+    }
+
+    /// [`CellHeap::release_block`] from bit `from` of the block, stopping
+    /// before the dead cell that finds `left` at 0 (its bit is returned).
+    fn release_from(
+        &mut self,
+        vm: &mut impl CellVm,
+        i: usize,
+        all: bool,
+        ask: bool,
+        from: u64,
+        left: &mut u64,
+    ) -> Option<u64> {
         let sp = &self.space;
         let base = sp.blocks.addr(i);
         let mut one = |payload: u64, mark: &mut super::mark::MarkState| {
@@ -128,30 +211,44 @@ impl CellHeap {
         };
         match sp.blocks.state(i) {
             BlockState::Small { .. } => {
-                let mut word = base.get();
-                for _ in 0..BLOCK / 512 {
+                for w in from / 64..BLOCK / 512 {
+                    let word = base.get() + w * 512;
                     let a = sp.alloc.word(Address(word));
+                    if a == 0 {
+                        continue;
+                    }
                     let mut dead = if all {
                         a
                     } else {
                         a & !self.mark.word(Address(word))
                     };
+                    if w == from / 64 {
+                        dead &= !0u64 << (from % 64); // the bits before `from` are done
+                    }
                     while dead != 0 {
                         let b = u64::from(dead.trailing_zeros());
+                        if *left == 0 {
+                            return Some(w * 64 + b);
+                        }
+                        *left -= 1;
                         dead &= dead - 1;
                         one(word + b * 8, &mut self.mark);
                     }
-                    word += 512;
                 }
             }
             BlockState::LargeHead => {
                 let payload = base.get() + sp.hdr;
                 if sp.alloc.get(Address(payload)) && (all || !self.mark.is_marked(payload)) {
+                    if *left == 0 {
+                        return Some(0);
+                    }
+                    *left -= 1;
                     one(payload, &mut self.mark);
                 }
             }
             _ => {}
         }
+        None
     }
 
     /// Reclaims the unmarked cells of block `i` (all if `all`), clears
@@ -170,9 +267,19 @@ impl CellHeap {
                 let mut freed = 0;
                 let poison = self.config.zeal.poison;
                 for (w, (a, m)) in allocs.iter_mut().zip(marks.iter_mut()).enumerate() {
+                    if *a == 0 {
+                        // No cell starts here (most words of a block the
+                        // mutator barely used): nothing to count, and the
+                        // bit counts below are a dozen instructions each
+                        // without a popcount instruction.
+                        *m = 0;
+                        continue;
+                    }
                     let keep = if all { 0 } else { *a & *m };
                     let mut dead = *a & !keep;
-                    freed += u64::from(dead.count_ones());
+                    if dead != 0 {
+                        freed += u64::from(dead.count_ones());
+                    }
                     while poison && dead != 0 {
                         // Zeal: the freed cell, header included.
                         let payload =
@@ -184,7 +291,9 @@ impl CellHeap {
                             size,
                         );
                     }
-                    live += u64::from(keep.count_ones());
+                    if keep != 0 {
+                        live += u64::from(keep.count_ones());
+                    }
                     *a = keep;
                     *m = 0;
                 }

@@ -321,6 +321,64 @@ fn a_lazy_sweep_releases_the_dead_a_block_at_a_time_while_the_mutator_allocates(
 }
 
 #[test]
+fn a_cell_budget_stops_a_sweep_step_inside_a_block_and_the_next_resumes_there() {
+    let (mut h, vm, node, leaf) = heap(8);
+    let mut vm = KeepVm {
+        inner: vm,
+        keep: HashSet::new(),
+        asked: Vec::new(),
+    };
+    let live = chain(&mut h, node, 50);
+    // Dead nodes interleaved with live leaves, so blocks stay partly live.
+    let mut dead = Vec::new();
+    let mut leaves = Vec::new();
+    for k in 0..3000 {
+        dead.push(new_node(&mut h, node, 2));
+        if k % 3 == 0 {
+            leaves.push(h.alloc(leaf, 8).unwrap().as_ptr());
+        }
+    }
+    let kept = leaves[7];
+    vm.keep.insert(kept as u64);
+    let big_dead = h.alloc(leaf, 1 << 17).unwrap().as_ptr();
+    vm.inner.roots = vec![live[0]];
+    h.begin(&mut vm).unwrap();
+    h.begin_sweep().unwrap();
+    assert!(!h.sweep_some(&mut vm, 1, 0).unwrap(), "a zero budget");
+    assert!(vm.inner.released.is_empty() && vm.asked.is_empty());
+    let mut steps = 0;
+    let mut fresh = Vec::new();
+    loop {
+        let released = vm.inner.released.len();
+        let done = h.sweep_some(&mut vm, 4, 37).unwrap();
+        steps += 1;
+        assert!(
+            vm.inner.released.len() - released <= 37,
+            "a step releases at most its budget of dead cells"
+        );
+        if done {
+            break;
+        }
+        fresh.push(new_node(&mut h, node, 0));
+        set(live[49], 0, *fresh.last().unwrap());
+    }
+    let released: HashSet<u64> = vm.inner.released.iter().copied().collect();
+    assert_eq!(released.len(), vm.inner.released.len(), "each once");
+    let mut want: HashSet<u64> = dead.iter().map(|&p| p as u64).collect();
+    want.extend(leaves.iter().filter(|&&p| p != kept).map(|&p| p as u64));
+    want.insert(big_dead as u64);
+    assert_eq!(released, want, "the dead and only the dead");
+    assert!(steps >= want.len() / 37, "{steps} steps for {}", want.len());
+    assert!(h.owns(kept) && live.iter().all(|&p| h.owns(p)));
+    assert!(
+        fresh.iter().all(|&p| h.owns(p)),
+        "allocated during the sweep"
+    );
+    assert_eq!(h.stats().last.freed_cells, want.len() as u64);
+    assert!(h.verify().is_empty(), "{:?}", h.verify());
+}
+
+#[test]
 fn lazy_sweep_calls_in_the_wrong_phase_are_refused() {
     let (mut h, mut vm, node, leaf) = heap(8);
     vm.roots = vec![new_node(&mut h, node, 0)];
