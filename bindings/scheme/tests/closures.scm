@@ -3,7 +3,7 @@
 ;; Church numerals, continuation-passing style, memoization through a
 ;; closed-over association list.
 (define small? (and (pair? (script-args)) (equal? (car (script-args)) "small")))
-(define n (if small? 200 3000))
+(define n (if small? 400 3000))
 (define (say . xs) (for-each display xs) (newline))
 
 ;; counters: each closure owns its variable
