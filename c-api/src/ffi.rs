@@ -105,7 +105,9 @@ impl Handle for capgc_heap_t {
 ///
 /// Once C took the heap's mutator (`capgc_mutator`), the call is wrapped
 /// in the fast path's exchange (`fast.rs`): the lent bump buffer is
-/// taken back first and lent again after.
+/// taken back first and lent again after. In the checked modes, which
+/// never lend, the exchange is two word writes (the cursor and limit C
+/// may have written, cleared).
 pub(crate) fn with_heap(
     heap: *mut capgc_heap_t,
     f: impl FnOnce(&mut AnyHeap) -> Result<(), Fail>,
@@ -120,9 +122,22 @@ pub(crate) fn with_heap(
         let m = unsafe { (*heap).1.get() };
         // SAFETY: as above; a read of one word, no borrow kept.
         if unsafe { (*m).heap.is_null() } {
-            f(any)
-        } else {
+            return f(any);
+        }
+        if let AnyHeap::Native(_) | AnyHeap::P128(_) = any {
             crate::fast::exchange(m, any, f)
+        } else {
+            // The checked modes never lend (`Heap::fast_lend` is (0, 0)
+            // there, so `fast_reclaim` has nothing to take back): the
+            // exchange reduces to clearing the two words C may have
+            // written, so the header's inline allocation never finds a
+            // buffer there (capgc_fast.h, "CHECKED IN SOFTCHERI").
+            // SAFETY: as above; two word writes, no borrow kept.
+            unsafe {
+                (*m).cursor = 0;
+                (*m).limit = 0;
+            }
+            f(any)
         }
     })
 }
@@ -165,11 +180,19 @@ pub(crate) fn with_guarded<H: Handle>(
             }
         }
     };
-    if matches!(r, Err(Fail(CapgcStatus::CAPGC_E_POISONED, _))) {
-        h.poisoned.store(true, Ordering::Relaxed);
+    match r {
+        Ok(()) => {
+            h.busy.store(false, Ordering::Release);
+            CapgcStatus::CAPGC_OK
+        }
+        Err(e) => {
+            if e.0 == CapgcStatus::CAPGC_E_POISONED {
+                h.poisoned.store(true, Ordering::Relaxed);
+            }
+            h.busy.store(false, Ordering::Release);
+            finish(Err(e))
+        }
     }
-    h.busy.store(false, Ordering::Release);
-    finish(r)
 }
 
 /// Runs `f` with no heap (constructors, queries), catching panics.
@@ -194,6 +217,7 @@ pub(crate) fn writable<T>(out: *mut T) -> Result<(), Fail> {
 }
 
 /// Writes `v` through the out pointer `out`, or fails on null.
+#[inline(always)]
 pub(crate) fn put<T>(out: *mut T, v: T) -> Result<(), Fail> {
     writable(out)?;
     // SAFETY: the caller's contract: a non-null out pointer is valid for a

@@ -69,6 +69,7 @@ fn perms_of(bits: u32) -> Result<Perms, Fail> {
 }
 
 /// Validates `r` against the heap (see the module docs).
+#[inline(always)]
 pub(crate) fn import<M: RefMode>(h: &Heap<M>, r: capgc_ref_t) -> Result<ObjRef<M>, Fail> {
     Ok(h.import_ref(ExternRef {
         addr: r.addr,
@@ -77,6 +78,7 @@ pub(crate) fn import<M: RefMode>(h: &Heap<M>, r: capgc_ref_t) -> Result<ObjRef<M
 }
 
 /// `o` as bits for C.
+#[inline(always)]
 pub(crate) fn export<M: RefMode>(h: &Heap<M>, o: &ObjRef<M>) -> Result<capgc_ref_t, Fail> {
     let e = h.export_ref(o)?;
     Ok(capgc_ref_t {

@@ -13,6 +13,7 @@
 //!            bits 47..42  the permission view (the object permissions kept)
 //!            bits 41..0   MAC: SipHash-2-4 under the heap's 128-bit random
 //!                         key of (address, view, full epoch), truncated
+//!                         (two words: the address, epoch << 6 | view)
 //! ```
 //!
 //! Import recomputes the MAC for the epoch the token names (the latest one
@@ -130,13 +131,60 @@ impl Key {
         Ok(Key([w(0), w(8)]))
     }
 
+    /// The token MAC of (address, view, epoch): SipHash-2-4 of the two
+    /// words `addr` and `epoch << 6 | view` (an injective packing: a view
+    /// has 6 bits and an epoch, a count of collections, stays below
+    /// 2^58), truncated to [`MAC_BITS`].
+    #[inline]
     fn mac(&self, addr: u64, view: u64, epoch: u64) -> u64 {
-        let mut h = SipHasher24::new_with_keys(self.0[0], self.0[1]);
-        h.write_u64(addr);
-        h.write_u64(view);
-        h.write_u64(epoch);
-        h.finish() & MAC_MASK
+        debug_assert!(view < 1 << 6 && epoch < 1 << 58);
+        sip24(self.0, [addr, epoch << 6 | view]) & MAC_MASK
     }
+}
+
+/// SipHash-2-4 under `key` of the message made of `words`' little-endian
+/// bytes: the same value as `SipHasher24` fed `write_u64` of each word on
+/// a little-endian machine (tested), computed word by word instead of
+/// through the byte-buffering `Hasher` path (the token MAC is on every
+/// allocation's export in the checked modes).
+#[inline(always)]
+fn sip24<const N: usize>(key: [u64; 2], words: [u64; N]) -> u64 {
+    #[inline(always)]
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    let mut v = [
+        key[0] ^ 0x736f_6d65_7073_6575,
+        key[1] ^ 0x646f_7261_6e64_6f6d,
+        key[0] ^ 0x6c79_6765_6e65_7261,
+        key[1] ^ 0x7465_6462_7974_6573,
+    ];
+    for m in words {
+        v[3] ^= m;
+        round(&mut v);
+        round(&mut v);
+        v[0] ^= m;
+    }
+    // The last block: no tail bytes, the message length in its top byte.
+    let b = ((N as u64 * 8) & 0xff) << 56;
+    v[3] ^= b;
+    round(&mut v);
+    round(&mut v);
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
 impl Key {
@@ -227,6 +275,10 @@ impl<M: RefMode> Heap<M> {
     /// `r` as bits for code outside tagged memory: authenticated in the
     /// checked modes (see the module docs), the address in the unchecked
     /// ones.
+    ///
+    /// Inline: the checks every export makes and the token cache's hit;
+    /// a miss computes the MAC out of line ([`Heap::export_full`]).
+    #[inline(always)]
     pub fn export_ref(&self, r: &ObjRef<M>) -> Result<ExternRef, GcError> {
         if r.is_null() {
             return Ok(ExternRef::NULL);
@@ -246,6 +298,15 @@ impl<M: RefMode> Heap<M> {
                 return Ok(ExternRef { addr, meta: c.meta });
             }
         }
+        self.export_full(r)
+    }
+
+    /// [`Heap::export_ref`] of a live, non-null reference in a checked
+    /// mode that missed the cache: the checks, the MAC, and the cache's
+    /// new entry.
+    #[inline(never)]
+    fn export_full(&self, r: &ObjRef<M>) -> Result<ExternRef, GcError> {
+        let addr = r.address().get();
         // Only a reference is authenticated: data loaded from a slot (no
         // tag) would otherwise come back re-derived, a forgery laundered.
         if !M::is_valid(&r.raw) || !M::within_object_rights(&r.raw) {
@@ -272,17 +333,19 @@ impl<M: RefMode> Heap<M> {
     /// did before the last collection (checked modes);
     /// [`GcError::NotAnObject`] unless the address is a live object's
     /// payload (unchecked modes).
+    ///
+    /// Inline: the token cache's hit; everything else out of line
+    /// ([`Heap::import_miss`]).
+    #[inline(always)]
     pub fn import_ref(&self, e: ExternRef) -> Result<ObjRef<M>, GcError> {
-        self.usable()?;
-        if e == ExternRef::NULL {
-            return Ok(ObjRef::null());
-        }
-        if M::CHECKED {
+        if M::CHECKED && !self.poisoned {
             // why this is still checked: a hit needs both words equal to
             // an entry's, whose reference carries the current stamp; the
-            // cache holds only tokens the full check below accepts now,
-            // with the reference it would return (module docs, "The
-            // token cache").
+            // cache holds only tokens the full check accepts now, with
+            // the reference it would return (module docs, "The token
+            // cache"). A null token never hits: no entry has address 0
+            // with the current stamp (`TokenCache::put`). A poisoned heap
+            // takes the path below, which refuses.
             if let Some(c) = self.tokens.get(e.addr) {
                 if c.addr == e.addr
                     && c.meta == e.meta
@@ -291,6 +354,17 @@ impl<M: RefMode> Heap<M> {
                     return Ok(c.r);
                 }
             }
+        }
+        self.import_miss(e)
+    }
+
+    /// [`Heap::import_ref`] past the cache: the poison check, null, the
+    /// full check and the cache's new entry.
+    #[inline(never)]
+    fn import_miss(&self, e: ExternRef) -> Result<ObjRef<M>, GcError> {
+        self.usable()?;
+        if e == ExternRef::NULL {
+            return Ok(ObjRef::null());
         }
         let r = self.import_full(e)?;
         if M::CHECKED {
@@ -344,6 +418,27 @@ mod tests {
     use super::*;
     use crate::{HeapConfig, Plan};
     use capability_heap::{Morello, Native, SoftCheri};
+
+    /// The word-wise SipHash is SipHash-2-4: the siphasher crate's value.
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn sip24_is_siphash_2_4() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..200 {
+            x = x.rotate_left(17).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5851_f42d;
+            let key = [x, x.rotate_left(29) ^ 0xdead_beef];
+            let words = [x ^ 1, x.wrapping_mul(3)];
+            let mut h = SipHasher24::new_with_keys(key[0], key[1]);
+            h.write_u64(words[0]);
+            h.write_u64(words[1]);
+            assert_eq!(sip24(key, words), h.finish());
+            let mut h = SipHasher24::new_with_keys(key[0], key[1]);
+            for w in [x, !x, x >> 3] {
+                h.write_u64(w);
+            }
+            assert_eq!(sip24(key, [x, !x, x >> 3]), h.finish());
+        }
+    }
 
     #[test]
     fn views_round_trip() {
