@@ -378,10 +378,18 @@ pub unsafe extern "C" fn capgc_cell_alloc(
 ) -> CapgcStatus {
     on_cells!(cells, c => {
         writable(out)?;
-        let (heap, mut vm) = c.split();
-        let ty = heap.cell_type(type_)?;
-        let p = heap.alloc_with(&mut vm, ty, size as u64)?;
-        put(out, p.as_ptr().cast())
+        let ty = c.heap.cell_type(type_)?;
+        let p = if c.heap.config().manual {
+            // The VM paces collection: no callbacks to gather.
+            c.heap.alloc(ty, size as u64)?
+        } else {
+            let (heap, mut vm) = c.split();
+            heap.alloc_with(&mut vm, ty, size as u64)?
+        };
+        // SAFETY: `out` is not null (checked above) and writable (the
+        // caller's contract).
+        unsafe { out.write(p.as_ptr().cast()) };
+        Ok(())
     })
 }
 

@@ -417,6 +417,7 @@ impl CellHeap {
     }
 
     /// The configuration the heap was made with.
+    #[inline]
     pub fn config(&self) -> CellConfig {
         self.config
     }
