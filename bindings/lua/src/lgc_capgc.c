@@ -255,8 +255,6 @@ typedef struct Mk {
   capgc_cell_visitor_t *v; /* inside a callback; else NULL: capgc_cells_mark */
 } Mk;
 
-/* Reports `o` (called for every pointer a trace finds: inline, with the
-** main thread -- a root, not a cell -- compared against a cached copy). */
 /* The slot of `o` in the marked-objects cache. */
 #define markslot(cg, o) (&(cg)->markcache[((uintptr_t)(o) >> 3) % MARKCACHE])
 
@@ -266,6 +264,9 @@ static void resetmarkcache(CapgcLua *cg) {
   memset(cg->markcache, 0, sizeof cg->markcache);
 }
 
+/* Reports `o` (called for every pointer a trace finds: inline, with the
+** main thread -- a root, not a cell -- compared against a cached copy,
+** and an object already reported in this cycle skipped: markcache). */
 static inline void mark(Mk *m, GCObject *o) {
   CapgcLua *cg = m->cg;
   if (o == NULL || o == cg->mainobj) return;
