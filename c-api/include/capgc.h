@@ -72,7 +72,7 @@
 
 // The minor version: grows when functions, statuses or enum values are
 // added.
-#define CAPGC_VERSION_MINOR 0
+#define CAPGC_VERSION_MINOR 1
 
 // The patch version: fixes that leave the ABI unchanged.
 #define CAPGC_VERSION_PATCH 0
@@ -863,7 +863,7 @@ extern "C" {
 // warning, when the minor version is 0).
 uint32_t capgc_version(void);
 
-// The loaded library's version as a string, `"1.0.0"`. Static storage.
+// The loaded library's version as a string, `"1.1.0"`. Static storage.
 const char *capgc_version_string(void);
 
 // The message of the last call that failed on this thread (empty if none
@@ -1754,6 +1754,21 @@ capgc_status_t capgc_cell_alloc(capgc_cells_t *cells, uint32_t type_, size_t siz
 // `v` is null or a visitor passed to a callback of a cell heap that is
 // not freed.
 capgc_status_t capgc_cell_visit(capgc_cell_visitor_t *v, const void *p);
+
+// Marks the cell `p` points into as `capgc_cell_visit` does, but does
+// not queue it to be traced: `*fresh` is true when this call marked it,
+// and then the caller reports that cell's pointers itself, with
+// `capgc_cell_visit` on the same visitor before its callback returns
+// (for a small cell scanned in line, instead of a trace callback of its
+// own: Lua's upvalues). `*fresh` is false when the cell was marked
+// already or `p` is null (or outside the heap, unchecked). With cell
+// compartments the cell is queued and traced as by `capgc_cell_visit`
+// (its edges count from its own compartment) and `*fresh` is false.
+// Statuses as `capgc_cell_visit`'s (`*fresh` false).
+//
+// # Safety
+// As `capgc_cell_visit`; `fresh` is writable.
+capgc_status_t capgc_cell_visit_shallow(capgc_cell_visitor_t *v, const void *p, bool *fresh);
 
 // Whether the cell `p` points into is marked, from inside a callback
 // (false for null or a pointer that is not into a live cell).

@@ -378,10 +378,18 @@ pub unsafe extern "C" fn capgc_cell_alloc(
 ) -> CapgcStatus {
     on_cells!(cells, c => {
         writable(out)?;
-        let (heap, mut vm) = c.split();
-        let ty = heap.cell_type(type_)?;
-        let p = heap.alloc_with(&mut vm, ty, size as u64)?;
-        put(out, p.as_ptr().cast())
+        let ty = c.heap.cell_type(type_)?;
+        let p = if c.heap.config().manual {
+            // The VM paces collection: no callbacks to gather.
+            c.heap.alloc(ty, size as u64)?
+        } else {
+            let (heap, mut vm) = c.split();
+            heap.alloc_with(&mut vm, ty, size as u64)?
+        };
+        // SAFETY: `out` is not null (checked above) and writable (the
+        // caller's contract).
+        unsafe { out.write(p.as_ptr().cast()) };
+        Ok(())
     })
 }
 
@@ -402,18 +410,63 @@ pub unsafe extern "C" fn capgc_cell_visit(
     p: *const c_void,
 ) -> CapgcStatus {
     // SAFETY: the caller's contract (as this function's).
-    let r = unsafe { active_marker(v) }.and_then(|m| {
+    match unsafe { active_marker(v) } {
         // SAFETY: the marker of the callback in progress (active_marker).
-        if unsafe { (*m).mark(p.cast()) } {
-            Ok(())
-        } else {
-            fail(
-                CapgcStatus::CAPGC_E_NOT_A_CELL,
-                format!("{p:p} is not a pointer into a live cell"),
-            )
-        }
-    });
-    crate::ffi::finish(r)
+        Ok(m) if unsafe { (*m).mark(p.cast()) } => CapgcStatus::CAPGC_OK,
+        Ok(_) => not_a_cell(p),
+        Err(f) => crate::ffi::finish(Err(f)),
+    }
+}
+
+/// `CAPGC_E_NOT_A_CELL` for a visited pointer, with its message (out of
+/// line: the visit's fast path, once per traced pointer, stays small).
+#[cold]
+#[inline(never)]
+fn not_a_cell(p: *const c_void) -> CapgcStatus {
+    crate::ffi::finish(fail(
+        CapgcStatus::CAPGC_E_NOT_A_CELL,
+        format!("{p:p} is not a pointer into a live cell"),
+    ))
+}
+
+/// Marks the cell `p` points into as `capgc_cell_visit` does, but does
+/// not queue it to be traced: `*fresh` is true when this call marked it,
+/// and then the caller reports that cell's pointers itself, with
+/// `capgc_cell_visit` on the same visitor before its callback returns
+/// (for a small cell scanned in line, instead of a trace callback of its
+/// own: Lua's upvalues). `*fresh` is false when the cell was marked
+/// already or `p` is null (or outside the heap, unchecked). With cell
+/// compartments the cell is queued and traced as by `capgc_cell_visit`
+/// (its edges count from its own compartment) and `*fresh` is false.
+/// Statuses as `capgc_cell_visit`'s (`*fresh` false).
+///
+/// # Safety
+/// As `capgc_cell_visit`; `fresh` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn capgc_cell_visit_shallow(
+    v: *mut capgc_cell_visitor_t,
+    p: *const c_void,
+    fresh: *mut bool,
+) -> CapgcStatus {
+    if fresh.is_null() {
+        return crate::ffi::finish(fail(
+            CapgcStatus::CAPGC_E_NULL_ARGUMENT,
+            "out pointer is null",
+        ));
+    }
+    // SAFETY: the caller's contract (as capgc_cell_visit's).
+    let m = match unsafe { active_marker(v) } {
+        Ok(m) => m,
+        Err(f) => return crate::ffi::finish(Err(f)),
+    };
+    // SAFETY: the marker of the callback in progress (active_marker).
+    let r = unsafe { (*m).mark_shallow(p.cast()) };
+    // SAFETY: `fresh` is not null, and writable (the caller's contract).
+    unsafe { fresh.write(r == Some(true)) };
+    match r {
+        Some(_) => CapgcStatus::CAPGC_OK,
+        None => not_a_cell(p),
+    }
 }
 
 /// The marker of the callback `v` was passed to, while it runs:
@@ -427,16 +480,28 @@ pub unsafe extern "C" fn capgc_cell_visit(
 unsafe fn active_marker(v: *mut capgc_cell_visitor_t) -> Result<*mut Marker<'static>, Fail> {
     // SAFETY: the caller's contract; shared access to the visitor's Cell.
     let Some(v) = (unsafe { v.as_ref() }) else {
-        return fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null");
+        return Err(no_marker(true));
     };
     let m = v.active.get().cast::<Marker<'static>>();
     if m.is_null() {
-        return fail(
-            CapgcStatus::CAPGC_E_WRONG_PHASE,
-            "visitor used outside the callback it was passed to",
-        );
+        return Err(no_marker(false));
     }
     Ok(m)
+}
+
+/// Why a visitor has no marker: it is null (`null`), or its callback has
+/// returned (out of line, as `not_a_cell`).
+#[cold]
+#[inline(never)]
+fn no_marker(null: bool) -> Fail {
+    if null {
+        Fail(CapgcStatus::CAPGC_E_NULL_ARGUMENT, "visitor is null".into())
+    } else {
+        Fail(
+            CapgcStatus::CAPGC_E_WRONG_PHASE,
+            "visitor used outside the callback it was passed to".into(),
+        )
+    }
 }
 
 /// Whether the cell `p` points into is marked, from inside a callback

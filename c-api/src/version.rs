@@ -26,7 +26,7 @@ use std::ffi::c_char;
 pub const CAPGC_VERSION_MAJOR: u32 = 1;
 /// The minor version: grows when functions, statuses or enum values are
 /// added.
-pub const CAPGC_VERSION_MINOR: u32 = 0;
+pub const CAPGC_VERSION_MINOR: u32 = 1;
 /// The patch version: fixes that leave the ABI unchanged.
 pub const CAPGC_VERSION_PATCH: u32 = 0;
 /// The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`, the
@@ -46,7 +46,7 @@ pub extern "C" fn capgc_version() -> u32 {
     CAPGC_VERSION
 }
 
-/// The loaded library's version as a string, `"1.0.0"`. Static storage.
+/// The loaded library's version as a string, `"1.1.0"`. Static storage.
 #[no_mangle]
 pub extern "C" fn capgc_version_string() -> *const c_char {
     VERSION_STRING.as_ptr().cast()

@@ -332,10 +332,11 @@ const NO_HANDLE: [&str; 18] = [
 
 /// The callback-side entry points taking a visitor: covered by the cell
 /// and trace tests (a visitor is only valid inside its callback).
-const VISITOR_CALLS: [&str; 4] = [
+const VISITOR_CALLS: [&str; 5] = [
     "capgc_visit",
     "capgc_view_len",
     "capgc_cell_visit",
+    "capgc_cell_visit_shallow",
     "capgc_cell_visitor_is_marked",
 ];
 

@@ -45,6 +45,34 @@ impl SideBitmap {
         Some(((bit / 64) as usize, 1 << (bit % 64)))
     }
 
+    /// The word and mask of `addr`'s bit (`None` outside the range or
+    /// misaligned): with [`SideBitmap::test_at`] and
+    /// [`SideBitmap::test_and_set_at`], one index serves two bitmaps over
+    /// the same range (a cell heap's alloc and mark bits).
+    #[inline(always)]
+    pub(crate) fn bit_of(&self, addr: Address) -> Option<(usize, u64)> {
+        self.index(addr)
+    }
+
+    /// The bit at word `w`, mask `m` (from [`SideBitmap::bit_of`]).
+    #[inline(always)]
+    pub(crate) fn test_at(&self, w: usize, m: u64) -> bool {
+        self.words[w] & m != 0
+    }
+
+    /// Sets the bit at word `w`, mask `m`; returns whether it was set.
+    #[inline(always)]
+    pub(crate) fn test_and_set_at(&mut self, w: usize, m: u64) -> bool {
+        let old = self.words[w] & m != 0;
+        self.words[w] |= m;
+        old
+    }
+
+    /// The range's length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// The bit for `addr` (false outside the range or misaligned).
     #[inline(always)]
     pub(crate) fn get(&self, addr: Address) -> bool {

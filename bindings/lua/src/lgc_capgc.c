@@ -59,6 +59,14 @@
 ** the string table may hand out a dead short string again (stock's
 ** internshrstr "resurrects" it with changewhite): cb_keep sees that and
 ** keeps the cell.
+** A trace reports each pointer through capgc_cell_visit, except two
+** shortcuts: upvalues go through capgc_cell_visit_shallow and, when that
+** call marked one, are scanned in line as stock's reallymarkobject does
+** (no queued cell, no trace callback of their own); and a small cache of
+** the objects reported in the cycle (markcache, emptied at every cycle's
+** start) skips repeated reports of one object (a prototype shared by
+** many closures). Neither is used with compartments (their edges are
+** counted per report).
 ** Pending finalizers run after the cycle with collection stopped inside
 ** them, postponed (as stock Lua does) in an emergency or when the stacks
 ** are too short to call them.
@@ -98,6 +106,9 @@ static const lu_byte kinds[] = {LUA_VSHRSTR, LUA_VLNGSTR, LUA_VTABLE, LUA_VLCL,
                                 LUA_VCCL,    LUA_VUSERDATA, LUA_VTHREAD, LUA_VUPVAL,
                                 LUA_VPROTO};
 #define NKINDS (sizeof kinds / sizeof kinds[0])
+
+/* Entries of the marked-objects cache (CapgcLua's markcache). */
+#define MARKCACHE 256
 
 typedef struct CapgcLua {
   capgc_cells_t *cells;
@@ -142,6 +153,14 @@ typedef struct CapgcLua {
   int strict, paint;
   lu_byte newbits;
   int comps; /* the capgc library is in use: weak references are reported */
+  /* Objects a trace reported to the collector in this cycle, direct-mapped
+  ** by address: a pointer found here is marked already (marks are cleared
+  ** only by the sweep, after the cycle's marking, and the cache is
+  ** emptied whenever a cycle starts: resetmarkcache), so a trace skips its
+  ** call (a prototype shared by a thousand closures is reported once, not
+  ** a thousand times). Not used with compartments, whose traced edges are
+  ** counted per report. */
+  const GCObject *markcache[MARKCACHE];
 } CapgcLua;
 
 #define CG(g) ((CapgcLua *)(void *)(g)->allgc)
@@ -236,17 +255,68 @@ typedef struct Mk {
   capgc_cell_visitor_t *v; /* inside a callback; else NULL: capgc_cells_mark */
 } Mk;
 
+/* The slot of `o` in the marked-objects cache. */
+#define markslot(cg, o) (&(cg)->markcache[((uintptr_t)(o) >> 3) % MARKCACHE])
+
+/* Empties the marked-objects cache: at every cycle's start, before any
+** mark of the cycle (a stale entry would skip a cell that is not marked). */
+static void resetmarkcache(CapgcLua *cg) {
+  memset(cg->markcache, 0, sizeof cg->markcache);
+}
+
 /* Reports `o` (called for every pointer a trace finds: inline, with the
-** main thread -- a root, not a cell -- compared against a cached copy). */
+** main thread -- a root, not a cell -- compared against a cached copy,
+** and an object already reported in this cycle skipped: markcache). */
 static inline void mark(Mk *m, GCObject *o) {
   CapgcLua *cg = m->cg;
   if (o == NULL || o == cg->mainobj) return;
-  capgc_status_t s = m->v ? capgc_cell_visit(m->v, o) : capgc_cells_mark(cg->cells, o);
-  if (l_unlikely(s != CAPGC_OK) && cg->checked) fatal("a traced pointer is not a live cell", s);
+  if (m->v == NULL) {
+    capgc_status_t s = capgc_cells_mark(cg->cells, o);
+    if (l_unlikely(s != CAPGC_OK) && cg->checked) fatal("a marked pointer is not a live cell", s);
+    return;
+  }
+  const GCObject **slot = markslot(cg, o);
+  if (*slot == o && !cg->comps) return; /* reported in this cycle: marked */
+  capgc_status_t s = capgc_cell_visit(m->v, o);
+  if (l_likely(s == CAPGC_OK)) {
+    if (!cg->comps) *slot = o;
+  } else if (cg->checked)
+    fatal("a traced pointer is not a live cell", s);
 }
 
 #define markvalue(m, o) \
   { if (iscollectable(o)) mark(m, gcvalue(o)); }
+
+/* Reports upvalue `uv` from a trace: marked without a trace of its own
+** (capgc_cell_visit_shallow: no queued cell, no callback) and, when this
+** call marked it, scanned here as stock's reallymarkobject does -- its
+** value marked, an open one gray, a closed one black (trace_object's
+** case, which a queued upvalue still takes). Outside a callback (no
+** visitor), as any object. */
+static inline void markupval(Mk *m, UpVal *uv) {
+  CapgcLua *cg = m->cg;
+  if (uv == NULL) return;
+  if (m->v == NULL) {
+    mark(m, obj2gco(uv));
+    return;
+  }
+  const GCObject **slot = markslot(cg, obj2gco(uv));
+  if (*slot == obj2gco(uv) && !cg->comps) return; /* reported this cycle: marked, scanned */
+  bool fresh = false;
+  capgc_status_t s = capgc_cell_visit_shallow(m->v, uv, &fresh);
+  if (l_unlikely(s != CAPGC_OK)) {
+    if (cg->checked) fatal("a traced upvalue is not a live cell", s);
+    return;
+  }
+  if (!cg->comps) *slot = obj2gco(uv);
+  if (!fresh) return;
+  GCObject *o = obj2gco(uv);
+  if (l_unlikely(cg->paint)) /* as cb_trace */
+    o->marked = cast_byte((o->marked & ~bitmask(STRICTBIT)) | cg->newbits);
+  markvalue(m, uv->v.p);
+  if (upisopen(uv)) setgray(o);
+  else setblack(o);
+}
 #define markkey(m, n) \
   { if (keyiscollectable(n)) mark(m, gckey(n)); }
 
@@ -446,7 +516,7 @@ static void trace_thread(Mk *m, lua_State *th) {
   if (o == NULL) return; /* stack not completely built yet */
   m->cg->work += 1 + cast_sizet(stacksize(th));
   for (; o < th->top.p; o++) markvalue(m, s2v(o));
-  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) mark(m, obj2gco(uv));
+  for (UpVal *uv = th->openupval; uv != NULL; uv = uv->u.open.next) markupval(m, uv);
   if (g->gcstate != GCSatomic) return;
   if (!g->gcemergency) luaD_shrinkstack(th); /* do not change stacks in emergencies */
   for (o = th->top.p; o < th->stack_last.p + EXTRA_STACK; o++) setnilvalue(s2v(o));
@@ -465,7 +535,7 @@ static void trace_object(Mk *m, GCObject *o) {
     case LUA_VLCL: {
       LClosure *cl = gco2lcl(o);
       mark(m, obj2gco(cl->p));
-      for (int i = 0; i < cl->nupvalues; i++) mark(m, obj2gco(cl->upvals[i]));
+      for (int i = 0; i < cl->nupvalues; i++) markupval(m, cl->upvals[i]);
       cg->work += 1 + cast_sizet(cl->nupvalues);
       break;
     }
@@ -1118,6 +1188,7 @@ static lu_mem atomic(lua_State *L, int lazy) {
   g->grayagain = NULL;
   g->weak = g->ephemeron = g->allweak = NULL;
   g->gcstate = GCSatomic;
+  resetmarkcache(cg); /* a cycle may start here (from idle); safe if not */
   check("begin", capgc_cells_begin(cg->cells), cg);
   Mk m = {cg, NULL};
   check("drain", capgc_cells_drain(cg->cells), cg);
@@ -1241,6 +1312,7 @@ static lu_mem singlestep(lua_State *L) {
       cg->L = L;
       g->grayagain = NULL; /* empty: the last atomic phase took it all */
       g->gcstate = GCSpropagate; /* traces see the phase */
+      resetmarkcache(cg); /* a new cycle: nothing is marked */
       check("start", capgc_cells_start(cg->cells), cg);
       work = 1 + (cg->work - work0);
       break;
@@ -1400,5 +1472,6 @@ void luaC_freeallobjects(lua_State *L) {
 capgc_cells_t *luaC_capgccells(lua_State *L) {
   CapgcLua *cg = getcg(L);
   cg->comps = 1;
+  resetmarkcache(cg); /* not used from now on (a compartment's own cycles) */
   return cg->cells;
 }

@@ -36,13 +36,14 @@ pub fn run(main: impl FnOnce(c_int, *mut *mut c_char) -> c_int) -> i32 {
 /// The libcapgc functions `lgc_capgc.c` calls, referenced from Rust so
 /// the linker takes them from the `capgc` crate before it reads the Lua
 /// archive.
-pub fn capgc_functions() -> [usize; 21] {
+pub fn capgc_functions() -> [usize; 22] {
     [
         capgc::capgc_cells_new as *const () as usize,
         capgc::capgc_cells_free as *const () as usize,
         capgc::capgc_cell_type as *const () as usize,
         capgc::capgc_cell_alloc as *const () as usize,
         capgc::capgc_cell_visit as *const () as usize,
+        capgc::capgc_cell_visit_shallow as *const () as usize,
         capgc::capgc_cell_visitor_is_marked as *const () as usize,
         capgc::capgc_cells_mark as *const () as usize,
         capgc::capgc_cells_is_marked as *const () as usize,

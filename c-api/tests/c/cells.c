@@ -26,7 +26,7 @@ typedef struct {
 #define MAGIC 0x0b7ec7u
 
 typedef struct {
-  uint32_t t_obj, t_str, t_thread;
+  uint32_t t_obj, t_str, t_thread, t_box;
   void *roots[64];
   size_t nroots;
   size_t released, released_bad_magic;
@@ -38,10 +38,14 @@ static void vm_roots(void *vmp, capgc_cell_visitor_t *v) {
   for (size_t i = 0; i < vm->nroots; i++) CHECK(capgc_cell_visit(v, vm->roots[i]));
 }
 
+static void *shallow_inner;        /* the box test's inner object */
+static size_t shallow_fresh, shallow_seen, shallow_traced;
+
 static void trace_obj(void *vmp, void *cell, uint32_t type, capgc_cell_visitor_t *v) {
   vm_t *vm = vmp;
   ASSERT(type == vm->t_obj);
   obj_t *o = cell;
+  if (cell == shallow_inner) shallow_traced++;
   for (size_t i = 0; i < o->n; i++) CHECK(capgc_cell_visit(v, o->slots[i]));
 }
 
@@ -52,10 +56,30 @@ static void trace_thread(void *vmp, void *cell, uint32_t type, capgc_cell_visito
   CHECK(capgc_cell_visit(v, t->state.top));
 }
 
+/* A box: an obj_t whose first slot, an obj_t, is reported with
+ * capgc_cell_visit_shallow; when that call marked it, the box's trace
+ * reports the inner object's slots itself (the inner object gets no
+ * trace call of its own). A null out pointer is refused first. */
+static void trace_box(void *vmp, void *cell, uint32_t type, capgc_cell_visitor_t *v) {
+  vm_t *vm = vmp;
+  ASSERT(type == vm->t_box);
+  obj_t *inner = ((obj_t *)cell)->slots[0];
+  ASSERT(capgc_cell_visit_shallow(v, inner, NULL) == CAPGC_E_NULL_ARGUMENT);
+  bool fresh = false;
+  CHECK(capgc_cell_visit_shallow(v, NULL, &fresh));
+  ASSERT(!fresh);
+  fresh = true;
+  CHECK(capgc_cell_visit_shallow(v, inner, &fresh));
+  shallow_seen++;
+  if (!fresh) return;
+  shallow_fresh++;
+  for (size_t i = 0; i < inner->n; i++) CHECK(capgc_cell_visit(v, inner->slots[i]));
+}
+
 static void vm_release(void *vmp, void *cell, uint32_t type) {
   vm_t *vm = vmp;
   vm->released++;
-  if (type == vm->t_obj) {
+  if (type == vm->t_obj || type == vm->t_box) {
     obj_t *o = cell;
     if (o->magic != MAGIC) vm->released_bad_magic++;
     /* The cells it points to may be dead too: not reclaimed yet, so
@@ -115,7 +139,8 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
   CHECK(capgc_cell_type(vm.cells, trace_obj, &vm.t_obj));
   CHECK(capgc_cell_type(vm.cells, NULL, &vm.t_str));
   CHECK(capgc_cell_type(vm.cells, trace_thread, &vm.t_thread));
-  ASSERT(vm.t_obj == 0 && vm.t_str == 1 && vm.t_thread == 2);
+  CHECK(capgc_cell_type(vm.cells, trace_box, &vm.t_box));
+  ASSERT(vm.t_obj == 0 && vm.t_str == 1 && vm.t_thread == 2 && vm.t_box == 3);
   size_t align = mode == CAPGC_MODE_NATIVE ? 8 : 16;
 
   /* A graph: root -> a -> (b, big string), b -> a (cycle), thread -> s. */
@@ -316,6 +341,42 @@ static void run(uint32_t mode, uint32_t trigger, uint32_t checked) {
     }
     if (trigger == CAPGC_TRIGGER_MANUAL) CHECK(capgc_cells_collect(vm.cells, NULL));
   }
+  /* A shallow visit (capgc_cell_visit_shallow): two boxes share an inner
+   * object, which the first box's trace marks and scans in line; the
+   * second finds it marked. The inner object's referents (a string, an
+   * object) live, and it never gets a trace call; once the boxes are
+   * gone all five die. */
+  {
+    size_t base = vm.nroots;
+    obj_t *inner = new_obj(&vm, 2);
+    vm.roots[vm.nroots++] = inner;
+    inner->slots[0] = new_str(&vm, 24);
+    inner->slots[1] = new_obj(&vm, 0);
+    obj_t *boxes[2];
+    for (int i = 0; i < 2; i++) {
+      void *p;
+      CHECK(capgc_cell_alloc(vm.cells, vm.t_box, sizeof(obj_t), &p));
+      boxes[i] = p;
+      boxes[i]->magic = MAGIC;
+      boxes[i]->n = 1;
+      boxes[i]->slots = calloc(1, sizeof(void *));
+      boxes[i]->slots[0] = inner;
+      vm.roots[vm.nroots++] = boxes[i];
+    }
+    vm.roots[base] = boxes[1]; /* the inner object only through the boxes */
+    vm.nroots--;
+    shallow_inner = inner;
+    shallow_fresh = shallow_seen = shallow_traced = 0;
+    CHECK(capgc_cells_collect(vm.cells, &cyc));
+    ASSERT(shallow_seen == 2 && shallow_fresh == 1 && shallow_traced == 0);
+    ASSERT(owns(&vm, inner) && owns(&vm, inner->slots[0]) && owns(&vm, inner->slots[1]));
+    vm.nroots = base;
+    vm.released = 0;
+    CHECK(capgc_cells_collect(vm.cells, &cyc));
+    ASSERT(vm.released == 5 && !owns(&vm, inner));
+    shallow_inner = NULL;
+  }
+
   capgc_cell_stats_t st;
   CHECK(capgc_cells_stats(vm.cells, &st));
   ASSERT(st.collections >= (trigger == CAPGC_TRIGGER_MANUAL ? 50u : 2u));

@@ -61,6 +61,11 @@ impl MarkState {
         })
     }
 
+    /// The bytes of heap its mark bits cover.
+    pub(super) fn range_len(&self) -> u64 {
+        self.bits.len()
+    }
+
     pub(super) fn start(&mut self) {
         self.gray.clear();
         self.first_bad = None;
@@ -182,54 +187,91 @@ impl<'a> Marker<'a> {
     /// Lua's main thread) and returns true.
     #[inline]
     pub fn mark(&mut self, p: *const u8) -> bool {
+        self.mark_as(p, true).is_some()
+    }
+
+    /// Marks the cell `p` points into as [`Marker::mark`] does, but never
+    /// queues it to be traced: `Some(true)` when this call marked it (it
+    /// was unmarked), and then the VM reports the cell's pointers itself,
+    /// before its callback returns — for a small cell it can scan in line
+    /// (Lua's upvalues: a trace's loop instead of a queued trace call).
+    /// `Some(false)` when it was marked already, or ignored (null, outside
+    /// the heap in the unchecked configuration); `None` for a bad pointer,
+    /// as `mark`'s false. With compartments every cell is queued as by
+    /// `mark` (its edges are counted from its own compartment) and the
+    /// answer is `Some(false)`.
+    #[inline]
+    pub fn mark_shallow(&mut self, p: *const u8) -> Option<bool> {
+        self.mark_as(p, false)
+    }
+
+    /// [`Marker::mark`] (`queue`) or [`Marker::mark_shallow`]: `None` for a
+    /// bad pointer, else whether a cell left unqueued was marked here.
+    #[inline(always)]
+    fn mark_as(&mut self, p: *const u8, queue: bool) -> Option<bool> {
         let p = p as u64;
         if p == 0 {
-            return true;
+            return Some(false);
         }
         let sp = self.space;
-        // A payload start is one bit away; an interior pointer, a lookup.
-        let found = if sp.alloc.get(Address(p)) {
-            Some(p)
-        } else {
-            sp.cell_of(p).map(|(payload, _)| payload)
+        // A payload start is one bit away (and the mark bitmap, over the
+        // same range, has its bit at the same word and mask); an interior
+        // pointer, a lookup.
+        let bit = sp
+            .alloc
+            .bit_of(Address(p))
+            .filter(|&(w, m)| sp.alloc.test_at(w, m));
+        let found = match bit {
+            Some(_) => Some(p),
+            None => sp.cell_of(p).map(|(payload, _)| payload),
         };
         let Some(payload) = found else {
             if !self.checked && !sp.in_heap(p) {
-                return true;
+                return Some(false);
             }
             self.st.bad += 1;
             self.st.first_bad.get_or_insert(p);
-            return false;
+            return None;
         };
+        let mut queue = queue;
         if let Some(c) = sp.comps.as_deref() {
             // Compartments. The common case, a target in the traced
             // cell's own compartment (or any target of a whole
             // collection's roots), is one owner lookup and a compare;
             // everything else is `compartment_edge`.
+            queue = true; // its own trace counts its edges
             let same = self.st.same;
             if same != ANY_OWNER {
                 let owner = c.owner_of(sp, payload);
                 if owner.map(u32::from) != Some(same) {
                     if let Some(r) = self.compartment_edge(c, owner, p) {
-                        return r;
+                        return r.then_some(false);
                     }
                 }
             }
         }
-        if !self.st.bits.test_and_set(Address(payload)) {
-            let ty = sp.type_at(payload);
-            match self.types.get(ty as usize) {
-                Some(t) if t.leaf => {}
-                Some(_) => self.st.gray.push(payload),
-                None => {
-                    // A header the VM overwrote: never traced.
-                    self.st.bad += 1;
-                    self.st.first_bad.get_or_insert(p);
-                    return false;
-                }
+        let was_marked = match bit {
+            Some((w, m)) => self.st.bits.test_and_set_at(w, m),
+            None => self.st.bits.test_and_set(Address(payload)),
+        };
+        if was_marked {
+            return Some(false);
+        }
+        let ty = sp.type_of_live(payload);
+        match self.types.get(ty as usize) {
+            Some(t) if t.leaf => Some(!queue),
+            Some(_) if queue => {
+                self.st.gray.push(payload);
+                Some(false)
+            }
+            Some(_) => Some(true),
+            None => {
+                // A header the VM overwrote: never traced.
+                self.st.bad += 1;
+                self.st.first_bad.get_or_insert(p);
+                None
             }
         }
-        true
     }
 
     /// The compartment work for a traced pointer `p` whose target (owned
@@ -319,7 +361,7 @@ impl<'a> Marker<'a> {
                 self.st.set_src(NO_SOURCE);
                 return true;
             };
-            let ty = self.space.typed(self.space.type_at(payload));
+            let ty = self.space.typed(self.space.type_of_live(payload));
             if let Some(c) = self.space.comps.as_deref() {
                 // A marked cell is in a block, so it has an owner.
                 self.st

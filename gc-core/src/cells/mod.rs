@@ -328,6 +328,21 @@ impl CellSpace {
             .map_or(u32::MAX, |w| w as u32)
     }
 
+    /// [`CellSpace::type_at`] for a payload whose alloc bit is set (a live
+    /// cell's payload start): its header is in the region, so the read
+    /// needs no range check.
+    #[inline(always)]
+    fn type_of_live(&self, payload: u64) -> u32 {
+        debug_assert!(self.alloc.get(Address(payload)));
+        // SAFETY: an alloc bit is set only at the payload start of a cell
+        // allocated in this region (`CellHeap::alloc`), a header past the
+        // start of its block or run: the header word is in the region.
+        unsafe {
+            self.region
+                .read_unchecked::<u64>(Address(payload - self.hdr)) as u32
+        }
+    }
+
     /// This heap's type numbered `index`.
     #[inline]
     fn typed(&self, index: u32) -> CellType {
@@ -370,10 +385,14 @@ impl CellHeap {
         let blocks = Blocks::new(base, region.len(), len).map_err(GcError::Region)?;
         let classes = SizeClasses::new(config.align);
         let n = classes.count();
+        let alloc = SideBitmap::new(base, region.len()).map_err(GcError::Region)?;
+        let mark = MarkState::new(base, len)?;
+        // One bit index serves both bitmaps (`Marker::mark`).
+        debug_assert_eq!(alloc.len(), mark.range_len());
         Ok(CellHeap {
             space: CellSpace {
                 id: HeapId::fresh()?,
-                alloc: SideBitmap::new(base, region.len()).map_err(GcError::Region)?,
+                alloc,
                 region,
                 blocks,
                 classes,
@@ -383,7 +402,7 @@ impl CellHeap {
                 hdr: config.align,
                 comps: None,
             },
-            mark: MarkState::new(base, len)?,
+            mark,
             types: Vec::new(),
             phase: CellPhase::Idle,
             config,
@@ -398,6 +417,7 @@ impl CellHeap {
     }
 
     /// The configuration the heap was made with.
+    #[inline]
     pub fn config(&self) -> CellConfig {
         self.config
     }
@@ -484,10 +504,15 @@ impl CellHeap {
             None => (self.alloc_large(cell).ok_or_else(oom)?, cell),
         };
         let sp = &mut self.space;
-        sp.region
-            .write::<u64>(Address(payload - sp.hdr), u64::from(ty.index))
-            .map_err(GcError::Cap)?;
-        sp.alloc.put(Address(payload), true);
+        // SAFETY: `payload` was just taken from a block (or a run) of this
+        // heap's region, at least a header past its start, so the header
+        // word lies inside the region; the region is plain memory
+        // (`TaggedRegion::plain`), which holds no tags.
+        unsafe {
+            sp.region
+                .write_unchecked::<u64>(Address(payload - sp.hdr), u64::from(ty.index));
+        }
+        sp.alloc.set_fresh(Address(payload));
         if let Some(c) = sp.comps.as_deref_mut() {
             c.on_alloc(payload);
         }

@@ -198,7 +198,7 @@ impl CellHeap {
         let sp = &self.space;
         let base = sp.blocks.addr(i);
         let mut one = |payload: u64, mark: &mut super::mark::MarkState| {
-            let ty = sp.type_at(payload);
+            let ty = sp.type_of_live(payload);
             let cell_ty = sp.typed(ty);
             // SAFETY: a payload address in the mapped region, never 0.
             let cell = unsafe { NonNull::new_unchecked(payload as *mut u8) };

@@ -91,6 +91,52 @@ fn set(p: *mut u8, k: usize, q: *const u8) {
     unsafe { p.cast::<u64>().add(2 + k).write(q as u64) };
 }
 
+/// [`Marker::mark_shallow`]: the first report of a node is fresh and the
+/// second is not (null is not either); the node is never traced, and
+/// the pointer the VM reports for it in line keeps its target; a cell
+/// reached only through an unreported slot of it dies.
+#[test]
+fn a_shallow_mark_is_fresh_once_and_never_traced() {
+    struct Shallow {
+        node: *mut u8,
+        answers: Vec<Option<bool>>,
+        traced: usize,
+    }
+    impl CellVm for Shallow {
+        fn roots(&mut self, m: &mut Marker<'_>) {
+            for _ in 0..2 {
+                let a = m.mark_shallow(self.node);
+                if a == Some(true) {
+                    // SAFETY: a node with two slots: report slot 0 only.
+                    m.mark(unsafe { self.node.cast::<u64>().add(2).read() } as *const u8);
+                }
+                self.answers.push(a);
+            }
+            self.answers.push(m.mark_shallow(std::ptr::null()));
+        }
+        fn trace(&mut self, _ty: CellType, _cell: NonNull<u8>, _m: &mut Marker<'_>) {
+            self.traced += 1;
+        }
+        fn release(&mut self, _ty: CellType, _cell: NonNull<u8>) {}
+    }
+    let (mut h, _, node, leaf) = heap(8);
+    let n = new_node(&mut h, node, 2);
+    let kept = h.alloc(leaf, 8).unwrap().as_ptr();
+    let lost = h.alloc(leaf, 8).unwrap().as_ptr();
+    set(n, 0, kept);
+    set(n, 1, lost);
+    let mut vm = Shallow {
+        node: n,
+        answers: Vec::new(),
+        traced: 0,
+    };
+    let cycle = h.collect(&mut vm).unwrap();
+    assert_eq!(vm.answers, [Some(true), Some(false), Some(false)]);
+    assert_eq!(vm.traced, 0);
+    assert!(h.owns(n) && h.owns(kept) && !h.owns(lost));
+    assert_eq!(cycle.freed_cells, 1);
+}
+
 #[test]
 fn cells_are_aligned_owned_and_sized() {
     for align in [8, 16] {
