@@ -13,7 +13,7 @@
 //! **Live heap** ([`for_live`]). A nursery costs twice its size in
 //! resident memory: its blocks, and the quarantine of its last evacuation
 //! (`policy/copy_space.rs`), which is not reused until the next
-//! collection. A fixed 16 MiB nursery thus put 32 MiB on top of a 10 MiB
+//! collection. A fixed 16 MiB nursery thus put 32 MiB on top of an 8 MiB
 //! live heap (GCBench: peak RSS 1.7× bdwgc's). Following the live heap,
 //! the nursery is half of it — nursery and quarantine together one live
 //! heap — between half the configured size and the configured size. The
@@ -24,8 +24,10 @@
 //! 8 MiB and 819 M with 16 MiB. The mature space's trigger counts the
 //! nursery in force (`Pacer::trigger_for`). Rejected: decommitting the
 //! quarantine (`madvise`): the next nursery is taken from it, so every
-//! minor collection would fault a nursery's worth of pages back in, which
-//! costs more than the zeroing it saves; and shortening the quarantine,
+//! minor collection would fault a nursery's worth of pages back in: on
+//! the measuring machine (a 2-vCPU VM) 14.5 ms per 8 MiB faulted in
+//! after `MADV_DONTNEED`, against 0.4 ms to `memset` them, a minor
+//! collection's worth of time and more; and shortening the quarantine,
 //! which is what keeps a stale reference from reaching a reused block.
 
 use crate::config::HeapConfig;
