@@ -305,3 +305,57 @@ fn small_live_heap_footprint_native() {
 fn small_live_heap_footprint_morello() {
     small_live_heap_footprint::<SoftCheri<Morello>>();
 }
+
+/// On a heap large against its nursery, `live × growth_factor` bounds the
+/// whole footprint — mature space, nursery and the quarantine of its last
+/// evacuation — not the mature space alone (`Pacer::trigger_for`): with
+/// 8 MiB live and a 1 MiB nursery, a long run of young lists that each
+/// survive one minor collection and then die (promoted garbage) keeps the
+/// blocks in use under 2 × live + 1 MiB (one minor collection's
+/// promotion past the trigger); the mature space alone at 2 × live, with
+/// the nursery and its quarantine beside it, would be 2 × live + 3 MiB.
+fn footprint_within_growth_factor<M: RefMode>() {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan: Plan::Generational,
+        initial_size: 256 << 10,
+        nursery_size: 1 << 20,
+        pause_goal: None,
+        limit: 64 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let before = h.stats().bytes_allocated;
+    let one = h.alloc(node).unwrap();
+    let _ = one;
+    let cell = h.stats().bytes_allocated - before;
+    let _keep = live_list(&mut h, node, (8 << 20) / cell);
+    let live = h.collect().unwrap().live_bytes;
+    let fulls_before = h.pauses().count(Some(CollectionKind::Full));
+    for _ in 0..200 {
+        // About 600 KiB of list: caught by a minor collection half built
+        // and promoted, dead once the next one starts.
+        let l = live_list(&mut h, node, (600 << 10) / cell);
+        h.set_handle(l, &gc_core::ObjRef::null()).unwrap();
+    }
+    assert!(
+        h.pauses().count(Some(CollectionKind::Full)) > fulls_before + 2,
+        "promoted garbage started full collections"
+    );
+    h.verify().unwrap();
+    let peak = h.stats().peak_heap_bytes;
+    assert!(
+        peak <= 2 * live + (1 << 20),
+        "peak {peak} over 2 × live {live} + 1 MiB"
+    );
+}
+
+#[test]
+fn footprint_within_growth_factor_native() {
+    footprint_within_growth_factor::<Native>();
+}
+#[test]
+fn footprint_within_growth_factor_morello() {
+    footprint_within_growth_factor::<SoftCheri<Morello>>();
+}
