@@ -306,6 +306,9 @@ pub(crate) fn checked_config_of(
         initial_size: c.initial_size,
         nursery_size: c.nursery_size,
         pause_goal: (c.pause_goal_us != 0).then(|| Duration::from_micros(c.pause_goal_us)),
+        // Not in `capgc_config_t` (adding a field would change its
+        // layout): C heaps keep the fixed nursery they always had.
+        nursery_follows_live: false,
         growth_factor: c.growth_factor,
         log: c.log != 0 || gc_core::log_from_env(),
         zeal: zeal_of(c)?,

@@ -60,13 +60,14 @@ pub struct HeapConfig {
     /// After a collection, the next one is triggered when the heap holds
     /// `live × growth_factor` bytes (at least `initial_size`, at most
     /// `limit`). With a nursery (Generational) the heap counted is the
-    /// mature space, and the trigger is also at least `live +
-    /// nursery_size`: one minor collection promoting a whole nursery does
+    /// mature space, and the trigger is also at least live + the nursery
+    /// in force: one minor collection promoting a whole nursery does
     /// not by itself start a full collection.
     pub growth_factor: f64,
     /// Nursery size in bytes (Generational): a minor collection runs when
-    /// the nursery is full. With a [`HeapConfig::pause_goal`] this is the
-    /// most the nursery grows to; without one, its fixed size.
+    /// the nursery is full. With a [`HeapConfig::pause_goal`] or
+    /// [`HeapConfig::nursery_follows_live`] this is the most the nursery
+    /// grows to; without either, its fixed size.
     pub nursery_size: u64,
     /// Generational: keep the worst-case minor pause — a nursery in which
     /// everything survives — within this goal by sizing the nursery. The
@@ -82,6 +83,17 @@ pub struct HeapConfig {
     /// Minor pauses are proportional to what survives, so most are far
     /// below the goal. `None`: a fixed nursery of `nursery_size`.
     pub pause_goal: Option<Duration>,
+    /// Generational without a [`HeapConfig::pause_goal`]: the nursery
+    /// follows the live heap instead of staying at `nursery_size`. After
+    /// every collection it is set to half the bytes that survived the last
+    /// full collection (before the first one, half the mature space),
+    /// between `nursery_size / 2` and `nursery_size`. The nursery and the
+    /// quarantine of its last evacuation are both resident, so a nursery
+    /// of half the live heap keeps them within one live heap of memory;
+    /// the floor keeps small heaps from paying for many small minor
+    /// collections. `false`: a fixed nursery of `nursery_size`. Ignored
+    /// with a pause goal, which sizes the nursery itself.
+    pub nursery_follows_live: bool,
     /// How objects are scanned.
     pub scan: ScanStrategy,
     /// Print one line per collection to stderr (`CAPGC_LOG=gc`).
@@ -101,7 +113,8 @@ impl HeapConfig {
     /// memory.
     pub const MAX_LIMIT: u64 = 1 << 44;
 
-    /// The nursery of the [`HeapConfig::throughput`] preset: 16 MiB.
+    /// The largest nursery of the [`HeapConfig::throughput`] preset:
+    /// 16 MiB.
     pub const THROUGHPUT_NURSERY: u64 = 16 << 20;
 
     /// The **latency** preset, the default: Generational with the nursery
@@ -117,12 +130,15 @@ impl HeapConfig {
         HeapConfig::default()
     }
 
-    /// The **throughput** preset: Generational with a fixed 16 MiB nursery
-    /// and no pause goal. Fewer minor collections, each copying a smaller
-    /// share of what was allocated (more objects die before it runs); a
-    /// minor pause is then up to what survives of 16 MiB (tens of
-    /// milliseconds in the worst case, binary-trees' large trees), and the
-    /// nursery and its to-space add up to ~32 MiB of resident memory.
+    /// The **throughput** preset: Generational with a nursery of 8 to
+    /// 16 MiB that follows the live heap
+    /// ([`HeapConfig::nursery_follows_live`]) and no pause goal. Fewer
+    /// minor collections, each copying a smaller share of what was
+    /// allocated (more objects die before it runs); a minor pause is then
+    /// up to what survives of the nursery (tens of milliseconds in the
+    /// worst case, binary-trees' large trees), and the nursery and the
+    /// quarantine of its last evacuation add up to 16–32 MiB of resident
+    /// memory.
     /// What binary-trees costs under each preset is the benchmark's
     /// trade-off table (`workloads --presets latency,throughput`).
     ///
@@ -130,11 +146,13 @@ impl HeapConfig {
     /// use gc_core::{HeapConfig, Plan};
     /// let c = HeapConfig { limit: 1 << 32, ..HeapConfig::throughput() };
     /// assert_eq!((c.plan, c.pause_goal, c.nursery_size), (Plan::Generational, None, 16 << 20));
+    /// assert!(c.nursery_follows_live);
     /// ```
     pub fn throughput() -> HeapConfig {
         HeapConfig {
             nursery_size: Self::THROUGHPUT_NURSERY,
             pause_goal: None,
+            nursery_follows_live: true,
             ..HeapConfig::default()
         }
     }
@@ -152,6 +170,7 @@ impl Default for HeapConfig {
             initial_size: 4 << 20,
             nursery_size: 4 << 20,
             pause_goal: Some(Duration::from_millis(1)),
+            nursery_follows_live: false,
             limit: 1 << 30,
             growth_factor: 2.0,
             scan: ScanStrategy::TypeMap,

@@ -182,3 +182,180 @@ fn a_promoted_nursery_starts_no_full_collection_native() {
 fn a_promoted_nursery_starts_no_full_collection_morello() {
     a_promoted_nursery_starts_no_full_collection::<SoftCheri<Morello>>();
 }
+
+/// A heap whose nursery follows the live heap (the throughput preset's
+/// policy, `HeapConfig::nursery_follows_live`), a 4 MiB `nursery_size`.
+fn follows_live_heap<M: RefMode>(follows: bool) -> (Heap<M>, gc_core::TypeId) {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan: Plan::Generational,
+        initial_size: 256 << 10,
+        nursery_size: 4 << 20,
+        pause_goal: None,
+        nursery_follows_live: follows,
+        limit: 64 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    (h, node)
+}
+
+/// A list of `n` nodes kept by a handle; returns the handle.
+fn live_list<M: RefMode>(h: &mut Heap<M>, node: gc_core::TypeId, n: u64) -> gc_core::Handle {
+    let first = h.alloc(node).unwrap();
+    let head = h.handle(&first).unwrap();
+    for _ in 1..n {
+        let x = h.alloc(node).unwrap();
+        let prev = h.get(head).unwrap();
+        h.set_ref(&x, Heap::<M>::ref_offset(0), &prev).unwrap();
+        h.set_handle(head, &x).unwrap();
+    }
+    head
+}
+
+/// The nursery follows the live heap: half of what survived the last
+/// full collection, in whole blocks, between half of `nursery_size` and
+/// `nursery_size` — it starts at the floor, grows with a live heap,
+/// stops at the maximum and shrinks back when the heap empties.
+fn nursery_follows_live<M: RefMode>() {
+    const BLOCK: u64 = 64 << 10;
+    let (mut h, node) = follows_live_heap::<M>(true);
+    let expected = |live: u64| ((live / 2) / BLOCK * BLOCK).clamp(2 << 20, 4 << 20);
+    assert_eq!(h.stats().nursery_bytes, 2 << 20, "the floor at first");
+    // About 5 MiB live: a 2.5 MiB nursery.
+    let cell = h.stats().bytes_allocated;
+    let one = h.alloc(node).unwrap();
+    let _ = one;
+    let cell = h.stats().bytes_allocated - cell;
+    let list = live_list(&mut h, node, (5 << 20) / cell);
+    let c = h.collect().unwrap();
+    assert!(
+        c.live_bytes > 4 << 20 && c.live_bytes < 6 << 20,
+        "{}",
+        c.live_bytes
+    );
+    assert_eq!(h.stats().nursery_bytes, expected(c.live_bytes));
+    assert!(h.stats().nursery_bytes > 2 << 20 && h.stats().nursery_bytes < 4 << 20);
+    // Allocating and collecting minor keeps the size: no full collection
+    // has measured the live heap again.
+    for _ in 0..3 {
+        h.collect_minor().unwrap();
+        assert_eq!(h.stats().nursery_bytes, expected(c.live_bytes));
+    }
+    // Twelve MiB live: the maximum.
+    let big = live_list(&mut h, node, (12 << 20) / cell);
+    let c = h.collect().unwrap();
+    assert!(c.live_bytes > 16 << 20);
+    assert_eq!(h.stats().nursery_bytes, 4 << 20);
+    h.verify().unwrap();
+    // Everything dies: back to the floor.
+    for hd in [list, big] {
+        h.set_handle(hd, &gc_core::ObjRef::null()).unwrap();
+    }
+    let c = h.collect().unwrap();
+    assert!(c.live_bytes < 1 << 20);
+    assert_eq!(h.stats().nursery_bytes, 2 << 20);
+    h.verify().unwrap();
+}
+
+#[test]
+fn nursery_follows_live_native() {
+    nursery_follows_live::<Native>();
+}
+#[test]
+fn nursery_follows_live_morello() {
+    nursery_follows_live::<SoftCheri<Morello>>();
+}
+
+/// The footprint a small live heap pays for its nursery: the blocks in
+/// use at the peak of a long run of short-lived garbage over 256 KiB of
+/// live data stay under twice `nursery_size` (nursery and quarantine at
+/// half of it, plus the mature space) when the nursery follows the live
+/// heap; a fixed nursery takes at least twice its size.
+fn small_live_heap_footprint<M: RefMode>() {
+    let peak = |follows: bool| {
+        let (mut h, node) = follows_live_heap::<M>(follows);
+        let keep = live_list(&mut h, node, 8 << 10);
+        let scratch = h.handle(&gc_core::ObjRef::null()).unwrap();
+        for i in 0..1_000_000u64 {
+            // Short lists: each dies when the next one starts.
+            let x = h.alloc(node).unwrap();
+            if i % 64 != 0 {
+                let prev = h.get(scratch).unwrap();
+                h.set_ref(&x, Heap::<M>::ref_offset(0), &prev).unwrap();
+            }
+            h.set_handle(scratch, &x).unwrap();
+        }
+        assert!(h.stats().collections > 4, "the run collected");
+        h.verify().unwrap();
+        let _ = keep;
+        h.stats().peak_heap_bytes
+    };
+    let (follows, fixed) = (peak(true), peak(false));
+    assert!(follows < 8 << 20, "following the live heap: peak {follows}");
+    assert!(fixed >= 8 << 20, "a fixed 4 MiB nursery: peak {fixed}");
+}
+
+#[test]
+fn small_live_heap_footprint_native() {
+    small_live_heap_footprint::<Native>();
+}
+#[test]
+fn small_live_heap_footprint_morello() {
+    small_live_heap_footprint::<SoftCheri<Morello>>();
+}
+
+/// On a heap large against its nursery, `live × growth_factor` bounds the
+/// whole footprint — mature space, nursery and the quarantine of its last
+/// evacuation — not the mature space alone (`Pacer::trigger_for`): with
+/// 8 MiB live and a 1 MiB nursery, a long run of young lists that each
+/// survive one minor collection and then die (promoted garbage) keeps the
+/// blocks in use under 2 × live + 1 MiB (one minor collection's
+/// promotion past the trigger); the mature space alone at 2 × live, with
+/// the nursery and its quarantine beside it, would be 2 × live + 3 MiB.
+fn footprint_within_growth_factor<M: RefMode>() {
+    let mut h = Heap::<M>::new(HeapConfig {
+        plan: Plan::Generational,
+        initial_size: 256 << 10,
+        nursery_size: 1 << 20,
+        pause_goal: None,
+        limit: 64 << 20,
+        log: false,
+        ..HeapConfig::default()
+    })
+    .unwrap();
+    let node = h.record_type(2, 8).unwrap();
+    let before = h.stats().bytes_allocated;
+    let one = h.alloc(node).unwrap();
+    let _ = one;
+    let cell = h.stats().bytes_allocated - before;
+    let _keep = live_list(&mut h, node, (8 << 20) / cell);
+    let live = h.collect().unwrap().live_bytes;
+    let fulls_before = h.pauses().count(Some(CollectionKind::Full));
+    for _ in 0..200 {
+        // About 600 KiB of list: caught by a minor collection half built
+        // and promoted, dead once the next one starts.
+        let l = live_list(&mut h, node, (600 << 10) / cell);
+        h.set_handle(l, &gc_core::ObjRef::null()).unwrap();
+    }
+    assert!(
+        h.pauses().count(Some(CollectionKind::Full)) > fulls_before + 2,
+        "promoted garbage started full collections"
+    );
+    h.verify().unwrap();
+    let peak = h.stats().peak_heap_bytes;
+    assert!(
+        peak <= 2 * live + (1 << 20),
+        "peak {peak} over 2 × live {live} + 1 MiB"
+    );
+}
+
+#[test]
+fn footprint_within_growth_factor_native() {
+    footprint_within_growth_factor::<Native>();
+}
+#[test]
+fn footprint_within_growth_factor_morello() {
+    footprint_within_growth_factor::<SoftCheri<Morello>>();
+}

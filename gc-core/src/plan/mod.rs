@@ -95,33 +95,60 @@ pub(crate) struct Pacer {
     pub(crate) trigger: u64,
     /// Bytes in the mark-sweep space (mature and large objects).
     mature_bytes: u64,
+    /// What survived the last full collection (the mature space's live
+    /// bytes with a nursery); `None` before the first.
+    last_live: Option<u64>,
 }
 
 impl Pacer {
     pub(crate) fn new(config: &HeapConfig) -> Pacer {
+        let nursery = generational::nursery::first_size(config);
         Pacer {
-            trigger: Pacer::trigger_for(config, 0),
+            trigger: Pacer::trigger_for(config, 0, nursery),
             mature_bytes: 0,
+            last_live: None,
         }
+    }
+
+    /// The live mature data a nursery that follows the live heap is sized
+    /// to: what survived the last full collection, or before the first,
+    /// everything in the mature space (an upper bound).
+    fn live_estimate(&self) -> u64 {
+        self.last_live.unwrap_or(self.mature_bytes)
     }
 
     /// The full-collection trigger for `live` bytes surviving the last full
     /// collection (0 before the first): live × growth factor, at least
     /// `initial_size` and one block, at most `limit`. With a
     /// nursery the trigger counts the mature space, and one minor
-    /// collection can promote a whole nursery into it; so the trigger is
-    /// also at least `live + nursery_size`, or a nursery surviving whole
+    /// collection can promote a whole nursery (`nursery` bytes, the size
+    /// in force) into it; so the trigger is
+    /// also at least `live + nursery`, or a nursery surviving whole
     /// (GCBench's stretch tree, any young data structure being built) would
     /// start a full collection at once that traces what was just promoted.
     /// The trade-off: the mature space may hold up to one nursery of
     /// garbage more before a full collection finds it.
-    fn trigger_for(config: &HeapConfig, live: u64) -> u64 {
+    ///
+    /// With a nursery, `live × growth factor` bounds the whole footprint,
+    /// not the mature space alone: the nursery and the quarantine of its
+    /// last evacuation (two nurseries, resident beside the mature space)
+    /// come out of it, so the mature space's share is `live × growth
+    /// factor − 2 × nursery` (still at least `live + nursery`). On a large
+    /// heap this is what sets the peak (binary-trees 21: a full
+    /// collection at 2 × 184 MiB of mature space, plus 32 MiB of nursery).
+    fn trigger_for(config: &HeapConfig, live: u64, nursery: u64) -> u64 {
         let grown = (live as f64 * config.growth_factor) as u64;
+        let with_nursery = constraints(config.plan).nursery;
+        let grown = if with_nursery {
+            grown.saturating_sub(nursery.saturating_mul(2))
+        } else {
+            grown
+        };
         let mut t = grown
             .max(config.initial_size)
             .max(crate::policy::block::BLOCK);
-        if constraints(config.plan).nursery {
-            t = t.max(live.saturating_add(config.nursery_size));
+        if with_nursery {
+            t = t.max(live.saturating_add(nursery));
         }
         t.min(config.limit)
     }
@@ -234,7 +261,15 @@ impl<M: RefMode> Heap<M> {
             } else {
                 totals.bytes_in_use
             };
-            pacer.trigger = Pacer::trigger_for(&self.config, live);
+            pacer.last_live = Some(live);
+        }
+        if self.constraints.nursery && generational::nursery::follows_live(&self.config) {
+            let n = generational::nursery::for_live(&self.config, pacer.live_estimate());
+            self.arena.set_nursery_max(n);
+        }
+        if out.swept.is_some() {
+            let nursery = self.arena.nursery_max().unwrap_or(0);
+            pacer.trigger = Pacer::trigger_for(&self.config, pacer.live_estimate(), nursery);
         }
         c.bytes_before = before;
         c.bytes_after = totals.bytes_in_use;

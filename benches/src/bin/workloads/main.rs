@@ -496,11 +496,12 @@ fn header(o: &Options, missing: &[&str]) -> String {
     let mut s = format!(
         "workload: {}, {} interleaved rounds (A B C … A B C …), one process per run, medians (min–max)\n\
          presets: latency = nursery sized to a {:.1} ms pause goal, at most {} KiB (final size in the nursery column); \
-         throughput = fixed {} KiB nursery\n\n",
+         throughput = nursery of half the live heap, {} to {} KiB (final size in the nursery column)\n\n",
         o.workload.label(),
         o.rounds,
         d.pause_goal.map_or(0.0, |g| g.as_secs_f64() * 1e3),
         d.nursery_size >> 10,
+        HeapConfig::THROUGHPUT_NURSERY >> 11,
         HeapConfig::THROUGHPUT_NURSERY >> 10,
     );
     if !missing.is_empty() {
