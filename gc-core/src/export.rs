@@ -277,7 +277,7 @@ impl<M: RefMode> Heap<M> {
     /// ones.
     ///
     /// Inline: the checks every export makes and the token cache's hit;
-    /// a miss computes the MAC out of line ([`Heap::export_full`]).
+    /// a miss computes the MAC out of line (`Heap::export_full`).
     #[inline(always)]
     pub fn export_ref(&self, r: &ObjRef<M>) -> Result<ExternRef, GcError> {
         if r.is_null() {
@@ -335,7 +335,7 @@ impl<M: RefMode> Heap<M> {
     /// payload (unchecked modes).
     ///
     /// Inline: the token cache's hit; everything else out of line
-    /// ([`Heap::import_miss`]).
+    /// (`Heap::import_miss`).
     #[inline(always)]
     pub fn import_ref(&self, e: ExternRef) -> Result<ObjRef<M>, GcError> {
         if M::CHECKED && !self.poisoned {
