@@ -26,7 +26,7 @@
 use crate::cells::{capgc_cell_cycle_t, capgc_cells_t, cycle_of, Cells};
 use crate::error::CapgcStatus;
 use crate::ffi::{fail, put, with_guarded};
-use gc_core::CellEdges;
+use gc_core::{CellCompartment, CellEdges, CellHeap, GcError};
 use std::ffi::c_void;
 
 /// A compartment of a cell heap: its heap's identity and its index.
@@ -192,11 +192,7 @@ pub unsafe extern "C" fn capgc_cells_compartment_edges(
     to: capgc_cell_compartment_t,
     out: *mut capgc_cell_edges_t,
 ) -> CapgcStatus {
-    on(cells, |c| {
-        crate::ffi::writable(out)?;
-        let (f, t) = (c.heap.compartment(from)?, c.heap.compartment(to)?);
-        put(out, edges_of(c.heap.compartment_edges(f, t)?))
-    })
+    pair_report(cells, from, to, out, CellHeap::compartment_edges)
 }
 
 /// The VM keeps a weak reference from the live cell `obj` points into to
@@ -234,10 +230,22 @@ pub unsafe extern "C" fn capgc_cells_compartment_weak_edges(
     to: capgc_cell_compartment_t,
     out: *mut capgc_cell_edges_t,
 ) -> CapgcStatus {
+    pair_report(cells, from, to, out, CellHeap::compartment_weak_edges)
+}
+
+/// One ordered pair's counts (`read`: traced or weak edges) into `*out`,
+/// both ids checked as this heap's live compartments first.
+fn pair_report(
+    cells: *mut capgc_cells_t,
+    from: capgc_cell_compartment_t,
+    to: capgc_cell_compartment_t,
+    out: *mut capgc_cell_edges_t,
+    read: fn(&CellHeap, CellCompartment, CellCompartment) -> Result<CellEdges, GcError>,
+) -> CapgcStatus {
     on(cells, |c| {
         crate::ffi::writable(out)?;
         let (f, t) = (c.heap.compartment(from)?, c.heap.compartment(to)?);
-        put(out, edges_of(c.heap.compartment_weak_edges(f, t)?))
+        put(out, edges_of(read(&c.heap, f, t)?))
     })
 }
 

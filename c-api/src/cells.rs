@@ -624,12 +624,9 @@ pub unsafe extern "C" fn capgc_cells_sweep(
     keep: capgc_cell_keep_fn,
     done: *mut bool,
 ) -> CapgcStatus {
-    on_cells!(cells, c => {
-        let (heap, mut vm) = c.split();
-        vm.keep = keep;
-        let d = heap.sweep(&mut vm, budget)?;
-        put_opt(done, d)
-    })
+    // SAFETY: the caller's contract, as this function's (the same as
+    // `capgc_cells_sweep_some`'s).
+    unsafe { capgc_cells_sweep_some(cells, budget, u64::MAX, keep, done) }
 }
 
 /// One lazy sweep step bounded twice: at most `max_blocks` blocks looked

@@ -131,23 +131,35 @@ fn barrier_records_only_old_to_young_morello() {
     barrier_records_only_old_to_young::<SoftCheri<Morello>>();
 }
 
-/// A nursery that survives whole (a young data structure being built,
-/// GCBench's stretch tree) is promoted by a minor collection without a
-/// full collection right behind it, although the promoted bytes exceed
-/// `initial_size`: the full trigger is at least live + `nursery_size`.
-/// A later full collection still runs and frees it once it is dead.
-fn a_promoted_nursery_starts_no_full_collection<M: RefMode>() {
+/// A Generational heap with no pause goal, 256 KiB initial and a 64 MiB
+/// limit, the given `nursery_size` (fixed, or following the live heap),
+/// and a two-reference node type.
+fn generational_heap<M: RefMode>(
+    nursery_size: u64,
+    follows_live: bool,
+) -> (Heap<M>, gc_core::TypeId) {
     let mut h = Heap::<M>::new(HeapConfig {
         plan: Plan::Generational,
         initial_size: 256 << 10,
-        nursery_size: 1 << 20,
+        nursery_size,
         pause_goal: None,
+        nursery_follows_live: follows_live,
         limit: 64 << 20,
         log: false,
         ..HeapConfig::default()
     })
     .unwrap();
     let node = h.record_type(2, 8).unwrap();
+    (h, node)
+}
+
+/// A nursery that survives whole (a young data structure being built,
+/// GCBench's stretch tree) is promoted by a minor collection without a
+/// full collection right behind it, although the promoted bytes exceed
+/// `initial_size`: the full trigger is at least live + `nursery_size`.
+/// A later full collection still runs and frees it once it is dead.
+fn a_promoted_nursery_starts_no_full_collection<M: RefMode>() {
+    let (mut h, node) = generational_heap::<M>(1 << 20, false);
     let first = h.alloc(node).unwrap();
     let head = h.handle(&first).unwrap();
     while h.stats().collections == 0 {
@@ -183,22 +195,17 @@ fn a_promoted_nursery_starts_no_full_collection_morello() {
     a_promoted_nursery_starts_no_full_collection::<SoftCheri<Morello>>();
 }
 
-/// A heap whose nursery follows the live heap (the throughput preset's
-/// policy, `HeapConfig::nursery_follows_live`), a 4 MiB `nursery_size`.
+/// A 4 MiB `nursery_size` heap whose nursery follows the live heap (the
+/// throughput preset's policy, `HeapConfig::nursery_follows_live`) or not.
 fn follows_live_heap<M: RefMode>(follows: bool) -> (Heap<M>, gc_core::TypeId) {
-    let mut h = Heap::<M>::new(HeapConfig {
-        plan: Plan::Generational,
-        initial_size: 256 << 10,
-        nursery_size: 4 << 20,
-        pause_goal: None,
-        nursery_follows_live: follows,
-        limit: 64 << 20,
-        log: false,
-        ..HeapConfig::default()
-    })
-    .unwrap();
-    let node = h.record_type(2, 8).unwrap();
-    (h, node)
+    generational_heap::<M>(4 << 20, follows)
+}
+
+/// The bytes one `node` takes in the heap, measured by allocating one.
+fn node_bytes<M: RefMode>(h: &mut Heap<M>, node: gc_core::TypeId) -> u64 {
+    let before = h.stats().bytes_allocated;
+    h.alloc(node).unwrap();
+    h.stats().bytes_allocated - before
 }
 
 /// A list of `n` nodes kept by a handle; returns the handle.
@@ -224,10 +231,7 @@ fn nursery_follows_live<M: RefMode>() {
     let expected = |live: u64| ((live / 2) / BLOCK * BLOCK).clamp(2 << 20, 4 << 20);
     assert_eq!(h.stats().nursery_bytes, 2 << 20, "the floor at first");
     // About 5 MiB live: a 2.5 MiB nursery.
-    let cell = h.stats().bytes_allocated;
-    let one = h.alloc(node).unwrap();
-    let _ = one;
-    let cell = h.stats().bytes_allocated - cell;
+    let cell = node_bytes(&mut h, node);
     let list = live_list(&mut h, node, (5 << 20) / cell);
     let c = h.collect().unwrap();
     assert!(
@@ -315,21 +319,8 @@ fn small_live_heap_footprint_morello() {
 /// promotion past the trigger); the mature space alone at 2 × live, with
 /// the nursery and its quarantine beside it, would be 2 × live + 3 MiB.
 fn footprint_within_growth_factor<M: RefMode>() {
-    let mut h = Heap::<M>::new(HeapConfig {
-        plan: Plan::Generational,
-        initial_size: 256 << 10,
-        nursery_size: 1 << 20,
-        pause_goal: None,
-        limit: 64 << 20,
-        log: false,
-        ..HeapConfig::default()
-    })
-    .unwrap();
-    let node = h.record_type(2, 8).unwrap();
-    let before = h.stats().bytes_allocated;
-    let one = h.alloc(node).unwrap();
-    let _ = one;
-    let cell = h.stats().bytes_allocated - before;
+    let (mut h, node) = generational_heap::<M>(1 << 20, false);
+    let cell = node_bytes(&mut h, node);
     let _keep = live_list(&mut h, node, (8 << 20) / cell);
     let live = h.collect().unwrap().live_bytes;
     let fulls_before = h.pauses().count(Some(CollectionKind::Full));

@@ -488,14 +488,35 @@ impl CellHeap {
     /// As [`CellHeap::compartment_edges`], by index (a retired
     /// compartment's too).
     pub fn compartment_edges_of(&self, from: u16, to: u16) -> CellEdges {
+        self.pair_counts(from, to, |c| {
+            [Some(&c.last), Some(&c.total), Some(&c.refused)]
+        })
+    }
+
+    /// As [`CellHeap::compartment_weak_edges`], by index (never refused).
+    fn compartment_weak_edges_of(&self, from: u16, to: u16) -> CellEdges {
+        self.pair_counts(from, to, |c| {
+            [Some(&c.weak_last), Some(&c.weak_total), None]
+        })
+    }
+
+    /// The pair's count in each of the maps `maps` picks (last, total,
+    /// refused; a map not kept counts 0); zeros without compartments.
+    fn pair_counts(
+        &self,
+        from: u16,
+        to: u16,
+        maps: impl for<'a> Fn(&'a Compartments) -> [Option<&'a HashMap<(u16, u16), u64>>; 3],
+    ) -> CellEdges {
         let Some(c) = self.space.comps.as_ref() else {
             return CellEdges::default();
         };
-        let get = |m: &HashMap<(u16, u16), u64>| m.get(&(from, to)).copied().unwrap_or(0);
+        let [last, total, refused] =
+            maps(c).map(|m| m.and_then(|m| m.get(&(from, to))).copied().unwrap_or(0));
         CellEdges {
-            last: get(&c.last),
-            total: get(&c.total),
-            refused: get(&c.refused),
+            last,
+            total,
+            refused,
         }
     }
 
@@ -537,16 +558,7 @@ impl CellHeap {
     ) -> Result<CellEdges, GcError> {
         self.space.id.owns(from.heap)?;
         self.space.id.owns(to.heap)?;
-        let Some(c) = self.space.comps.as_ref() else {
-            return Ok(CellEdges::default());
-        };
-        let get =
-            |m: &HashMap<(u16, u16), u64>| m.get(&(from.index, to.index)).copied().unwrap_or(0);
-        Ok(CellEdges {
-            last: get(&c.weak_last),
-            total: get(&c.weak_total),
-            refused: 0,
-        })
+        Ok(self.compartment_weak_edges_of(from.index, to.index))
     }
 
     /// Every pair with an edge or a refusal so far: `(from, to, edges)`.
