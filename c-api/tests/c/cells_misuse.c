@@ -9,6 +9,8 @@ typedef struct {
   uint32_t t_node, t_leaf;
   void *root;
   void *report; /* an extra pointer the roots callback reports */
+  bool shallow; /* ... through capgc_cell_visit_shallow */
+  bool fresh;   /* what that call said */
   int reenter;  /* what the callbacks try */
   capgc_status_t reentry_status;
   capgc_cell_visitor_t *saved;
@@ -20,7 +22,12 @@ enum { NONE, ALLOC_IN_TRACE, COLLECT_IN_RELEASE, VISIT_IN_RELEASE, SAVE_VISITOR 
 static void roots(void *p, capgc_cell_visitor_t *v) {
   vm_t *vm = p;
   capgc_cell_visit(v, vm->root);
-  if (vm->report) vm->reentry_status = capgc_cell_visit(v, vm->report);
+  if (vm->report && vm->shallow) {
+    vm->fresh = true;
+    vm->reentry_status = capgc_cell_visit_shallow(v, vm->report, &vm->fresh);
+  } else if (vm->report) {
+    vm->reentry_status = capgc_cell_visit(v, vm->report);
+  }
   if (vm->reenter == SAVE_VISITOR) vm->saved = v;
 }
 
@@ -231,6 +238,9 @@ static void run(uint32_t checked) {
   ASSERT(vm.saved != NULL);
   EXPECT(capgc_cell_visit(vm.saved, vm.root), CAPGC_E_WRONG_PHASE);
   EXPECT(capgc_cell_visitor_is_marked(vm.saved, vm.root, &m), CAPGC_E_WRONG_PHASE);
+  bool fresh = true;
+  EXPECT(capgc_cell_visit_shallow(vm.saved, vm.root, &fresh), CAPGC_E_WRONG_PHASE);
+  ASSERT(fresh); /* nothing written for a refused visitor */
   node(&vm, NULL);
   vm.reenter = VISIT_IN_RELEASE;
   vm.reentry_status = CAPGC_OK;
@@ -238,6 +248,7 @@ static void run(uint32_t checked) {
   EXPECT(vm.reentry_status, CAPGC_E_WRONG_PHASE);
   vm.reenter = NONE;
   EXPECT(capgc_cell_visit(NULL, vm.root), CAPGC_E_NULL_ARGUMENT);
+  EXPECT(capgc_cell_visit_shallow(NULL, vm.root, &fresh), CAPGC_E_NULL_ARGUMENT);
   intact(&vm);
 
   /* Lying roots: a freed cell's address, the middle of a header, a C
@@ -264,6 +275,24 @@ static void run(uint32_t checked) {
   }
   CHECK(capgc_cells_stats(vm.cells, &st));
   ASSERT(st.bad_pointers == (checked ? 5u : 4u)); /* with the header marks above */
+
+  /* The same lies through a shallow visit: the same statuses, never
+   * fresh, counted as bad pointers the same way. */
+  uint64_t bad_before = st.bad_pointers;
+  vm.shallow = true;
+  for (int i = 0; i < 3; i++) {
+    vm.report = lies[i];
+    vm.reentry_status = CAPGC_OK;
+    capgc_status_t want = (i < 2 || checked) ? CAPGC_E_NOT_A_CELL : CAPGC_OK;
+    EXPECT(capgc_cells_collect(vm.cells, NULL), want);
+    EXPECT(vm.reentry_status, want);
+    ASSERT(!vm.fresh);
+    vm.report = NULL;
+    intact(&vm);
+  }
+  vm.shallow = false;
+  CHECK(capgc_cells_stats(vm.cells, &st));
+  ASSERT(st.bad_pointers - bad_before == (checked ? 3u : 2u));
 
   /* Queries on things that are not cells. */
   size_t sz;
